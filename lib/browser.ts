@@ -1,0 +1,40 @@
+/**
+ * iotpubsub for browser: MQTT topics as ref-counted RxJS Observables.
+ * browser entry: ws:// and wss:// (the browser's own certificate store verifies wss://).
+ * The package's `exports` conditions choose this file; the API is the same in both entries.
+ */
+import { BaseClient } from './client.js'
+import type { ClientOptions, MQTTClientOptions } from './options.js'
+import { browserPlatform } from './platform.js'
+
+/**
+ * A client for one broker connection. It starts connecting at once; see {@link connect} for the short form.
+ *
+ * @example
+ * ```ts
+ * const client = new MQTTClient({ clientId: 'test_client', brokerIp: '192.168.1.103', brokerPort: 9001, username, password })
+ * client.observe('sensors/#', { codec: 'json' }).subscribe((m) => console.log(m.topic, m.payload))
+ * ```
+ */
+export class MQTTClient extends BaseClient {
+  constructor(options: MQTTClientOptions) {
+    super(options, browserPlatform)
+  }
+}
+
+/**
+ * Connects to a broker and returns the client. Throws `UnsupportedOptionError` for a URL this platform
+ * cannot open (browsers: `ws://` and `wss://` only).
+ *
+ * @example
+ * ```ts
+ * const client = connect('ws://localhost:9001', { clientId: 'dash-1', username, password })
+ * await client.publish('rooms/kitchen/temp', { celsius: 21.5 }, { qos: 1 })
+ * await client.end()
+ * ```
+ */
+export function connect(url: string, options: ClientOptions = {}): MQTTClient {
+  return new MQTTClient({ ...options, url })
+}
+
+export * from './exports.js'

@@ -1,0 +1,486 @@
+import mqtt from 'mqtt'
+import type { IClientOptions, IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionGrant, MqttClient } from 'mqtt'
+import { BehaviorSubject, Observable, Subject } from 'rxjs'
+import { backoffDelay, DEFAULT_RECONNECT } from './backoff.js'
+import type { BrokerSubscription, FilterObserver, IncomingMessage } from './broker-subscription.js'
+import { type Codec, encodePayload, resolveCodec } from './codec.js'
+import { DeliveredMessage } from './delivered-message.js'
+import {
+  ClientClosedError,
+  ConnectionLostError,
+  ConnectionRefusedError,
+  DecodeError,
+  IotPubSubError,
+  NotAuthorizedError,
+  PublishError,
+  PublishTimeoutError,
+  SubscriptionRejectedError,
+  UnsupportedOptionError,
+} from './errors.js'
+import type { Message, MessageProperties, QoS } from './message.js'
+import type { EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions, ReconnectOptions } from './options.js'
+import { brokerUrl, type Platform } from './platform.js'
+import type { ProtocolVersion, Status } from './status.js'
+import { SubscriptionRegistry } from './subscription-registry.js'
+import { assertTopicName, parseFilter } from './topic.js'
+
+/** CONNACK codes that mean "wrong or missing credentials": 3.1.1 return codes 4/5, MQTT 5 reason codes 134/135. */
+const AUTH_CODES: Record<ProtocolVersion, readonly number[]> = { 4: [4, 5], 5: [134, 135] }
+/** CONNACK codes worth retrying: server unavailable (3), MQTT 5 server unavailable/busy/connection rate exceeded. */
+const TRANSIENT_CODES: Record<ProtocolVersion, readonly number[]> = { 4: [3], 5: [136, 137, 159] }
+/** CONNACK codes by which a broker says it does not speak MQTT 5 (aedes answers 1 in the 3.1.1 format). */
+const PROTOCOL_CODES = [1, 132]
+/** MQTT 5 session expiry for `clean: false` when none is given: as long as 3.1.1 keeps a session. */
+const SESSION_NEVER_EXPIRES = 0xffff_ffff
+
+type Settle = (error?: Error) => void
+
+function checkQos(qos: unknown): QoS {
+  if (qos !== 0 && qos !== 1 && qos !== 2) throw new UnsupportedOptionError(`qos must be 0, 1 or 2, not ${String(qos)}`)
+  return qos
+}
+
+function randomClientId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(6))
+  return `iotpubsub_${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+function reasonCodeOf(error: unknown): number | undefined {
+  const code = (error as { code?: unknown } | null)?.code
+  return typeof code === 'number' ? code : undefined
+}
+
+/**
+ * The client behind `connect()` and `new MQTTClient()`; import those from 'iotpubsub', which pick the
+ * right platform. One instance holds one connection, its subscriptions and its status; nothing is shared
+ * between instances.
+ */
+export class BaseClient {
+  /**
+   * The connection status: `connecting`, `connected`, `reconnecting` (with attempt, delay and cause) and
+   * finally `closed`. Replays the current status to each new subscriber; completes after `closed`.
+   *
+   * @example
+   * ```ts
+   * client.status$.subscribe((s) => (badge.textContent = s.type))
+   * ```
+   */
+  readonly status$: Observable<Status>
+  /**
+   * Problems that do not end anything: a payload an observer's codec could not decode (`DecodeError`; the
+   * observer keeps receiving). Completes when the client closes.
+   *
+   * @example
+   * ```ts
+   * client.errors$.subscribe((e) => { if (e instanceof DecodeError) console.warn(e.topic, e.cause) })
+   * ```
+   */
+  readonly errors$: Observable<IotPubSubError>
+  /** The broker URL this client connects to. */
+  readonly url: string
+  readonly clientId: string
+
+  private readonly statusSubject: BehaviorSubject<Status>
+  private readonly errorSubject = new Subject<IotPubSubError>()
+  private readonly mqtt: MqttClient
+  private readonly registry: SubscriptionRegistry
+  private readonly pending = new Set<Settle>()
+  private readonly reconnectPolicy: Required<ReconnectOptions> | false
+  private readonly persistentSession: boolean
+  private protocol: ProtocolVersion
+  private readonly autoProtocol: boolean
+  private fallBackProtocol = false
+  private useIdentifiers = false
+  private attempt = 0
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined
+  private lastError: IotPubSubError | undefined
+  private fatal: IotPubSubError | undefined
+  private closing = false
+  private ending: Promise<void> | undefined
+  /** Filters released while offline: a persistent session still holds them, so they are unsubscribed on return. */
+  private readonly staleFilters = new Set<string>()
+  /** MQTT 3.1.1: the broker's remaining per-subscription copies of the last message (see README, overlapping filters). */
+  private pendingCopies: { topic: string; raw: Uint8Array; remaining: number } | undefined
+
+  constructor(options: MQTTClientOptions, platform: Platform) {
+    this.url = brokerUrl(options, platform)
+    this.clientId = options.clientId ?? randomClientId()
+    this.autoProtocol = options.protocolVersion === undefined || options.protocolVersion === 'auto'
+    this.protocol = options.protocolVersion === 4 ? 4 : 5
+    this.persistentSession = options.clean === false
+    this.reconnectPolicy = options.reconnect === false ? false : { ...DEFAULT_RECONNECT, ...options.reconnect }
+    this.registry = new SubscriptionRegistry(options.retainedCacheSize ?? 1_000)
+    if (options.will) assertTopicName(options.will.topic)
+
+    this.statusSubject = new BehaviorSubject<Status>({ type: 'connecting', url: this.url })
+    this.status$ = this.statusSubject.asObservable()
+    this.errors$ = this.errorSubject.asObservable()
+
+    this.mqtt = mqtt.connect(this.url, this.mqttOptions(options))
+    this.mqtt.on('connect', (connack) => this.onConnect(connack))
+    this.mqtt.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet))
+    this.mqtt.on('error', (error) => this.onError(error))
+    this.mqtt.on('disconnect', (packet) => this.onDisconnectPacket(packet))
+    this.mqtt.on('close', () => this.onClose())
+    this.mqtt.connect()
+  }
+
+  /**
+   * An Observable of the messages on a topic filter. The broker subscription is made when the first
+   * observer subscribes and removed after the last one leaves; observers of one filter share it, at the
+   * highest QoS any of them asked for. A late observer first receives the retained messages the client
+   * has seen, marked `retain: true`. Observers survive reconnects; `end()` completes them.
+   *
+   * Throws `InvalidTopicError` at once for a malformed filter.
+   *
+   * @example
+   * ```ts
+   * const temps$ = client.observe<{ celsius: number }>('rooms/+/temp', { qos: 1, codec: 'json' })
+   * const sub = temps$.subscribe((m) => console.log(m.params[0], m.payload.celsius))
+   * sub.unsubscribe() // the last observer leaving sends UNSUBSCRIBE
+   * ```
+   */
+  observe(filter: string, options?: ObserveOptions<Uint8Array> & { codec?: 'bytes' }): Observable<Message<Uint8Array>>
+  observe(filter: string, options: ObserveOptions<string> & { codec: 'text' }): Observable<Message<string>>
+  observe<T = unknown>(filter: string, options: ObserveOptions<T> & { codec: 'json' }): Observable<Message<T>>
+  observe<T>(filter: string, options: ObserveOptions<T> & { codec: Codec<T> }): Observable<Message<T>>
+  observe<T>(filter: string, options: ObserveOptions<T> = {}): Observable<Message<T>> {
+    const parsed = parseFilter(filter)
+    const qos = checkQos(options.qos ?? 0)
+    const codec = resolveCodec<T>(options.codec)
+    return new Observable<Message<T>>((subscriber) => {
+      if (this.closing) {
+        subscriber.error(this.fatal ?? new ClientClosedError('observe() on a client that has ended'))
+        return undefined
+      }
+      const observer: FilterObserver = {
+        qos,
+        next: (message, subscription) => {
+          let payload: T
+          try {
+            payload = codec.decode(message.raw)
+          } catch (error) {
+            this.errorSubject.next(new DecodeError(message.topic, message.raw, error))
+            return
+          }
+          subscriber.next(new DeliveredMessage(message, payload, subscription.levels))
+        },
+        error: (error) => subscriber.error(error),
+        complete: () => subscriber.complete(),
+      }
+      const existing = this.registry.get(filter)
+      const subscription = existing ?? this.registry.create(parsed)
+      subscription.add(observer)
+      if (!existing) {
+        this.staleFilters.delete(filter)
+        this.sendSubscribe(subscription)
+      } else {
+        if (qos > subscription.requestedQos) this.sendSubscribe(subscription)
+        subscription.replayTo(observer)
+      }
+      return () => this.release(subscription, observer)
+    })
+  }
+
+  /**
+   * Publishes a message. Resolves when the QoS is satisfied: written to the connection (QoS 0), PUBACK
+   * (QoS 1) or PUBCOMP (QoS 2); while disconnected the message waits in the offline queue. Rejects with
+   * `PublishError` (and the MQTT 5 reason code) when the broker refuses it, `PublishTimeoutError` on
+   * `timeout`/`signal`, `ClientClosedError` when the client ends first.
+   *
+   * Throws `InvalidTopicError` at once for a malformed topic name.
+   *
+   * @example
+   * ```ts
+   * await client.publish('rooms/kitchen/temp', { celsius: 21.5 }, { qos: 1, retain: true })
+   * ```
+   */
+  publish<T = unknown>(topic: string, payload: T, options: PublishOptions<T> = {}): Promise<void> {
+    assertTopicName(topic)
+    const qos = checkQos(options.qos ?? 0)
+    let bytes: Uint8Array | string
+    try {
+      bytes = options.codec ? resolveCodec<T>(options.codec).encode(payload) : encodePayload(payload)
+    } catch (error) {
+      throw new PublishError(topic, 'the payload could not be encoded', { cause: error })
+    }
+    if (this.closing) return Promise.reject(new ClientClosedError('publish() on a client that has ended', this.fatal))
+    const { signal, timeout } = options
+    if (signal?.aborted) return Promise.reject(new PublishTimeoutError('publish aborted before it was sent', { cause: signal.reason }))
+
+    return new Promise<void>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const onAbort = (): void => settle(new PublishTimeoutError(`publish to ${JSON.stringify(topic)} aborted`, { cause: signal?.reason }))
+      const settle: Settle = (error) => {
+        if (!this.pending.delete(settle)) return
+        if (timer !== undefined) clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        if (error) reject(error)
+        else resolve()
+      }
+      this.pending.add(settle)
+      if (timeout !== undefined) {
+        timer = setTimeout(() => settle(new PublishTimeoutError(`publish to ${JSON.stringify(topic)} not acknowledged within ${timeout} ms`)), timeout)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const publishOptions: { qos: QoS; retain: boolean; properties?: MessageProperties } = { qos, retain: options.retain ?? false }
+      if (options.properties) publishOptions.properties = options.properties
+      // MQTT.js's payload type names Buffer; a Uint8Array is written the same way.
+      this.mqtt.publish(topic, bytes as string, publishOptions as Parameters<MqttClient['publish']>[2], (error) => {
+        if (!error) return settle()
+        const reasonCode = reasonCodeOf(error)
+        settle(new PublishError(topic, error.message, reasonCode === undefined ? { cause: error } : { cause: error, reasonCode }))
+      })
+    })
+  }
+
+  /**
+   * Closes the client: completes every observer (without unsubscribing, so a persistent session keeps its
+   * subscriptions), waits up to `timeout` ms for in-flight QoS 1/2 publishes, sends DISCONNECT (so no last
+   * will is published), rejects what is still pending with `ClientClosedError`, and sets the status to
+   * `closed`. Safe to call more than once.
+   *
+   * @example
+   * ```ts
+   * await client.end()
+   * ```
+   */
+  end(options: EndOptions = {}): Promise<void> {
+    this.ending ??= this.shutdown(options)
+    return this.ending
+  }
+
+  private async shutdown({ force = false, timeout = 5_000 }: EndOptions): Promise<void> {
+    const alreadyClosed = this.closing
+    this.closing = true
+    this.clearReconnect()
+    for (const subscription of this.registry.all()) {
+      this.registry.delete(subscription)
+      subscription.completeAll()
+    }
+    if (alreadyClosed) return
+    if (!force && this.mqtt.connected && this.pending.size > 0) await this.drain(timeout)
+    await new Promise<void>((resolve) => {
+      if (this.mqtt.connected) {
+        // Whatever is still unacknowledged after the wait is given up, so that DISCONNECT can go out now.
+        for (const id of Object.keys(this.mqtt.outgoing)) this.mqtt.removeOutgoingMessage(Number(id))
+        this.mqtt.end(false, {}, () => resolve())
+      } else {
+        this.mqtt.end(true, {}, () => resolve())
+      }
+    })
+    this.settleAll(new ClientClosedError('the client was ended before the operation completed'))
+    this.finish(undefined)
+  }
+
+  private drain(timeout: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeout)
+      const check = setInterval(() => this.pending.size === 0 && done(), 5)
+      function done(): void {
+        clearTimeout(timer)
+        clearInterval(check)
+        resolve()
+      }
+    })
+  }
+
+  private mqttOptions(options: MQTTClientOptions): IClientOptions {
+    const result: IClientOptions = {
+      clientId: this.clientId,
+      protocolVersion: this.protocol,
+      clean: options.clean ?? true,
+      keepalive: options.keepalive ?? 30,
+      connectTimeout: options.connectTimeout ?? 30_000,
+      // Reconnects, resubscription and the retry policy are this class's job, so MQTT.js does none of them.
+      reconnectPeriod: 0,
+      resubscribe: false,
+      manualConnect: true,
+    }
+    if (options.username !== undefined) result.username = options.username
+    if (options.password !== undefined) result.password = options.password
+    if (this.protocol === 5 || this.autoProtocol) {
+      const expiry = options.sessionExpiryInterval ?? (this.persistentSession ? SESSION_NEVER_EXPIRES : undefined)
+      if (expiry !== undefined) result.properties = { sessionExpiryInterval: expiry }
+    }
+    if (options.will) {
+      result.will = {
+        topic: options.will.topic,
+        payload: options.will.payload as string,
+        qos: checkQos(options.will.qos ?? 0),
+        retain: options.will.retain ?? false,
+      }
+    }
+    for (const key of ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'] as const) {
+      if (options[key] !== undefined) (result as Record<string, unknown>)[key] = options[key]
+    }
+    return result
+  }
+
+  private sendSubscribe(subscription: BrokerSubscription): void {
+    subscription.requestedQos = subscription.wantedQos()
+    if (!this.mqtt.connected) return // sent by onConnect
+    const options: IClientSubscribeOptions = { qos: subscription.requestedQos }
+    if (this.protocol === 5) {
+      // rh 1: a QoS upgrade or a resubscription on a resumed session does not resend retained messages;
+      // rap: live retained publishes keep their flag, so the retained cache follows them.
+      options.rh = 1
+      options.rap = true
+      if (this.useIdentifiers) options.properties = { subscriptionIdentifier: subscription.id }
+    }
+    subscription.retainAsPublished = this.protocol === 5
+    this.mqtt.subscribe(subscription.filter, options, (error, granted) => this.onSuback(subscription, error, granted))
+  }
+
+  private onSuback(subscription: BrokerSubscription, error: Error | null, granted: ISubscriptionGrant[] | undefined): void {
+    if (this.registry.get(subscription.filter) !== subscription) return
+    if (error) {
+      const reasonCode = reasonCodeOf(error)
+      // Without a code the connection closed before the SUBACK: onConnect subscribes again.
+      if (reasonCode === undefined) return
+      this.registry.delete(subscription)
+      subscription.errorAll(new SubscriptionRejectedError(subscription.filter, reasonCode, error))
+      return
+    }
+    const qos = granted?.[0]?.qos
+    if (qos === 0 || qos === 1 || qos === 2) subscription.grantedQos = qos
+  }
+
+  private release(subscription: BrokerSubscription, observer: FilterObserver): void {
+    // Completing observers on end() must leave a persistent session's subscriptions on the broker.
+    if (this.closing) return
+    if (subscription.remove(observer) > 0) return
+    this.registry.delete(subscription)
+    if (this.mqtt.connected) {
+      this.mqtt.unsubscribe(subscription.filter, (error) => {
+        if (error && this.persistentSession && !this.registry.get(subscription.filter)) this.staleFilters.add(subscription.filter)
+      })
+    } else if (this.persistentSession) {
+      this.staleFilters.add(subscription.filter)
+    }
+  }
+
+  private onConnect(connack: IConnackPacket): void {
+    this.attempt = 0
+    this.lastError = undefined
+    this.pendingCopies = undefined
+    this.useIdentifiers = this.protocol === 5 && connack.properties?.subscriptionIdentifiersAvailable !== false
+    this.statusSubject.next({ type: 'connected', url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.protocol })
+    // Every active filter, exactly once per connection, with its own options: a new session has none, and
+    // a resumed one may predate a QoS upgrade.
+    for (const subscription of this.registry.all()) this.sendSubscribe(subscription)
+    if (connack.sessionPresent) for (const filter of this.staleFilters) this.mqtt.unsubscribe(filter)
+    this.staleFilters.clear()
+  }
+
+  private onMessage(topic: string, raw: Uint8Array, packet: IPublishPacket): void {
+    const properties = packet.properties as MessageProperties | undefined
+    const message: IncomingMessage = { topic, raw, qos: packet.qos, retain: packet.retain, properties }
+    const ids = properties?.subscriptionIdentifier
+    if (ids !== undefined && this.useIdentifiers) {
+      // MQTT 5: each copy names the subscription(s) it is for, so each observer gets its copy once.
+      if (typeof ids === 'number') this.registry.byIdentifier(ids)?.deliver(message)
+      else for (const id of ids) this.registry.byIdentifier(id)?.deliver(message)
+      return
+    }
+    const copies = this.pendingCopies
+    if (copies) {
+      this.pendingCopies = undefined
+      if (copies.topic === topic && bytesEqual(copies.raw, raw)) {
+        if (copies.remaining > 1) this.pendingCopies = { ...copies, remaining: copies.remaining - 1 }
+        return
+      }
+    }
+    const subscriptions = this.registry.matching(topic)
+    // MQTT 3.1.1: a broker such as Mosquitto sends one copy per matching subscription, back to back.
+    if (subscriptions.length > 1) this.pendingCopies = { topic, raw, remaining: subscriptions.length - 1 }
+    for (const subscription of subscriptions) subscription.deliver(message)
+  }
+
+  private onError(error: Error): void {
+    const code = reasonCodeOf(error)
+    if (code !== undefined && error.message.startsWith('Connection refused')) {
+      if (this.autoProtocol && this.protocol === 5 && PROTOCOL_CODES.includes(code)) {
+        this.fallBackProtocol = true
+      } else if (AUTH_CODES[this.protocol].includes(code)) {
+        this.fatal = new NotAuthorizedError(`${error.message} (code ${code}): check username and password`, { reasonCode: code, cause: error })
+      } else if (TRANSIENT_CODES[this.protocol].includes(code)) {
+        this.lastError = new ConnectionRefusedError(`${error.message} (code ${code})`, { reasonCode: code, cause: error })
+      } else {
+        this.fatal = new ConnectionRefusedError(`${error.message} (code ${code})`, { reasonCode: code, cause: error })
+      }
+      return
+    }
+    this.lastError = new ConnectionLostError(error.message, code === undefined ? { cause: error } : { cause: error, reasonCode: code })
+  }
+
+  private onDisconnectPacket(packet: IDisconnectPacket): void {
+    const code = packet.reasonCode ?? 0
+    const reason = packet.properties?.reasonString
+    this.lastError = new ConnectionLostError(`the broker disconnected the client (reason code ${code}${reason ? `: ${reason}` : ''})`, { reasonCode: code })
+  }
+
+  private onClose(): void {
+    this.pendingCopies = undefined
+    if (this.closing || this.reconnectTimer !== undefined) return
+    if (this.fatal) return this.fail(this.fatal)
+    if (this.fallBackProtocol) {
+      this.fallBackProtocol = false
+      this.protocol = 4
+      this.mqtt.options.protocolVersion = 4
+      delete this.mqtt.options.properties
+      this.reconnectTimer = setTimeout(() => this.reconnect(), 0)
+      return
+    }
+    const error = this.lastError ?? new ConnectionLostError('the connection closed')
+    this.lastError = undefined
+    if (this.reconnectPolicy === false) return this.fail(error)
+    this.attempt += 1
+    const delay = backoffDelay(this.attempt, this.reconnectPolicy)
+    this.statusSubject.next({ type: 'reconnecting', url: this.url, attempt: this.attempt, delay, error })
+    this.reconnectTimer = setTimeout(() => this.reconnect(), delay)
+  }
+
+  private reconnect(): void {
+    this.reconnectTimer = undefined
+    if (this.closing) return
+    // Passing the stores keeps unacknowledged QoS 1/2 publishes, which MQTT.js resends on the new connection.
+    this.mqtt.reconnect({ incomingStore: this.mqtt.incomingStore, outgoingStore: this.mqtt.outgoingStore })
+  }
+
+  private clearReconnect(): void {
+    if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer)
+    this.reconnectTimer = undefined
+  }
+
+  /** Ends the client after an error nothing can fix by retrying (refused credentials, reconnect off). */
+  private fail(error: IotPubSubError): void {
+    this.closing = true
+    this.ending ??= Promise.resolve()
+    this.clearReconnect()
+    this.mqtt.end(true)
+    for (const subscription of this.registry.all()) {
+      this.registry.delete(subscription)
+      subscription.errorAll(error)
+    }
+    this.settleAll(error)
+    this.finish(error)
+  }
+
+  private settleAll(error: Error): void {
+    for (const settle of [...this.pending]) settle(error)
+  }
+
+  private finish(error: IotPubSubError | undefined): void {
+    this.statusSubject.next({ type: 'closed', error })
+    this.statusSubject.complete()
+    this.errorSubject.complete()
+  }
+}

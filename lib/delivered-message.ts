@@ -1,0 +1,35 @@
+import type { IncomingMessage } from './broker-subscription.js'
+import type { Message, MessageProperties, QoS } from './message.js'
+import { matchParams } from './topic.js'
+
+/** A message as one observer sees it: its own decoded payload, and params computed only if read. */
+export class DeliveredMessage<T> implements Message<T> {
+  readonly topic: string
+  readonly payload: T
+  readonly raw: Uint8Array
+  readonly qos: QoS
+  readonly retain: boolean
+  readonly properties?: MessageProperties
+  private readonly filterLevels: readonly string[]
+  private cachedParams: readonly string[] | undefined
+
+  constructor(message: IncomingMessage, payload: T, filterLevels: readonly string[]) {
+    this.topic = message.topic
+    this.payload = payload
+    this.raw = message.raw
+    this.qos = message.qos
+    this.retain = message.retain
+    if (message.properties) this.properties = message.properties
+    this.filterLevels = filterLevels
+  }
+
+  get params(): readonly string[] {
+    this.cachedParams ??= matchParams(this.filterLevels, this.topic) ?? []
+    return this.cachedParams
+  }
+
+  toJSON(): Message<T> {
+    const { topic, payload, raw, qos, retain, params, properties } = this
+    return properties ? { topic, payload, raw, qos, retain, params, properties } : { topic, payload, raw, qos, retain, params }
+  }
+}

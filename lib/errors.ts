@@ -1,0 +1,109 @@
+/**
+ * Every error the SDK produces is an instance of one of these classes: match with `instanceof`, read
+ * `name` in logs, `reasonCode` where MQTT gave one, and `cause` for the underlying error.
+ *
+ * @example
+ * ```ts
+ * client.status$.subscribe((s) => {
+ *   if (s.type === 'closed' && s.error instanceof NotAuthorizedError) showLogin(s.error.reasonCode)
+ * })
+ * ```
+ */
+export class IotPubSubError extends Error {
+  // Spelled out: minifiers rename classes, and `name` must survive a production bundle.
+  override readonly name: string = 'IotPubSubError'
+
+  /** The MQTT reason code (MQTT 5) or return code (MQTT 3.1.1) behind the error, when there is one. */
+  readonly reasonCode: number | undefined
+
+  constructor(message: string, options: { cause?: unknown; reasonCode?: number } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.reasonCode = options.reasonCode
+  }
+}
+
+/** A topic name or filter is malformed, or a `topic()` segment would widen a subscription. Thrown synchronously. */
+export class InvalidTopicError extends IotPubSubError {
+  override readonly name: string = 'InvalidTopicError'
+
+  /** The offending topic, filter or segment. */
+  readonly topic: string
+
+  constructor(topic: string, reason: string) {
+    super(`Invalid topic ${JSON.stringify(topic.length > 200 ? `${topic.slice(0, 200)}…` : topic)}: ${reason}`)
+    this.topic = topic
+  }
+}
+
+/** An option cannot be honoured (for example `mqtt://` in a browser, or a client certificate there). */
+export class UnsupportedOptionError extends IotPubSubError {
+  override readonly name: string = 'UnsupportedOptionError'
+}
+
+/** The broker refused the connection (CONNACK with a non-zero code) for a reason other than credentials. */
+export class ConnectionRefusedError extends IotPubSubError {
+  override readonly name: string = 'ConnectionRefusedError'
+}
+
+/** The broker refused the credentials: 3.1.1 return codes 4 and 5, MQTT 5 reason codes 134 and 135. */
+export class NotAuthorizedError extends ConnectionRefusedError {
+  override readonly name: string = 'NotAuthorizedError'
+}
+
+/** The connection to the broker was lost or could not be made (network error, keepalive timeout, ...). */
+export class ConnectionLostError extends IotPubSubError {
+  override readonly name: string = 'ConnectionLostError'
+}
+
+/** The broker refused a SUBSCRIBE (SUBACK failure code). Observers of the filter error with it. */
+export class SubscriptionRejectedError extends IotPubSubError {
+  override readonly name: string = 'SubscriptionRejectedError'
+
+  readonly filter: string
+
+  constructor(filter: string, reasonCode: number, cause?: unknown) {
+    super(`Subscription to ${JSON.stringify(filter)} rejected by the broker (reason code ${reasonCode})`, { reasonCode, cause })
+    this.filter = filter
+  }
+}
+
+/** The broker refused a PUBLISH (MQTT 5 PUBACK/PUBREC reason code ≥ 128), or it could not be sent. */
+export class PublishError extends IotPubSubError {
+  override readonly name: string = 'PublishError'
+
+  readonly topic: string
+
+  constructor(topic: string, message: string, options: { cause?: unknown; reasonCode?: number } = {}) {
+    super(`Publish to ${JSON.stringify(topic)} failed: ${message}`, options)
+    this.topic = topic
+  }
+}
+
+/** A received payload could not be decoded by the observer's codec. Reported on `client.errors$`. */
+export class DecodeError extends IotPubSubError {
+  override readonly name: string = 'DecodeError'
+
+  readonly topic: string
+  /** The payload as received. */
+  readonly raw: Uint8Array
+
+  constructor(topic: string, raw: Uint8Array, cause: unknown) {
+    super(`Could not decode the payload of ${JSON.stringify(topic)}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    this.topic = topic
+    this.raw = raw
+  }
+}
+
+/** The client was ended (or ended itself after a fatal error) before the operation could finish. */
+export class ClientClosedError extends IotPubSubError {
+  override readonly name: string = 'ClientClosedError'
+
+  constructor(message = 'The client is closed', cause?: unknown) {
+    super(message, { cause })
+  }
+}
+
+/** A publish did not settle within its `timeout`, or its `signal` aborted it. */
+export class PublishTimeoutError extends IotPubSubError {
+  override readonly name: string = 'PublishTimeoutError'
+}

@@ -1,0 +1,33 @@
+// The public API shared by both entries (node.ts, browser.ts): values first, then types, each listed by
+// name so that nothing internal leaks by accident.
+export { topic, parseFilter, assertTopicName, matches } from './topic.js'
+export { json } from './codec.js'
+export {
+  IotPubSubError,
+  InvalidTopicError,
+  UnsupportedOptionError,
+  ConnectionRefusedError,
+  NotAuthorizedError,
+  ConnectionLostError,
+  SubscriptionRejectedError,
+  PublishError,
+  PublishTimeoutError,
+  DecodeError,
+  ClientClosedError,
+} from './errors.js'
+
+export type { Codec, CodecName } from './codec.js'
+export type { Message, MessageProperties, QoS, UserProperties } from './message.js'
+export type {
+  ClientOptions,
+  MQTTClientOptions,
+  ObserveOptions,
+  PublishOptions,
+  PublishProperties,
+  ReconnectOptions,
+  WillOptions,
+  EndOptions,
+} from './options.js'
+export type { Status, ConnectingStatus, ConnectedStatus, ReconnectingStatus, ClosedStatus, ProtocolVersion } from './status.js'
+export type { ParsedFilter } from './topic.js'
+export type { BaseClient } from './client.js'

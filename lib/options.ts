@@ -1,0 +1,112 @@
+import type { Codec, CodecName } from './codec.js'
+import type { MessageProperties, QoS, UserProperties } from './message.js'
+
+/** The reconnect policy: exponential backoff with jitter between `initialDelay` and `maxDelay` (ms). */
+export interface ReconnectOptions {
+  /** The delay before the first retry, before jitter. Default 1,000 ms. */
+  initialDelay?: number
+  /** The largest delay, before jitter. Default 30,000 ms, so thousands of dashboards do not stampede a broker. */
+  maxDelay?: number
+}
+
+/** A message the broker publishes for this client if the connection is lost without `end()` (a last will). */
+export interface WillOptions {
+  topic: string
+  payload: Uint8Array | string
+  qos?: QoS
+  retain?: boolean
+}
+
+/** Options of `connect()` and `new MQTTClient()`. None are required; the object is never modified. */
+export interface ClientOptions {
+  /** Default: `iotpubsub_` and 12 random hex digits. */
+  clientId?: string
+  username?: string
+  password?: string
+  /** Start a new session (default `true`); `false` resumes the broker's stored session for `clientId`. */
+  clean?: boolean
+  /** MQTT 5: seconds the broker keeps the session after a disconnect (with `clean: false`). */
+  sessionExpiryInterval?: number
+  /** Seconds between keepalive pings; a silent broker is detected after 1.5× this. Default 30. */
+  keepalive?: number
+  /**
+   * `5` (MQTT 5), `4` (MQTT 3.1.1), or `'auto'` (the default): MQTT 5, falling back to 3.1.1 when the
+   * broker answers "unacceptable protocol version", remembered for later reconnects.
+   */
+  protocolVersion?: 4 | 5 | 'auto'
+  /** Milliseconds to wait for the broker's CONNACK. Default 30,000. */
+  connectTimeout?: number
+  /** The reconnect policy, or `false` to stop after the first lost connection. */
+  reconnect?: ReconnectOptions | false
+  will?: WillOptions
+  /** Per observed filter, how many topics' retained messages are kept for late observers. Default 1,000. */
+  retainedCacheSize?: number
+  /** Node only: CA certificate(s) (PEM) that the broker's certificate must chain to (`mqtts://`, `wss://`). */
+  ca?: string | Uint8Array | Array<string | Uint8Array>
+  /** Node only: client certificate (PEM) for brokers that require one (X.509 authentication). */
+  cert?: string | Uint8Array
+  /** Node only: the client certificate's private key (PEM). */
+  key?: string | Uint8Array
+  /** Node only: the private key's passphrase. */
+  passphrase?: string
+  /** Node only: the TLS server name (SNI and certificate check) when it differs from the URL's host. */
+  servername?: string
+  /** Node only: `false` accepts a broker certificate that does not verify. Default `true`; keep it. */
+  rejectUnauthorized?: boolean
+}
+
+/** Options of `new MQTTClient()`: a URL, or the broker's address in parts as the original Python class took it. */
+export interface MQTTClientOptions extends ClientOptions {
+  /** `mqtt://`, `mqtts://`, `ws://` or `wss://` URL (browsers: `ws://` and `wss://` only). */
+  url?: string
+  /** Host name or IP of the broker, used when `url` is absent. */
+  brokerIp?: string
+  /** Port of the broker. Default 1883 for mqtt, 8883 for mqtts, 9001 for ws, 443 for wss. */
+  brokerPort?: number
+  /** Scheme used with `brokerIp`. Default `mqtt` in Node, `ws` in browsers. */
+  protocol?: 'mqtt' | 'mqtts' | 'ws' | 'wss'
+  /** Path of the WebSocket endpoint, used with `brokerIp` and ws/wss. Default `/`. */
+  path?: string
+}
+
+/** Options of `observe()`. */
+export interface ObserveOptions<T> {
+  /** The QoS to subscribe with. Several observers of one filter share the highest QoS any of them asked for. */
+  qos?: QoS
+  /** How payloads are decoded for this observer. Default `'bytes'`. */
+  codec?: CodecName | Codec<T>
+}
+
+/** MQTT 5 properties a publish may carry. */
+export interface PublishProperties {
+  payloadFormatIndicator?: boolean
+  messageExpiryInterval?: number
+  contentType?: string
+  responseTopic?: string
+  correlationData?: Uint8Array
+  userProperties?: UserProperties
+}
+
+/** Options of `publish()`. */
+export interface PublishOptions<T = unknown> {
+  qos?: QoS
+  retain?: boolean
+  /** Encodes the payload; without it a Uint8Array is sent as is, a string as UTF-8, anything else as JSON. */
+  codec?: CodecName | Codec<T>
+  /** MQTT 5 properties (ignored under MQTT 3.1.1). */
+  properties?: PublishProperties
+  /** Reject with `PublishTimeoutError` if not acknowledged within this many ms. */
+  timeout?: number
+  /** Reject with `PublishTimeoutError` when this signal aborts. */
+  signal?: AbortSignal
+}
+
+/** Options of `end()`. */
+export interface EndOptions {
+  /** Close at once instead of waiting for in-flight QoS 1/2 publishes to be acknowledged. */
+  force?: boolean
+  /** How long a graceful end waits for acknowledgements before closing anyway. Default 5,000 ms. */
+  timeout?: number
+}
+
+export type { MessageProperties }

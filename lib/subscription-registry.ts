@@ -1,0 +1,63 @@
+import { BrokerSubscription } from './broker-subscription.js'
+import type { ParsedFilter } from './topic.js'
+import { TopicTrie } from './topic-trie.js'
+
+/** MQTT 5 subscription identifiers are variable byte integers from 1 to 268,435,455. */
+const MAX_SUBSCRIPTION_ID = 268_435_455
+
+/**
+ * The client's active broker subscriptions, found by filter (to share one between observers), by
+ * subscription identifier (to route an MQTT 5 copy to exactly its subscription) and by topic (a trie,
+ * for MQTT 3.1.1 and brokers without identifiers).
+ */
+export class SubscriptionRegistry {
+  private readonly byFilter = new Map<string, BrokerSubscription>()
+  private readonly byId = new Map<number, BrokerSubscription>()
+  private readonly trie = new TopicTrie<BrokerSubscription>()
+  private lastId = 0
+
+  constructor(private readonly retainedLimit: number) {}
+
+  get size(): number {
+    return this.byFilter.size
+  }
+
+  get(filter: string): BrokerSubscription | undefined {
+    return this.byFilter.get(filter)
+  }
+
+  create(parsed: ParsedFilter): BrokerSubscription {
+    const subscription = new BrokerSubscription(parsed, this.allocateId(), this.retainedLimit)
+    this.byFilter.set(subscription.filter, subscription)
+    this.byId.set(subscription.id, subscription)
+    this.trie.add(subscription.match, subscription)
+    return subscription
+  }
+
+  delete(subscription: BrokerSubscription): void {
+    if (this.byFilter.get(subscription.filter) !== subscription) return
+    this.byFilter.delete(subscription.filter)
+    this.byId.delete(subscription.id)
+    this.trie.remove(subscription.match, subscription)
+  }
+
+  byIdentifier(id: number): BrokerSubscription | undefined {
+    return this.byId.get(id)
+  }
+
+  /** Every subscription whose filter matches `topic`. */
+  matching(topic: string): BrokerSubscription[] {
+    return this.trie.match(topic)
+  }
+
+  all(): BrokerSubscription[] {
+    return [...this.byFilter.values()]
+  }
+
+  private allocateId(): number {
+    do {
+      this.lastId = this.lastId >= MAX_SUBSCRIPTION_ID ? 1 : this.lastId + 1
+    } while (this.byId.has(this.lastId))
+    return this.lastId
+  }
+}

@@ -1,0 +1,143 @@
+import { InvalidTopicError } from './errors.js'
+
+/** The longest topic MQTT can carry: a UTF-8 string with a 16-bit length prefix. */
+const MAX_TOPIC_BYTES = 65_535
+// Below this many UTF-16 code units a string cannot exceed 65,535 UTF-8 bytes (3 bytes per unit at most),
+// so the common case never pays for an encoder.
+const SAFE_LENGTH = Math.floor(MAX_TOPIC_BYTES / 3)
+const encoder = new TextEncoder()
+
+function checkCommon(value: string, kind: string): void {
+  if (typeof value !== 'string') throw new InvalidTopicError(String(value), `${kind} must be a string`)
+  if (value.length === 0) throw new InvalidTopicError(value, `${kind} must not be empty`)
+  if (value.length > SAFE_LENGTH && encoder.encode(value).length > MAX_TOPIC_BYTES) {
+    throw new InvalidTopicError(value, `${kind} is longer than ${MAX_TOPIC_BYTES} UTF-8 bytes`)
+  }
+  if (value.includes('\u0000')) throw new InvalidTopicError(value, `${kind} must not contain NUL`)
+}
+
+/**
+ * Checks a topic name (what a PUBLISH is sent to) and throws {@link InvalidTopicError} if the broker
+ * would refuse it: empty, over 65,535 bytes, containing NUL or a wildcard (`+`, `#`).
+ *
+ * @example
+ * ```ts
+ * assertTopicName('rooms/kitchen/temp') // ok
+ * assertTopicName('rooms/+/temp')       // throws InvalidTopicError
+ * ```
+ */
+export function assertTopicName(name: string): void {
+  checkCommon(name, 'a topic name')
+  if (name.includes('+') || name.includes('#')) {
+    throw new InvalidTopicError(name, 'a topic name must not contain the wildcards + or #')
+  }
+}
+
+/** A topic filter taken apart: the part matched locally, and the share group of a `$share/...` filter. */
+export interface ParsedFilter {
+  /** The filter as given, the key of the broker subscription. */
+  readonly filter: string
+  /** The filter that incoming topics are matched against (without a `$share/group/` prefix). */
+  readonly match: string
+  /** The share group of a shared subscription. */
+  readonly shareGroup: string | undefined
+}
+
+function assertWildcards(filter: string, original: string): void {
+  const levels = filter.split('/')
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i] as string
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) {
+      throw new InvalidTopicError(original, '# must be a whole level and the last one')
+    }
+    if (level.includes('+') && level !== '+') {
+      throw new InvalidTopicError(original, '+ must be a whole level')
+    }
+  }
+}
+
+/**
+ * Checks a topic filter (what a SUBSCRIBE asks for) and returns it taken apart; throws
+ * {@link InvalidTopicError} for `#` not last or not a whole level, `+` not a whole level, NUL, an empty or
+ * oversized filter, or a malformed `$share/group/filter`.
+ *
+ * @example
+ * ```ts
+ * parseFilter('$share/workers/devices/+/telemetry')
+ * // { filter: '$share/workers/devices/+/telemetry', match: 'devices/+/telemetry', shareGroup: 'workers' }
+ * ```
+ */
+export function parseFilter(filter: string): ParsedFilter {
+  checkCommon(filter, 'a topic filter')
+  if (filter.startsWith('$share/')) {
+    const slash = filter.indexOf('/', 7)
+    const group = slash === -1 ? filter.slice(7) : filter.slice(7, slash)
+    if (group.length === 0) throw new InvalidTopicError(filter, 'a shared subscription needs a group name')
+    if (/[+#]/.test(group)) throw new InvalidTopicError(filter, 'a share group name must not contain + or #')
+    const match = slash === -1 ? '' : filter.slice(slash + 1)
+    if (match.length === 0) throw new InvalidTopicError(filter, 'a shared subscription needs a filter after $share/group/')
+    assertWildcards(match, filter)
+    return { filter, match, shareGroup: group }
+  }
+  assertWildcards(filter, filter)
+  return { filter, match: filter, shareGroup: undefined }
+}
+
+/**
+ * Builds a topic name from segments, refusing any segment that is empty or contains `/`, `+`, `#` or NUL,
+ * so that user input can never add a level or widen a subscription.
+ *
+ * @example
+ * ```ts
+ * topic('rooms', roomFromUrl, 'temp')      // 'rooms/kitchen/temp'
+ * topic('rooms', 'kitchen/#', 'temp')      // throws InvalidTopicError
+ * ```
+ */
+export function topic(...segments: ReadonlyArray<string | number>): string {
+  if (segments.length === 0) throw new InvalidTopicError('', 'topic() needs at least one segment')
+  for (const segment of segments) {
+    const text = String(segment)
+    if (text.length === 0) throw new InvalidTopicError(text, 'a topic segment must not be empty')
+    if (/[/+#\u0000]/.test(text)) throw new InvalidTopicError(text, 'a topic segment must not contain /, +, # or NUL')
+  }
+  const name = segments.join('/')
+  assertTopicName(name)
+  return name
+}
+
+/**
+ * Tests a topic name against a filter with MQTT's rules, including that `+` and `#` in the first level
+ * do not match topics that start with `$` (`$SYS/...`).
+ *
+ * @example
+ * ```ts
+ * matches('rooms/+/temp', 'rooms/kitchen/temp') // true
+ * matches('#', '$SYS/broker/uptime')            // false
+ * ```
+ */
+export function matches(filter: string, topicName: string): boolean {
+  return matchParams(filter.split('/'), topicName) !== undefined
+}
+
+/**
+ * The values that `+` and `#` of a filter (given as its levels) matched in `topicName`, in order, or
+ * `undefined` when the topic does not match. `#` yields the rest of the topic, levels joined by `/`
+ * (an empty string when it matched the parent level itself).
+ */
+export function matchParams(filterLevels: readonly string[], topicName: string): string[] | undefined {
+  const levels = topicName.split('/')
+  const params: string[] = []
+  if (topicName.startsWith('$') && (filterLevels[0] === '+' || filterLevels[0] === '#')) return undefined
+  for (let i = 0; i < filterLevels.length; i++) {
+    const want = filterLevels[i] as string
+    if (want === '#') {
+      params.push(levels.slice(i).join('/'))
+      return params
+    }
+    const level = levels[i]
+    if (level === undefined) return undefined
+    if (want === '+') params.push(level)
+    else if (want !== level) return undefined
+  }
+  return levels.length === filterLevels.length ? params : undefined
+}
