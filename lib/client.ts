@@ -1,6 +1,6 @@
 import mqtt from 'mqtt'
 import type { IClientOptions, IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionGrant, MqttClient } from 'mqtt'
-import { BehaviorSubject, Observable, Subject } from 'rxjs'
+import { Observable, ReplaySubject, Subject } from 'rxjs'
 import { backoffDelay, DEFAULT_RECONNECT } from './backoff.js'
 import type { BrokerSubscription, FilterObserver, IncomingMessage } from './broker-subscription.js'
 import { type Codec, encodePayload, resolveCodec } from './codec.js'
@@ -45,13 +45,6 @@ function randomClientId(): string {
   return `iotpubsub_${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`
 }
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a === b) return true
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}
-
 function reasonCodeOf(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null)?.code
   return typeof code === 'number' ? code : undefined
@@ -87,7 +80,8 @@ export class BaseClient {
   readonly url: string
   readonly clientId: string
 
-  private readonly statusSubject: BehaviorSubject<Status>
+  // A replay of one, not a BehaviorSubject: after `closed` it must still replay `closed` before completing.
+  private readonly statusSubject = new ReplaySubject<Status>(1)
   private readonly errorSubject = new Subject<IotPubSubError>()
   private readonly mqtt: MqttClient
   private readonly registry: SubscriptionRegistry
@@ -106,8 +100,6 @@ export class BaseClient {
   private ending: Promise<void> | undefined
   /** Filters released while offline: a persistent session still holds them, so they are unsubscribed on return. */
   private readonly staleFilters = new Set<string>()
-  /** MQTT 3.1.1: the broker's remaining per-subscription copies of the last message (see README, overlapping filters). */
-  private pendingCopies: { topic: string; raw: Uint8Array; remaining: number } | undefined
 
   constructor(options: MQTTClientOptions, platform: Platform) {
     this.url = brokerUrl(options, platform)
@@ -119,7 +111,7 @@ export class BaseClient {
     this.registry = new SubscriptionRegistry(options.retainedCacheSize ?? 1_000)
     if (options.will) assertTopicName(options.will.topic)
 
-    this.statusSubject = new BehaviorSubject<Status>({ type: 'connecting', url: this.url })
+    this.statusSubject.next({ type: 'connecting', url: this.url })
     this.status$ = this.statusSubject.asObservable()
     this.errors$ = this.errorSubject.asObservable()
 
@@ -370,7 +362,6 @@ export class BaseClient {
   private onConnect(connack: IConnackPacket): void {
     this.attempt = 0
     this.lastError = undefined
-    this.pendingCopies = undefined
     this.useIdentifiers = this.protocol === 5 && connack.properties?.subscriptionIdentifiersAvailable !== false
     this.statusSubject.next({ type: 'connected', url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.protocol })
     // Every active filter, exactly once per connection, with its own options: a new session has none, and
@@ -390,17 +381,9 @@ export class BaseClient {
       else for (const id of ids) this.registry.byIdentifier(id)?.deliver(message)
       return
     }
-    const copies = this.pendingCopies
-    if (copies) {
-      this.pendingCopies = undefined
-      if (copies.topic === topic && bytesEqual(copies.raw, raw)) {
-        if (copies.remaining > 1) this.pendingCopies = { ...copies, remaining: copies.remaining - 1 }
-        return
-      }
-    }
+    // MQTT 3.1.1 (or no identifiers): Mosquitto sends one copy per client however many of its filters
+    // match, so the copy goes to every matching subscription.
     const subscriptions = this.registry.matching(topic)
-    // MQTT 3.1.1: a broker such as Mosquitto sends one copy per matching subscription, back to back.
-    if (subscriptions.length > 1) this.pendingCopies = { topic, raw, remaining: subscriptions.length - 1 }
     for (const subscription of subscriptions) subscription.deliver(message)
   }
 
@@ -428,7 +411,6 @@ export class BaseClient {
   }
 
   private onClose(): void {
-    this.pendingCopies = undefined
     if (this.closing || this.reconnectTimer !== undefined) return
     if (this.fatal) return this.fail(this.fatal)
     if (this.fallBackProtocol) {

@@ -17,7 +17,7 @@ export interface MosquittoOptions {
   ports?: Record<number, number>
   /** Files to place in the broker's folder before start, by path relative to it (`config/passwd`). */
   files?: Record<string, string | Buffer>
-  /** Lines appended to the rendered config (limits, `persistence false`, ...). */
+  /** Lines appended to the rendered config (limits, `persistence false`, ...); `/mosquitto/` paths are moved too. */
   extra?: string[]
   /** Turn persistence off (the kit enables it). */
   persistence?: boolean
@@ -174,5 +174,6 @@ export function renderConfig(source: string, dir: string, ports: Record<number, 
     return [line.replaceAll('/mosquitto/', `${dir}/`)]
   })
   if (process.getuid?.() === 0) lines.unshift('user root')
-  return [...lines, ...(options.extra ?? []), ''].join('\n')
+  const extra = (options.extra ?? []).map((line) => line.replaceAll('/mosquitto/', `${dir}/`))
+  return [...lines, ...extra, ''].join('\n')
 }
