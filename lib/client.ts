@@ -98,6 +98,7 @@ export class BaseClient {
   private fatal: IotPubSubError | undefined
   private closing = false
   private ending: Promise<void> | undefined
+  private onDrained: (() => void) | undefined
   /** Filters released while offline: a persistent session still holds them, so they are unsubscribed on return. */
   private readonly staleFilters = new Set<string>()
 
@@ -212,6 +213,7 @@ export class BaseClient {
       const onAbort = (): void => settle(new PublishTimeoutError(`publish to ${JSON.stringify(topic)} aborted`, { cause: signal?.reason }))
       const settle: Settle = (error) => {
         if (!this.pending.delete(settle)) return
+        if (this.pending.size === 0) this.onDrained?.()
         if (timer !== undefined) clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
         if (error) reject(error)
@@ -227,6 +229,7 @@ export class BaseClient {
       // MQTT.js's payload type names Buffer; a Uint8Array is written the same way.
       this.mqtt.publish(topic, bytes as string, publishOptions as Parameters<MqttClient['publish']>[2], (error) => {
         if (!error) return settle()
+        if (this.closing) return settle(new ClientClosedError('the client was ended before the publish was acknowledged', error))
         const reasonCode = reasonCodeOf(error)
         settle(new PublishError(topic, error.message, reasonCode === undefined ? { cause: error } : { cause: error, reasonCode }))
       })
@@ -250,36 +253,52 @@ export class BaseClient {
   }
 
   private async shutdown({ force = false, timeout = 5_000 }: EndOptions): Promise<void> {
-    const alreadyClosed = this.closing
     this.closing = true
     this.clearReconnect()
     for (const subscription of this.registry.all()) {
       this.registry.delete(subscription)
       subscription.completeAll()
     }
-    if (alreadyClosed) return
     if (!force && this.mqtt.connected && this.pending.size > 0) await this.drain(timeout)
-    await new Promise<void>((resolve) => {
-      if (this.mqtt.connected) {
-        // Whatever is still unacknowledged after the wait is given up, so that DISCONNECT can go out now.
-        for (const id of Object.keys(this.mqtt.outgoing)) this.mqtt.removeOutgoingMessage(Number(id))
-        this.mqtt.end(false, {}, () => resolve())
-      } else {
-        this.mqtt.end(true, {}, () => resolve())
-      }
-    })
+    await this.disconnect(force ? 0 : timeout)
     this.settleAll(new ClientClosedError('the client was ended before the operation completed'))
     this.finish(undefined)
   }
 
+  /** Resolves when no publish is pending, or after `timeout` ms. */
   private drain(timeout: number): Promise<void> {
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, timeout)
-      const check = setInterval(() => this.pending.size === 0 && done(), 5)
-      function done(): void {
+      const done = (): void => {
         clearTimeout(timer)
-        clearInterval(check)
+        this.onDrained = undefined
         resolve()
+      }
+      const timer = setTimeout(done, timeout)
+      this.onDrained = done
+    })
+  }
+
+  /**
+   * Sends DISCONNECT (so the broker drops the last will) and closes the connection; a broker that does
+   * not close its side within `timeout` ms (frozen, half-open) has the socket destroyed under it.
+   */
+  private disconnect(timeout: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const done = (): void => {
+        if (timer !== undefined) clearTimeout(timer)
+        resolve()
+      }
+      if (this.mqtt.connected && timeout > 0) {
+        timer = setTimeout(() => {
+          this.mqtt.stream?.destroy()
+          done()
+        }, timeout)
+        // Whatever is still unacknowledged is given up, so that DISCONNECT can go out now.
+        for (const id of Object.keys(this.mqtt.outgoing)) this.mqtt.removeOutgoingMessage(Number(id))
+        this.mqtt.end(false, {}, done)
+      } else {
+        this.mqtt.end(true, {}, done)
       }
     })
   }

@@ -103,7 +103,10 @@ export interface PublishOptions<T = unknown> {
 
 /** Options of `end()`. */
 export interface EndOptions {
-  /** Close at once instead of waiting for in-flight QoS 1/2 publishes to be acknowledged. */
+  /**
+   * Close the socket at once: no wait for in-flight QoS 1/2 publishes and no DISCONNECT, so the broker
+   * publishes the last will as for a lost connection.
+   */
   force?: boolean
   /** How long a graceful end waits for acknowledgements before closing anyway. Default 5,000 ms. */
   timeout?: number
