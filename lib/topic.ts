@@ -93,7 +93,7 @@ export function parseFilter(filter: string): ParsedFilter {
  * topic('rooms', 'kitchen/#', 'temp')      // throws InvalidTopicError
  * ```
  */
-export function topic(...segments: ReadonlyArray<string | number>): string {
+export function topic(...segments: Array<string | number>): string {
   if (segments.length === 0) throw new InvalidTopicError('', 'topic() needs at least one segment')
   for (const segment of segments) {
     const text = String(segment)
