@@ -1,0 +1,347 @@
+/**
+ * The dashboard's wiring: one iotpubsub client, the page's subscriptions as Observables, models updated
+ * per message, views redrawn at most once per animation frame. Everything else lives in small modules:
+ * models (feed, topic-tree, devices, rate) and views (ui/*), each testable on its own.
+ */
+import { connect, parseFilter, topic, type Message, type MQTTClient, type QoS, type Status } from 'iotpubsub'
+import type { Subscription } from 'rxjs'
+import { fetchServedConfig, resolveConfig, type DemoConfig } from './config.js'
+import { DeviceStore, type CommandReply, type DeviceMeta } from './devices.js'
+import { Feed } from './feed.js'
+import { FrameScheduler } from './frame.js'
+import { decodePayload } from './payload.js'
+import { RateMeter, formatCount, formatRate } from './rate.js'
+import { TopicTree } from './topic-tree.js'
+import { DevicesView } from './ui/devices-view.js'
+import { byId, setText } from './ui/dom.js'
+import { FeedView } from './ui/feed-view.js'
+import { renderStatus } from './ui/status-view.js'
+import { SubscriptionsView, type SubscriptionRow } from './ui/subscriptions-view.js'
+import { TreeView } from './ui/tree-view.js'
+import { describeError } from './words.js'
+
+interface UserSubscription extends SubscriptionRow {
+  readonly qos: QoS
+  rx: Subscription | undefined
+}
+
+const randomId = () => Math.random().toString(16).slice(2, 8)
+
+class Dashboard {
+  private client: MQTTClient | undefined
+  private clientRx: Subscription[] = []
+  private readonly subs = new Map<string, UserSubscription>()
+  private readonly feed = new Feed(1_000)
+  private readonly tree = new TopicTree()
+  private readonly devices = new DeviceStore()
+  private readonly total = new RateMeter()
+  private readonly frames = new FrameScheduler()
+  /** Raw payloads already counted in this task: one wire message reaching two overlapping subscriptions. */
+  private readonly delivered = new Set<Uint8Array>()
+  private status: Status | undefined
+
+  private readonly feedView = new FeedView(this.feed, byId('feed'), byId('feed-info'))
+  private readonly treeView = new TreeView(this.tree, byId('tree'))
+  private readonly devicesView = new DevicesView(this.devices, byId('devices'), { command: (id, command, value) => void this.sendCommand(id, command, value) })
+  private readonly subsView = new SubscriptionsView(byId('subscriptions'), (filter) => this.unsubscribe(filter))
+
+  constructor(private readonly config: DemoConfig) {}
+
+  start(): void {
+    this.bindForms()
+    setText(byId('devices-prefix'), `${this.config.prefix}/devices/+/…`)
+    if (!this.config.simulator) byId('stress-btn').hidden = true
+    for (const filter of this.config.subscriptions) this.subscribe(filter, 0)
+    this.connect()
+    // Rates decay and "updated … ago" ages even when nothing arrives.
+    setInterval(() => this.requestAll(), 1_000)
+  }
+
+  // ---- connection -------------------------------------------------------------------------------------
+
+  private connect(): void {
+    const form = this.formValues()
+    void this.disconnect()
+    let client: MQTTClient
+    try {
+      client = connect(form.url, {
+        clientId: form.clientId || undefined,
+        username: form.username || undefined,
+        password: form.password || undefined,
+        protocolVersion: form.protocol,
+      })
+    } catch (error) {
+      setText(byId('client-errors'), describeError(error))
+      return
+    }
+    this.client = client
+    setText(byId('client-errors'), '')
+    const prefix = this.config.prefix.split('/')
+    // topic() builds names from trusted segments and rejects wildcards in them: filters are plain strings.
+    const devices = (leaf: string) => `${this.config.prefix}/devices/+/${leaf}`
+    const ignore = () => {}
+    this.clientRx = [
+      client.status$.subscribe((status) => {
+        this.status = status
+        this.frames.request('status', () => this.renderStatus())
+      }),
+      client.errors$.subscribe((error) => setText(byId('client-errors'), describeError(error))),
+      // Device cards: four observers; `params[0]` is the device id the `+` matched.
+      client.observe<DeviceMeta>(devices('meta'), { qos: 1, codec: 'json' }).subscribe({
+        next: (m) => this.devicesChanged(() => this.devices.meta(m.params[0] as string, m.payload)),
+        error: ignore,
+      }),
+      client.observe(devices('status'), { qos: 1, codec: 'text' }).subscribe({
+        next: (m) => this.devicesChanged(() => this.devices.status(m.params[0] as string, m.payload)),
+        error: ignore,
+      }),
+      client.observe<Record<string, unknown>>(devices('telemetry'), { codec: 'json' }).subscribe({
+        next: (m) => this.devicesChanged(() => this.devices.telemetry(m.params[0] as string, m.payload, Date.now())),
+        error: ignore,
+      }),
+      client.observe<CommandReply>(devices('reply'), { qos: 1, codec: 'json' }).subscribe({
+        next: (m) => this.devicesChanged(() => this.devices.reply(m.params[0] as string, m.payload, performance.now())),
+        error: ignore,
+      }),
+      client.observe<CommandReply>(topic(...prefix, 'simulator', 'reply'), { qos: 1, codec: 'json' }).subscribe({
+        next: (m) => this.onSimulatorReply(m.payload),
+        error: ignore,
+      }),
+    ]
+    for (const sub of this.subs.values()) this.observe(sub)
+  }
+
+  private async disconnect(): Promise<void> {
+    const client = this.client
+    if (!client) return
+    for (const sub of this.subs.values()) sub.rx?.unsubscribe()
+    for (const rx of this.clientRx) rx.unsubscribe()
+    this.clientRx = []
+    this.client = undefined
+    this.status = { type: 'closed', error: undefined }
+    this.frames.request('status', () => this.renderStatus())
+    await client.end().catch(() => {})
+  }
+
+  private renderStatus(): void {
+    if (!this.status) return
+    renderStatus(byId('status-badge'), byId('status-detail'), this.status)
+    const connected = this.status.type === 'connected'
+    byId<HTMLButtonElement>('disconnect-btn').disabled = this.client === undefined
+    byId<HTMLButtonElement>('stress-btn').disabled = !connected
+  }
+
+  private formValues() {
+    const value = (id: string) => byId<HTMLInputElement>(id).value.trim()
+    const protocol = value('conn-protocol')
+    return {
+      url: value('conn-url'),
+      clientId: value('conn-client-id'),
+      username: value('conn-username'),
+      password: byId<HTMLInputElement>('conn-password').value,
+      protocol: (protocol === '4' ? 4 : protocol === '5' ? 5 : 'auto') as 4 | 5 | 'auto',
+    }
+  }
+
+  // ---- subscriptions ----------------------------------------------------------------------------------
+
+  /** Adds a user subscription; returns an error in plain words, or undefined. */
+  private subscribe(filter: string, qos: QoS): string | undefined {
+    try {
+      parseFilter(filter)
+    } catch (error) {
+      return describeError(error)
+    }
+    if (this.subs.has(filter)) return `You are already subscribed to ${filter}.`
+    const sub: UserSubscription = { filter, qos, meter: new RateMeter(), error: undefined, rx: undefined }
+    this.subs.set(filter, sub)
+    if (this.client) this.observe(sub)
+    this.frames.request('subs', () => this.renderSubs())
+    return undefined
+  }
+
+  private observe(sub: UserSubscription): void {
+    const client = this.client
+    if (!client) return
+    sub.error = undefined
+    sub.rx = client.observe(sub.filter, { qos: sub.qos }).subscribe({
+      next: (message) => this.onMessage(sub, message),
+      error: (error: unknown) => {
+        sub.error = describeError(error)
+        this.frames.request('subs', () => this.renderSubs())
+      },
+    })
+  }
+
+  private unsubscribe(filter: string): void {
+    this.subs.get(filter)?.rx?.unsubscribe()
+    this.subs.delete(filter)
+    this.frames.request('subs', () => this.renderSubs())
+  }
+
+  private onMessage(sub: UserSubscription, message: Message<Uint8Array>): void {
+    const now = performance.now()
+    sub.meter.mark(now)
+    this.frames.request('subs', () => this.renderSubs())
+    if (this.delivered.has(message.raw)) return
+    if (this.delivered.size === 0) queueMicrotask(() => this.delivered.clear())
+    this.delivered.add(message.raw)
+    this.total.mark(now)
+    const payload = decodePayload(message.raw)
+    const time = Date.now()
+    this.feed.push({ topic: message.topic, payload, qos: message.qos, retain: message.retain, time, via: sub.filter })
+    this.tree.add(message.topic, payload, time, message.retain, message.qos)
+    this.frames.request('feed', () => this.feedView.render())
+    this.frames.request('tree', () => this.renderTree())
+    this.frames.request('header', () => this.renderHeader())
+  }
+
+  private renderSubs(): void {
+    this.subsView.render(this.subs.values(), performance.now())
+  }
+
+  private renderTree(): void {
+    this.treeView.render()
+    const dropped = this.tree.dropped > 0 ? ` · ${formatCount(this.tree.dropped)} not shown (limit ${this.tree.maxTopics})` : ''
+    setText(byId('tree-info'), `${formatCount(this.tree.size)} topics${dropped}`)
+  }
+
+  private renderHeader(): void {
+    setText(byId('total-rate'), formatRate(this.total.rate(performance.now())))
+    setText(byId('total-count'), formatCount(this.total.total))
+    const online = this.devices.list().filter((d) => d.status === 'online').length
+    setText(byId('device-count'), `${online}/${this.devices.size}`)
+  }
+
+  // ---- devices ----------------------------------------------------------------------------------------
+
+  private devicesChanged(update: () => void): void {
+    update()
+    this.frames.request('devices', () => this.renderDevices())
+    this.frames.request('header', () => this.renderHeader())
+  }
+
+  private renderDevices(): void {
+    this.devicesView.render(Date.now())
+    byId('devices-empty').hidden = this.devices.size > 0
+  }
+
+  private async sendCommand(deviceId: string, command: string, value?: number): Promise<void> {
+    const id = randomId()
+    this.devicesChanged(() => this.devices.commandSent(deviceId, id, command, performance.now()))
+    try {
+      if (!this.client) throw new Error('Not connected: connect to a broker first.')
+      const target = topic(...this.config.prefix.split('/'), 'devices', deviceId, 'cmd')
+      await this.client.publish(target, value === undefined ? { id, command } : { id, command, value }, { qos: 1, timeout: 10_000 })
+    } catch (error) {
+      this.devicesChanged(() => this.devices.commandFailed(deviceId, id, describeError(error), performance.now()))
+    }
+  }
+
+  private async stress(): Promise<void> {
+    const button = byId<HTMLButtonElement>('stress-btn')
+    if (!this.client) return
+    button.disabled = true
+    setText(button, 'Starting…')
+    try {
+      await this.client.publish(topic(...this.config.prefix.split('/'), 'simulator', 'cmd'), { id: randomId(), command: 'stress', rate: 2_000, seconds: 10 }, { qos: 1, timeout: 5_000 })
+      setTimeout(() => {
+        if (button.textContent === 'Starting…') setText(button, 'No simulator answered')
+      }, 3_000)
+      setTimeout(() => {
+        button.disabled = this.status?.type !== 'connected'
+        setText(button, 'Stress test · 2,000 msg/s')
+      }, 10_500)
+    } catch (error) {
+      setText(button, 'Stress test · 2,000 msg/s')
+      button.disabled = false
+      setText(byId('client-errors'), describeError(error))
+    }
+  }
+
+  private onSimulatorReply(reply: CommandReply): void {
+    if (reply.command === 'stress' && reply.ok) setText(byId('stress-btn'), 'Stress running · 10 s')
+  }
+
+  // ---- forms ------------------------------------------------------------------------------------------
+
+  private bindForms(): void {
+    byId<HTMLInputElement>('conn-url').value = this.config.url
+    byId<HTMLInputElement>('conn-client-id').value = `dashboard-${randomId()}`
+    byId<HTMLInputElement>('conn-username').value = this.config.username
+    byId<HTMLInputElement>('conn-password').value = this.config.password
+    byId<HTMLSelectElement>('conn-protocol').value = String(this.config.protocolVersion)
+    byId<HTMLInputElement>('pub-topic').value = `${this.config.prefix}/hello`
+
+    byId('connect-form').addEventListener('submit', (event) => {
+      event.preventDefault()
+      this.connect()
+    })
+    byId('disconnect-btn').addEventListener('click', () => void this.disconnect())
+    byId('stress-btn').addEventListener('click', () => void this.stress())
+
+    byId('subscribe-form').addEventListener('submit', (event) => {
+      event.preventDefault()
+      const input = byId<HTMLInputElement>('sub-filter')
+      const error = this.subscribe(input.value.trim(), Number(byId<HTMLSelectElement>('sub-qos').value) as QoS)
+      setText(byId('sub-error'), error ?? '')
+      if (!error) input.value = ''
+    })
+
+    byId('publish-form').addEventListener('submit', (event) => {
+      event.preventDefault()
+      void this.publish()
+    })
+
+    const filter = byId<HTMLInputElement>('feed-filter')
+    filter.addEventListener('input', () => {
+      this.feed.setFilter(filter.value)
+      this.frames.request('feed', () => this.feedView.render())
+    })
+    const pause = byId<HTMLButtonElement>('feed-pause')
+    pause.addEventListener('click', () => {
+      if (this.feed.paused) this.feed.resume()
+      else this.feed.pause()
+      setText(pause, this.feed.paused ? 'Resume' : 'Pause')
+      pause.setAttribute('aria-pressed', String(this.feed.paused))
+      this.frames.request('feed', () => this.feedView.render())
+    })
+    byId('feed-clear').addEventListener('click', () => {
+      this.feed.clear()
+      this.feedView.invalidate()
+      this.frames.request('feed', () => this.feedView.render())
+    })
+  }
+
+  private async publish(): Promise<void> {
+    const result = byId('pub-result')
+    const target = byId<HTMLInputElement>('pub-topic').value.trim()
+    const payload = byId<HTMLTextAreaElement>('pub-payload').value
+    const qos = Number(byId<HTMLSelectElement>('pub-qos').value) as QoS
+    const retain = byId<HTMLInputElement>('pub-retain').checked
+    result.dataset.state = 'pending'
+    setText(result, 'Publishing…')
+    try {
+      if (!this.client) throw new Error('Not connected: connect to a broker first.')
+      // Throws InvalidTopicError at once for a bad topic; rejects with PublishError if the broker refuses.
+      await this.client.publish(target, payload, { qos, retain, timeout: 10_000 })
+      result.dataset.state = 'ok'
+      setText(result, `Published to ${target} (QoS ${qos}${retain ? ', retained' : ''})${qos > 0 ? ', acknowledged by the broker' : ''}.`)
+    } catch (error) {
+      result.dataset.state = 'error'
+      setText(result, describeError(error))
+    }
+  }
+
+  private requestAll(): void {
+    this.frames.request('subs', () => this.renderSubs())
+    this.frames.request('devices', () => this.renderDevices())
+    this.frames.request('header', () => this.renderHeader())
+  }
+}
+
+const config = resolveConfig(location, await fetchServedConfig())
+const dashboard = new Dashboard(config)
+dashboard.start()
+// For tests and curious developers: the resolved configuration.
+;(window as unknown as { iotpubsubDemo: unknown }).iotpubsubDemo = { config }
