@@ -11,14 +11,18 @@ import {
   ConnectionRefusedError,
   DecodeError,
   IotPubSubError,
+  ClientIdConflictError,
   NotAuthorizedError,
+  PayloadTooLargeError,
   PublishError,
   PublishTimeoutError,
   SubscriptionRejectedError,
   UnsupportedOptionError,
 } from './errors.js'
 import type { Message, MessageProperties, QoS } from './message.js'
-import type { EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions, ReconnectOptions } from './options.js'
+import { DEFAULT_OFFLINE_QUEUE, OfflineQueue } from './offline-queue.js'
+import type { Credentials, EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions, ReconnectOptions } from './options.js'
+import { publishPacketSize } from './packet-size.js'
 import { brokerUrl, type Platform } from './platform.js'
 import type { ProtocolVersion, Status } from './status.js'
 import { SubscriptionRegistry } from './subscription-registry.js'
@@ -32,6 +36,11 @@ const TRANSIENT_CODES: Record<ProtocolVersion, readonly number[]> = { 4: [3], 5:
 const PROTOCOL_CODES = [1, 132]
 /** MQTT 5 session expiry for `clean: false` when none is given: as long as 3.1.1 keeps a session. */
 const SESSION_NEVER_EXPIRES = 0xffff_ffff
+/** A connection that lasted this long resets the backoff; shorter ones keep counting attempts up. */
+const STABLE_CONNECTION_MS = 10_000
+/** This many connections in a row closed by the broker soon after CONNACK, without a reason: a client-id conflict. */
+const TAKEOVER_THRESHOLD = 3
+const SESSION_TAKEN_OVER = 142
 
 type Settle = (error?: Error) => void
 
@@ -43,6 +52,10 @@ function checkQos(qos: unknown): QoS {
 function randomClientId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6))
   return `iotpubsub_${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`
+}
+
+function sameCredentials(a: Credentials | undefined, b: Credentials | undefined): boolean {
+  return a !== undefined && b !== undefined && a.username === b.username && a.password === b.password
 }
 
 function reasonCodeOf(error: unknown): number | undefined {
@@ -99,6 +112,15 @@ export class BaseClient {
   private closing = false
   private ending: Promise<void> | undefined
   private onDrained: (() => void) | undefined
+  private readonly credentials: (() => Credentials | Promise<Credentials>) | undefined
+  /** The credentials of the attempt under way, to tell a refreshed token from the one just refused. */
+  private attemptCredentials: Credentials | undefined
+  private refusedCredentials: Credentials | undefined
+  private readonly offlineQueue: OfflineQueue
+  private readonly maxPacketSize: number | undefined
+  private brokerMaxPacketSize: number | undefined
+  private connectedAt: number | undefined
+  private shortConnections = 0
   /** Filters released while offline: a persistent session still holds them, so they are unsubscribed on return. */
   private readonly staleFilters = new Set<string>()
 
@@ -111,6 +133,9 @@ export class BaseClient {
     this.reconnectPolicy = options.reconnect === false ? false : { ...DEFAULT_RECONNECT, ...options.reconnect }
     this.registry = new SubscriptionRegistry(options.retainedCacheSize ?? 1_000)
     if (options.will) assertTopicName(options.will.topic)
+    this.credentials = options.credentials
+    this.offlineQueue = new OfflineQueue({ ...DEFAULT_OFFLINE_QUEUE, ...options.offlineQueue })
+    this.maxPacketSize = options.maxPacketSize
 
     this.statusSubject.next({ type: 'connecting', url: this.url })
     this.status$ = this.statusSubject.asObservable()
@@ -122,7 +147,10 @@ export class BaseClient {
     this.mqtt.on('error', (error) => this.onError(error))
     this.mqtt.on('disconnect', (packet) => this.onDisconnectPacket(packet))
     this.mqtt.on('close', () => this.onClose())
-    this.mqtt.connect()
+    this.mqtt.on('packetreceive', (packet) => {
+      if (packet.cmd === 'connack') this.adoptServerKeepalive(packet)
+    })
+    void this.open(true)
   }
 
   /**
@@ -205,6 +233,19 @@ export class BaseClient {
       throw new PublishError(topic, 'the payload could not be encoded', { cause: error })
     }
     if (this.closing) return Promise.reject(new ClientClosedError('publish() on a client that has ended', this.fatal))
+    const limit = Math.min(this.maxPacketSize ?? Infinity, this.brokerMaxPacketSize ?? Infinity)
+    if (limit !== Infinity) {
+      const size = publishPacketSize(topic, bytes, qos, options.properties)
+      if (size > limit) {
+        return Promise.reject(new PayloadTooLargeError(`Publish to ${JSON.stringify(topic)} refused: the packet would be about ${size} bytes, over the limit of ${limit}`, limit))
+      }
+    }
+    let release: (() => void) | undefined
+    if (!this.mqtt.connected) {
+      const admitted = this.offlineQueue.admit(topic, qos, typeof bytes === 'string' ? bytes.length : bytes.length)
+      if (admitted instanceof Error) return Promise.reject(admitted)
+      release = admitted
+    }
     const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(new PublishTimeoutError('publish aborted before it was sent', { cause: signal.reason }))
 
@@ -213,6 +254,9 @@ export class BaseClient {
       const onAbort = (): void => settle(new PublishTimeoutError(`publish to ${JSON.stringify(topic)} aborted`, { cause: signal?.reason }))
       const settle: Settle = (error) => {
         if (!this.pending.delete(settle)) return
+        // Given up (timeout, abort): take the message back so MQTT.js does not send it on a later connection.
+        if (error instanceof PublishTimeoutError) this.withdraw(onAck)
+        release?.()
         if (this.pending.size === 0) this.onDrained?.()
         if (timer !== undefined) clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
@@ -227,13 +271,23 @@ export class BaseClient {
       const publishOptions: { qos: QoS; retain: boolean; properties?: MessageProperties } = { qos, retain: options.retain ?? false }
       if (options.properties) publishOptions.properties = options.properties
       // MQTT.js's payload type names Buffer; a Uint8Array is written the same way.
-      this.mqtt.publish(topic, bytes as string, publishOptions as Parameters<MqttClient['publish']>[2], (error) => {
+      const onAck = (error?: Error): void => {
         if (!error) return settle()
         if (this.closing) return settle(new ClientClosedError('the client was ended before the publish was acknowledged', error))
         const reasonCode = reasonCodeOf(error)
         settle(new PublishError(topic, error.message, reasonCode === undefined ? { cause: error } : { cause: error, reasonCode }))
-      })
+      }
+      this.mqtt.publish(topic, bytes as string, publishOptions as Parameters<MqttClient['publish']>[2], onAck)
     })
+  }
+
+  /** Removes a publish from MQTT.js's offline queue or in-flight store, found by its callback. */
+  private withdraw(callback: (error?: Error) => void): void {
+    const queued = this.mqtt.queue.findIndex((entry) => entry.cb === callback)
+    if (queued !== -1) this.mqtt.queue.splice(queued, 1)
+    for (const [id, entry] of Object.entries(this.mqtt.outgoing)) {
+      if (entry.cb === callback) this.mqtt.removeOutgoingMessage(Number(id))
+    }
   }
 
   /**
@@ -379,8 +433,10 @@ export class BaseClient {
   }
 
   private onConnect(connack: IConnackPacket): void {
-    this.attempt = 0
+    this.connectedAt = Date.now()
+    this.refusedCredentials = undefined
     this.lastError = undefined
+    this.brokerMaxPacketSize = connack.properties?.maximumPacketSize
     this.useIdentifiers = this.protocol === 5 && connack.properties?.subscriptionIdentifiersAvailable !== false
     this.statusSubject.next({ type: 'connected', url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.protocol })
     // Every active filter, exactly once per connection, with its own options: a new session has none, and
@@ -396,9 +452,21 @@ export class BaseClient {
     const ids = properties?.subscriptionIdentifier
     if (ids !== undefined && this.useIdentifiers) {
       // MQTT 5: each copy names the subscription(s) it is for, so each observer gets its copy once.
-      if (typeof ids === 'number') this.registry.byIdentifier(ids)?.deliver(message)
-      else for (const id of ids) this.registry.byIdentifier(id)?.deliver(message)
-      return
+      if (typeof ids === 'number') {
+        const subscription = this.registry.byIdentifier(ids)
+        if (subscription) return subscription.deliver(message)
+      } else {
+        let delivered = false
+        for (const id of ids) {
+          const subscription = this.registry.byIdentifier(id)
+          if (subscription) {
+            subscription.deliver(message)
+            delivered = true
+          }
+        }
+        if (delivered) return
+      }
+      // An identifier this instance never gave (a session subscribed by an earlier one): route by topic.
     }
     // MQTT 3.1.1 (or no identifiers): Mosquitto sends one copy per client however many of its filters
     // match, so the copy goes to every matching subscription.
@@ -412,7 +480,12 @@ export class BaseClient {
       if (this.autoProtocol && this.protocol === 5 && PROTOCOL_CODES.includes(code)) {
         this.fallBackProtocol = true
       } else if (AUTH_CODES[this.protocol].includes(code)) {
-        this.fatal = new NotAuthorizedError(`${error.message} (code ${code}): check username and password`, { reasonCode: code, cause: error })
+        const refused = new NotAuthorizedError(`${error.message} (code ${code}): check username and password`, { reasonCode: code, cause: error })
+        // With a credentials provider, a refusal is worth a retry as long as the provider has something new.
+        const retry = this.credentials !== undefined && !sameCredentials(this.attemptCredentials, this.refusedCredentials)
+        this.refusedCredentials = this.attemptCredentials
+        if (retry) this.lastError = refused
+        else this.fatal = refused
       } else if (TRANSIENT_CODES[this.protocol].includes(code)) {
         this.lastError = new ConnectionRefusedError(`${error.message} (code ${code})`, { reasonCode: code, cause: error })
       } else {
@@ -426,6 +499,10 @@ export class BaseClient {
   private onDisconnectPacket(packet: IDisconnectPacket): void {
     const code = packet.reasonCode ?? 0
     const reason = packet.properties?.reasonString
+    if (code === SESSION_TAKEN_OVER) {
+      this.lastError = new ClientIdConflictError(`another connection with client id ${JSON.stringify(this.clientId)} took over the session (reason code 142)`, { reasonCode: code })
+      return
+    }
     this.lastError = new ConnectionLostError(`the broker disconnected the client (reason code ${code}${reason ? `: ${reason}` : ''})`, { reasonCode: code })
   }
 
@@ -440,8 +517,7 @@ export class BaseClient {
       this.reconnectTimer = setTimeout(() => this.reconnect(), 0)
       return
     }
-    const error = this.lastError ?? new ConnectionLostError('the connection closed')
-    this.lastError = undefined
+    const error = this.closeReason()
     if (this.reconnectPolicy === false) return this.fail(error)
     this.attempt += 1
     const delay = backoffDelay(this.attempt, this.reconnectPolicy)
@@ -449,11 +525,65 @@ export class BaseClient {
     this.reconnectTimer = setTimeout(() => this.reconnect(), delay)
   }
 
+  /** Why the connection that just closed ended, and what that means for the backoff. */
+  private closeReason(): IotPubSubError {
+    const lasted = this.connectedAt === undefined ? undefined : Date.now() - this.connectedAt
+    this.connectedAt = undefined
+    let error = this.lastError
+    this.lastError = undefined
+    if (lasted !== undefined && lasted >= STABLE_CONNECTION_MS) {
+      this.attempt = 0
+      this.shortConnections = 0
+    } else if (lasted !== undefined && error === undefined) {
+      // Accepted, then closed by the broker without a word, again and again: Mosquitto under 3.1.1 does
+      // exactly this to two clients that share a client id.
+      this.shortConnections += 1
+      if (this.shortConnections >= TAKEOVER_THRESHOLD) {
+        error = new ClientIdConflictError(
+          `the broker closed ${this.shortConnections} connections in a row soon after accepting them: another client probably uses client id ${JSON.stringify(this.clientId)}`,
+        )
+      }
+    }
+    return error ?? new ConnectionLostError('the connection closed')
+  }
+
   private reconnect(): void {
     this.reconnectTimer = undefined
+    void this.open(false)
+  }
+
+  /** Starts a connection attempt, asking the credentials provider first when there is one. */
+  private async open(first: boolean): Promise<void> {
     if (this.closing) return
+    if (this.credentials) {
+      let credentials: Credentials
+      try {
+        credentials = await this.credentials()
+      } catch (error) {
+        if (this.closing) return
+        // A provider that fails is a failed attempt: back off and ask again.
+        this.lastError = new ConnectionRefusedError('the credentials provider failed', { cause: error })
+        this.connectedAt = undefined
+        this.onClose()
+        return
+      }
+      if (this.closing) return
+      this.attemptCredentials = { ...credentials }
+      this.mqtt.options.username = credentials.username
+      this.mqtt.options.password = credentials.password
+    }
+    if (first) this.mqtt.connect()
     // Passing the stores keeps unacknowledged QoS 1/2 publishes, which MQTT.js resends on the new connection.
-    this.mqtt.reconnect({ incomingStore: this.mqtt.incomingStore, outgoingStore: this.mqtt.outgoingStore })
+    else this.mqtt.reconnect({ incomingStore: this.mqtt.incomingStore, outgoingStore: this.mqtt.outgoingStore })
+  }
+
+  /**
+   * MQTT 5: a broker's server keepalive is binding, but MQTT.js ignores it when the client asked for 0,
+   * and then the broker disconnects the silent client. Runs before MQTT.js sets up its keepalive timer.
+   */
+  private adoptServerKeepalive(connack: IConnackPacket): void {
+    const serverKeepAlive = connack.properties?.serverKeepAlive
+    if (serverKeepAlive && !this.mqtt.options.keepalive) this.mqtt.options.keepalive = serverKeepAlive
   }
 
   private clearReconnect(): void {

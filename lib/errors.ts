@@ -107,3 +107,28 @@ export class ClientClosedError extends IotPubSubError {
 export class PublishTimeoutError extends IotPubSubError {
   override readonly name: string = 'PublishTimeoutError'
 }
+
+/** A publish made while disconnected found the offline queue full (`offlineQueue` limits). Nothing was sent. */
+export class QueueFullError extends IotPubSubError {
+  override readonly name: string = 'QueueFullError'
+}
+
+/** A publish is larger than the broker's maximum packet size (MQTT 5 CONNACK) or `maxPacketSize`. Nothing was sent. */
+export class PayloadTooLargeError extends IotPubSubError {
+  override readonly name: string = 'PayloadTooLargeError'
+  /** The limit in bytes that the packet would have exceeded. */
+  readonly limit: number
+
+  constructor(message: string, limit: number) {
+    super(message)
+    this.limit = limit
+  }
+}
+
+/**
+ * Another connection with the same client id keeps taking this client's place: the broker closes each
+ * connection soon after accepting it (MQTT 5 says so with reason code 142; 3.1.1 gives no reason).
+ */
+export class ClientIdConflictError extends ConnectionLostError {
+  override readonly name: string = 'ClientIdConflictError'
+}

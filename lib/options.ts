@@ -17,6 +17,22 @@ export interface WillOptions {
   retain?: boolean
 }
 
+/** Bounds on the publishes held while disconnected (MQTT.js alone queues without limit). */
+export interface OfflineQueueOptions {
+  /** Default 1,000. */
+  maxMessages?: number
+  /** Payload bytes, default 1 MiB. */
+  maxBytes?: number
+  /** `'queue'` (default): QoS 0 messages wait like the others; `'reject'`: a QoS 0 publish while offline rejects at once. */
+  qos0?: 'queue' | 'reject'
+}
+
+/** A username and password for the next connection attempt. */
+export interface Credentials {
+  username?: string
+  password?: string
+}
+
 /** Options of `connect()` and `new MQTTClient()`. None are required; the object is never modified. */
 export interface ClientOptions {
   /** Default: `iotpubsub_` and 12 random hex digits. */
@@ -39,6 +55,21 @@ export interface ClientOptions {
   /** The reconnect policy, or `false` to stop after the first lost connection. */
   reconnect?: ReconnectOptions | false
   will?: WillOptions
+  /**
+   * Called before every connection attempt, the first and each reconnect, so an app can refresh a token.
+   * When the broker refuses the credentials it returned, the client retries with backoff as long as the
+   * provider returns different ones; the same refused credentials twice end the client with
+   * `NotAuthorizedError`. It overrides `username` and `password`.
+   */
+  credentials?: () => Credentials | Promise<Credentials>
+  /** Limits on publishes held while disconnected; beyond them `publish()` rejects with `QueueFullError`. */
+  offlineQueue?: OfflineQueueOptions
+  /**
+   * Largest PUBLISH packet to send, in bytes; larger ones reject with `PayloadTooLargeError` without being
+   * sent. The broker's own limit (MQTT 5 CONNACK maximum packet size) applies as well. Set it to the
+   * broker's `message_size_limit` to avoid what the broker does otherwise (see the README).
+   */
+  maxPacketSize?: number
   /** Per observed filter, how many topics' retained messages are kept for late observers. Default 1,000. */
   retainedCacheSize?: number
   /** Node only: CA certificate(s) (PEM) that the broker's certificate must chain to (`mqtts://`, `wss://`). */

@@ -14,7 +14,6 @@ export class SubscriptionRegistry {
   private readonly byFilter = new Map<string, BrokerSubscription>()
   private readonly byId = new Map<number, BrokerSubscription>()
   private readonly trie = new TopicTrie<BrokerSubscription>()
-  private lastId = 0
 
   constructor(private readonly retainedLimit: number) {}
 
@@ -27,7 +26,7 @@ export class SubscriptionRegistry {
   }
 
   create(parsed: ParsedFilter): BrokerSubscription {
-    const subscription = new BrokerSubscription(parsed, this.allocateId(), this.retainedLimit)
+    const subscription = new BrokerSubscription(parsed, this.allocateId(parsed.filter), this.retainedLimit)
     this.byFilter.set(subscription.filter, subscription)
     this.byId.set(subscription.id, subscription)
     this.trie.add(subscription.match, subscription)
@@ -54,10 +53,19 @@ export class SubscriptionRegistry {
     return [...this.byFilter.values()]
   }
 
-  private allocateId(): number {
-    do {
-      this.lastId = this.lastId >= MAX_SUBSCRIPTION_ID ? 1 : this.lastId + 1
-    } while (this.byId.has(this.lastId))
-    return this.lastId
+  /**
+   * The identifier is derived from the filter (FNV-1a), so that a new client instance resuming a
+   * persistent session gives a filter the same identifier as the instance that subscribed it, and the
+   * messages the broker queued meanwhile still find their observers. A collision takes the next free one.
+   */
+  private allocateId(filter: string): number {
+    let hash = 0x811c9dc5
+    for (let i = 0; i < filter.length; i++) {
+      hash ^= filter.charCodeAt(i)
+      hash = Math.imul(hash, 0x01000193) >>> 0
+    }
+    let id = (hash % MAX_SUBSCRIPTION_ID) + 1
+    while (this.byId.has(id)) id = id >= MAX_SUBSCRIPTION_ID ? 1 : id + 1
+    return id
   }
 }

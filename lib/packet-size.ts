@@ -1,0 +1,23 @@
+import type { PublishProperties } from './options.js'
+
+const encoder = new TextEncoder()
+
+function utf8Length(text: string): number {
+  // Pure ASCII is the common case and costs no encoding.
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return encoder.encode(text).length
+  return text.length
+}
+
+/**
+ * An upper bound on the size of the PUBLISH packet MQTT.js will write: fixed header with the longest
+ * remaining-length field, topic, packet id, properties (over-estimated), payload.
+ */
+export function publishPacketSize(topic: string, payload: Uint8Array | string, qos: number, properties: PublishProperties | undefined): number {
+  const payloadBytes = typeof payload === 'string' ? utf8Length(payload) : payload.length
+  let propertyBytes = 0
+  if (properties) {
+    // Each property: an identifier byte, a length prefix and its value; JSON text over-counts every value.
+    propertyBytes = 4 + utf8Length(JSON.stringify(properties, (_key, value: unknown) => (value instanceof Uint8Array ? 'x'.repeat(value.length) : value)))
+  }
+  return 1 + 4 + 2 + utf8Length(topic) + (qos > 0 ? 2 : 0) + propertyBytes + payloadBytes
+}
