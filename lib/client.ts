@@ -364,8 +364,10 @@ export class BaseClient {
       clean: options.clean ?? true,
       keepalive: options.keepalive ?? 30,
       connectTimeout: options.connectTimeout ?? 30_000,
-      // Reconnects, resubscription and the retry policy are this class's job, so MQTT.js does none of them.
-      reconnectPeriod: 0,
+      // Reconnects, resubscription and the retry policy are this class's job, so MQTT.js does none of them:
+      // its own timer is set beyond any outage (the SDK's timer reconnects first, which clears it). Not 0:
+      // with 0, MQTT.js rejects every in-flight publish on a keepalive timeout instead of resending it.
+      reconnectPeriod: 2 ** 31 - 1,
       resubscribe: false,
       manualConnect: true,
     }

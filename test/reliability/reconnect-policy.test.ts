@@ -1,0 +1,54 @@
+// Reconnect policy: exponential backoff with jitter, reported in status$; reconnect: false stops.
+import { afterEach, describe, expect, it } from 'vitest'
+import { ConnectionLostError, type ReconnectingStatus, type Status } from '../../lib/node.js'
+import { noMosquitto } from '../support/binaries.js'
+import { ClientPool, waitForStatus } from '../support/clients.js'
+import { Mosquitto } from '../support/mosquitto.js'
+import { uniquePrefix, waitFor } from '../support/wait.js'
+
+describe.skipIf(noMosquitto())('reconnect policy', () => {
+  const pool = new ClientPool('policy')
+  const brokers: Mosquitto[] = []
+  afterEach(async () => {
+    await pool.endAll()
+    await Promise.all(brokers.splice(0).map((b) => b.dispose()))
+  })
+  const start = async (): Promise<Mosquitto> => {
+    const broker = await Mosquitto.start({ persistence: false })
+    brokers.push(broker)
+    return broker
+  }
+
+  it('backs off with growing, jittered delays while the broker is down, and says why', async () => {
+    const broker = await start()
+    const policy = { initialDelay: 100, maxDelay: 400 }
+    const client = await pool.connected(broker.tcpUrl, { reconnect: policy })
+    const statuses: Status[] = []
+    client.status$.subscribe((s) => statuses.push(s))
+    await broker.stop()
+    const retries = (): ReconnectingStatus[] => statuses.filter((s): s is ReconnectingStatus => s.type === 'reconnecting')
+    await waitFor(() => retries().length >= 5, 'five reconnect attempts')
+    const attempts = retries().slice(0, 5)
+    expect(attempts.map((s) => s.attempt)).toEqual([1, 2, 3, 4, 5])
+    for (const s of attempts) {
+      const ceiling = Math.min(policy.maxDelay, policy.initialDelay * 2 ** (s.attempt - 1))
+      expect(s.delay).toBeGreaterThanOrEqual(ceiling / 2)
+      expect(s.delay).toBeLessThanOrEqual(ceiling)
+      expect(s.error).toBeInstanceOf(ConnectionLostError)
+    }
+    // After the first loss, the attempts fail because nothing listens any more.
+    expect(attempts[1]?.error.message).toMatch(/ECONNREFUSED/)
+    await broker.restart()
+    await waitFor(() => statuses.at(-1)?.type === 'connected', 'the reconnect once the broker is back')
+  })
+
+  it('reconnect: false closes the client on a lost connection and errors its observers with the cause', async () => {
+    const broker = await start()
+    const client = await pool.connected(broker.tcpUrl, { reconnect: false })
+    const observed = new Promise<unknown>((resolve) => client.observe(`${uniquePrefix('once')}/x`).subscribe({ error: resolve, complete: () => resolve('completed') }))
+    await broker.stop()
+    const closed = await waitForStatus(client, 'closed')
+    expect(closed.error).toBeInstanceOf(ConnectionLostError)
+    expect(await observed).toBe(closed.error)
+  })
+})
