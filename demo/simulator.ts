@@ -344,7 +344,6 @@ class SimulatedDevice {
 /** Publishes `rate` messages per second for `seconds` to `{prefix}/load/sensor-N`, to stress subscribers. */
 class LoadGenerator {
   private timer: ReturnType<typeof setInterval> | undefined
-  private stopTimer: ReturnType<typeof setTimeout> | undefined
   private seq = 0
 
   constructor(
@@ -352,29 +351,27 @@ class LoadGenerator {
     private readonly prefix: string[],
   ) {}
 
+  /** Publishes exactly `rate × seconds` messages, paced by the clock (timers drift; the count does not). */
   start(rate: number, seconds: number): void {
     this.stop()
-    const tickMs = 20
-    const perTick = rate / (1000 / tickMs)
-    let owed = 0
+    const total = Math.round(rate * seconds)
     const started = Date.now()
+    let sent = 0
     this.timer = setInterval(() => {
-      owed += perTick
-      for (; owed >= 1; owed--) {
+      const due = Math.min(total, Math.floor((rate * (Date.now() - started)) / 1000))
+      for (; sent < due; sent++) {
         this.seq++
         const sensor = this.seq % 50
         void this.client
           .publish(topic(...this.prefix, 'load', `sensor-${sensor}`), { seq: this.seq, value: Math.round(Math.sin(this.seq / 50) * 1000) / 10 }, { qos: 0 })
           .catch(() => {})
       }
-      if (Date.now() - started >= seconds * 1000) this.stop()
-    }, tickMs)
-    this.stopTimer = setTimeout(() => this.stop(), seconds * 1000 + 100)
+      if (sent >= total) this.stop()
+    }, 20)
   }
 
   stop(): void {
     clearInterval(this.timer)
-    clearTimeout(this.stopTimer)
     this.timer = undefined
   }
 }
