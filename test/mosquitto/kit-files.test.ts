@@ -62,6 +62,24 @@ describe('mosquitto/ kit files', () => {
     }
   })
 
+  it("the README's system-install sed line renders the secured profile with Debian's paths", async () => {
+    const readme = readFileSync(join(kitDir, 'README.md'), 'utf8')
+    const line = readme.split('\n').find((l) => l.startsWith("sed -e 's#/mosquitto/config/#"))
+    expect(line).toMatch(/ > \/tmp\/mosquitto\.conf$/)
+    const dir = await mkdtemp(join(tmpdir(), 'iotpubsub-readme-'))
+    try {
+      await run('bash', ['-c', (line as string).replace('/tmp/mosquitto.conf', join(dir, 'mosquitto.conf'))], { cwd: kitDir })
+      const conf = await readFile(join(dir, 'mosquitto.conf'), 'utf8')
+      expect(conf).not.toMatch(/\s\/mosquitto\//)
+      expect(conf).not.toMatch(/^log_dest stdout/m)
+      for (const expected of ['password_file /etc/mosquitto/passwd', 'acl_file /etc/mosquitto/acl', 'persistence_location /var/lib/mosquitto/', 'log_dest file /var/log/mosquitto/mosquitto.log', 'keyfile /etc/mosquitto/certs/server.key']) {
+        expect(conf).toContain(expected)
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   const docker = composeCommand()
   it.skipIf(!docker)(`${docker?.join(' ') ?? 'docker compose'} -f mosquitto/docker-compose.yml config accepts the file (both profiles)`, async () => {
     const [command, ...args] = docker as string[]
@@ -168,6 +186,21 @@ describe('mosquitto/users.sh', () => {
     expect((await runUsers(passwd, ['add', 'alice'], '')).stderr).toMatch(/no password/)
     for (const name of ['a/b', 'a+b', 'a#', 'a:b', 'a b']) expect((await runUsers(passwd, ['add', name], 'x\n')).code).toBe(2)
     expect((await runUsers(passwd, ['add'], 'x\n')).code).toBe(2)
+  })
+
+  const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0
+  it.skipIf(!hasScript)('prompts twice without echo on a terminal (run under script(1) for a pseudo-terminal)', async () => {
+    const passwd = join(dir, 'passwd-tty')
+    const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      const child = execFile('script', ['-qec', `${join(kitDir, 'users.sh')} add dave`, '/dev/null'], { env: { ...process.env, PASSWD_FILE: passwd } }, (error, stdout) =>
+        resolve({ code: error ? Number(error.code) : 0, stdout }),
+      )
+      child.stdin?.on('error', () => undefined)
+      child.stdin?.end('pw-dave\npw-dave\n')
+    })
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/Password for dave: [\s\S]*Again: /)
+    expect(await readFile(passwd, 'utf8')).toMatch(/^dave:\$7\$/)
   })
 
   it('never passes the password on a command line (mosquitto_passwd sees only the file and the name)', async () => {
