@@ -1,0 +1,150 @@
+// The published package in a fresh Vite app with no bundler configuration at all (no vite.config, no
+// polyfills, no aliases): `npm install` of the tarball next to rxjs and vite, `vite build` with the app's
+// own vite, then the built page and the dev server page each run in Chromium against a private Mosquitto
+// over ws://. This is also the real-browser test of the library: the same scenario as the Node test, in
+// the browser entry, in a production bundle (minified: error names must survive) and in dev mode.
+import { copyFile, readdir, readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Browser } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { noMosquitto } from '../support/binaries.js'
+import { launchChromium, noChromium } from '../support/chromium.js'
+import { Mosquitto } from '../support/mosquitto.js'
+import { freePort } from '../support/ports.js'
+import { uniquePrefix } from '../support/wait.js'
+import { expectScenario } from './expect-scenario.js'
+import {
+  fixturesDir,
+  freshProject,
+  listFiles,
+  pack,
+  type Packed,
+  repoVersion,
+  runOk,
+  serveStatic,
+  startServer,
+} from './package-kit.js'
+
+/** Opens `url` in a new page and resolves with `window.__result` once the page's scenario has finished. */
+async function runPage(browser: Browser, url: string): Promise<Record<string, any>> {
+  const page = await browser.newPage()
+  const problems: string[] = []
+  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`))
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console.error: ${message.text()}`)
+  })
+  page.on('requestfailed', (request) => problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`))
+  try {
+    await page.goto(url)
+    await page.waitForFunction(() => (window as any).__result !== undefined, null, { timeout: 20_000 }).catch((error: Error) => {
+      throw new Error(`${error.message}\n${problems.join('\n')}`)
+    })
+    const result = (await page.evaluate(() => (window as any).__result)) as Record<string, any>
+    return { ...result, problems }
+  } finally {
+    await page.close()
+  }
+}
+
+describe.skipIf(noMosquitto() || noChromium())('the npm package in a fresh Vite app with no configuration', () => {
+  let packed: Packed
+  let app: string
+  let broker: Mosquitto
+  let browser: Browser
+  let build: { stdout: string; stderr: string }
+  let built: { url: string; close(): Promise<void> } | undefined
+
+  beforeAll(async () => {
+    ;[packed, broker, browser] = await Promise.all([pack(), Mosquitto.start({ persistence: false }), launchChromium()])
+    app = await freshProject(join(packed.dir, 'vite-app'), {
+      fixtures: ['shared', 'vite-app'],
+      packages: [packed.tarball, `rxjs@${repoVersion('rxjs')}`, `vite@${repoVersion('vite')}`],
+    })
+    // The app's own vite, from its own folder, with no config file anywhere.
+    build = await runOk('node', [join(app, 'node_modules/vite/bin/vite.js'), 'build'], { cwd: app })
+    built = await serveStatic(join(app, 'dist'))
+  }, 180_000)
+
+  afterAll(async () => {
+    await built?.close()
+    await browser?.close()
+    await broker?.dispose()
+    await packed?.dispose()
+  })
+
+  const pageUrl = (base: string, name: string) => {
+    const query = new URLSearchParams({ broker: broker.wsUrl, prefix: uniquePrefix(name), clientId: `${name}-${process.pid}` })
+    return { url: `${base}/?${query}`, prefix: query.get('prefix')!, clientId: query.get('clientId')! }
+  }
+
+  it('is a fresh app: no vite config, only index.html, the scripts and package.json', async () => {
+    const own = (await readdir(app)).filter((f) => !['node_modules', 'dist', 'package-lock.json'].includes(f)).sort()
+    expect(own).toEqual(['index.html', 'main.js', 'package.json', 'scenario.js'])
+    const manifest = JSON.parse(await readFile(join(app, 'package.json'), 'utf8'))
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(['iotpubsub', 'rxjs', 'vite'])
+  })
+
+  it('builds with the browser entries of the SDK and of mqtt, and nothing Node-only', async () => {
+    const output = build.stdout + build.stderr
+    expect(output).not.toMatch(/externalized for browser compatibility/i)
+    expect(output).not.toMatch(/\[plugin|warning|error/i)
+    const files = await listFiles(join(app, 'dist'))
+    expect(files.filter((f) => !/^(index\.html|assets\/index-[\w-]+\.js)$/.test(f))).toEqual([])
+    const bundle = (await Promise.all(files.filter((f) => f.endsWith('.js')).map((f) => readFile(join(app, 'dist', f), 'utf8')))).join('\n')
+    expect(bundle).not.toContain('__vite-browser-external')
+    expect(bundle).not.toMatch(/\brequire\(\s*["'](node:)?(net|tls|fs|stream|events|crypto|url|http|https|ws)["']\s*\)/)
+    expect(bundle).not.toMatch(/from\s*["']node:/)
+    expect(bundle).not.toMatch(/import\(\s*["'](node:)?(net|tls|fs)["']\s*\)/)
+
+    // Which modules went in: the same default build through Vite's API, reading Rollup's module list.
+    await copyFile(join(fixturesDir, 'vite-inspect/inspect.mjs'), join(app, 'inspect.mjs'))
+    const inspected = JSON.parse((await runOk('node', ['inspect.mjs'], { cwd: app })).stdout)
+    const modules = (inspected.app.modules as string[]).map((id) => id.replace(`${app}/`, ''))
+    expect(modules).toContain('node_modules/iotpubsub/dist/browser.js')
+    expect(modules).not.toContain('node_modules/iotpubsub/dist/node.js')
+    expect(modules).toContain('node_modules/mqtt/dist/mqtt.esm.js')
+    expect(modules.filter((m) => m.includes('node_modules/mqtt/') && m !== 'node_modules/mqtt/dist/mqtt.esm.js')).toEqual([])
+    expect(modules.filter((m) => /node_modules\/(ws|readable-stream|buffer|process|events)\//.test(m))).toEqual([])
+
+    const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`
+    const written = await Promise.all(files.filter((f) => f.endsWith('.js')).map((f) => stat(join(app, 'dist', f))))
+    console.log(
+      `[package size] fresh Vite app bundle: ${kb(written.reduce((sum, s) => sum + s.size, 0))} min, ` +
+        `${kb(inspected.app.size.gzip)} min+gzip (mqtt + rxjs + SDK + app). ` +
+        `SDK's own code without mqtt and rxjs: everything exported ${kb(inspected.sdk.all.bytes)} min, ` +
+        `${kb(inspected.sdk.all.gzip)} min+gzip; connect() alone ${kb(inspected.sdk.connect.gzip)} min+gzip.`,
+    )
+    // A floor that proves the measurement measured something; the budget itself is issue 6's.
+    expect(inspected.sdk.all.gzip).toBeGreaterThan(1024)
+  }, 60_000)
+
+  it('runs in Chromium from the production build: ws:// round trip, mqtt:// refused, error names kept', async () => {
+    const { url, prefix, clientId } = pageUrl(built!.url, 'package-vite-build')
+    const result = await runPage(browser, url)
+    expect(result.runtime?.userAgent).toContain('HeadlessChrome')
+    expectScenario(result, prefix)
+    expect(result.refused.message).toMatch(/ws:\/\//)
+    expect(result.refused.message).toMatch(/wss:\/\//)
+    expect(result.problems).toEqual([])
+    expect(await broker.log()).toContain(clientId)
+  })
+
+  it('runs in Chromium from the dev server (vite with no config)', async () => {
+    const port = await freePort()
+    const dev = await startServer(
+      'node',
+      [join(app, 'node_modules/vite/bin/vite.js'), '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+      { cwd: app, ready: new RegExp(`http://127\\.0\\.0\\.1:${port}/`) },
+    )
+    try {
+      const { url, prefix } = pageUrl(`http://127.0.0.1:${port}`, 'package-vite-dev')
+      const result = await runPage(browser, url)
+      expectScenario(result, prefix)
+      expect(result.refused.message).toMatch(/ws:\/\//)
+      expect(result.problems).toEqual([])
+      expect(dev.output()).not.toMatch(/error|externalized for browser compatibility/i)
+    } finally {
+      await dev.stop()
+    }
+  }, 60_000)
+})
