@@ -9,7 +9,7 @@ import { noMosquitto } from '../support/binaries.js'
 import { Mosquitto } from '../support/mosquitto.js'
 import { uniquePrefix } from '../support/wait.js'
 import { expectScenario } from './expect-scenario.js'
-import { freshProject, pack, type Packed, repoVersion, run, runOk } from './package-kit.js'
+import { allStarted, freshProject, pack, type Packed, repoVersion, run, runOk } from './package-kit.js'
 
 describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => {
   let packed: Packed
@@ -17,7 +17,8 @@ describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => 
   let broker: Mosquitto
 
   beforeAll(async () => {
-    ;[packed, broker] = await Promise.all([pack(), Mosquitto.start({ persistence: false })])
+    // Assigned one by one and all settled, so that afterAll cleans up whatever started if one failed.
+    await allStarted([pack().then((p) => (packed = p)), Mosquitto.start({ persistence: false }).then((b) => (broker = b))])
     app = await freshProject(join(packed.dir, 'node-app'), {
       fixtures: ['shared', 'node-app'],
       packages: [
@@ -64,7 +65,7 @@ describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => 
     expect(result.refused.message).toContain('ftp://')
     // The broker saw this client: the script really went over TCP to the private Mosquitto.
     expect(await broker.log()).toContain(clientId)
-  })
+  }, 45_000)
 
   it('is ESM-only: require() works only where Node can require an ES module, and is the same instance', async () => {
     const { stdout } = await runOk('node', ['require.cjs'], { cwd: app })

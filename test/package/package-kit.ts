@@ -68,6 +68,13 @@ export async function runOk(command: string, args: string[], options: { cwd: str
   return result
 }
 
+/** Waits for every promise to settle, then throws the first failure: nothing is left starting in the background. */
+export async function allStarted(promises: Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(promises)
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+  if (failed) throw failed.reason
+}
+
 /** What goes into the pack copy: the package's build inputs and the files npm always ships. */
 const PACK_INPUTS = /^(package\.json|tsconfig[^/]*\.json|lib|(README|LICEN[CS]E|LICENCE|CHANGELOG|NOTICE)(\.[^/]*)?|\.npmignore)$/i
 

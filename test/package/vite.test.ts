@@ -17,6 +17,7 @@ import {
   fixturesDir,
   freshProject,
   listFiles,
+  allStarted,
   pack,
   type Packed,
   repoVersion,
@@ -55,7 +56,12 @@ describe.skipIf(noMosquitto() || noChromium())('the npm package in a fresh Vite 
   let built: { url: string; close(): Promise<void> } | undefined
 
   beforeAll(async () => {
-    ;[packed, broker, browser] = await Promise.all([pack(), Mosquitto.start({ persistence: false }), launchChromium()])
+    // Assigned one by one and all settled, so that afterAll cleans up whatever started if one failed.
+    await allStarted([
+      pack().then((p) => (packed = p)),
+      Mosquitto.start({ persistence: false }).then((b) => (broker = b)),
+      launchChromium().then((b) => (browser = b)),
+    ])
     app = await freshProject(join(packed.dir, 'vite-app'), {
       fixtures: ['shared', 'vite-app'],
       packages: [packed.tarball, `rxjs@${repoVersion('rxjs')}`, `vite@${repoVersion('vite')}`],
@@ -127,7 +133,7 @@ describe.skipIf(noMosquitto() || noChromium())('the npm package in a fresh Vite 
     expect(result.refused.message).toMatch(/wss:\/\//)
     expect(result.problems).toEqual([])
     expect(await broker.log()).toContain(clientId)
-  })
+  }, 45_000)
 
   it('runs in Chromium from the dev server (vite with no config)', async () => {
     const port = await freePort()
