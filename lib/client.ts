@@ -240,54 +240,64 @@ export class BaseClient {
         return Promise.reject(new PayloadTooLargeError(`Publish to ${JSON.stringify(topic)} refused: the packet would be about ${size} bytes, over the limit of ${limit}`, limit))
       }
     }
-    let release: (() => void) | undefined
-    if (!this.mqtt.connected) {
-      const admitted = this.offlineQueue.admit(topic, qos, typeof bytes === 'string' ? bytes.length : bytes.length)
-      if (admitted instanceof Error) return Promise.reject(admitted)
-      release = admitted
-    }
     const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(new PublishTimeoutError('publish aborted before it was sent', { cause: signal.reason }))
+    const publishOptions: { qos: QoS; retain: boolean; properties?: MessageProperties } = { qos, retain: options.retain ?? false }
+    if (options.properties) publishOptions.properties = options.properties
 
     return new Promise<void>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined
+      let messageId: number | undefined
+      let unqueue: (() => void) | undefined
       const onAbort = (): void => settle(new PublishTimeoutError(`publish to ${JSON.stringify(topic)} aborted`, { cause: signal?.reason }))
       const settle: Settle = (error) => {
         if (!this.pending.delete(settle)) return
-        // Given up (timeout, abort): take the message back so MQTT.js does not send it on a later connection.
-        if (error instanceof PublishTimeoutError) this.withdraw(onAck)
-        release?.()
+        if (error instanceof PublishTimeoutError) {
+          // Given up: take the message back, so that it is not sent (or sent again) on a later connection.
+          unqueue?.()
+          if (messageId !== undefined && this.mqtt.outgoing[messageId]) this.mqtt.removeOutgoingMessage(messageId)
+        }
         if (this.pending.size === 0) this.onDrained?.()
         if (timer !== undefined) clearTimeout(timer)
         signal?.removeEventListener('abort', onAbort)
         if (error) reject(error)
         else resolve()
       }
-      this.pending.add(settle)
-      if (timeout !== undefined) {
-        timer = setTimeout(() => settle(new PublishTimeoutError(`publish to ${JSON.stringify(topic)} not acknowledged within ${timeout} ms`)), timeout)
-      }
-      signal?.addEventListener('abort', onAbort, { once: true })
-      const publishOptions: { qos: QoS; retain: boolean; properties?: MessageProperties } = { qos, retain: options.retain ?? false }
-      if (options.properties) publishOptions.properties = options.properties
-      // MQTT.js's payload type names Buffer; a Uint8Array is written the same way.
       const onAck = (error?: Error): void => {
         if (!error) return settle()
         if (this.closing) return settle(new ClientClosedError('the client was ended before the publish was acknowledged', error))
         const reasonCode = reasonCodeOf(error)
         settle(new PublishError(topic, error.message, reasonCode === undefined ? { cause: error } : { cause: error, reasonCode }))
       }
-      this.mqtt.publish(topic, bytes as string, publishOptions as Parameters<MqttClient['publish']>[2], onAck)
+      const send = (): void => {
+        unqueue = undefined
+        // MQTT.js's payload type names Buffer; a Uint8Array is written the same way.
+        this.mqtt.publish(topic, bytes as string, publishOptions as Parameters<MqttClient['publish']>[2], onAck)
+        if (qos > 0) messageId = this.messageIdOf(onAck)
+      }
+      // Registered first: MQTT.js may call back synchronously (QoS 0 written at once).
+      this.pending.add(settle)
+      if (this.mqtt.connected) {
+        send()
+      } else {
+        // Held here rather than in MQTT.js, which has no bound and sends QoS 0 and QoS 1/2 out of order.
+        const queued = this.offlineQueue.enqueue(topic, qos, typeof bytes === 'string' ? bytes.length : bytes.length, send)
+        if (queued instanceof Error) return settle(queued)
+        unqueue = queued
+      }
+      if (timeout !== undefined) {
+        timer = setTimeout(() => settle(new PublishTimeoutError(`publish to ${JSON.stringify(topic)} not acknowledged within ${timeout} ms`)), timeout)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
     })
   }
 
-  /** Removes a publish from MQTT.js's offline queue or in-flight store, found by its callback. */
-  private withdraw(callback: (error?: Error) => void): void {
-    const queued = this.mqtt.queue.findIndex((entry) => entry.cb === callback)
-    if (queued !== -1) this.mqtt.queue.splice(queued, 1)
-    for (const [id, entry] of Object.entries(this.mqtt.outgoing)) {
-      if (entry.cb === callback) this.mqtt.removeOutgoingMessage(Number(id))
-    }
+  /** The packet id MQTT.js just gave the QoS 1/2 publish with this callback (checked against its in-flight table). */
+  private messageIdOf(callback: (error?: Error) => void): number | undefined {
+    const last = this.mqtt.messageIdProvider.getLastAllocated()
+    if (last !== null && this.mqtt.outgoing[last]?.cb === callback) return last
+    for (const [id, entry] of Object.entries(this.mqtt.outgoing)) if (entry.cb === callback) return Number(id)
+    return undefined
   }
 
   /**
@@ -446,6 +456,7 @@ export class BaseClient {
     for (const subscription of this.registry.all()) this.sendSubscribe(subscription)
     if (connack.sessionPresent) for (const filter of this.staleFilters) this.mqtt.unsubscribe(filter)
     this.staleFilters.clear()
+    this.offlineQueue.flush()
   }
 
   private onMessage(topic: string, raw: Uint8Array, packet: IPublishPacket): void {
@@ -493,6 +504,14 @@ export class BaseClient {
       } else {
         this.fatal = new ConnectionRefusedError(`${error.message} (code ${code})`, { reasonCode: code, cause: error })
       }
+      return
+    }
+    if (code === undefined && (error as { code?: unknown }).code === undefined && this.mqtt.connected) {
+      // A packet MQTT.js could not parse (mqtt-packet rejects some valid MQTT 5 reason codes, e.g. PUBACK
+      // 149): its parser is now out of step and no later acknowledgement would arrive. MQTT says to close
+      // the connection after a malformed packet; the reconnect starts clean.
+      this.lastError = new ConnectionLostError(`the broker sent a packet that could not be parsed: ${error.message}`, { cause: error })
+      this.mqtt.stream?.destroy()
       return
     }
     this.lastError = new ConnectionLostError(error.message, code === undefined ? { cause: error } : { cause: error, reasonCode: code })
@@ -608,6 +627,7 @@ export class BaseClient {
   }
 
   private settleAll(error: Error): void {
+    this.offlineQueue.clear()
     for (const settle of [...this.pending]) settle(error)
   }
 

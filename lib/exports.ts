@@ -14,6 +14,9 @@ export {
   PublishTimeoutError,
   DecodeError,
   ClientClosedError,
+  ClientIdConflictError,
+  QueueFullError,
+  PayloadTooLargeError,
 } from './errors.js'
 
 export type { Codec, CodecName } from './codec.js'
@@ -27,6 +30,8 @@ export type {
   ReconnectOptions,
   WillOptions,
   EndOptions,
+  OfflineQueueOptions,
+  Credentials,
 } from './options.js'
 export type { Status, ConnectingStatus, ConnectedStatus, ReconnectingStatus, ClosedStatus, ProtocolVersion } from './status.js'
 export type { ParsedFilter } from './topic.js'
