@@ -41,6 +41,8 @@ const STABLE_CONNECTION_MS = 10_000
 /** This many connections in a row closed by the broker soon after CONNACK, without a reason: a client-id conflict. */
 const TAKEOVER_THRESHOLD = 3
 const SESSION_TAKEN_OVER = 142
+/** Node's codes for a TLS handshake that failed on a certificate, which no retry can fix. */
+const TLS_FAILURE = /^(ERR_TLS_CERT|ERR_SSL_|CERT_|UNABLE_TO_(GET|VERIFY)|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)/
 
 type Settle = (error?: Error) => void
 
@@ -506,7 +508,13 @@ export class BaseClient {
       }
       return
     }
-    if (code === undefined && (error as { code?: unknown }).code === undefined && this.mqtt.connected) {
+    const systemCode = (error as { code?: unknown }).code
+    if (typeof systemCode === 'string' && TLS_FAILURE.test(systemCode)) {
+      // The broker's certificate did not verify, or it refused ours: retrying cannot fix that.
+      this.fatal = new ConnectionRefusedError(`TLS handshake failed (${systemCode}): ${error.message}`, { cause: error })
+      return
+    }
+    if (code === undefined && systemCode === undefined && this.mqtt.connected) {
       // A packet MQTT.js could not parse (mqtt-packet rejects some valid MQTT 5 reason codes, e.g. PUBACK
       // 149): its parser is now out of step and no later acknowledgement would arrive. MQTT says to close
       // the connection after a malformed packet; the reconnect starts clean.

@@ -36,16 +36,18 @@ describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => 
   })
 
   it('ships the built entries and their types, and no sources or tests', () => {
-    const exported = (packed.manifest.exports as Record<string, Record<string, string>>)['.']!
-    expect(exported).toMatchObject({
-      types: './dist/node.d.ts',
-      browser: './dist/browser.js',
-      node: './dist/node.js',
-      default: './dist/browser.js',
+    const exported = (packed.manifest.exports as Record<string, Record<string, { types: string; default: string }>>)['.']!
+    // Each platform gets its own JavaScript and its own types (browser types have no Node-only options).
+    expect(exported).toEqual({
+      browser: { types: './dist/browser.d.ts', default: './dist/browser.js' },
+      node: { types: './dist/node.d.ts', default: './dist/node.js' },
+      default: { types: './dist/browser.d.ts', default: './dist/browser.js' },
     })
     expect(packed.manifest.type).toBe('module')
     expect(packed.manifest.sideEffects).toBe(false)
-    for (const target of Object.values(exported)) expect(packed.files).toContain(target.replace(/^\.\//, ''))
+    for (const target of Object.values(exported).flatMap((c) => [c.types, c.default])) expect(packed.files).toContain(target.replace(/^\.\//, ''))
+    // Source maps are shipped; they embed their sources (inlineSources), since lib/ is not.
+    expect(packed.files).toContain('dist/client.js.map')
     expect(packed.files).toEqual(expect.arrayContaining(['package.json', 'dist/browser.d.ts', 'dist/node.d.ts']))
     // Only dist/ and what npm always adds (package.json, README, LICENSE).
     expect(packed.files.filter((f) => !f.startsWith('dist/') && !/^(package\.json|README|LICEN[CS]E|CHANGELOG)/i.test(f))).toEqual([])
