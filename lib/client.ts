@@ -522,7 +522,8 @@ export class BaseClient {
       this.mqtt.stream?.destroy()
       return
     }
-    this.lastError = new ConnectionLostError(error.message, code === undefined ? { cause: error } : { cause: error, reasonCode: code })
+    // The first account of a connection's end is the telling one (a DISCONNECT reason before the reset that follows it).
+    this.lastError ??= new ConnectionLostError(error.message, code === undefined ? { cause: error } : { cause: error, reasonCode: code })
   }
 
   private onDisconnectPacket(packet: IDisconnectPacket): void {
