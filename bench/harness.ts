@@ -1,0 +1,164 @@
+import { fork, type ChildProcess } from 'node:child_process'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Mosquitto } from '../test/support/mosquitto.js'
+import type { FromWorker, Job, ToWorker } from './protocol.js'
+
+export const benchDir = dirname(fileURLToPath(import.meta.url))
+export const repoRoot = resolve(benchDir, '..')
+const workerPath = join(benchDir, 'worker.ts')
+
+// ------------------------------------------------------------------------------------------------ config
+
+export interface BenchConfig {
+  /** Multiplies every message count (BENCH_SCALE, or 0.01 with --quick). */
+  scale: number
+  /** Repetitions per case and implementation (BENCH_REPS; 1 with --quick). */
+  reps: number
+  quick: boolean
+  /** Only the cases whose id contains one of these (--only=a,b). */
+  only: string[] | undefined
+  /** Where the JSON result goes (--out=path); default bench-results/<timestamp>.json. */
+  out: string | undefined
+  /** Exit non-zero when a budget fails (--check). */
+  check: boolean
+  /** Write .cpuprofile files of every trial's measured process into bench-results/profiles (--profile). */
+  profile: boolean
+}
+
+export function readConfig(argv = process.argv.slice(2), env = process.env): BenchConfig {
+  const flag = (name: string): string | undefined => {
+    const hit = argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))
+    if (hit === undefined) return undefined
+    return hit.includes('=') ? hit.slice(hit.indexOf('=') + 1) : ''
+  }
+  const quick = flag('quick') !== undefined
+  const number = (value: string | undefined, fallback: number): number => {
+    const n = value === undefined || value === '' ? Number.NaN : Number(value)
+    return Number.isFinite(n) && n > 0 ? n : fallback
+  }
+  const only = flag('only')
+  return {
+    quick,
+    scale: number(flag('scale') ?? env.BENCH_SCALE, quick ? 0.01 : 1),
+    reps: Math.round(number(flag('reps') ?? env.BENCH_REPS, quick ? 1 : 3)),
+    only: only ? only.split(',').filter(Boolean) : undefined,
+    out: flag('out') || undefined,
+    check: flag('check') !== undefined,
+    profile: flag('profile') !== undefined,
+  }
+}
+
+/** A message count scaled by the config, never below `min`. */
+export function scaled(config: BenchConfig, count: number, min = 50): number {
+  return Math.max(min, Math.round(count * config.scale))
+}
+
+// ------------------------------------------------------------------------------------------------ broker
+
+/**
+ * The project's development broker profile with persistence off and the per-client queues raised, so a
+ * burst is queued rather than dropped: the same broker and limits for the SDK and for raw MQTT.js.
+ */
+export const BROKER_EXTRA = ['max_queued_messages 1000000', 'max_inflight_messages 1000']
+
+export function startBroker(): Promise<Mosquitto> {
+  return Mosquitto.start({ persistence: false, extra: BROKER_EXTRA })
+}
+
+// ----------------------------------------------------------------------------------------------- workers
+
+let sequence = 0
+export const uniqueId = (label: string): string => `bench-${label}-${process.pid}-${++sequence}`
+
+/** A forked bench process (bench/worker.ts under tsx) and its IPC channel. */
+export class Worker {
+  private readonly child: ChildProcess
+  private readonly inbox: FromWorker[] = []
+  private readonly waiters: Array<() => void> = []
+  private exitError: Error | undefined
+  readonly exited: Promise<void>
+
+  constructor(job: Job, options: { execArgv?: string[]; label: string }) {
+    this.child = fork(workerPath, [], {
+      cwd: repoRoot,
+      execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    this.exited = new Promise((done) => this.child.once('exit', () => done()))
+    this.child.on('message', (message: FromWorker) => {
+      if (message.type === 'error') this.exitError = new Error(`${options.label}: ${message.message}`)
+      else this.inbox.push(message)
+      this.wake()
+    })
+    this.child.once('exit', (code, signal) => {
+      this.exitError ??= new Error(`${options.label} exited (${signal ?? code}) unexpectedly`)
+      this.wake()
+    })
+    this.child.send(job)
+  }
+
+  private wake(): void {
+    for (const waiter of this.waiters.splice(0)) waiter()
+  }
+
+  /** The next message of `type` (earlier ones of other types are skipped), or a timeout/exit error. */
+  async next<T extends FromWorker["type"]>(type: T, ms: number, what: string = type): Promise<Extract<FromWorker, { type: T }>> {
+    const deadline = Date.now() + ms
+    for (;;) {
+      const index = this.inbox.findIndex((m) => m.type === type)
+      if (index !== -1) return this.inbox.splice(index, 1)[0] as Extract<FromWorker, { type: T }>
+      if (this.exitError) throw this.exitError
+      const left = deadline - Date.now()
+      if (left <= 0) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left)
+        this.waiters.push(() => {
+          clearTimeout(timer)
+          resolve()
+        })
+      })
+    }
+  }
+
+  /** Whether a message of `type` has arrived (without taking it). */
+  has(type: FromWorker['type']): boolean {
+    return this.inbox.some((m) => m.type === type)
+  }
+
+  send(message: ToWorker): void {
+    if (this.child.connected) this.child.send(message)
+  }
+
+  /** Asks the process to close its client and exit; kills it (by its own pid) if it does not within 3 s. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return
+    this.exitError ??= new Error('stopped')
+    this.send({ type: 'exit' })
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3_000)
+    await this.exited
+    clearTimeout(timer)
+  }
+}
+
+// ------------------------------------------------------------------------------------------------- stats
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+}
+
+/** The p-th percentile (0..100) by nearest rank. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return Number.NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[rank] as number
+}
+
+/** The order of implementations in repetition `rep`: alternating, so neither always runs first. */
+export function orderFor<T>(rep: number, pair: readonly [T, T]): [T, T] {
+  return rep % 2 === 0 ? [pair[0], pair[1]] : [pair[1], pair[0]]
+}
