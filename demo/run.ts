@@ -34,6 +34,8 @@ export interface DemoOptions {
   rebootMs?: number
   /** Where progress lines go. Default: stdout. */
   log?: (line: string) => void
+  /** Vite's cache folder (pre-bundled dependencies). Default: Vite's, `node_modules/.vite`. */
+  cacheDir?: string
 }
 
 export interface DemoStack {
@@ -126,9 +128,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
     server = await createServer({
       configFile,
       clearScreen: false,
-      logLevel: 'warn',
+      logLevel: (process.env.DEMO_VITE_LOG as 'info' | undefined) ?? 'warn',
       server: { port: options.webPort ?? 5173, strictPort: false },
       plugins: [demoConfigPlugin(pageConfig)],
+      // Pre-bundled at start, so the first page load never triggers a re-optimise-and-reload.
+      optimizeDeps: { include: ['mqtt', 'rxjs'] },
+      ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     })
     await server.listen()
     const pageUrl = server.resolvedUrls?.local[0] ?? `http://localhost:${server.config.server.port}/`

@@ -27,6 +27,11 @@ interface UserSubscription extends SubscriptionRow {
 
 const randomId = () => Math.random().toString(16).slice(2, 8)
 
+// The most often each view redraws (ms): device cards every frame, the busy lists a few times a second.
+const FEED_MS = 100
+const TREE_MS = 200
+const STATS_MS = 250
+
 class Dashboard {
   private client: MQTTClient | undefined
   private clientRx: Subscription[] = []
@@ -182,7 +187,7 @@ class Dashboard {
   private onMessage(sub: UserSubscription, message: Message<Uint8Array>): void {
     const now = performance.now()
     sub.meter.mark(now)
-    this.frames.request('subs', () => this.renderSubs())
+    this.frames.request('subs', () => this.renderSubs(), STATS_MS)
     if (this.delivered.has(message.raw)) return
     if (this.delivered.size === 0) queueMicrotask(() => this.delivered.clear())
     this.delivered.add(message.raw)
@@ -191,9 +196,9 @@ class Dashboard {
     const time = Date.now()
     this.feed.push({ topic: message.topic, payload, qos: message.qos, retain: message.retain, time, via: sub.filter })
     this.tree.add(message.topic, payload, time, message.retain, message.qos)
-    this.frames.request('feed', () => this.feedView.render())
-    this.frames.request('tree', () => this.renderTree())
-    this.frames.request('header', () => this.renderHeader())
+    this.frames.request('feed', () => this.feedView.render(), FEED_MS)
+    this.frames.request('tree', () => this.renderTree(), TREE_MS)
+    this.frames.request('header', () => this.renderHeader(), STATS_MS)
   }
 
   private renderSubs(): void {
@@ -218,7 +223,7 @@ class Dashboard {
   private devicesChanged(update: () => void): void {
     update()
     this.frames.request('devices', () => this.renderDevices())
-    this.frames.request('header', () => this.renderHeader())
+    this.frames.request('header', () => this.renderHeader(), STATS_MS)
   }
 
   private renderDevices(): void {

@@ -90,10 +90,10 @@ export class DevicesView {
     const el = h(
       'article',
       { class: 'device-card', attrs: { 'data-device': device.id } },
-      h('header', { class: 'device-head' }, h('div', {}, title, subtitle), status),
+      h('header', { class: 'device-head' }, h('div', {}, title, subtitle, seen), status),
       metrics,
       facts,
-      h('footer', { class: 'device-foot' }, actions, reply, seen),
+      h('footer', { class: 'device-foot' }, actions, reply),
     )
     const card: Card = { el, title, subtitle, status, metrics, metricEls: new Map(), facts, seen, actions, commandsKey: '', reply }
     this.cards.set(device.id, card)

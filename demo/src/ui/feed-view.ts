@@ -17,7 +17,9 @@ export class FeedView {
     private readonly feed: Feed,
     private readonly list: HTMLElement,
     private readonly info: HTMLElement,
-    readonly maxRows = 120,
+    readonly maxRows = 100,
+    /** New rows drawn per render at most: at thousands of messages per second only the newest are shown. */
+    readonly maxNewRows = 25,
   ) {
     // One listener for every row: a click opens or closes a long payload.
     list.addEventListener('click', (event) => {
@@ -43,7 +45,7 @@ export class FeedView {
     if (this.frozen || filterChanged || this.dirtyAll) {
       this.redraw()
     } else {
-      const fresh = feed.view(this.maxRows, this.renderedSeq)
+      const fresh = feed.view(this.maxNewRows, this.renderedSeq)
       if (fresh.length > 0) {
         const fragment = document.createDocumentFragment()
         for (const entry of fresh) fragment.append(feedRow(entry))
