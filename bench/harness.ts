@@ -83,16 +83,22 @@ export class Worker {
     this.child = fork(workerPath, [], {
       cwd: repoRoot,
       execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     })
-    this.exited = new Promise((done) => this.child.once('exit', () => done()))
+    // Passed through, and the tail kept so a process that dies says why in the error.
+    let stderr = ''
+    this.child.stderr?.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk)
+      stderr = (stderr + chunk.toString()).slice(-2_000)
+    })
+    this.exited = new Promise((done) => this.child.once('close', () => done()))
     this.child.on('message', (message: FromWorker) => {
       if (message.type === 'error') this.exitError = new Error(`${options.label}: ${message.message}`)
       else this.inbox.push(message)
       this.wake()
     })
-    this.child.once('exit', (code, signal) => {
-      this.exitError ??= new Error(`${options.label} exited (${signal ?? code}) unexpectedly`)
+    this.child.once('close', (code, signal) => {
+      this.exitError ??= new Error(`${options.label} exited (${signal ?? code}) unexpectedly${stderr ? `:\n${stderr.trim()}` : ''}`)
       this.wake()
     })
     this.child.send(job)

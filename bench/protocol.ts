@@ -7,6 +7,8 @@ interface JobBase {
   url: string
   clientId: string
   protocolVersion: 4 | 5
+  /** Write a V8 CPU profile of the measured phase (after set-up) to this file. */
+  profileFile?: string
 }
 
 /** A subscriber: observes `filters` filters (or `exactTopic` when there is one) and counts `expected` messages. */

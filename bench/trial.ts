@@ -36,9 +36,9 @@ export interface TrialResult {
 
 const PREFIX = 'bench/f'
 
-function profileArgs(config: BenchConfig, name: string): string[] {
-  if (!config.profile) return []
-  return ['--cpu-prof', `--cpu-prof-dir=${join(repoRoot, 'bench-results', 'profiles')}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`]
+/** With --profile: where the process writes the CPU profile of its measured phase only (not start-up). */
+function profileFile(config: BenchConfig, name: string): { profileFile?: string } {
+  return config.profile ? { profileFile: join(repoRoot, 'bench-results', 'profiles', `${name}-${Date.now()}.cpuprofile`) } : {}
 }
 
 /**
@@ -65,8 +65,9 @@ export async function trial(broker: Mosquitto, config: BenchConfig, options: Tri
       expected: options.count,
       skip,
       latency: options.rate !== undefined,
+      ...profileFile(config, `${options.label}-sub-${options.sub}`),
     },
-    { label: `${options.label} subscriber (${options.sub})`, execArgv: profileArgs(config, `${options.label}-sub-${options.sub}`) },
+    { label: `${options.label} subscriber (${options.sub})` },
   )
   // Both processes start at once (start-up is not measured); the publisher only publishes on 'go'.
   const pub = new Worker(
@@ -82,8 +83,9 @@ export async function trial(broker: Mosquitto, config: BenchConfig, options: Tri
       size: options.size ?? 100,
       window: 500,
       ...(options.rate ? { rate: options.rate } : {}),
+      ...profileFile(config, `${options.label}-pub-${options.pub}`),
     },
-    { label: `${options.label} publisher (${options.pub})`, execArgv: profileArgs(config, `${options.label}-pub-${options.pub}`) },
+    { label: `${options.label} publisher (${options.pub})` },
   )
   try {
     await sub.next('ready', 60_000, `${options.label}: the ${options.sub} subscriber to be ready`)

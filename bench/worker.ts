@@ -7,6 +7,9 @@
  */
 import mqtt, { type MqttClient } from 'mqtt'
 import { EventEmitter } from 'node:events'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { Session } from 'node:inspector/promises'
+import { dirname } from 'node:path'
 import { firstValueFrom, filter as where } from 'rxjs'
 import { connect, type MQTTClient } from '../lib/node.js'
 import type { HeapJob, HeapResult, Job, PubJob, PubResult, SubJob, SubResult, ToWorker } from './protocol.js'
@@ -37,6 +40,22 @@ function nextCommand(type: ToWorker['type']): Promise<void> {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+/** Profiles the measured phase in-process (the inspector's sampling profiler), so start-up is left out. */
+async function startProfile(file: string | undefined): Promise<() => Promise<void>> {
+  if (!file) return async () => {}
+  const session = new Session()
+  session.connect()
+  await session.post('Profiler.enable')
+  await session.post('Profiler.setSamplingInterval', { interval: 100 })
+  await session.post('Profiler.start')
+  return async () => {
+    const { profile } = await session.post('Profiler.stop')
+    await mkdir(dirname(file), { recursive: true })
+    await writeFile(file, JSON.stringify(profile))
+    session.disconnect()
+  }
+}
 
 // ---------------------------------------------------------------------------------------------- clients
 
@@ -80,10 +99,12 @@ async function subscriber(job: SubJob): Promise<void> {
   let cpuSkip: NodeJS.CpuUsage = { user: 0, system: 0 }
   let cpuLast: NodeJS.CpuUsage = { user: 0, system: 0 }
   let reported = false
+  let stopProfile: () => Promise<void> = async () => {}
 
   const report = (): void => {
     if (reported) return
     reported = true
+    const stopped = stopProfile()
     const result: SubResult = {
       type: 'result',
       received: count,
@@ -93,7 +114,7 @@ async function subscriber(job: SubJob): Promise<void> {
       cpuMicros: cpuLast.user + cpuLast.system - cpuSkip.user - cpuSkip.system,
     }
     if (latencies) result.latenciesMicros = Array.from(latencies.subarray(Math.min(skip, count), count))
-    send(result)
+    void stopped.then(() => send(result))
   }
 
   const onPayload = (raw: Uint8Array): void => {
@@ -155,6 +176,7 @@ async function subscriber(job: SubJob): Promise<void> {
       void end().finally(() => process.exit(0))
     }
   })
+  stopProfile = await startProfile(job.profileFile)
   send({ type: 'ready' })
 }
 
@@ -194,12 +216,14 @@ async function publisher(job: PubJob): Promise<void> {
     if (command.type === 'finish') send({ type: 'error', message: `publisher stuck: ${progress.sent} published, ${progress.settled} settled of ${job.count}` })
   })
 
+  const stopProfile = await startProfile(job.profileFile)
   const cpu0 = process.cpuUsage()
   const t0 = now()
   if (job.rate) await paced(job, publishOne)
   else await windowed(job, payload, publishOne)
   const t1 = now()
   const cpu = process.cpuUsage(cpu0)
+  await stopProfile()
   const result: PubResult = { type: 'result', sent: job.count, seconds: Number(t1 - t0) / 1e9, cpuMicros: cpu.user + cpu.system }
   send(result)
   await nextCommand('exit')
