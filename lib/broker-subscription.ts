@@ -10,6 +10,17 @@ export interface IncomingMessage {
   readonly properties: MessageProperties | undefined
 }
 
+/** The state of one broker subscription, as `client.subscriptions$` reports it. */
+export interface SubscriptionInfo {
+  readonly filter: string
+  /** The QoS asked for: the highest any observer asked. */
+  readonly requestedQos: QoS
+  /** The QoS the broker granted, once its SUBACK came; lower than asked when the broker cannot give more. */
+  readonly grantedQos: QoS | undefined
+  /** How many observers share the subscription. */
+  readonly observers: number
+}
+
 /** One observer of a filter, as the client sees it: what it asked for and how to reach it. */
 export interface FilterObserver {
   readonly qos: QoS
@@ -49,6 +60,10 @@ export class BrokerSubscription {
     this.levels = parsed.match.split('/')
     this.id = id
     this.retainedLimit = retainedLimit
+  }
+
+  info(): SubscriptionInfo {
+    return { filter: this.filter, requestedQos: this.requestedQos, grantedQos: this.grantedQos, observers: this.observers.length }
   }
 
   /** The highest QoS any observer asked for. */

@@ -1,8 +1,8 @@
 import mqtt from 'mqtt'
 import type { IClientOptions, IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionGrant, MqttClient } from 'mqtt'
-import { Observable, ReplaySubject, Subject } from 'rxjs'
+import { BehaviorSubject, Observable, ReplaySubject, Subject } from 'rxjs'
 import { backoffDelay, DEFAULT_RECONNECT } from './backoff.js'
-import type { BrokerSubscription, FilterObserver, IncomingMessage } from './broker-subscription.js'
+import type { BrokerSubscription, FilterObserver, IncomingMessage, SubscriptionInfo } from './broker-subscription.js'
 import { type Codec, encodePayload, resolveCodec } from './codec.js'
 import { DeliveredMessage } from './delivered-message.js'
 import {
@@ -23,7 +23,7 @@ import type { Message, MessageProperties, QoS } from './message.js'
 import { DEFAULT_OFFLINE_QUEUE, OfflineQueue } from './offline-queue.js'
 import type { Credentials, EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions, ReconnectOptions } from './options.js'
 import { publishPacketSize } from './packet-size.js'
-import { brokerUrl, type Platform } from './platform.js'
+import { brokerUrls, type Platform } from './platform.js'
 import type { ProtocolVersion, Status } from './status.js'
 import { SubscriptionRegistry } from './subscription-registry.js'
 import { assertTopicName, parseFilter } from './topic.js'
@@ -41,6 +41,9 @@ const STABLE_CONNECTION_MS = 10_000
 /** This many connections in a row closed by the broker soon after CONNACK, without a reason: a client-id conflict. */
 const TAKEOVER_THRESHOLD = 3
 const SESSION_TAKEN_OVER = 142
+const QOS_NOT_SUPPORTED = 155
+/** MQTT.js's defaults when a URL names no port. */
+const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 } as const
 /** Node's codes for a TLS handshake that failed on a certificate, which no retry can fix. */
 const TLS_FAILURE = /^(ERR_TLS_CERT|ERR_SSL_|CERT_|UNABLE_TO_(GET|VERIFY)|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)/
 
@@ -91,9 +94,25 @@ export class BaseClient {
    * ```
    */
   readonly errors$: Observable<IotPubSubError>
-  /** The broker URL this client connects to. */
-  readonly url: string
+  /** The broker URLs: one, or the nodes of a cluster in the order they are tried. */
+  readonly urls: readonly string[]
   readonly clientId: string
+  /**
+   * The client's broker subscriptions and their state: the filter, the QoS asked for and the QoS the broker
+   * granted (lower when the broker cannot give more), and how many observers share it. Replays the current
+   * list; updates at most once per microtask.
+   *
+   * @example
+   * ```ts
+   * client.subscriptions$.subscribe((subs) => subs.filter((s) => s.grantedQos !== undefined && s.grantedQos < s.requestedQos).forEach(warn))
+   * ```
+   */
+  readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
+
+  /** The broker URL in use, or the one the next attempt goes to. */
+  get url(): string {
+    return this.urls[this.urlIndex] as string
+  }
 
   // A replay of one, not a BehaviorSubject: after `closed` it must still replay `closed` before completing.
   private readonly statusSubject = new ReplaySubject<Status>(1)
@@ -114,6 +133,13 @@ export class BaseClient {
   private closing = false
   private ending: Promise<void> | undefined
   private onDrained: (() => void) | undefined
+  private urlIndex = 0
+  private readonly maxQos: QoS
+  private brokerMaxQos: QoS = 2
+  /** Whether the attempt under way has had its CONNACK (a close before it may mean "no MQTT 5 here"). */
+  private connackSeen = false
+  private readonly subscriptionsSubject = new BehaviorSubject<readonly SubscriptionInfo[]>([])
+  private subscriptionsDirty = false
   private readonly credentials: (() => Credentials | Promise<Credentials>) | undefined
   /** The credentials of the attempt under way, to tell a refreshed token from the one just refused. */
   private attemptCredentials: Credentials | undefined
@@ -127,7 +153,8 @@ export class BaseClient {
   private readonly staleFilters = new Set<string>()
 
   constructor(options: MQTTClientOptions, platform: Platform) {
-    this.url = brokerUrl(options, platform)
+    this.urls = brokerUrls(options, platform)
+    this.maxQos = checkQos(options.maxQos ?? 2)
     this.clientId = options.clientId ?? randomClientId()
     this.autoProtocol = options.protocolVersion === undefined || options.protocolVersion === 'auto'
     this.protocol = options.protocolVersion === 4 ? 4 : 5
@@ -143,6 +170,7 @@ export class BaseClient {
     this.status$ = this.statusSubject.asObservable()
     this.errors$ = this.errorSubject.asObservable()
 
+    this.subscriptions$ = this.subscriptionsSubject.asObservable()
     this.mqtt = mqtt.connect(this.url, this.mqttOptions(options))
     this.mqtt.on('connect', (connack) => this.onConnect(connack))
     this.mqtt.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet))
@@ -201,6 +229,7 @@ export class BaseClient {
       const existing = this.registry.get(filter)
       const subscription = existing ?? this.registry.create(parsed)
       subscription.add(observer)
+      this.subscriptionsChanged()
       if (!existing) {
         this.staleFilters.delete(filter)
         this.sendSubscribe(subscription)
@@ -235,6 +264,10 @@ export class BaseClient {
       throw new PublishError(topic, 'the payload could not be encoded', { cause: error })
     }
     if (this.closing) return Promise.reject(new ClientClosedError('publish() on a client that has ended', this.fatal))
+    const maxQos = Math.min(this.maxQos, this.brokerMaxQos)
+    if (qos > maxQos) {
+      return Promise.reject(new PublishError(topic, `QoS ${qos} is not supported by the broker (maximum ${maxQos})`, { reasonCode: QOS_NOT_SUPPORTED }))
+    }
     const limit = Math.min(this.maxPacketSize ?? Infinity, this.brokerMaxPacketSize ?? Infinity)
     if (limit !== Infinity) {
       const size = publishPacketSize(topic, bytes, qos, options.properties)
@@ -425,17 +458,21 @@ export class BaseClient {
       // Without a code the connection closed before the SUBACK: onConnect subscribes again.
       if (reasonCode === undefined) return
       this.registry.delete(subscription)
+      this.subscriptionsChanged()
       subscription.errorAll(new SubscriptionRejectedError(subscription.filter, reasonCode, error))
       return
     }
     const qos = granted?.[0]?.qos
     if (qos === 0 || qos === 1 || qos === 2) subscription.grantedQos = qos
+    this.subscriptionsChanged()
   }
 
   private release(subscription: BrokerSubscription, observer: FilterObserver): void {
     // Completing observers on end() must leave a persistent session's subscriptions on the broker.
     if (this.closing) return
-    if (subscription.remove(observer) > 0) return
+    const remaining = subscription.remove(observer)
+    this.subscriptionsChanged()
+    if (remaining > 0) return
     this.registry.delete(subscription)
     if (this.mqtt.connected) {
       this.mqtt.unsubscribe(subscription.filter, (error) => {
@@ -450,7 +487,10 @@ export class BaseClient {
     this.connectedAt = Date.now()
     this.refusedCredentials = undefined
     this.lastError = undefined
+    this.connackSeen = true
     this.brokerMaxPacketSize = connack.properties?.maximumPacketSize
+    const maximumQoS = connack.properties?.maximumQoS
+    this.brokerMaxQos = maximumQoS === 0 || maximumQoS === 1 ? maximumQoS : 2
     this.useIdentifiers = this.protocol === 5 && connack.properties?.subscriptionIdentifiersAvailable !== false
     this.statusSubject.next({ type: 'connected', url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.protocol })
     // Every active filter, exactly once per connection, with its own options: a new session has none, and
@@ -492,6 +532,7 @@ export class BaseClient {
   private onError(error: Error): void {
     const code = reasonCodeOf(error)
     if (code !== undefined && error.message.startsWith('Connection refused')) {
+      this.connackSeen = true
       if (this.autoProtocol && this.protocol === 5 && PROTOCOL_CODES.includes(code)) {
         this.fallBackProtocol = true
       } else if (AUTH_CODES[this.protocol].includes(code)) {
@@ -539,6 +580,10 @@ export class BaseClient {
   private onClose(): void {
     if (this.closing || this.reconnectTimer !== undefined) return
     if (this.fatal) return this.fail(this.fatal)
+    // Some brokers (RabbitMQ 3.10) close an MQTT 5 CONNECT without a CONNACK; a network error would have said so.
+    const closedBeforeConnack = !this.connackSeen && this.lastError === undefined
+    this.connackSeen = false
+    if (this.autoProtocol && this.protocol === 5 && closedBeforeConnack) this.fallBackProtocol = true
     if (this.fallBackProtocol) {
       this.fallBackProtocol = false
       this.protocol = 4
@@ -550,6 +595,7 @@ export class BaseClient {
     const error = this.closeReason()
     if (this.reconnectPolicy === false) return this.fail(error)
     this.attempt += 1
+    if (this.urls.length > 1) this.useUrl((this.urlIndex + 1) % this.urls.length)
     const delay = backoffDelay(this.attempt, this.reconnectPolicy)
     this.statusSubject.next({ type: 'reconnecting', url: this.url, attempt: this.attempt, delay, error })
     this.reconnectTimer = setTimeout(() => this.reconnect(), delay)
@@ -616,6 +662,29 @@ export class BaseClient {
     if (serverKeepAlive && !this.mqtt.options.keepalive) this.mqtt.options.keepalive = serverKeepAlive
   }
 
+  /** Points MQTT.js's next connection at another cluster node. */
+  private useUrl(index: number): void {
+    this.urlIndex = index
+    const url = new URL(this.url)
+    const protocol = url.protocol.replace(/:$/, '') as 'mqtt' | 'mqtts' | 'ws' | 'wss'
+    const options = this.mqtt.options
+    options.protocol = protocol
+    options.hostname = url.hostname.replace(/^\[(.*)\]$/, '$1')
+    options.host = options.hostname
+    options.port = url.port ? Number(url.port) : DEFAULT_PORTS[protocol]
+    options.path = url.pathname + url.search
+  }
+
+  /** Publishes a new snapshot on subscriptions$ once per microtask, and only for someone listening. */
+  private subscriptionsChanged(): void {
+    if (this.subscriptionsDirty || !this.subscriptionsSubject.observed) return
+    this.subscriptionsDirty = true
+    queueMicrotask(() => {
+      this.subscriptionsDirty = false
+      if (!this.subscriptionsSubject.closed) this.subscriptionsSubject.next(this.registry.all().map((s) => s.info()))
+    })
+  }
+
   private clearReconnect(): void {
     if (this.reconnectTimer !== undefined) clearTimeout(this.reconnectTimer)
     this.reconnectTimer = undefined
@@ -641,6 +710,8 @@ export class BaseClient {
   }
 
   private finish(error: IotPubSubError | undefined): void {
+    this.subscriptionsSubject.next([])
+    this.subscriptionsSubject.complete()
     this.statusSubject.next({ type: 'closed', error })
     this.statusSubject.complete()
     this.errorSubject.complete()

@@ -35,4 +35,5 @@ export type {
 } from './options.js'
 export type { Status, ConnectingStatus, ConnectedStatus, ReconnectingStatus, ClosedStatus, ProtocolVersion } from './status.js'
 export type { ParsedFilter } from './topic.js'
+export type { SubscriptionInfo } from './broker-subscription.js'
 export type { BaseClient } from './client.js'

@@ -33,7 +33,7 @@ export class MQTTClient extends BaseClient {
  * await client.end()
  * ```
  */
-export function connect(url: string, options: ClientOptions = {}): MQTTClient {
+export function connect(url: string | readonly string[], options: ClientOptions = {}): MQTTClient {
   return new MQTTClient({ ...options, url })
 }
 

@@ -70,6 +70,12 @@ export interface ClientOptions {
    * broker's `message_size_limit` to avoid what the broker does otherwise (see the README).
    */
   maxPacketSize?: number
+  /**
+   * The highest QoS the broker supports, for brokers that cannot say so (MQTT 3.1.1): a publish above it
+   * rejects with `PublishError` (reason code 155) instead of the broker closing the connection. Under MQTT 5
+   * the broker's own maximum QoS (CONNACK) applies as well.
+   */
+  maxQos?: QoS
   /** Per observed filter, how many topics' retained messages are kept for late observers. Default 1,000. */
   retainedCacheSize?: number
   /** Node only: CA certificate(s) (PEM) that the broker's certificate must chain to (`mqtts://`, `wss://`). */
@@ -88,8 +94,11 @@ export interface ClientOptions {
 
 /** Options of `new MQTTClient()`: a URL, or the broker's address in parts as the original Python class took it. */
 export interface MQTTClientOptions extends ClientOptions {
-  /** `mqtt://`, `mqtts://`, `ws://` or `wss://` URL (browsers: `ws://` and `wss://` only). */
-  url?: string
+  /**
+   * `mqtt://`, `mqtts://`, `ws://` or `wss://` URL (browsers: `ws://` and `wss://` only), or a list of them
+   * (the nodes of a cluster): each reconnect attempt moves on to the next one.
+   */
+  url?: string | readonly string[]
   /** Host name or IP of the broker, used when `url` is absent. */
   brokerIp?: string
   /** Port of the broker. Default 1883 for mqtt, 8883 for mqtts, 9001 for ws, 443 for wss. */

@@ -14,8 +14,19 @@ export interface Platform {
 
 const DEFAULT_PORTS: Record<string, number> = { mqtt: 1883, mqtts: 8883, ws: 9001, wss: 443 }
 
-/** The broker URL from `url`, or from `brokerIp`/`brokerPort`/`protocol`/`path`, checked for the platform. */
-export function brokerUrl(options: MQTTClientOptions, platform: Platform): string {
+/**
+ * The broker URLs from `url` (one, or a list of cluster nodes), or from `brokerIp`/`brokerPort`/`protocol`/
+ * `path`, each checked for the platform.
+ */
+export function brokerUrls(options: MQTTClientOptions, platform: Platform): string[] {
+  if (Array.isArray(options.url)) {
+    if (options.url.length === 0) throw new UnsupportedOptionError('`url` is an empty list: give at least one broker URL')
+    return options.url.map((url) => brokerUrl({ ...options, url }, platform))
+  }
+  return [brokerUrl({ ...options, url: options.url as string | undefined }, platform)]
+}
+
+function brokerUrl(options: MQTTClientOptions & { url: string | undefined }, platform: Platform): string {
   let url = options.url
   if (url === undefined) {
     if (!options.brokerIp) throw new UnsupportedOptionError('Give the broker as `url` (e.g. ws://localhost:9001) or as `brokerIp`')

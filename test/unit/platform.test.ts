@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { connect as connectInBrowser, MQTTClient as BrowserClient } from '../../lib/browser.js'
 import { UnsupportedOptionError } from '../../lib/errors.js'
-import { brokerUrl, browserPlatform, nodePlatform } from '../../lib/platform.js'
+import { brokerUrls, browserPlatform, nodePlatform } from '../../lib/platform.js'
+
+const brokerUrl = (options: Parameters<typeof brokerUrls>[0], platform: Parameters<typeof brokerUrls>[1]): string | undefined => brokerUrls(options, platform)[0]
 
 describe('platform entries', () => {
   it('the browser entry refuses mqtt:// and mqtts://, naming ws:// and wss://', () => {
@@ -29,6 +31,12 @@ describe('platform entries', () => {
     expect(brokerUrl({ brokerIp: '::1', brokerPort: 8883, protocol: 'mqtts' }, nodePlatform)).toBe('mqtts://[::1]:8883')
     expect(brokerUrl({ brokerIp: 'b', protocol: 'wss', path: '/mqtt' }, nodePlatform)).toBe('wss://b:443/mqtt')
     expect(() => brokerUrl({}, nodePlatform)).toThrow(/brokerIp/)
+  })
+
+  it('takes a list of cluster nodes, each checked', () => {
+    expect(brokerUrls({ url: ['mqtt://a:1883', 'ws://b:9001/mqtt'] }, nodePlatform)).toEqual(['mqtt://a:1883', 'ws://b:9001/mqtt'])
+    expect(() => brokerUrls({ url: ['ws://a:9001', 'mqtt://b:1883'] }, browserPlatform)).toThrow(UnsupportedOptionError)
+    expect(() => brokerUrls({ url: [] }, nodePlatform)).toThrow(/empty/)
   })
 
   it('does not modify the options it is given', () => {
