@@ -13,7 +13,7 @@ const workerPath = join(benchDir, 'worker.ts')
 export interface BenchConfig {
   /** Multiplies every message count (BENCH_SCALE, or 0.01 with --quick). */
   scale: number
-  /** Repetitions per case and implementation (BENCH_REPS; 1 with --quick). */
+  /** Repetitions per case and implementation (BENCH_REPS; default 5, 1 with --quick). */
   reps: number
   quick: boolean
   /** Only the cases whose id contains one of these (--only=a,b). */
@@ -41,7 +41,7 @@ export function readConfig(argv = process.argv.slice(2), env = process.env): Ben
   return {
     quick,
     scale: number(flag('scale') ?? env.BENCH_SCALE, quick ? 0.01 : 1),
-    reps: Math.round(number(flag('reps') ?? env.BENCH_REPS, quick ? 1 : 3)),
+    reps: Math.round(number(flag('reps') ?? env.BENCH_REPS, quick ? 1 : 5)),
     only: only ? only.split(',').filter(Boolean) : undefined,
     out: flag('out') || undefined,
     check: flag('check') !== undefined,

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the SDK against raw MQTT.js in one run, on a private mosquitto (loopback, free ports).
  *
- *   npm run bench                      full run (a few minutes), 3 repetitions per case and implementation
+ *   npm run bench                      full run (about 4 minutes), 5 repetitions per case and implementation
  *   npm run bench -- --quick           tiny counts, 1 repetition (what the CI smoke test runs)
  *   BENCH_SCALE=0.2 BENCH_REPS=5 ...   scale message counts / set repetitions
  *   --only=tcp-qos0,filters            run the cases whose id contains one of these
