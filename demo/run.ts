@@ -10,7 +10,7 @@
  *   DEMO_TCP_PORT, DEMO_WS_PORT, DEMO_PORT   ports to try first (1883, 9001, 5173); taken ports fall back to free ones
  */
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { createServer, type Plugin, type ViteDevServer } from 'vite'
+import { createLogger, createServer, type Logger, type Plugin, type ViteDevServer } from 'vite'
 import { startBroker, type EmbeddedBroker } from './broker.js'
 import { startSimulator, type Simulator } from './simulator.js'
 import type { DemoConfig } from './src/config.js'
@@ -68,6 +68,24 @@ function demoConfigPlugin(config: Partial<DemoConfig>): Plugin {
   }
 }
 
+/** Vite's logger, silenced once the demo is stopping (Ctrl-C also stops esbuild, whose pending work then fails loudly). */
+function quietableLogger(level: 'info' | 'warn'): { logger: Logger; silence: () => void } {
+  const logger = createLogger(level)
+  let silent = false
+  return {
+    logger: {
+      ...logger,
+      info: (msg, options) => void (silent || logger.info(msg, options)),
+      warn: (msg, options) => void (silent || logger.warn(msg, options)),
+      warnOnce: (msg, options) => void (silent || logger.warnOnce(msg, options)),
+      error: (msg, options) => void (silent || logger.error(msg, options)),
+    },
+    silence: () => {
+      silent = true
+    },
+  }
+}
+
 function tcpUrlFor(wsUrl: string): string {
   const url = new URL(wsUrl)
   return `${url.protocol === 'wss:' ? 'mqtts' : 'mqtt'}://${url.hostname}:${url.protocol === 'wss:' ? 8883 : 1883}`
@@ -80,8 +98,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
   let broker: EmbeddedBroker | undefined
   let simulator: Simulator | undefined
   let server: ViteDevServer | undefined
+  const vite = quietableLogger(process.env.DEMO_VITE_LOG === 'info' ? 'info' : 'warn')
 
-  const stop = async () => {
+  let stopping: Promise<void> | undefined
+  const stop = () => (stopping ??= stopAll())
+  const stopAll = async () => {
+    vite.silence()
     await simulator?.stop().catch(() => {})
     await server?.close().catch(() => {})
     await broker?.close().catch(() => {})
@@ -128,11 +150,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
     server = await createServer({
       configFile,
       clearScreen: false,
-      logLevel: (process.env.DEMO_VITE_LOG as 'info' | undefined) ?? 'warn',
+      customLogger: vite.logger,
       server: { port: options.webPort ?? 5173, strictPort: false },
       plugins: [demoConfigPlugin(pageConfig)],
-      // Pre-bundled at start, so the first page load never triggers a re-optimise-and-reload.
-      optimizeDeps: { include: ['mqtt', 'rxjs'] },
+      // The page's only dependencies, pre-bundled at start: no crawl of the source, so the first page load
+      // never triggers a re-optimise-and-reload, and a quick stop never interrupts a scan.
+      optimizeDeps: { include: ['mqtt', 'rxjs'], noDiscovery: true },
       ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     })
     await server.listen()
@@ -161,13 +184,16 @@ async function main(): Promise<void> {
     webPort: port('DEMO_PORT'),
   })
   process.stdout.write(`\n  Dashboard: ${stack.pageUrl}\n\n  Press Ctrl-C to stop.\n\n`)
-  let stopping = false
+  // A terminal's Ctrl-C reaches every process of the group, and the tsx CLI relays it once more: the first
+  // signal starts a clean stop, repeats within 3 s are that same Ctrl-C, a later one forces the exit.
+  let firstSignal: number | undefined
   const shutdown = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (firstSignal !== undefined) {
+      if (Date.now() - firstSignal < 3_000) return
       process.stdout.write(`Second ${signal}: exiting now.\n`)
       process.exit(1)
     }
-    stopping = true
+    firstSignal = Date.now()
     process.stdout.write(`\n${signal}: stopping the simulator, the web server and the broker…\n`)
     stack.stop().then(
       () => {

@@ -230,15 +230,18 @@ class SimulatedDevice {
     this.client.errors$.subscribe(() => {})
   }
 
+  /** Resolves once connected; rejects when the first attempt fails (a wrong URL should not look like a hang). */
   async ready(ms: number): Promise<void> {
-    await firstValueFrom(
+    const status = await firstValueFrom(
       this.client.status$.pipe(
-        filter((s) => s.type === 'connected' || s.type === 'closed'),
+        filter((s) => s.type !== 'connecting'),
         timeout({ first: ms, with: () => { throw new Error(`device ${this.spec.id} did not connect to ${this.options.url} within ${ms} ms`) } }),
       ),
-    ).then((s) => {
-      if (s.type === 'closed') throw new Error(`device ${this.spec.id} could not connect to ${this.options.url}: ${s.error?.message ?? 'closed'}`)
-    })
+    )
+    if (status.type !== 'connected') {
+      const reason = status.type === 'closed' || status.type === 'reconnecting' ? status.error?.message : undefined
+      throw new Error(`device ${this.spec.id} could not connect to ${this.options.url}: ${reason ?? status.type}`)
+    }
     this.schedule()
   }
 
