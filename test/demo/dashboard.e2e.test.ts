@@ -203,6 +203,16 @@ describe.skipIf(noChromium())('the demo dashboard in a real Chromium', () => {
     expect(stats.input).toBeLessThan(1_000)
   }, 60_000)
 
+  it('shows the reconnect attempts when the broker goes away', async () => {
+    await stack.broker?.close()
+    await page.locator('#status-badge[data-status="reconnecting"]').waitFor()
+    expect(await text(page, '#status-badge')).toMatch(/^Reconnecting \(attempt \d+\)$/)
+    expect(await text(page, '#status-detail')).toMatch(/^Trying again in .+\. Last error: /)
+    await page.click('#disconnect-btn')
+    await page.locator('#status-badge[data-status="closed"]').waitFor()
+    expect(await text(page, '#status-badge')).toBe('Disconnected')
+  })
+
   it('raised no errors in the page', () => {
     expect(pageErrors).toEqual([])
   })
