@@ -1,4 +1,5 @@
 import type { MessageProperties, QoS } from './message.js'
+import type { PendingAck } from './pending-ack.js'
 import type { ParsedFilter } from './topic.js'
 
 /** A message as it came off the wire, before any observer's codec ran. */
@@ -8,6 +9,8 @@ export interface IncomingMessage {
   readonly qos: QoS
   readonly retain: boolean
   readonly properties: MessageProperties | undefined
+  /** Present while manually acknowledging observers exist and the message needs an acknowledgement (QoS 1/2). */
+  readonly ack?: PendingAck | undefined
 }
 
 /** The state of one broker subscription, as `client.subscriptions$` reports it. */

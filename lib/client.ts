@@ -1,15 +1,17 @@
 import mqtt from 'mqtt'
 import type { IClientOptions, IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionGrant, MqttClient } from 'mqtt'
-import { BehaviorSubject, Observable, ReplaySubject, Subject } from 'rxjs'
+import { BehaviorSubject, map, mergeMap, Observable, ReplaySubject, Subject, type Subscription } from 'rxjs'
 import { backoffDelay, DEFAULT_RECONNECT } from './backoff.js'
 import type { BrokerSubscription, FilterObserver, IncomingMessage, SubscriptionInfo } from './broker-subscription.js'
 import { type Codec, encodePayload, resolveCodec } from './codec.js'
+import { PendingAck } from './pending-ack.js'
 import { DeliveredMessage } from './delivered-message.js'
 import {
   ClientClosedError,
   ConnectionLostError,
   ConnectionRefusedError,
   DecodeError,
+  HandlerError,
   IotPubSubError,
   ClientIdConflictError,
   NotAuthorizedError,
@@ -24,6 +26,8 @@ import { DEFAULT_OFFLINE_QUEUE, OfflineQueue } from './offline-queue.js'
 import type { Credentials, EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions, ReconnectOptions } from './options.js'
 import { publishPacketSize } from './packet-size.js'
 import { brokerUrls, type Platform } from './platform.js'
+import { ERROR_NAME_PROPERTY, ERROR_PROPERTY, Requester, type RequestOptions } from './requester.js'
+import { route as makeRoute, type Route, type RouteParams } from './route.js'
 import type { ProtocolVersion, Status } from './status.js'
 import { SubscriptionRegistry } from './subscription-registry.js'
 import { assertTopicName, parseFilter } from './topic.js'
@@ -48,6 +52,15 @@ const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 } as const
 const TLS_FAILURE = /^(ERR_TLS_CERT|ERR_SSL_|CERT_|UNABLE_TO_(GET|VERIFY)|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)/
 
 type Settle = (error?: Error) => void
+
+/** Options of `route()`: those of `observe()`, and an optional payload validator. */
+export interface RouteOptions<T> extends ObserveOptions<T> {
+  /** Validates a decoded payload (default codec then `'json'`): returns it typed, or throws. */
+  schema?: (value: unknown) => T
+}
+
+/** A message on a typed route: `params` is an object named after the pattern's parameters. */
+export type RouteMessage<T, P> = Omit<Message<T>, 'params'> & { readonly params: P }
 
 function checkQos(qos: unknown): QoS {
   if (qos !== 0 && qos !== 1 && qos !== 2) throw new UnsupportedOptionError(`qos must be 0, 1 or 2, not ${String(qos)}`)
@@ -140,6 +153,13 @@ export class BaseClient {
   private connackSeen = false
   private readonly subscriptionsSubject = new BehaviorSubject<readonly SubscriptionInfo[]>([])
   private subscriptionsDirty = false
+  /** Observers with `ack: 'manual'`; while there are none, incoming messages carry no acknowledgement state. */
+  private manualObservers = 0
+  private readonly acks = new WeakMap<IPublishPacket, PendingAck>()
+  /** Counts connections, so that an acknowledgement for a message of an earlier connection is dropped. */
+  private connection = 0
+  private requester: Requester | undefined
+  private readonly replyPrefix: string
   private readonly credentials: (() => Credentials | Promise<Credentials>) | undefined
   /** The credentials of the attempt under way, to tell a refreshed token from the one just refused. */
   private attemptCredentials: Credentials | undefined
@@ -155,6 +175,7 @@ export class BaseClient {
   constructor(options: MQTTClientOptions, platform: Platform) {
     this.urls = brokerUrls(options, platform)
     this.maxQos = checkQos(options.maxQos ?? 2)
+    this.replyPrefix = options.replyTopicPrefix ?? 'iotpubsub/reply'
     this.clientId = options.clientId ?? randomClientId()
     this.autoProtocol = options.protocolVersion === undefined || options.protocolVersion === 'auto'
     this.protocol = options.protocolVersion === 4 ? 4 : 5
@@ -177,6 +198,12 @@ export class BaseClient {
     this.mqtt.on('error', (error) => this.onError(error))
     this.mqtt.on('disconnect', (packet) => this.onDisconnectPacket(packet))
     this.mqtt.on('close', () => this.onClose())
+    // MQTT.js sends a QoS 1/2 acknowledgement when this calls back, and reads no further packet until then.
+    this.mqtt.handleMessage = (packet, callback) => {
+      const pending = this.acks.get(packet)
+      if (pending) pending.whenReleased(() => callback())
+      else callback()
+    }
     this.mqtt.on('packetreceive', (packet) => {
       if (packet.cmd === 'connack') this.adoptServerKeepalive(packet)
     })
@@ -206,6 +233,7 @@ export class BaseClient {
     const parsed = parseFilter(filter)
     const qos = checkQos(options.qos ?? 0)
     const codec = resolveCodec<T>(options.codec)
+    const manual = options.ack === 'manual'
     return new Observable<Message<T>>((subscriber) => {
       if (this.closing) {
         subscriber.error(this.fatal ?? new ClientClosedError('observe() on a client that has ended'))
@@ -221,11 +249,13 @@ export class BaseClient {
             this.errorSubject.next(new DecodeError(message.topic, message.raw, error))
             return
           }
-          subscriber.next(new DeliveredMessage(message, payload, subscription.levels))
+          const held = manual ? message.ack?.hold() : undefined
+          subscriber.next(new DeliveredMessage(message, payload, subscription.levels, held))
         },
         error: (error) => subscriber.error(error),
         complete: () => subscriber.complete(),
       }
+      if (manual) this.manualObservers += 1
       const existing = this.registry.get(filter)
       const subscription = existing ?? this.registry.create(parsed)
       subscription.add(observer)
@@ -237,7 +267,10 @@ export class BaseClient {
         if (qos > subscription.requestedQos) this.sendSubscribe(subscription)
         subscription.replayTo(observer)
       }
-      return () => this.release(subscription, observer)
+      return () => {
+        if (manual) this.manualObservers -= 1
+        this.release(subscription, observer)
+      }
     })
   }
 
@@ -333,6 +366,92 @@ export class BaseClient {
     if (last !== null && this.mqtt.outgoing[last]?.cb === callback) return last
     for (const [id, entry] of Object.entries(this.mqtt.outgoing)) if (entry.cb === callback) return Number(id)
     return undefined
+  }
+
+  /**
+   * Sends a request and resolves with the reply (MQTT 5 request/response: a response topic of this client's
+   * own and correlation data). Rejects with `RequestTimeoutError` after `timeout` ms (default 10,000), with
+   * `ResponderError` when the responder's handler failed, with `ConnectionLostError` when the connection drops
+   * first, with `ClientClosedError` on `end()`, and with `UnsupportedOptionError` under MQTT 3.1.1.
+   *
+   * @example
+   * ```ts
+   * const reply = await client.request('devices/d1/rpc/reboot', { delay: 5 }, { timeout: 2000, codec: 'json' })
+   * ```
+   */
+  async request<T = Uint8Array>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
+    assertTopicName(topic)
+    if (this.closing) throw new ClientClosedError('request() on a client that has ended', this.fatal)
+    this.requester ??= new Requester(this, `${this.replyPrefix}/${this.clientId}`)
+    const reply = await this.requester.request(topic, payload, options)
+    let decoded: T
+    try {
+      decoded = resolveCodec<T>(options.codec).decode(reply.raw)
+    } catch (error) {
+      throw new DecodeError(reply.topic, reply.raw, error)
+    }
+    const { raw, qos, retain, params, properties } = reply
+    return { topic: reply.topic, payload: decoded, raw, qos, retain, params, ...(properties ? { properties } : {}), ack: () => undefined, nack: () => undefined }
+  }
+
+  /**
+   * Answers requests on a filter: each request's handler result is published to its response topic with its
+   * correlation data; a handler that throws sends an error reply, which the requester gets as `ResponderError`.
+   * Handlers run concurrently. Unsubscribe the returned subscription to stop serving.
+   *
+   * @example
+   * ```ts
+   * const serving = client.serve('$share/api/devices/+/rpc/status', async (req) => ({ ok: true, device: req.params[0] }))
+   * ```
+   */
+  serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options: ObserveOptions<T> = {}): Subscription {
+    const qos = options.qos ?? 1
+    const requests = this.observe(filter, { ...options, qos } as ObserveOptions<T> & { codec: Codec<T> })
+    return requests
+      .pipe(
+        mergeMap(async (request) => {
+          const responseTopic = request.properties?.responseTopic
+          if (!responseTopic) return
+          const correlation = request.properties?.correlationData
+          const base = correlation ? { correlationData: correlation } : {}
+          try {
+            const result = await handler(request)
+            await this.publish(responseTopic, result === undefined ? '' : result, { qos, properties: base })
+          } catch (error) {
+            const failure = error instanceof Error ? error : new Error(String(error))
+            const userProperties = { [ERROR_PROPERTY]: failure.message, [ERROR_NAME_PROPERTY]: failure.name }
+            await Promise.resolve()
+              .then(() => this.publish(responseTopic, '', { qos, properties: { ...base, userProperties } }))
+              .catch(() => undefined) // the requester times out; nothing else can be told
+          }
+        }),
+      )
+      .subscribe()
+  }
+
+  /**
+   * Messages on a typed route: a pattern with named parameters (`'devices/{deviceId}/telemetry/{sensor}'`),
+   * whose `params` are an object typed from the pattern. With `schema`, each decoded payload is validated
+   * (`(value: unknown) => T`, throwing on bad input); failures are reported like decode errors.
+   *
+   * @example
+   * ```ts
+   * client.route('devices/{deviceId}/telemetry/{sensor}', { codec: json<Telemetry>() })
+   *   .subscribe((m) => chart(m.params.deviceId, m.params.sensor, m.payload))
+   * ```
+   */
+  route<P extends string, T = Uint8Array>(pattern: P | Route<P>, options: RouteOptions<T> = {}): Observable<RouteMessage<T, RouteParams<P>>> {
+    const route = typeof pattern === 'string' ? makeRoute(pattern) : pattern
+    const { schema, ...observeOptions } = options
+    const codec = resolveCodec<unknown>(options.codec ?? (schema ? 'json' : undefined))
+    const decode: Codec<T> = schema ? { encode: (value) => codec.encode(value), decode: (raw) => schema(codec.decode(raw)) } : (codec as Codec<T>)
+    return this.observe(route.filter, { ...observeOptions, codec: decode }).pipe(
+      map((m) => {
+        const { topic, payload, raw, qos, retain, properties } = m
+        const params = route.match(topic) as RouteParams<P>
+        return { topic, payload, raw, qos, retain, params, ...(properties ? { properties } : {}), ack: () => m.ack(), nack: (reason?: unknown) => m.nack(reason) }
+      }),
+    )
   }
 
   /**
@@ -484,6 +603,7 @@ export class BaseClient {
   }
 
   private onConnect(connack: IConnackPacket): void {
+    this.connection += 1
     this.connectedAt = Date.now()
     this.refusedCredentials = undefined
     this.lastError = undefined
@@ -503,7 +623,16 @@ export class BaseClient {
 
   private onMessage(topic: string, raw: Uint8Array, packet: IPublishPacket): void {
     const properties = packet.properties as MessageProperties | undefined
-    const message: IncomingMessage = { topic, raw, qos: packet.qos, retain: packet.retain, properties }
+    let ack: PendingAck | undefined
+    if (this.manualObservers > 0 && packet.qos > 0) {
+      const connection = this.connection
+      ack = new PendingAck(
+        () => connection === this.connection,
+        (reason) => this.redeliver(topic, reason),
+      )
+      this.acks.set(packet, ack)
+    }
+    const message: IncomingMessage = { topic, raw, qos: packet.qos, retain: packet.retain, properties, ack }
     const ids = properties?.subscriptionIdentifier
     if (ids !== undefined && this.useIdentifiers) {
       // MQTT 5: each copy names the subscription(s) it is for, so each observer gets its copy once.
@@ -660,6 +789,19 @@ export class BaseClient {
   private adoptServerKeepalive(connack: IConnackPacket): void {
     const serverKeepAlive = connack.properties?.serverKeepAlive
     if (serverKeepAlive && !this.mqtt.options.keepalive) this.mqtt.options.keepalive = serverKeepAlive
+  }
+
+  /**
+   * A manually acknowledged message was refused (its handler failed): MQTT has no negative acknowledgement,
+   * so the connection is closed without acknowledging it, and the broker delivers it again to the resumed
+   * session (`clean: false`) after the reconnect.
+   */
+  private redeliver(topic: string, reason: unknown): void {
+    this.errorSubject.next(new HandlerError(topic, reason))
+    if (!this.mqtt.connected) return
+    this.lastError = new ConnectionLostError(`a message on ${JSON.stringify(topic)} was not acknowledged: reconnecting so that the broker delivers it again`, { cause: reason })
+    this.connection += 1
+    this.mqtt.stream?.destroy()
   }
 
   /** Points MQTT.js's next connection at another cluster node. */

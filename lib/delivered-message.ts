@@ -13,7 +13,9 @@ export class DeliveredMessage<T> implements Message<T> {
   private readonly filterLevels: readonly string[]
   private cachedParams: readonly string[] | undefined
 
-  constructor(message: IncomingMessage, payload: T, filterLevels: readonly string[]) {
+  private readonly held: { ack(): void; nack(reason?: unknown): void } | undefined
+
+  constructor(message: IncomingMessage, payload: T, filterLevels: readonly string[], held?: { ack(): void; nack(reason?: unknown): void }) {
     this.topic = message.topic
     this.payload = payload
     this.raw = message.raw
@@ -21,6 +23,15 @@ export class DeliveredMessage<T> implements Message<T> {
     this.retain = message.retain
     if (message.properties) this.properties = message.properties
     this.filterLevels = filterLevels
+    this.held = held
+  }
+
+  ack(): void {
+    this.held?.ack()
+  }
+
+  nack(reason?: unknown): void {
+    this.held?.nack(reason)
   }
 
   get params(): readonly string[] {
@@ -28,7 +39,7 @@ export class DeliveredMessage<T> implements Message<T> {
     return this.cachedParams
   }
 
-  toJSON(): Message<T> {
+  toJSON(): Omit<Message<T>, 'ack' | 'nack'> {
     const { topic, payload, raw, qos, retain, params, properties } = this
     return properties ? { topic, payload, raw, qos, retain, params, properties } : { topic, payload, raw, qos, retain, params }
   }

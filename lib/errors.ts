@@ -132,3 +132,34 @@ export class PayloadTooLargeError extends IotPubSubError {
 export class ClientIdConflictError extends ConnectionLostError {
   override readonly name: string = 'ClientIdConflictError'
 }
+
+/**
+ * A handler given a manually acknowledged message failed (or called `nack()`): the message was not
+ * acknowledged and comes again. Reported on `client.errors$`.
+ */
+export class HandlerError extends IotPubSubError {
+  override readonly name: string = 'HandlerError'
+  readonly topic: string
+
+  constructor(topic: string, cause: unknown) {
+    super(`The handler of a message on ${JSON.stringify(topic)} failed; the message was not acknowledged and will be delivered again`, { cause })
+    this.topic = topic
+  }
+}
+
+/** A request got no reply within its `timeout`. */
+export class RequestTimeoutError extends IotPubSubError {
+  override readonly name: string = 'RequestTimeoutError'
+}
+
+/** The responder's handler failed: its error, carried back in the reply. */
+export class ResponderError extends IotPubSubError {
+  override readonly name: string = 'ResponderError'
+  /** The `name` of the error the responder's handler threw. */
+  readonly remoteName: string
+
+  constructor(message: string, remoteName: string) {
+    super(message)
+    this.remoteName = remoteName
+  }
+}

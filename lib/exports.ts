@@ -2,6 +2,8 @@
 // name so that nothing internal leaks by accident.
 export { topic, parseFilter, assertTopicName, matches } from './topic.js'
 export { json } from './codec.js'
+export { route } from './route.js'
+export { acknowledge } from './acknowledge.js'
 export {
   IotPubSubError,
   InvalidTopicError,
@@ -17,6 +19,9 @@ export {
   ClientIdConflictError,
   QueueFullError,
   PayloadTooLargeError,
+  HandlerError,
+  RequestTimeoutError,
+  ResponderError,
 } from './errors.js'
 
 export type { Codec, CodecName } from './codec.js'
@@ -36,4 +41,7 @@ export type {
 export type { Status, ConnectingStatus, ConnectedStatus, ReconnectingStatus, ClosedStatus, ProtocolVersion } from './status.js'
 export type { ParsedFilter } from './topic.js'
 export type { SubscriptionInfo } from './broker-subscription.js'
+export type { Route, RouteParams, RouteParamNames } from './route.js'
+export type { RequestOptions } from './requester.js'
+export type { RouteOptions, RouteMessage } from './client.js'
 export type { BaseClient } from './client.js'

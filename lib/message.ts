@@ -43,4 +43,14 @@ export interface Message<T = Uint8Array> {
   readonly params: readonly string[]
   /** MQTT 5 properties, when the message carried any. */
   readonly properties?: MessageProperties
+  /**
+   * Observers with `ack: 'manual'`: the message is handled; its QoS 1/2 acknowledgement may go to the
+   * broker (once every manual observer of it has acknowledged). Does nothing for other observers.
+   */
+  ack(): void
+  /**
+   * Observers with `ack: 'manual'`: the message could not be handled; it is not acknowledged, the connection
+   * is closed and re-opened, and a persistent session gets it again. Does nothing for other observers.
+   */
+  nack(reason?: unknown): void
 }

@@ -76,6 +76,8 @@ export interface ClientOptions {
    * the broker's own maximum QoS (CONNACK) applies as well.
    */
   maxQos?: QoS
+  /** Where replies to `request()` go: `<replyTopicPrefix>/<clientId>`. Default `iotpubsub/reply`; the ACL must allow it. */
+  replyTopicPrefix?: string
   /** Per observed filter, how many topics' retained messages are kept for late observers. Default 1,000. */
   retainedCacheSize?: number
   /** Node only: CA certificate(s) (PEM) that the broker's certificate must chain to (`mqtts://`, `wss://`). */
@@ -115,6 +117,13 @@ export interface ObserveOptions<T> {
   qos?: QoS
   /** How payloads are decoded for this observer. Default `'bytes'`. */
   codec?: CodecName | Codec<T>
+  /**
+   * `'manual'`: the QoS 1/2 acknowledgement of each message waits for `message.ack()`, and the client reads
+   * no further message until then, so a slow consumer leaves the backlog with the broker rather than in
+   * memory. Use `clean: false` so that unacknowledged messages are delivered again after a reconnect.
+   * Default `'auto'`.
+   */
+  ack?: 'auto' | 'manual'
 }
 
 /** MQTT 5 properties a publish may carry. */

@@ -1,0 +1,72 @@
+import { InvalidTopicError } from './errors.js'
+import { topic } from './topic.js'
+
+/** The parameter names of a pattern: `'devices/{id}/{sensor}'` → `'id' | 'sensor'`. */
+export type RouteParamNames<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | RouteParamNames<Rest> : never
+
+/** The values of a pattern's parameters, by name. */
+export type RouteParams<P extends string> = { readonly [K in RouteParamNames<P>]: string }
+
+/** A topic pattern with named parameters, as a subscription filter and as a topic builder. */
+export interface Route<P extends string> {
+  readonly pattern: P
+  /** The MQTT filter: each `{name}` level becomes `+`. */
+  readonly filter: string
+  /** The concrete topic for these parameter values, each checked like a `topic()` segment. */
+  topic(params: RouteParams<P>): string
+  /** The parameter values a topic gives, or `undefined` when it does not match. */
+  match(topicName: string): RouteParams<P> | undefined
+}
+
+const PARAM = /^\{([A-Za-z_$][\w$]*)\}$/
+
+/**
+ * A typed topic route: named parameters in a pattern, checked by the compiler.
+ *
+ * @example
+ * ```ts
+ * const telemetry = route('devices/{deviceId}/telemetry/{sensor}')
+ * telemetry.filter                                     // 'devices/+/telemetry/+'
+ * telemetry.topic({ deviceId: 'd1', sensor: 'temp' })  // 'devices/d1/telemetry/temp'
+ * telemetry.match('devices/d1/telemetry/temp')         // { deviceId: 'd1', sensor: 'temp' }
+ * ```
+ */
+export function route<P extends string>(pattern: P): Route<P> {
+  const levels = pattern.split('/')
+  const names = levels.map((level) => {
+    const param = PARAM.exec(level)
+    if (param) return param[1] as string
+    if (/[+#{}\u0000]/.test(level)) throw new InvalidTopicError(pattern, `a route level is either literal or a whole {name}, not ${JSON.stringify(level)}`)
+    return undefined
+  })
+  const declared = names.filter((n): n is string => n !== undefined)
+  if (new Set(declared).size !== declared.length) throw new InvalidTopicError(pattern, 'a route names each parameter once')
+  const filter = levels.map((level, i) => (names[i] === undefined ? level : '+')).join('/')
+  if (filter.length === 0) throw new InvalidTopicError(pattern, 'a route must not be empty')
+  return {
+    pattern,
+    filter,
+    topic(params) {
+      const values = params as Record<string, string>
+      return topic(...levels.map((level, i) => {
+        const name = names[i]
+        if (name === undefined) return level
+        const value = values[name]
+        if (value === undefined) throw new InvalidTopicError(pattern, `missing parameter ${name}`)
+        return value
+      }))
+    },
+    match(topicName) {
+      const parts = topicName.split('/')
+      if (parts.length !== levels.length || topicName.startsWith('$')) return undefined
+      const params: Record<string, string> = {}
+      for (let i = 0; i < levels.length; i++) {
+        const name = names[i]
+        const part = parts[i] as string
+        if (name !== undefined) params[name] = part
+        else if (part !== levels[i]) return undefined
+      }
+      return params as RouteParams<P>
+    },
+  }
+}
