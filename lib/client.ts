@@ -379,7 +379,11 @@ export class BaseClient {
    * const reply = await client.request('devices/d1/rpc/reboot', { delay: 5 }, { timeout: 2000, codec: 'json' })
    * ```
    */
-  async request<T = Uint8Array>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
+  request(topic: string, payload: unknown, options?: RequestOptions<Uint8Array> & { codec?: 'bytes' }): Promise<Message<Uint8Array>>
+  request(topic: string, payload: unknown, options: RequestOptions<string> & { codec: 'text' }): Promise<Message<string>>
+  request<T = unknown>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: 'json' }): Promise<Message<T>>
+  request<T>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: Codec<T> }): Promise<Message<T>>
+  async request<T>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
     assertTopicName(topic)
     if (this.closing) throw new ClientClosedError('request() on a client that has ended', this.fatal)
     this.requester ??= new Requester(this, `${this.replyPrefix}/${this.clientId}`)
