@@ -161,7 +161,7 @@ export class DevicesView {
             h(
               'select',
               { class: 'interval', title: 'Reporting interval', attrs: { 'data-command': command, 'aria-label': 'Reporting interval' } },
-              h('option', { text: 'Interval…', attrs: { value: '' } }),
+              h('option', { text: 'Every…', attrs: { value: '' } }),
               ...[250, 500, 1000, 2000, 5000].map((ms) => h('option', { text: ms < 1000 ? `${ms} ms` : `${ms / 1000} s`, attrs: { value: String(ms) } })),
             ),
           )
