@@ -9,13 +9,13 @@ export class ClientPool {
   constructor(private readonly prefix: string) {}
 
   /** Connects a client with a unique client id and waits for the CONNACK. */
-  async connected(url: string, options: ClientOptions = {}): Promise<MQTTClient> {
+  async connected(url: string | readonly string[], options: ClientOptions = {}): Promise<MQTTClient> {
     const client = this.connect(url, options)
     await waitForStatus(client, 'connected')
     return client
   }
 
-  connect(url: string, options: ClientOptions = {}): MQTTClient {
+  connect(url: string | readonly string[], options: ClientOptions = {}): MQTTClient {
     this.counter += 1
     const client = connect(url, { clientId: `${this.prefix}-${process.pid}-${this.counter}`, ...options })
     this.clients.add(client)
