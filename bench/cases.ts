@@ -90,7 +90,9 @@ function throughputRows(id: string, results: Record<Impl, TrialResult[]>, budget
   const lost = [...results.sdk, ...results.raw].some((r) => r.received < r.expected)
   return [
     { case: id, measure: `msg/s received${lost ? ' (messages lost!)' : ''}`, sdk: median(rates.sdk), raw: median(rates.raw), ratio, unit: 'int', budget: `≥ ${budget}`, pass: !lost && ratio >= budget },
-    { case: id, measure: 'subscriber CPU µs/msg', sdk: median(cpu.sdk), raw: median(cpu.raw), ratio: median(cpu.sdk) / median(cpu.raw), unit: 'us1', budget: undefined, pass: undefined },
+    // Interference only ever adds CPU per message (cache thrash, smaller reads), so the least-disturbed
+    // trial is the steadiest estimate of what each costs; the medians are in the JSON.
+    { case: id, measure: 'subscriber CPU µs/msg, best trial', sdk: Math.min(...cpu.sdk), raw: Math.min(...cpu.raw), ratio: Math.min(...cpu.sdk) / Math.min(...cpu.raw), unit: 'us1', budget: undefined, pass: undefined },
   ]
 }
 
@@ -101,6 +103,10 @@ function throughputExtras(results: Record<Impl, TrialResult[]>): Record<string, 
     pairedRatio: round(pairedRatio(rates.sdk, rates.raw), 3),
     bestRatio: round(Math.max(...rates.sdk) / Math.max(...rates.raw), 3),
     best: { sdk: Math.round(Math.max(...rates.sdk)), raw: Math.round(Math.max(...rates.raw)) },
+    medianSubCpuMicrosPerMessage: {
+      sdk: round(median(results.sdk.map((r) => r.subCpuPerMessage)), 3),
+      raw: round(median(results.raw.map((r) => r.subCpuPerMessage)), 3),
+    },
   }
 }
 
