@@ -1,5 +1,5 @@
 import type { Codec, CodecName } from './codec.js'
-import type { MessageProperties, QoS, UserProperties } from './message.js'
+import type { MessageProperties, QoS } from './message.js'
 
 /** The reconnect policy: exponential backoff with jitter between `initialDelay` and `maxDelay` (ms). */
 export interface ReconnectOptions {
@@ -126,15 +126,8 @@ export interface ObserveOptions<T> {
   ack?: 'auto' | 'manual'
 }
 
-/** MQTT 5 properties a publish may carry. */
-export interface PublishProperties {
-  payloadFormatIndicator?: boolean
-  messageExpiryInterval?: number
-  contentType?: string
-  responseTopic?: string
-  correlationData?: Uint8Array
-  userProperties?: UserProperties
-}
+/** MQTT 5 properties a publish may carry: those of a message, less what only the broker sets. */
+export type PublishProperties = Omit<MessageProperties, 'subscriptionIdentifier'>
 
 /** Options of `publish()`. */
 export interface PublishOptions<T = unknown> {

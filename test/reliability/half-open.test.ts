@@ -1,25 +1,16 @@
 // A broker that stops answering (SIGSTOP) is detected by keepalive; the client recovers when it resumes.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConnectionLostError, type Status } from '../../lib/node.js'
+import { testBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
-import { ClientPool } from '../support/clients.js'
-import { Mosquitto } from '../support/mosquitto.js'
 import { next, uniquePrefix, waitFor } from '../support/wait.js'
 
 describe.skipIf(noMosquitto())('half-open connections', () => {
-  const pool = new ClientPool('halfopen')
-  const brokers: Mosquitto[] = []
-  afterEach(async () => {
-    await pool.endAll()
-    for (const b of brokers.splice(0)) {
-      b.signal('SIGCONT')
-      await b.dispose()
-    }
-  })
+  const bed = testBed('halfopen')
+  const pool = bed.pool
 
   const freezeAndThaw = async (keepalive: number, options: { keepalive: number; protocolVersion?: 4 | 5 }, extra: string[] = []) => {
-    const broker = await Mosquitto.start({ persistence: false, extra: ['log_type all', ...extra] })
-    brokers.push(broker)
+    const broker = await bed.broker({ extra: ['log_type all', ...extra] })
     const client = await pool.connected(broker.tcpUrl, { ...options, reconnect: { initialDelay: 100, maxDelay: 200 } })
     const p = uniquePrefix('frozen')
     const statuses: Status[] = []
@@ -47,8 +38,7 @@ describe.skipIf(noMosquitto())('half-open connections', () => {
 
   it('MQTT 5 keepalive 0 against a broker with max_keepalive: the client pings at the server keepalive', async () => {
     // Mosquitto accepts max_keepalive from 10 s; MQTT.js alone would send no PINGREQ and be dropped at 15 s.
-    const broker = await Mosquitto.start({ persistence: false, extra: ['log_type all', 'max_keepalive 10'] })
-    brokers.push(broker)
+    const broker = await bed.broker({ extra: ['log_type all', 'max_keepalive 10'] })
     const client = await pool.connected(broker.tcpUrl, { keepalive: 0, protocolVersion: 5 })
     await broker.waitForLog(new RegExp(`Received PINGREQ from ${client.clientId}$`, 'm'), 14_000)
   }, 20_000)

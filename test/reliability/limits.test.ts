@@ -1,27 +1,20 @@
 // Oversized publishes are refused before they are sent; a publish that cannot settle is given up and withdrawn.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { PayloadTooLargeError, PublishTimeoutError } from '../../lib/node.js'
+import { testBed } from '../support/bed.js'
+import type { Mosquitto } from '../support/mosquitto.js'
 import { noMosquitto } from '../support/binaries.js'
-import { ClientPool, waitForStatus } from '../support/clients.js'
-import { Mosquitto } from '../support/mosquitto.js'
-import { TcpProxy } from '../support/tcp-proxy.js'
+import { waitForStatus } from '../support/clients.js'
 import { uniquePrefix } from '../support/wait.js'
 
 describe.skipIf(noMosquitto())('size limits and settling', () => {
-  const pool = new ClientPool('limits')
-  let broker: Mosquitto | undefined
-  let proxy: TcpProxy | undefined
-  afterEach(async () => {
-    await pool.endAll()
-    await proxy?.close()
-    proxy = undefined
-    await broker?.dispose()
-  })
-  const connections = async (clientId: string) =>
-    (await broker?.log() ?? '').split('\n').filter((l) => l.includes(`New client connected`) && l.includes(` as ${clientId} `)).length
+  const bed = testBed('limits')
+  const pool = bed.pool
+  const connections = async (broker: Mosquitto, clientId: string) =>
+    (await broker.log()).split('\n').filter((l) => l.includes(`New client connected`) && l.includes(` as ${clientId} `)).length
 
   it("MQTT 5: a payload over the broker's maximum packet size is refused at once, never sent, no reconnect", async () => {
-    broker = await Mosquitto.start({ persistence: false, extra: ['log_type all', 'max_packet_size 1024'] })
+    const broker = await bed.broker({ extra: ['log_type all', 'max_packet_size 1024'] })
     const client = await pool.connected(broker.tcpUrl)
     const p = uniquePrefix('big')
     const error = await client.publish(`${p}/x`, new Uint8Array(2_000), { qos: 1 }).catch((e: unknown) => e)
@@ -30,17 +23,17 @@ describe.skipIf(noMosquitto())('size limits and settling', () => {
     await expect(client.publish(`${p}/x`, new Uint8Array(900), { qos: 1 })).resolves.toBeUndefined()
     const log = await broker.log()
     expect(log).not.toMatch(/\(2000 bytes\)/)
-    expect(await connections(client.clientId)).toBe(1)
+    expect(await connections(broker, client.clientId)).toBe(1)
   })
 
   it('MQTT 3.1.1 (no limit in the CONNACK): the maxPacketSize option does the same', async () => {
-    broker = await Mosquitto.start({ persistence: false })
+    const broker = await bed.broker()
     const client = await pool.connected(broker.tcpUrl, { protocolVersion: 4, maxPacketSize: 512 })
     await expect(client.publish(`${uniquePrefix('big')}/x`, 'x'.repeat(600))).rejects.toBeInstanceOf(PayloadTooLargeError)
   })
 
   it('a publish over message_size_limit (PUBACK 149, which MQTT.js cannot parse) settles on its timeout and is withdrawn', async () => {
-    broker = await Mosquitto.start({ persistence: false, extra: ['log_type all', 'message_size_limit 100'] })
+    const broker = await bed.broker({ extra: ['log_type all', 'message_size_limit 100'] })
     const client = await pool.connected(broker.tcpUrl, { reconnect: { initialDelay: 50, maxDelay: 100 } })
     const p = uniquePrefix('unparseable')
     const error = await client.publish(`${p}/x`, 'x'.repeat(200), { qos: 1, timeout: 1_000 }).catch((e: unknown) => e)
@@ -48,15 +41,15 @@ describe.skipIf(noMosquitto())('size limits and settling', () => {
     await waitForStatus(client, 'connected')
     // Withdrawn: not resent on the next connections, so the reconnect loop it caused has stopped.
     await expect(client.publish(`${p}/y`, 'small', { qos: 1, timeout: 5_000 })).resolves.toBeUndefined()
-    const attempts = await connections(client.clientId)
+    const attempts = await connections(broker, client.clientId)
     for (let i = 0; i < 5; i++) await expect(client.publish(`${p}/y`, 'small', { qos: 1, timeout: 5_000 })).resolves.toBeUndefined()
-    expect(await connections(client.clientId)).toBe(attempts)
+    expect(await connections(broker, client.clientId)).toBe(attempts)
     process.stdout.write(`PUBACK 149: ${attempts} connections until the publish timed out and was withdrawn\n`)
   })
 
   it('an AbortSignal settles a publish waiting in the offline queue, and it is never sent', async () => {
-    broker = await Mosquitto.start({ persistence: false, extra: ['log_type all'] })
-    proxy = await TcpProxy.start(broker.ports[1883] as number)
+    const broker = await bed.broker({ extra: ['log_type all'] })
+    const proxy = await bed.proxy(broker)
     const client = await pool.connected(proxy.url, { reconnect: { initialDelay: 20, maxDelay: 50 } })
     proxy.refuse = true
     proxy.cut()

@@ -1,25 +1,18 @@
 // Publishes while disconnected wait in a bounded queue and go out in order on reconnect.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { PublishError, QueueFullError } from '../../lib/node.js'
+import { testBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
-import { ClientPool, waitForStatus } from '../support/clients.js'
-import { Mosquitto } from '../support/mosquitto.js'
-import { TcpProxy } from '../support/tcp-proxy.js'
+import { waitForStatus } from '../support/clients.js'
 import { uniquePrefix, waitFor } from '../support/wait.js'
 
 describe.skipIf(noMosquitto())('bounded offline queue', () => {
-  const pool = new ClientPool('offline')
-  let broker: Mosquitto | undefined
-  let proxy: TcpProxy | undefined
-  afterEach(async () => {
-    await pool.endAll()
-    await proxy?.close()
-    await broker?.dispose()
-  })
+  const bed = testBed('offline')
+  const pool = bed.pool
 
   it('holds publishes up to the limits, refuses the rest with QueueFullError, and flushes in order', async () => {
-    broker = await Mosquitto.start({ persistence: false, extra: ['log_type all'] })
-    proxy = await TcpProxy.start(broker.ports[1883] as number)
+    const broker = await bed.broker({ extra: ['log_type all'] })
+    const proxy = await bed.proxy(broker)
     const p = uniquePrefix('queue')
     const subscriber = await pool.connected(broker.tcpUrl)
     const received: string[] = []
@@ -51,8 +44,8 @@ describe.skipIf(noMosquitto())('bounded offline queue', () => {
   })
 
   it("offlineQueue.qos0 'reject' refuses a QoS 0 publish while offline, and still queues QoS 1", async () => {
-    broker = await Mosquitto.start({ persistence: false })
-    proxy = await TcpProxy.start(broker.ports[1883] as number)
+    const broker = await bed.broker()
+    const proxy = await bed.proxy(broker)
     const publisher = await pool.connected(proxy.url, { reconnect: { initialDelay: 20, maxDelay: 50 }, offlineQueue: { qos0: 'reject' } })
     proxy.refuse = true
     proxy.cut()

@@ -1,26 +1,17 @@
 // Reconnect policy: exponential backoff with jitter, reported in status$; reconnect: false stops.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ConnectionLostError, type ReconnectingStatus, type Status } from '../../lib/node.js'
+import { testBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
-import { ClientPool, waitForStatus } from '../support/clients.js'
-import { Mosquitto } from '../support/mosquitto.js'
+import { waitForStatus } from '../support/clients.js'
 import { uniquePrefix, waitFor } from '../support/wait.js'
 
 describe.skipIf(noMosquitto())('reconnect policy', () => {
-  const pool = new ClientPool('policy')
-  const brokers: Mosquitto[] = []
-  afterEach(async () => {
-    await pool.endAll()
-    await Promise.all(brokers.splice(0).map((b) => b.dispose()))
-  })
-  const start = async (): Promise<Mosquitto> => {
-    const broker = await Mosquitto.start({ persistence: false })
-    brokers.push(broker)
-    return broker
-  }
+  const bed = testBed('policy')
+  const pool = bed.pool
 
   it('backs off with growing, jittered delays while the broker is down, and says why', async () => {
-    const broker = await start()
+    const broker = await bed.broker()
     const policy = { initialDelay: 100, maxDelay: 400 }
     const client = await pool.connected(broker.tcpUrl, { reconnect: policy })
     const statuses: Status[] = []
@@ -43,7 +34,7 @@ describe.skipIf(noMosquitto())('reconnect policy', () => {
   })
 
   it('reconnect: false closes the client on a lost connection and errors its observers with the cause', async () => {
-    const broker = await start()
+    const broker = await bed.broker()
     const client = await pool.connected(broker.tcpUrl, { reconnect: false })
     const observed = new Promise<unknown>((resolve) => client.observe(`${uniquePrefix('once')}/x`).subscribe({ error: resolve, complete: () => resolve('completed') }))
     await broker.stop()

@@ -1,18 +1,14 @@
 // Persistent sessions: QoS 1 messages published while a subscriber was away reach it when it returns,
 // also through a broker restart with persistence, and also for a new client instance resuming the id.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { testBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
-import { ClientPool, countInLog, waitForStatus } from '../support/clients.js'
-import { Mosquitto } from '../support/mosquitto.js'
+import { countInLog, waitForStatus } from '../support/clients.js'
 import { uniquePrefix, waitFor } from '../support/wait.js'
 
 describe.skipIf(noMosquitto())('persistent sessions', () => {
-  const pool = new ClientPool('session')
-  const brokers: Mosquitto[] = []
-  afterEach(async () => {
-    await pool.endAll()
-    await Promise.all(brokers.splice(0).map((b) => b.dispose()))
-  })
+  const bed = testBed('session')
+  const pool = bed.pool
 
   it.each([
     [5, false],
@@ -20,8 +16,7 @@ describe.skipIf(noMosquitto())('persistent sessions', () => {
     [5, true],
     [4, true],
   ] as const)('MQTT %s, broker restarted in between: %s — queued QoS 1 messages reach a new instance', async (protocolVersion, restart) => {
-    const broker = await Mosquitto.start({ extra: ['log_type all'] }) // the kit's profile: persistence on
-    brokers.push(broker)
+    const broker = await bed.broker({ persistence: true, extra: ['log_type all'] }) // the kit's profile keeps its persistence
     const p = uniquePrefix(`session-v${protocolVersion}`)
     const clientId = `session-${protocolVersion}-${restart}-${process.pid}`
     const options = { clientId, clean: false, protocolVersion, reconnect: { initialDelay: 50, maxDelay: 100 } }

@@ -1,21 +1,16 @@
 // Two instances with one client id knock each other off; the SDK says so and backs off instead of looping.
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ClientIdConflictError, type ReconnectingStatus, type Status } from '../../lib/node.js'
+import { testBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
-import { ClientPool } from '../support/clients.js'
-import { Mosquitto } from '../support/mosquitto.js'
 import { waitFor } from '../support/wait.js'
 
 describe.skipIf(noMosquitto())('client-id takeover', () => {
-  const pool = new ClientPool('takeover')
-  let broker: Mosquitto | undefined
-  afterEach(async () => {
-    await pool.endAll()
-    await broker?.dispose()
-  })
+  const bed = testBed('takeover')
+  const pool = bed.pool
 
   it.each([5, 4] as const)('MQTT %s: reported as ClientIdConflictError, with growing delays', async (protocolVersion) => {
-    broker = await Mosquitto.start({ persistence: false })
+    const broker = await bed.broker()
     const clientId = `twin-${protocolVersion}-${process.pid}`
     const options = { clientId, protocolVersion, reconnect: { initialDelay: 20, maxDelay: 320 } }
     const statuses: Status[] = []

@@ -2,11 +2,11 @@
 // the broker; a failing handler gets the message again; a crash loses nothing with a persistent session.
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { acknowledge, HandlerError, type Message } from '../../lib/node.js'
+import { testBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
-import { ClientPool, waitForStatus } from '../support/clients.js'
-import { Mosquitto } from '../support/mosquitto.js'
+import { waitForStatus } from '../support/clients.js'
 import { next, uniquePrefix, waitFor } from '../support/wait.js'
 
 setFlagsFromString('--expose-gc')
@@ -21,15 +21,11 @@ const liveHeap = (): number => {
 const backlog = ['max_queued_messages 100000', 'log_type all']
 
 describe.skipIf(noMosquitto())('acknowledged processing with backpressure', () => {
-  const pool = new ClientPool('acked')
-  let broker: Mosquitto | undefined
-  afterEach(async () => {
-    await pool.endAll()
-    await broker?.dispose()
-  })
+  const bed = testBed('acked')
+  const pool = bed.pool
 
   const burst = async (ack: 'manual' | 'auto'): Promise<number> => {
-    broker = await Mosquitto.start({ persistence: false, extra: backlog })
+    const broker = await bed.broker({ extra: backlog })
     const p = uniquePrefix('burst')
     const total = 50_000
     const consumer = await pool.connected(broker.tcpUrl, { clean: false })
@@ -76,7 +72,6 @@ describe.skipIf(noMosquitto())('acknowledged processing with backpressure', () =
     expect(seen.size).toBe(total)
     await pool.endAll()
     await broker.dispose()
-    broker = undefined
     return grownMiB
   }
 
@@ -89,7 +84,7 @@ describe.skipIf(noMosquitto())('acknowledged processing with backpressure', () =
   }, 150_000)
 
   it('a handler that fails does not acknowledge: the message comes again and is handled', async () => {
-    broker = await Mosquitto.start({ persistence: false, extra: backlog })
+    const broker = await bed.broker({ extra: backlog })
     const p = uniquePrefix('retry')
     const consumer = await pool.connected(broker.tcpUrl, { clean: false, reconnect: { initialDelay: 20, maxDelay: 50 } })
     const attempts: string[] = []
@@ -114,7 +109,7 @@ describe.skipIf(noMosquitto())('acknowledged processing with backpressure', () =
   })
 
   it('a consumer that crashes mid-stream and restarts with the same persistent session loses nothing', async () => {
-    broker = await Mosquitto.start({ persistence: false, extra: backlog })
+    const broker = await bed.broker({ extra: backlog })
     const p = uniquePrefix('crash')
     const clientId = `crash-${process.pid}`
     const total = 2_000
