@@ -1,0 +1,165 @@
+import type { MqttClient } from 'mqtt'
+import { connect, type ClientOptions, type MQTTClient } from '../../../lib/node.js'
+import { waitForStatus } from '../clients.js'
+import { waitFor } from '../wait.js'
+
+interface WirePacket {
+  readonly cmd: string
+  readonly messageId?: number
+  readonly topic?: string
+  readonly qos?: number
+  readonly subscriptions?: ReadonlyArray<{ topic: string; qos: number }>
+  readonly unsubscriptions?: readonly string[]
+  readonly granted?: ReadonlyArray<number | { qos: number }>
+  readonly payload?: Uint8Array | string
+}
+
+interface WireEvent {
+  readonly direction: 'sent' | 'received'
+  readonly packet: WirePacket
+}
+
+/**
+ * What a client put on the wire and got back, from MQTT.js's `packetsend`/`packetreceive` events: the
+ * engine-neutral way to count SUBSCRIBE/UNSUBSCRIBE packets and to know when the broker acknowledged a
+ * subscription, for engines that have no log to read. It reads the SDK's private MQTT.js instance (the
+ * same one across reconnects), so it must be attached right after the client is made.
+ */
+export class Wire {
+  readonly events: WireEvent[] = []
+
+  constructor(client: MQTTClient) {
+    const mqtt = (client as unknown as { mqtt?: MqttClient }).mqtt
+    if (!mqtt || typeof mqtt.on !== 'function') throw new Error('the SDK client no longer keeps its MQTT.js instance in `mqtt`: update test/support/engines/wire.ts')
+    // Copied when seen: MQTT.js rewrites a SUBSCRIBE's entries in place once the SUBACK comes.
+    mqtt.on('packetsend', (packet) => this.events.push({ direction: 'sent', packet: snapshot(packet as unknown as WirePacket) }))
+    mqtt.on('packetreceive', (packet) => this.events.push({ direction: 'received', packet: snapshot(packet as unknown as WirePacket) }))
+  }
+
+  /** How many `cmd` packets went out (`subscribe`, `unsubscribe`, `publish`, `disconnect`, ...), optionally for one filter or topic. */
+  sent(cmd: string, filterOrTopic?: string): number {
+    return this.events.filter((e) => e.direction === 'sent' && e.packet.cmd === cmd && (filterOrTopic === undefined || names(e.packet).includes(filterOrTopic))).length
+  }
+
+  /** How many `cmd` packets came in, optionally for one topic (publish). */
+  received(cmd: string, topic?: string): number {
+    return this.receivedPackets(cmd, topic).length
+  }
+
+  /** The QoS of each PUBLISH received on `topic`, in order. */
+  receivedQos(topic: string): number[] {
+    return this.receivedPackets('publish', topic).map((p) => p.qos ?? 0)
+  }
+
+  /** The text of each PUBLISH received on `topic`, in order. */
+  receivedPayloads(topic: string): string[] {
+    return this.receivedPackets('publish', topic).map((p) => String(p.payload ?? ''))
+  }
+
+  private receivedPackets(cmd: string, topic?: string): WirePacket[] {
+    return this.events.filter((e) => e.direction === 'received' && e.packet.cmd === cmd && (topic === undefined || e.packet.topic === topic)).map((e) => e.packet)
+  }
+
+  /**
+   * Resolves with the QoS the broker granted once the latest SUBSCRIBE for `filter` (asking `qos`, when
+   * given) has its SUBACK.
+   */
+  async subacked(filter: string, qos?: number, ms = 10_000): Promise<number> {
+    return waitFor(() => this.ack('subscribe', 'suback', filter, qos), `the SUBACK for ${filter}${qos === undefined ? '' : ` at QoS ${qos}`}`, ms).then((granted) => granted - 1)
+  }
+
+  /** Resolves once the latest UNSUBSCRIBE for `filter` has its UNSUBACK. */
+  async unsubacked(filter: string, ms = 10_000): Promise<void> {
+    await waitFor(() => this.ack('unsubscribe', 'unsuback', filter), `the UNSUBACK for ${filter}`, ms)
+  }
+
+  /** The latest request for `filter` and its acknowledgement: granted QoS + 1 (so that 0 is truthy), or 0 while unanswered. */
+  private ack(request: string, answer: string, filter: string, qos?: number): number {
+    let index = -1
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const e = this.events[i] as WireEvent
+      if (e.direction !== 'sent' || e.packet.cmd !== request) continue
+      const entry = e.packet.subscriptions?.find((s) => s.topic === filter)
+      if (request === 'subscribe' ? entry !== undefined && (qos === undefined || entry.qos === qos) : names(e.packet).includes(filter)) {
+        index = i
+        break
+      }
+    }
+    if (index < 0) return 0
+    const requestPacket = (this.events[index] as WireEvent).packet
+    for (let i = index + 1; i < this.events.length; i++) {
+      const e = this.events[i] as WireEvent
+      if (e.direction === 'received' && e.packet.cmd === answer && e.packet.messageId === requestPacket.messageId) {
+        const position = requestPacket.subscriptions?.findIndex((s) => s.topic === filter) ?? 0
+        const granted = e.packet.granted?.[Math.max(position, 0)]
+        const code = typeof granted === 'object' ? granted.qos : (granted ?? 0)
+        return code + 1
+      }
+    }
+    return 0
+  }
+}
+
+function snapshot(packet: WirePacket): WirePacket {
+  const copy: { -readonly [K in keyof WirePacket]: WirePacket[K] } = { cmd: packet.cmd }
+  if (packet.messageId !== undefined) copy.messageId = packet.messageId
+  if (typeof packet.topic === 'string') copy.topic = packet.topic
+  if (packet.qos !== undefined) copy.qos = packet.qos
+  if (packet.subscriptions) copy.subscriptions = packet.subscriptions.map((s) => ({ topic: s.topic, qos: s.qos }))
+  if (packet.unsubscriptions) copy.unsubscriptions = [...packet.unsubscriptions]
+  if (packet.cmd === 'publish' && packet.payload !== undefined) copy.payload = typeof packet.payload === 'string' ? packet.payload : new TextDecoder().decode(packet.payload)
+  if (packet.granted) copy.granted = packet.granted.map((g) => (typeof g === 'object' ? { qos: g.qos } : g))
+  return copy
+}
+
+function names(packet: WirePacket): string[] {
+  if (packet.subscriptions) return packet.subscriptions.map((s) => s.topic)
+  if (packet.unsubscriptions) return [...packet.unsubscriptions]
+  return packet.topic === undefined ? [] : [packet.topic]
+}
+
+const wires = new WeakMap<MQTTClient, Wire>()
+
+/** The `Wire` of a client made by an `EnginePool`. */
+export function wireOf(client: MQTTClient): Wire {
+  const wire = wires.get(client)
+  if (!wire) throw new Error(`client ${client.clientId} was not made by an EnginePool: its packets were not recorded`)
+  return wire
+}
+
+/** Clients made by one test file, each with its `Wire`; `endAll()` in afterEach ends every one of them. */
+export class EnginePool {
+  private readonly clients = new Set<MQTTClient>()
+  private counter = 0
+
+  /** `defaults` are the engine's declared client options (`traits.clientOptions`). */
+  constructor(
+    private readonly prefix: string,
+    private readonly defaults: () => ClientOptions = () => ({}),
+  ) {}
+
+  /** Connects with a unique client id and the engine's declared options, and waits for the CONNACK. */
+  async connected(url: string | readonly string[], options: ClientOptions = {}): Promise<MQTTClient> {
+    const client = this.connect(url, options)
+    await waitForStatus(client, 'connected', 30_000)
+    return client
+  }
+
+  connect(url: string | readonly string[], options: ClientOptions = {}): MQTTClient {
+    this.counter += 1
+    const client = connect(url, { clientId: `${this.prefix}-${process.pid}-${this.counter}`, ...this.defaults(), ...options })
+    this.clients.add(client)
+    wires.set(client, new Wire(client))
+    return client
+  }
+
+  wire(client: MQTTClient): Wire {
+    return wireOf(client)
+  }
+
+  async endAll(): Promise<void> {
+    const clients = [...this.clients]
+    this.clients.clear()
+    await Promise.all(clients.map((c) => c.end({ force: true })))
+  }
+}
