@@ -25,6 +25,9 @@ interface UserSubscription extends SubscriptionRow {
   rx: Subscription | undefined
 }
 
+/** Nothing granted yet: until the client's `subscriptions$` reports the SUBACK. */
+const NOT_GRANTED: ReadonlyMap<string, QoS | undefined> = new Map()
+
 const randomId = () => Math.random().toString(16).slice(2, 8)
 
 // The most often each view redraws (ms): device cards every frame, the busy lists a few times a second.
@@ -44,6 +47,8 @@ class Dashboard {
   /** Raw payloads already counted in this task: one wire message reaching two overlapping subscriptions. */
   private readonly delivered = new Set<Uint8Array>()
   private status: Status | undefined
+  /** Granted QoS per broker subscription, from `client.subscriptions$`. */
+  private granted: ReadonlyMap<string, QoS | undefined> = NOT_GRANTED
 
   private readonly feedView = new FeedView(this.feed, byId('feed'), byId('feed-info'))
   private readonly treeView = new TreeView(this.tree, byId('tree'))
@@ -91,6 +96,11 @@ class Dashboard {
         this.frames.request('status', () => this.renderStatus())
       }),
       client.errors$.subscribe((error) => setText(byId('client-errors'), describeError(error))),
+      // Which subscriptions the broker has acknowledged, and with what QoS.
+      client.subscriptions$.subscribe((list) => {
+        this.granted = new Map(list.map((info) => [info.filter, info.grantedQos]))
+        this.frames.request('subs', () => this.renderSubs())
+      }),
       // Device cards: four observers; `params[0]` is the device id the `+` matched.
       client.observe<DeviceMeta>(devices('meta'), { qos: 1, codec: 'json' }).subscribe({
         next: (m) => this.devicesChanged(() => this.devices.meta(m.params[0] as string, m.payload)),
@@ -123,6 +133,7 @@ class Dashboard {
     for (const rx of this.clientRx) rx.unsubscribe()
     this.clientRx = []
     this.client = undefined
+    this.granted = NOT_GRANTED
     this.status = { type: 'closed', error: undefined }
     this.frames.request('status', () => this.renderStatus())
     await client.end().catch(() => {})
@@ -158,7 +169,7 @@ class Dashboard {
       return describeError(error)
     }
     if (this.subs.has(filter)) return `You are already subscribed to ${filter}.`
-    const sub: UserSubscription = { filter, qos, meter: new RateMeter(), error: undefined, rx: undefined }
+    const sub: UserSubscription = { filter, qos, meter: new RateMeter(), error: undefined, granted: undefined, rx: undefined }
     this.subs.set(filter, sub)
     if (this.client) this.observe(sub)
     this.frames.request('subs', () => this.renderSubs())
@@ -202,6 +213,7 @@ class Dashboard {
   }
 
   private renderSubs(): void {
+    for (const sub of this.subs.values()) sub.granted = this.granted.get(sub.filter)
     this.subsView.render(this.subs.values(), performance.now())
   }
 

@@ -76,7 +76,8 @@ describe.skipIf(noChromium())('the demo dashboard in a real Chromium', () => {
     await page.fill('#sub-filter', 'demo/devices/+/telemetry')
     await page.selectOption('#sub-qos', '1')
     await page.click('#sub-add')
-    const row = page.locator('[data-filter="demo/devices/+/telemetry"]')
+    // Granted once the broker's SUBACK arrives (the row reads `client.subscriptions$`).
+    const row = page.locator('[data-filter="demo/devices/+/telemetry"][data-granted="1"]')
     await row.waitFor()
     expect(await row.textContent()).toContain('QoS 1')
     await page.waitForFunction(() => Number(document.querySelector('[data-filter="demo/devices/+/telemetry"] .sub-count')?.textContent) >= 3)
@@ -91,9 +92,9 @@ describe.skipIf(noChromium())('the demo dashboard in a real Chromium', () => {
   it('publishes from the form and shows the message in the feed and the topic tree', async () => {
     await page.fill('#sub-filter', 'e2e/#')
     await page.click('#sub-add')
-    await page.locator('[data-filter="e2e/#"]').waitFor()
+    await page.locator('[data-filter="e2e/#"][data-granted]').waitFor() // the broker acknowledged it
 
-    // Retained first: it arrives whether or not the broker has processed the SUBSCRIBE yet.
+    // A retained message with QoS 1 first.
     await page.fill('#pub-topic', 'e2e/hello')
     await page.fill('#pub-payload', '{"greeting":"hi from Chromium","n":42}')
     await page.selectOption('#pub-qos', '1')
@@ -106,7 +107,7 @@ describe.skipIf(noChromium())('the demo dashboard in a real Chromium', () => {
     expect(await message.locator('.msg-payload').textContent()).toBe('{"greeting": "hi from Chromium", "n": 42}')
     expect(await message.locator('.j-number').textContent()).toBe('42')
 
-    // Then a live one, QoS 0, now that the subscription is known to be in place.
+    // Then a live one, QoS 0, plain text.
     await page.uncheck('#pub-retain')
     await page.selectOption('#pub-qos', '0')
     await page.fill('#pub-topic', 'e2e/live/plain')

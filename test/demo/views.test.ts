@@ -213,19 +213,28 @@ describe('SubscriptionsView and status badge', () => {
     const meter = new RateMeter()
     for (let i = 0; i < 50; i++) meter.mark(10_000 + i * 20)
     const rows: SubscriptionRow[] = [
-      { filter: 'demo/#', qos: 1, meter, error: undefined },
-      { filter: 'x/+', qos: 0, meter: new RateMeter(), error: 'The broker refused the subscription' },
+      { filter: 'demo/#', qos: 1, meter, error: undefined, granted: 1 },
+      { filter: 'x/+', qos: 0, meter: new RateMeter(), error: 'The broker refused the subscription', granted: undefined },
+      { filter: 'y/#', qos: 2, meter: new RateMeter(), error: undefined, granted: undefined },
     ]
     view.render(rows, 11_000)
     const first = list.querySelector('[data-filter="demo/#"]') as HTMLElement
     expect(first.querySelector('.sub-count')?.textContent).toBe('50')
     expect(first.querySelector('.sub-rate')?.textContent).toBe('50/s')
     expect(first.textContent).toContain('QoS 1')
+    expect(first.getAttribute('data-granted')).toBe('1')
     expect(list.querySelector('[data-filter="x/+"]')?.classList.contains('failed')).toBe(true)
+    const pending = list.querySelector('[data-filter="y/#"]') as HTMLElement
+    expect(pending.classList.contains('pending')).toBe(true)
+    expect(pending.hasAttribute('data-granted')).toBe(false)
+    ;(rows[2] as SubscriptionRow).granted = 1 // e.g. RabbitMQ grants QoS 2 as 1
+    view.render(rows, 11_000)
+    expect(pending.classList.contains('pending')).toBe(false)
+    expect(pending.querySelector('.sub-qos')?.textContent).toBe('QoS 2→1')
     ;(first.querySelector('button[data-remove]') as HTMLButtonElement).click()
     expect(removed).toEqual(['demo/#'])
     view.render(rows.slice(1), 11_000)
-    expect(list.children).toHaveLength(1)
+    expect(list.children).toHaveLength(2)
   })
 
   it('shows status$ values on the badge', () => {

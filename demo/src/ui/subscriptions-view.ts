@@ -8,10 +8,13 @@ export interface SubscriptionRow {
   readonly meter: RateMeter
   /** Why the broker or the SDK ended the subscription, in plain words. */
   error: string | undefined
+  /** The QoS the broker granted (from `client.subscriptions$`); undefined until its SUBACK arrives. */
+  granted: number | undefined
 }
 
 interface Els {
   li: HTMLLIElement
+  qos: HTMLElement
   count: HTMLElement
   rate: HTMLElement
   error: HTMLElement
@@ -41,6 +44,7 @@ export class SubscriptionsView {
       setText(els.rate, formatRate(row.meter.rate(now)))
       setText(els.error, row.error ?? '')
       els.li.classList.toggle('failed', row.error !== undefined)
+      this.renderQos(row, els)
       ordered.push(els.li)
     }
     for (const filter of [...this.els.keys()]) if (!seen.has(filter)) this.els.delete(filter)
@@ -48,21 +52,39 @@ export class SubscriptionsView {
     if (current.length !== ordered.length || current.some((el, i) => el !== ordered[i])) this.list.replaceChildren(...ordered)
   }
 
+  private renderQos(row: SubscriptionRow, els: Els): void {
+    const pending = row.granted === undefined && row.error === undefined
+    els.li.classList.toggle('pending', pending)
+    if (row.granted === undefined) els.li.removeAttribute('data-granted')
+    else els.li.setAttribute('data-granted', String(row.granted))
+    const downgraded = row.granted !== undefined && row.granted < row.qos
+    setText(els.qos, downgraded ? `QoS ${row.qos}→${row.granted}` : `QoS ${row.qos}`)
+    els.qos.classList.toggle('tag-warn', downgraded)
+    els.qos.title = pending
+      ? 'Subscribing: waiting for the broker to acknowledge (SUBACK)'
+      : downgraded
+        ? `Asked for QoS ${row.qos}, the broker granted QoS ${row.granted}`
+        : row.granted === undefined
+          ? ''
+          : `Granted QoS ${row.granted} by the broker`
+  }
+
   private create(row: SubscriptionRow): Els {
     const count = h('span', { class: 'sub-count', title: 'messages' })
     const rate = h('span', { class: 'sub-rate', title: 'messages per second' })
     const error = h('span', { class: 'sub-error' })
+    const qos = h('span', { class: 'tag sub-qos' })
     const li = h(
       'li',
       { class: 'sub', attrs: { 'data-filter': row.filter } },
-      h('span', { class: 'tag', text: `QoS ${row.qos}` }),
+      qos,
       h('code', { class: 'sub-filter', text: row.filter, title: row.filter }),
       count,
       rate,
       h('button', { class: 'icon-btn', text: '×', title: `Unsubscribe from ${row.filter}`, attrs: { type: 'button', 'data-remove': row.filter, 'aria-label': `Remove ${row.filter}` } }),
       error,
     )
-    const els = { li, count, rate, error }
+    const els = { li, qos, count, rate, error }
     this.els.set(row.filter, els)
     return els
   }
