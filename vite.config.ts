@@ -8,6 +8,8 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 // is the browser entry, in tests the Node entry.
 export default defineConfig({
   root: here('./demo'),
+  // Relative asset URLs: the built dashboard works from any folder, not only a web root.
+  base: './',
   resolve: {
     alias: { iotpubsub: here('./lib/browser.ts') },
   },

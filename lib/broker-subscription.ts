@@ -2,15 +2,16 @@ import type { MessageProperties, QoS } from './message.js'
 import type { PendingAck } from './pending-ack.js'
 import type { ParsedFilter } from './topic.js'
 
-/** A message as it came off the wire, before any observer's codec ran. */
+/**
+ * A message as it came off the wire, before any observer's codec ran. MQTT.js's own PUBLISH packet has
+ * this shape, so it is passed on as it is: no copy per message.
+ */
 export interface IncomingMessage {
   readonly topic: string
-  readonly raw: Uint8Array
+  readonly payload: Uint8Array
   readonly qos: QoS
   readonly retain: boolean
-  readonly properties: MessageProperties | undefined
-  /** Present while manually acknowledging observers exist and the message needs an acknowledgement (QoS 1/2). */
-  readonly ack?: PendingAck | undefined
+  readonly properties?: MessageProperties | undefined
 }
 
 /** The state of one broker subscription, as `client.subscriptions$` reports it. */
@@ -27,7 +28,8 @@ export interface SubscriptionInfo {
 /** One observer of a filter, as the client sees it: what it asked for and how to reach it. */
 export interface FilterObserver {
   readonly qos: QoS
-  next(message: IncomingMessage, subscription: BrokerSubscription): void
+  /** `ack` is present when the message waits for manual acknowledgements. */
+  next(message: IncomingMessage, subscription: BrokerSubscription, ack: PendingAck | undefined): void
   error(error: Error): void
   complete(): void
 }
@@ -35,12 +37,12 @@ export interface FilterObserver {
 /**
  * The client's side of one broker subscription: the observers that share it, the QoS it was asked for
  * and granted, and the latest retained message of each matching topic for observers that join late.
+ * Built to be small: an app may observe ten thousand filters.
  */
 export class BrokerSubscription {
   readonly filter: string
   /** The filter incoming topics are matched against (`$share/group/` removed). */
   readonly match: string
-  readonly levels: readonly string[]
   /** The MQTT 5 subscription identifier that routes the broker's copies to this subscription. */
   readonly id: number
   /** Replaced, never mutated, so a delivery loop is unaffected by observers joining or leaving in it. */
@@ -54,15 +56,22 @@ export class BrokerSubscription {
    * live message may have replaced a retained value unseen, so the cached value is dropped instead.
    */
   retainAsPublished = false
-  private readonly retained = new Map<string, IncomingMessage>()
+  /** Created with the first retained message: most filters never see one. */
+  private retained: Map<string, IncomingMessage> | undefined
+  private splitLevels: readonly string[] | undefined
   private readonly retainedLimit: number
 
   constructor(parsed: ParsedFilter, id: number, retainedLimit: number) {
     this.filter = parsed.filter
     this.match = parsed.match
-    this.levels = parsed.match.split('/')
     this.id = id
     this.retainedLimit = retainedLimit
+  }
+
+  /** The levels of `match`, for computing message params. */
+  get levels(): readonly string[] {
+    this.splitLevels ??= this.match.split('/')
+    return this.splitLevels
   }
 
   info(): SubscriptionInfo {
@@ -88,21 +97,26 @@ export class BrokerSubscription {
 
   /** Sends the cached retained messages to one (new) observer, oldest first. */
   replayTo(observer: FilterObserver): void {
-    for (const message of [...this.retained.values()]) observer.next(message, this)
+    if (this.retained) for (const message of [...this.retained.values()]) observer.next(message, this, undefined)
   }
 
   /** Updates the retained cache and hands the message to every observer. */
-  deliver(message: IncomingMessage): void {
-    this.remember(message)
+  deliver(message: IncomingMessage, ack: PendingAck | undefined): void {
+    if (message.retain && !this.retainAsPublished && this.isCached(message)) {
+      // MQTT 3.1.1: every SUBSCRIBE makes the broker send its stored messages again, and the copy for
+      // another overlapping filter is routed here too; observers already have this state.
+      return
+    }
+    if (message.retain || this.retained) this.remember(message)
     const observers = this.observers
-    for (let i = 0; i < observers.length; i++) (observers[i] as FilterObserver).next(message, this)
+    for (let i = 0; i < observers.length; i++) (observers[i] as FilterObserver).next(message, this, ack)
   }
 
   /** Completes every observer (the client is ending). */
   completeAll(): void {
     const observers = this.observers
     this.observers = []
-    this.retained.clear()
+    this.retained = undefined
     for (const observer of observers) observer.complete()
   }
 
@@ -110,22 +124,30 @@ export class BrokerSubscription {
   errorAll(error: Error): void {
     const observers = this.observers
     this.observers = []
-    this.retained.clear()
+    this.retained = undefined
     for (const observer of observers) observer.error(error)
+  }
+
+  private isCached(message: IncomingMessage): boolean {
+    const cached = this.retained?.get(message.topic)
+    if (!cached || cached.payload.length !== message.payload.length) return false
+    for (let i = 0; i < cached.payload.length; i++) if (cached.payload[i] !== message.payload[i]) return false
+    return true
   }
 
   private remember(message: IncomingMessage): void {
     if (message.retain) {
-      this.retained.delete(message.topic)
+      const retained = (this.retained ??= new Map())
+      retained.delete(message.topic)
       // An empty retained payload is MQTT's way of deleting the retained value.
-      if (message.raw.length === 0) return
-      this.retained.set(message.topic, message)
-      if (this.retained.size > this.retainedLimit) {
-        const oldest = this.retained.keys().next().value
-        if (oldest !== undefined) this.retained.delete(oldest)
+      if (message.payload.length === 0) return
+      retained.set(message.topic, message)
+      if (retained.size > this.retainedLimit) {
+        const oldest = retained.keys().next().value
+        if (oldest !== undefined) retained.delete(oldest)
       }
-    } else if (!this.retainAsPublished && this.retained.size > 0) {
-      this.retained.delete(message.topic)
+    } else if (!this.retainAsPublished) {
+      this.retained?.delete(message.topic)
     }
   }
 }

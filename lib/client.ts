@@ -5,7 +5,8 @@ import { backoffDelay, DEFAULT_RECONNECT } from './backoff.js'
 import type { BrokerSubscription, FilterObserver, IncomingMessage, SubscriptionInfo } from './broker-subscription.js'
 import { type Codec, encodePayload, resolveCodec } from './codec.js'
 import { PendingAck } from './pending-ack.js'
-import { DeliveredMessage } from './delivered-message.js'
+import { type ObserverHost, ObserverRecord } from './filter-observer.js'
+import { coalesceWrites } from './coalesce-writes.js'
 import {
   ClientClosedError,
   ConnectionLostError,
@@ -156,6 +157,14 @@ export class BaseClient {
   /** Observers with `ack: 'manual'`; while there are none, incoming messages carry no acknowledgement state. */
   private manualObservers = 0
   private readonly acks = new WeakMap<IPublishPacket, PendingAck>()
+  /** How observers reach back to this client: one object, not closures per observer. */
+  private readonly observerHost: ObserverHost = {
+    decodeFailed: (error) => this.errorSubject.next(error),
+    detach: (observer) => {
+      if (observer.manual) this.manualObservers -= 1
+      if (observer.subscription) this.release(observer.subscription, observer)
+    },
+  }
   /** Counts connections, so that an acknowledgement for a message of an earlier connection is dropped. */
   private connection = 0
   private requester: Requester | undefined
@@ -205,7 +214,10 @@ export class BaseClient {
       else callback()
     }
     this.mqtt.on('packetreceive', (packet) => {
-      if (packet.cmd === 'connack') this.adoptServerKeepalive(packet)
+      if (packet.cmd !== 'connack') return
+      this.adoptServerKeepalive(packet)
+      // Before MQTT.js sends any PUBLISH on this connection (it holds them until the CONNACK).
+      coalesceWrites(this.mqtt.stream)
     })
     void this.open(true)
   }
@@ -239,25 +251,11 @@ export class BaseClient {
         subscriber.error(this.fatal ?? new ClientClosedError('observe() on a client that has ended'))
         return undefined
       }
-      const observer: FilterObserver = {
-        qos,
-        next: (message, subscription) => {
-          let payload: T
-          try {
-            payload = codec.decode(message.raw)
-          } catch (error) {
-            this.errorSubject.next(new DecodeError(message.topic, message.raw, error))
-            return
-          }
-          const held = manual ? message.ack?.hold() : undefined
-          subscriber.next(new DeliveredMessage(message, payload, subscription.levels, held))
-        },
-        error: (error) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      }
+      const observer = new ObserverRecord<T>(this.observerHost, subscriber, qos, codec, manual)
       if (manual) this.manualObservers += 1
       const existing = this.registry.get(filter)
       const subscription = existing ?? this.registry.create(parsed)
+      observer.subscription = subscription
       subscription.add(observer)
       this.subscriptionsChanged()
       if (!existing) {
@@ -267,10 +265,7 @@ export class BaseClient {
         if (qos > subscription.requestedQos) this.sendSubscribe(subscription)
         subscription.replayTo(observer)
       }
-      return () => {
-        if (manual) this.manualObservers -= 1
-        this.release(subscription, observer)
-      }
+      return observer
     })
   }
 
@@ -625,8 +620,7 @@ export class BaseClient {
     this.offlineQueue.flush()
   }
 
-  private onMessage(topic: string, raw: Uint8Array, packet: IPublishPacket): void {
-    const properties = packet.properties as MessageProperties | undefined
+  private onMessage(topic: string, payload: Uint8Array, packet: IPublishPacket): void {
     let ack: PendingAck | undefined
     if (this.manualObservers > 0 && packet.qos > 0) {
       const connection = this.connection
@@ -636,19 +630,21 @@ export class BaseClient {
       )
       this.acks.set(packet, ack)
     }
-    const message: IncomingMessage = { topic, raw, qos: packet.qos, retain: packet.retain, properties, ack }
-    const ids = properties?.subscriptionIdentifier
+    // MQTT.js's packet is the message, unless a topic alias left its topic empty.
+    const message: IncomingMessage =
+      packet.topic === topic ? (packet as unknown as IncomingMessage) : { topic, payload, qos: packet.qos, retain: packet.retain, properties: packet.properties as MessageProperties | undefined }
+    const ids = message.properties?.subscriptionIdentifier
     if (ids !== undefined && this.useIdentifiers) {
       // MQTT 5: each copy names the subscription(s) it is for, so each observer gets its copy once.
       if (typeof ids === 'number') {
         const subscription = this.registry.byIdentifier(ids)
-        if (subscription) return subscription.deliver(message)
+        if (subscription) return subscription.deliver(message, ack)
       } else {
         let delivered = false
         for (const id of ids) {
           const subscription = this.registry.byIdentifier(id)
           if (subscription) {
-            subscription.deliver(message)
+            subscription.deliver(message, ack)
             delivered = true
           }
         }
@@ -659,7 +655,7 @@ export class BaseClient {
     // MQTT 3.1.1 (or no identifiers): Mosquitto sends one copy per client however many of its filters
     // match, so the copy goes to every matching subscription.
     const subscriptions = this.registry.matching(topic)
-    for (const subscription of subscriptions) subscription.deliver(message)
+    for (const subscription of subscriptions) subscription.deliver(message, ack)
   }
 
   private onError(error: Error): void {

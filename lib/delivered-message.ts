@@ -18,7 +18,7 @@ export class DeliveredMessage<T> implements Message<T> {
   constructor(message: IncomingMessage, payload: T, filterLevels: readonly string[], held?: { ack(): void; nack(reason?: unknown): void }) {
     this.topic = message.topic
     this.payload = payload
-    this.raw = message.raw
+    this.raw = message.payload
     this.qos = message.qos
     this.retain = message.retain
     if (message.properties) this.properties = message.properties

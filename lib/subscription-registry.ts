@@ -13,7 +13,8 @@ const MAX_SUBSCRIPTION_ID = 268_435_455
 export class SubscriptionRegistry {
   private readonly byFilter = new Map<string, BrokerSubscription>()
   private readonly byId = new Map<number, BrokerSubscription>()
-  private readonly trie = new TopicTrie<BrokerSubscription>()
+  /** Built on first use: under MQTT 5 with subscription identifiers, messages never need it. */
+  private trie: TopicTrie<BrokerSubscription> | undefined
 
   constructor(private readonly retainedLimit: number) {}
 
@@ -29,7 +30,7 @@ export class SubscriptionRegistry {
     const subscription = new BrokerSubscription(parsed, this.allocateId(parsed.filter), this.retainedLimit)
     this.byFilter.set(subscription.filter, subscription)
     this.byId.set(subscription.id, subscription)
-    this.trie.add(subscription.match, subscription)
+    this.trie?.add(subscription.match, subscription)
     return subscription
   }
 
@@ -37,7 +38,7 @@ export class SubscriptionRegistry {
     if (this.byFilter.get(subscription.filter) !== subscription) return
     this.byFilter.delete(subscription.filter)
     this.byId.delete(subscription.id)
-    this.trie.remove(subscription.match, subscription)
+    this.trie?.remove(subscription.match, subscription)
   }
 
   byIdentifier(id: number): BrokerSubscription | undefined {
@@ -46,6 +47,10 @@ export class SubscriptionRegistry {
 
   /** Every subscription whose filter matches `topic`. */
   matching(topic: string): BrokerSubscription[] {
+    if (!this.trie) {
+      this.trie = new TopicTrie()
+      for (const subscription of this.byFilter.values()) this.trie.add(subscription.match, subscription)
+    }
     return this.trie.match(topic)
   }
 

@@ -1,0 +1,58 @@
+import type { Subscriber } from 'rxjs'
+import type { BrokerSubscription, FilterObserver, IncomingMessage } from './broker-subscription.js'
+import { bytesCodec, type Codec } from './codec.js'
+import { DeliveredMessage } from './delivered-message.js'
+import { DecodeError } from './errors.js'
+import type { Message, QoS } from './message.js'
+import type { PendingAck } from './pending-ack.js'
+
+/** What an observer reports back to its client; one object per client, shared by all its observers. */
+export interface ObserverHost {
+  decodeFailed(error: DecodeError): void
+  detach(observer: ObserverRecord<unknown>): void
+}
+
+/**
+ * One `subscribe()` to an `observe()` Observable: decodes for its subscriber and is its own teardown.
+ * A class rather than closures, so that ten thousand observers stay small.
+ */
+export class ObserverRecord<T> implements FilterObserver {
+  subscription: BrokerSubscription | undefined
+
+  constructor(
+    private readonly host: ObserverHost,
+    private readonly subscriber: Subscriber<Message<T>>,
+    readonly qos: QoS,
+    private readonly codec: Codec<T>,
+    readonly manual: boolean,
+  ) {}
+
+  next(message: IncomingMessage, subscription: BrokerSubscription, ack: PendingAck | undefined): void {
+    let payload: T
+    if (this.codec === (bytesCodec as Codec<unknown>)) {
+      payload = message.payload as T
+    } else {
+      try {
+        payload = this.codec.decode(message.payload)
+      } catch (error) {
+        this.host.decodeFailed(new DecodeError(message.topic, message.payload, error))
+        return
+      }
+    }
+    const held = this.manual ? ack?.hold() : undefined
+    this.subscriber.next(new DeliveredMessage(message, payload, subscription.levels, held))
+  }
+
+  error(error: Error): void {
+    this.subscriber.error(error)
+  }
+
+  complete(): void {
+    this.subscriber.complete()
+  }
+
+  /** The subscriber left: RxJS calls this as the teardown. */
+  unsubscribe(): void {
+    this.host.detach(this as ObserverRecord<unknown>)
+  }
+}
