@@ -224,11 +224,26 @@ export class RabbitNode {
   }
 }
 
-/** Stops the private epmd on `port` (Erlang starts it as a daemon, outside the node's process group). */
+/**
+ * Stops the private epmd on `port` (Erlang starts it as a daemon, outside the node's process group). epmd
+ * refuses while it still lists a node, which a node killed a moment ago can be: retried until it goes.
+ */
 export async function killEpmd(port: number): Promise<void> {
   const epmd = findBinary('epmd')
   if (!epmd || port === 4369) return
-  await run(epmd, ['-port', String(port), '-kill'], { env: { ...process.env, ERL_EPMD_PORT: String(port) }, timeout: 10_000 }).catch(() => undefined)
+  const deadline = Date.now() + 15_000
+  for (;;) {
+    const output = await run(epmd, ['-port', String(port), '-kill'], { env: { ...process.env, ERL_EPMD_PORT: String(port) }, timeout: 10_000 }).then(
+      ({ stdout, stderr }) => stdout + stderr,
+      (error: { stdout?: string; stderr?: string; message: string }) => `${error.stdout ?? ''}${error.stderr ?? ''}${error.message}`,
+    )
+    if (/Killed/.test(output) || /cannot connect|no running/i.test(output)) return
+    if (Date.now() > deadline) {
+      process.stderr.write(`[engines] the private epmd on port ${port} would not stop: ${output}\n`)
+      return
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
 }
 
 /** Two (or more) private RabbitMQ nodes with one cookie and one private epmd, joined with `join_cluster`. */
@@ -258,8 +273,9 @@ export class RabbitCluster {
    * subscribe while its old node is down: declaring its queue there fails with 404 "home node ... is down",
    * and RabbitMQ closes the connection.
    */
-  async mirrorMqttQueues(): Promise<void> {
-    await (this.nodes[0] as RabbitNode).ctl('set_policy', 'iotpubsub-mqtt-everywhere', '^mqtt-subscription-', '{"ha-mode":"all","ha-sync-mode":"automatic"}', '--apply-to', 'queues')
+  async mirrorMqttQueues(clientIdPrefix = ''): Promise<void> {
+    const pattern = `^mqtt-subscription-${clientIdPrefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`
+    await (this.nodes[0] as RabbitNode).ctl('set_policy', 'iotpubsub-mqtt-everywhere', pattern, '{"ha-mode":"all","ha-sync-mode":"automatic"}', '--apply-to', 'queues')
   }
 
   /** The running nodes' names as `cluster_status` reports them, from `node`'s point of view. */
