@@ -1,7 +1,7 @@
 /** The part of a Node-style Writable that write coalescing touches. */
 interface WritableLike {
   _write?(chunk: unknown, encoding: string, callback: (error?: Error | null) => void): void
-  _writev?(chunks: Array<{ chunk: unknown }>, callback: (error?: Error | null) => void): void
+  _writev?: ((chunks: Array<{ chunk: unknown }>, callback: (error?: Error | null) => void) => void) | null
 }
 
 const encoder = new TextEncoder()
@@ -14,7 +14,7 @@ const encoder = new TextEncoder()
  */
 export function coalesceWrites<S>(stream: S): S {
   const writable = stream as S & WritableLike
-  if (typeof writable._write !== 'function' || writable._writev !== undefined) return stream
+  if (typeof writable._write !== 'function' || typeof writable._writev === 'function') return stream
   writable._writev = function (this: WritableLike, chunks, callback) {
     const parts = chunks.map(({ chunk }) => (typeof chunk === 'string' ? encoder.encode(chunk) : (chunk as Uint8Array)))
     let length = 0
