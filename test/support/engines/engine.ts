@@ -39,6 +39,8 @@ export interface EngineTraits {
   readonly retainedOrder: 'publish order' | 'any order'
   /** Under MQTT 3.1.1, how many copies of a message a client gets when several of its filters match. */
   readonly overlappingFilters311: 'one per client' | 'one per matching filter'
+  /** What the cluster test (test/engines/rabbitmq-cluster.test.ts) showed about failover, when there is one. */
+  readonly cluster: string | undefined
   /** A publish the engine's ACL refuses and the MQTT 5 PUBACK reason code it gets; undefined when there are no reason codes. */
   readonly refusedPublish: { readonly topic: string; readonly reasonCode: number } | undefined
 }
