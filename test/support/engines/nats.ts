@@ -7,8 +7,6 @@ import { findBinary } from '../binaries.js'
 import { freePort } from '../ports.js'
 import { waitForMqtt } from './ready.js'
 
-export const noNats = (): boolean => findBinary('nats-server') === undefined
-
 /**
  * A private nats-server with JetStream (in a temporary folder), its MQTT listener and a WebSocket listener
  * (MQTT over WebSocket on `/mqtt`), all on free loopback ports: never the machine's own server on 4222.

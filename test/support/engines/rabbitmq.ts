@@ -16,8 +16,6 @@ const SCRIPTS = '/usr/lib/rabbitmq/bin'
 /** Keeps Erlang distribution (the node's and the CLI's) on loopback. */
 const LOOPBACK_DIST = '-kernel inet_dist_use_interface {127,0,0,1}'
 
-export const noRabbitmq = (): boolean => findBinary('rabbitmq-server') === undefined
-
 function script(name: 'rabbitmq-server' | 'rabbitmqctl'): string {
   const direct = join(SCRIPTS, name)
   if (existsSync(direct)) return direct
