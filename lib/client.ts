@@ -1,6 +1,6 @@
 import mqtt from 'mqtt'
-import type { IClientOptions, IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionGrant, MqttClient } from 'mqtt'
-import { BehaviorSubject, map, mergeMap, Observable, ReplaySubject, Subject, type Subscription } from 'rxjs'
+import type { IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionGrant, MqttClient } from 'mqtt'
+import { BehaviorSubject, Observable, ReplaySubject, Subject, type Subscription } from 'rxjs'
 import { backoffDelay, DEFAULT_RECONNECT } from './backoff.js'
 import type { BrokerSubscription, FilterObserver, IncomingMessage, SubscriptionInfo } from './broker-subscription.js'
 import { type Codec, encodePayload, resolveCodec } from './codec.js'
@@ -20,27 +20,21 @@ import {
   PublishError,
   PublishTimeoutError,
   SubscriptionRejectedError,
-  UnsupportedOptionError,
 } from './errors.js'
 import type { Message, MessageProperties, QoS } from './message.js'
 import { DEFAULT_OFFLINE_QUEUE, OfflineQueue } from './offline-queue.js'
 import type { Credentials, EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions, ReconnectOptions } from './options.js'
 import { publishPacketSize } from './packet-size.js'
 import { brokerUrls, type Platform } from './platform.js'
-import { ERROR_NAME_PROPERTY, ERROR_PROPERTY, Requester, type RequestOptions } from './requester.js'
-import { route as makeRoute, type Route, type RouteParams } from './route.js'
+import { Requester, type RequestOptions } from './requester.js'
+import { observeRoute, type Route, type RouteMessage, type RouteOptions, type RouteParams } from './route.js'
+import { classifyRefusal, isCertificateFailure } from './refusal.js'
+import { checkQos, toMqttOptions } from './mqtt-options.js'
+import { serveRequests } from './serve.js'
 import type { ProtocolVersion, Status } from './status.js'
 import { SubscriptionRegistry } from './subscription-registry.js'
 import { assertTopicName, parseFilter } from './topic.js'
 
-/** CONNACK codes that mean "wrong or missing credentials": 3.1.1 return codes 4/5, MQTT 5 reason codes 134/135. */
-const AUTH_CODES: Record<ProtocolVersion, readonly number[]> = { 4: [4, 5], 5: [134, 135] }
-/** CONNACK codes worth retrying: server unavailable (3), MQTT 5 server unavailable/busy/connection rate exceeded. */
-const TRANSIENT_CODES: Record<ProtocolVersion, readonly number[]> = { 4: [3], 5: [136, 137, 159] }
-/** CONNACK codes by which a broker says it does not speak MQTT 5 (aedes answers 1 in the 3.1.1 format). */
-const PROTOCOL_CODES = [1, 132]
-/** MQTT 5 session expiry for `clean: false` when none is given: as long as 3.1.1 keeps a session. */
-const SESSION_NEVER_EXPIRES = 0xffff_ffff
 /** A connection that lasted this long resets the backoff; shorter ones keep counting attempts up. */
 const STABLE_CONNECTION_MS = 10_000
 /** This many connections in a row closed by the broker soon after CONNACK, without a reason: a client-id conflict. */
@@ -49,24 +43,10 @@ const SESSION_TAKEN_OVER = 142
 const QOS_NOT_SUPPORTED = 155
 /** MQTT.js's defaults when a URL names no port. */
 const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 } as const
-/** Node's codes for a TLS handshake that failed on a certificate, which no retry can fix. */
-const TLS_FAILURE = /^(ERR_TLS_CERT|ERR_SSL_|CERT_|UNABLE_TO_(GET|VERIFY)|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|HOSTNAME_MISMATCH)/
 
 type Settle = (error?: Error) => void
 
-/** Options of `route()`: those of `observe()`, and an optional payload validator. */
-export interface RouteOptions<T> extends ObserveOptions<T> {
-  /** Validates a decoded payload (default codec then `'json'`): returns it typed, or throws. */
-  schema?: (value: unknown) => T
-}
 
-/** A message on a typed route: `params` is an object named after the pattern's parameters. */
-export type RouteMessage<T, P> = Omit<Message<T>, 'params'> & { readonly params: P }
-
-function checkQos(qos: unknown): QoS {
-  if (qos !== 0 && qos !== 1 && qos !== 2) throw new UnsupportedOptionError(`qos must be 0, 1 or 2, not ${String(qos)}`)
-  return qos
-}
 
 function randomClientId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6))
@@ -201,7 +181,7 @@ export class BaseClient {
     this.errors$ = this.errorSubject.asObservable()
 
     this.subscriptions$ = this.subscriptionsSubject.asObservable()
-    this.mqtt = mqtt.connect(this.url, this.mqttOptions(options))
+    this.mqtt = mqtt.connect(this.url, toMqttOptions(options, this.clientId, this.protocol, this.autoProtocol || this.protocol === 5))
     this.mqtt.on('connect', (connack) => this.onConnect(connack))
     this.mqtt.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet))
     this.mqtt.on('error', (error) => this.onError(error))
@@ -405,27 +385,7 @@ export class BaseClient {
    */
   serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options: ObserveOptions<T> = {}): Subscription {
     const qos = options.qos ?? 1
-    const requests = this.observe(filter, { ...options, qos } as ObserveOptions<T> & { codec: Codec<T> })
-    return requests
-      .pipe(
-        mergeMap(async (request) => {
-          const responseTopic = request.properties?.responseTopic
-          if (!responseTopic) return
-          const correlation = request.properties?.correlationData
-          const base = correlation ? { correlationData: correlation } : {}
-          try {
-            const result = await handler(request)
-            await this.publish(responseTopic, result === undefined ? '' : result, { qos, properties: base })
-          } catch (error) {
-            const failure = error instanceof Error ? error : new Error(String(error))
-            const userProperties = { [ERROR_PROPERTY]: failure.message, [ERROR_NAME_PROPERTY]: failure.name }
-            await Promise.resolve()
-              .then(() => this.publish(responseTopic, '', { qos, properties: { ...base, userProperties } }))
-              .catch(() => undefined) // the requester times out; nothing else can be told
-          }
-        }),
-      )
-      .subscribe()
+    return serveRequests(this, this.observe(filter, { ...options, qos } as ObserveOptions<T> & { codec: Codec<T> }), handler, qos)
   }
 
   /**
@@ -440,17 +400,7 @@ export class BaseClient {
    * ```
    */
   route<P extends string, T = Uint8Array>(pattern: P | Route<P>, options: RouteOptions<T> = {}): Observable<RouteMessage<T, RouteParams<P>>> {
-    const route = typeof pattern === 'string' ? makeRoute(pattern) : pattern
-    const { schema, ...observeOptions } = options
-    const codec = resolveCodec<unknown>(options.codec ?? (schema ? 'json' : undefined))
-    const decode: Codec<T> = schema ? { encode: (value) => codec.encode(value), decode: (raw) => schema(codec.decode(raw)) } : (codec as Codec<T>)
-    return this.observe(route.filter, { ...observeOptions, codec: decode }).pipe(
-      map((m) => {
-        const { topic, payload, raw, qos, retain, properties } = m
-        const params = route.match(topic) as RouteParams<P>
-        return { topic, payload, raw, qos, retain, params, ...(properties ? { properties } : {}), ack: () => m.ack(), nack: (reason?: unknown) => m.nack(reason) }
-      }),
-    )
+    return observeRoute(this, pattern, options)
   }
 
   /**
@@ -518,40 +468,6 @@ export class BaseClient {
         this.mqtt.end(true, {}, done)
       }
     })
-  }
-
-  private mqttOptions(options: MQTTClientOptions): IClientOptions {
-    const result: IClientOptions = {
-      clientId: this.clientId,
-      protocolVersion: this.protocol,
-      clean: options.clean ?? true,
-      keepalive: options.keepalive ?? 30,
-      connectTimeout: options.connectTimeout ?? 30_000,
-      // Reconnects, resubscription and the retry policy are this class's job, so MQTT.js does none of them:
-      // its own timer is set beyond any outage (the SDK's timer reconnects first, which clears it). Not 0:
-      // with 0, MQTT.js rejects every in-flight publish on a keepalive timeout instead of resending it.
-      reconnectPeriod: 2 ** 31 - 1,
-      resubscribe: false,
-      manualConnect: true,
-    }
-    if (options.username !== undefined) result.username = options.username
-    if (options.password !== undefined) result.password = options.password
-    if (this.protocol === 5 || this.autoProtocol) {
-      const expiry = options.sessionExpiryInterval ?? (this.persistentSession ? SESSION_NEVER_EXPIRES : undefined)
-      if (expiry !== undefined) result.properties = { sessionExpiryInterval: expiry }
-    }
-    if (options.will) {
-      result.will = {
-        topic: options.will.topic,
-        payload: options.will.payload as string,
-        qos: checkQos(options.will.qos ?? 0),
-        retain: options.will.retain ?? false,
-      }
-    }
-    for (const key of ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'] as const) {
-      if (options[key] !== undefined) (result as Record<string, unknown>)[key] = options[key]
-    }
-    return result
   }
 
   private sendSubscribe(subscription: BrokerSubscription): void {
@@ -662,16 +578,17 @@ export class BaseClient {
     const code = reasonCodeOf(error)
     if (code !== undefined && error.message.startsWith('Connection refused')) {
       this.connackSeen = true
-      if (this.autoProtocol && this.protocol === 5 && PROTOCOL_CODES.includes(code)) {
+      const refusal = classifyRefusal(code, this.protocol)
+      if (refusal === 'unsupported-protocol' && this.autoProtocol) {
         this.fallBackProtocol = true
-      } else if (AUTH_CODES[this.protocol].includes(code)) {
+      } else if (refusal === 'credentials') {
         const refused = new NotAuthorizedError(`${error.message} (code ${code}): check username and password`, { reasonCode: code, cause: error })
         // With a credentials provider, a refusal is worth a retry as long as the provider has something new.
         const retry = this.credentials !== undefined && !sameCredentials(this.attemptCredentials, this.refusedCredentials)
         this.refusedCredentials = this.attemptCredentials
         if (retry) this.lastError = refused
         else this.fatal = refused
-      } else if (TRANSIENT_CODES[this.protocol].includes(code)) {
+      } else if (refusal === 'transient') {
         this.lastError = new ConnectionRefusedError(`${error.message} (code ${code})`, { reasonCode: code, cause: error })
       } else {
         this.fatal = new ConnectionRefusedError(`${error.message} (code ${code})`, { reasonCode: code, cause: error })
@@ -679,7 +596,7 @@ export class BaseClient {
       return
     }
     const systemCode = (error as { code?: unknown }).code
-    if (typeof systemCode === 'string' && TLS_FAILURE.test(systemCode)) {
+    if (isCertificateFailure(systemCode)) {
       // The broker's certificate did not verify, or it refused ours: retrying cannot fix that.
       this.fatal = new ConnectionRefusedError(`TLS handshake failed (${systemCode}): ${error.message}`, { cause: error })
       return

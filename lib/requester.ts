@@ -1,4 +1,4 @@
-import { filter, firstValueFrom, type Observable, type Subscription, timeout as within } from 'rxjs'
+import { filter, firstValueFrom, type Observable, timeout as within } from 'rxjs'
 import type { SubscriptionInfo } from './broker-subscription.js'
 import type { Codec, CodecName } from './codec.js'
 import { ClientClosedError, ConnectionLostError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from './errors.js'
@@ -42,7 +42,6 @@ const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(1
  */
 export class Requester {
   private readonly pending = new Map<string, Pending>()
-  private replies: Subscription | undefined
   private ready: Promise<void> | undefined
   private protocolVersion: 4 | 5 | undefined
 
@@ -78,7 +77,8 @@ export class Requester {
   /** Subscribes to the reply topic once, and waits for the broker to confirm it before the first request. */
   private listen(qos: QoS, timeout: number): Promise<void> {
     if (!this.ready) {
-      this.replies = this.client.observe(this.replyTopic, { qos }).subscribe((message) => this.onReply(message))
+      // Lives as long as the client: its end() completes the reply Observable.
+      this.client.observe(this.replyTopic, { qos }).subscribe((message) => this.onReply(message))
       this.ready = firstValueFrom(
         this.client.subscriptions$.pipe(
           filter((subscriptions) => subscriptions.some((s) => s.filter === this.replyTopic && s.grantedQos !== undefined)),

@@ -1,4 +1,8 @@
+import { map, type Observable } from 'rxjs'
+import { type Codec, resolveCodec } from './codec.js'
 import { InvalidTopicError } from './errors.js'
+import type { Message } from './message.js'
+import type { ObserveOptions } from './options.js'
 import { topic } from './topic.js'
 
 /** The parameter names of a pattern: `'devices/{id}/{sensor}'` → `'id' | 'sensor'`. */
@@ -69,4 +73,34 @@ export function route<P extends string>(pattern: P): Route<P> {
       return params as RouteParams<P>
     },
   }
+}
+
+/** Options of `client.route()`: those of `observe()`, and an optional payload validator. */
+export interface RouteOptions<T> extends ObserveOptions<T> {
+  /** Validates a decoded payload (default codec then `'json'`): returns it typed, or throws. */
+  schema?: (value: unknown) => T
+}
+
+/** A message on a typed route: `params` is an object named after the pattern's parameters. */
+export type RouteMessage<T, P> = Omit<Message<T>, 'params'> & { readonly params: P }
+
+/** What observing a route needs of a client. */
+export interface RouteClient {
+  observe<T>(filter: string, options: ObserveOptions<T> & { codec: Codec<T> }): Observable<Message<T>>
+}
+
+/** The messages of a route, with their params as an object and payloads checked by `schema`. */
+export function observeRoute<P extends string, T>(client: RouteClient, pattern: P | Route<P>, options: RouteOptions<T>): Observable<RouteMessage<T, RouteParams<P>>> {
+  const typed = typeof pattern === 'string' ? route(pattern) : pattern
+  const { schema, ...observeOptions } = options
+  const codec = resolveCodec<unknown>(options.codec ?? (schema ? 'json' : undefined))
+  // A schema failure throws inside decode, so it is reported like any payload that cannot be decoded.
+  const decode: Codec<T> = schema ? { encode: (value) => codec.encode(value), decode: (raw) => schema(codec.decode(raw)) } : (codec as Codec<T>)
+  return client.observe(typed.filter, { ...observeOptions, codec: decode }).pipe(
+    map((m) => {
+      const { topic: name, payload, raw, qos, retain, properties } = m
+      const params = typed.match(name) as RouteParams<P>
+      return { topic: name, payload, raw, qos, retain, params, ...(properties ? { properties } : {}), ack: () => m.ack(), nack: (reason?: unknown) => m.nack(reason) }
+    }),
+  )
 }
