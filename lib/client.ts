@@ -1,6 +1,6 @@
 import mqtt from 'mqtt'
 import type { IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionGrant, MqttClient } from 'mqtt'
-import { BehaviorSubject, Observable, ReplaySubject, Subject, type Subscription } from 'rxjs'
+import { Observable, ReplaySubject, Subject, type Subscription } from 'rxjs'
 import { backoffDelay, DEFAULT_RECONNECT } from './backoff.js'
 import type { BrokerSubscription, FilterObserver, IncomingMessage, SubscriptionInfo } from './broker-subscription.js'
 import { type Codec, encodePayload, resolveCodec } from './codec.js'
@@ -132,7 +132,8 @@ export class BaseClient {
   private brokerMaxQos: QoS = 2
   /** Whether the attempt under way has had its CONNACK (a close before it may mean "no MQTT 5 here"). */
   private connackSeen = false
-  private readonly subscriptionsSubject = new BehaviorSubject<readonly SubscriptionInfo[]>([])
+  /** Changes for current listeners; a new listener starts from a snapshot taken when it subscribes. */
+  private readonly subscriptionsSubject = new Subject<readonly SubscriptionInfo[]>()
   private subscriptionsDirty = false
   /** Observers with `ack: 'manual'`; while there are none, incoming messages carry no acknowledgement state. */
   private manualObservers = 0
@@ -158,6 +159,8 @@ export class BaseClient {
   private brokerMaxPacketSize: number | undefined
   private connectedAt: number | undefined
   private shortConnections = 0
+  /** Filters whose SUBSCRIBE on this connection awaits its SUBACK: a close then is the broker's answer to it. */
+  private readonly subscribesInFlight = new Set<string>()
   /** Filters released while offline: a persistent session still holds them, so they are unsubscribed on return. */
   private readonly staleFilters = new Set<string>()
 
@@ -180,7 +183,10 @@ export class BaseClient {
     this.status$ = this.statusSubject.asObservable()
     this.errors$ = this.errorSubject.asObservable()
 
-    this.subscriptions$ = this.subscriptionsSubject.asObservable()
+    this.subscriptions$ = new Observable<readonly SubscriptionInfo[]>((subscriber) => {
+      subscriber.next(this.subscriptionSnapshot())
+      return this.subscriptionsSubject.subscribe(subscriber)
+    })
     this.mqtt = mqtt.connect(this.url, toMqttOptions(options, this.clientId, this.protocol, this.autoProtocol || this.protocol === 5))
     this.mqtt.on('connect', (connack) => this.onConnect(connack))
     this.mqtt.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet))
@@ -482,10 +488,12 @@ export class BaseClient {
       if (this.useIdentifiers) options.properties = { subscriptionIdentifier: subscription.id }
     }
     subscription.retainAsPublished = this.protocol === 5
+    this.subscribesInFlight.add(subscription.filter)
     this.mqtt.subscribe(subscription.filter, options, (error, granted) => this.onSuback(subscription, error, granted))
   }
 
   private onSuback(subscription: BrokerSubscription, error: Error | null, granted: ISubscriptionGrant[] | undefined): void {
+    if (!error || reasonCodeOf(error) !== undefined) this.subscribesInFlight.delete(subscription.filter)
     if (this.registry.get(subscription.filter) !== subscription) return
     if (error) {
       const reasonCode = reasonCodeOf(error)
@@ -520,6 +528,7 @@ export class BaseClient {
   private onConnect(connack: IConnackPacket): void {
     this.connection += 1
     this.connectedAt = Date.now()
+    this.subscribesInFlight.clear()
     this.refusedCredentials = undefined
     this.lastError = undefined
     this.connackSeen = true
@@ -630,6 +639,11 @@ export class BaseClient {
     const closedBeforeConnack = !this.connackSeen && this.lastError === undefined
     this.connackSeen = false
     if (this.autoProtocol && this.protocol === 5 && closedBeforeConnack) this.fallBackProtocol = true
+    if (!this.autoProtocol && this.protocol === 5 && closedBeforeConnack) {
+      this.lastError = new ConnectionLostError(
+        'the broker closed the connection without answering the MQTT 5 CONNECT: if it speaks only MQTT 3.1.1 (RabbitMQ 3.10), use protocolVersion "auto" or 4',
+      )
+    }
     if (this.fallBackProtocol) {
       this.fallBackProtocol = false
       this.protocol = 4
@@ -653,6 +667,14 @@ export class BaseClient {
     this.connectedAt = undefined
     let error = this.lastError
     this.lastError = undefined
+    const unanswered = [...this.subscribesInFlight]
+    this.subscribesInFlight.clear()
+    if (error === undefined && unanswered.length > 0) {
+      // Not a client-id conflict: some brokers (RabbitMQ) close the connection to refuse a subscription.
+      error = new ConnectionLostError(
+        `the broker closed the connection while ${unanswered.map((f) => JSON.stringify(f)).join(', ')} awaited its SUBACK: it may refuse the subscription`,
+      )
+    }
     if (lasted !== undefined && lasted >= STABLE_CONNECTION_MS) {
       this.attempt = 0
       this.shortConnections = 0
@@ -740,8 +762,12 @@ export class BaseClient {
     this.subscriptionsDirty = true
     queueMicrotask(() => {
       this.subscriptionsDirty = false
-      if (!this.subscriptionsSubject.closed) this.subscriptionsSubject.next(this.registry.all().map((s) => s.info()))
+      if (!this.subscriptionsSubject.closed) this.subscriptionsSubject.next(this.subscriptionSnapshot())
     })
+  }
+
+  private subscriptionSnapshot(): readonly SubscriptionInfo[] {
+    return this.registry.all().map((s) => s.info())
   }
 
   private clearReconnect(): void {

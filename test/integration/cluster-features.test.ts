@@ -2,6 +2,7 @@
 // granted QoS in subscriptions$, and MQTT 5 falling back to 3.1.1 when a broker closes an MQTT 5 CONNECT.
 import { once } from 'node:events'
 import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import { firstValueFrom } from 'rxjs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { PublishError, type Status, type SubscriptionInfo } from '../../lib/node.js'
 import { noMosquitto } from '../support/binaries.js'
@@ -92,5 +93,25 @@ describe.skipIf(noMosquitto())('beyond one broker', () => {
     client.status$.subscribe((s) => statuses.push(s))
     expect(await waitForStatus(client, 'connected')).toMatchObject({ protocolVersion: 4 })
     expect(statuses.map((s) => s.type)).toEqual(['connecting', 'connected'])
+  })
+})
+
+describe.skipIf(noMosquitto())('subscriptions$ for late listeners', () => {
+  const pool = new ClientPool('subscriptions')
+  let broker: Mosquitto | undefined
+  afterEach(async () => {
+    await pool.endAll()
+    await broker?.dispose()
+  })
+
+  it('a listener that subscribes after the SUBACK starts from the current state', async () => {
+    broker = await Mosquitto.start({ persistence: false, extra: ['log_type all'] })
+    const client = await pool.connected(broker.tcpUrl)
+    const p = uniquePrefix('late-listener')
+    client.observe(`${p}/x`, { qos: 1 }).subscribe()
+    await broker.waitForLog(new RegExp(`Sending SUBACK to ${client.clientId}$`, 'm'))
+    await client.publish(`${p}/sync`, 'x', { qos: 1 }) // the SUBACK is in by the time the PUBACK is
+    const [current] = await firstValueFrom(client.subscriptions$)
+    expect(current).toEqual({ filter: `${p}/x`, requestedQos: 1, grantedQos: 1, observers: 1 })
   })
 })
