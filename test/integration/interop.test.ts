@@ -1,31 +1,23 @@
 // Interoperability with clients nobody here wrote: Mosquitto's own mosquitto_pub and mosquitto_sub.
 import { execFile, spawn } from 'node:child_process'
 import { promisify } from 'node:util'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { sharedBed } from '../support/bed.js'
 import { missing, noMosquitto } from '../support/binaries.js'
-import { ClientPool } from '../support/clients.js'
-import { Mosquitto } from '../support/mosquitto.js'
 import { next, uniquePrefix } from '../support/wait.js'
 
 const run = promisify(execFile)
 
 describe.skipIf(noMosquitto() || missing('mosquitto_pub', 'apt-get install mosquitto-clients'))('interoperability with mosquitto_pub and mosquitto_sub', () => {
-  let broker: Mosquitto
-  const pool = new ClientPool('interop')
-  beforeAll(async () => {
-    broker = await Mosquitto.start({ persistence: false, extra: ['log_type all'] })
-  })
-  afterAll(async () => {
-    await pool.endAll()
-    await broker?.dispose()
-  })
-  const port = () => String(broker.ports[1883])
+  const bed = sharedBed('interop')
+  const pool = bed.pool
+  const port = () => String(bed.broker.ports[1883])
 
   it.each(['mqttv311', 'mqttv5'])('a message from mosquitto_pub (%s) reaches an observer', async (version) => {
     const p = uniquePrefix('from-pub')
-    const client = await pool.connected(broker.tcpUrl)
+    const client = await pool.connected(bed.broker.tcpUrl)
     const received = next(client.observe<{ celsius: number }>(`${p}/+/temp`, { codec: 'json', qos: 1 }), 'the mosquitto_pub message')
-    await broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/\\+/temp$`, 'm'))
+    await bed.broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/\\+/temp$`, 'm'))
     await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', port(), '-V', version, '-q', '1', '-t', `${p}/kitchen/temp`, '-m', '{"celsius":21.5}'])
     const message = await received
     expect(message).toMatchObject({ topic: `${p}/kitchen/temp`, payload: { celsius: 21.5 }, qos: 1, params: ['kitchen'] })
@@ -38,8 +30,8 @@ describe.skipIf(noMosquitto() || missing('mosquitto_pub', 'apt-get install mosqu
     sub.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
     const exited = new Promise<number | null>((resolve) => sub.once('exit', resolve))
     try {
-      await broker.waitForLog(new RegExp(`sub-${process.pid} 1 ${p}/#$`, 'm'))
-      const client = await pool.connected(broker.tcpUrl)
+      await bed.broker.waitForLog(new RegExp(`sub-${process.pid} 1 ${p}/#$`, 'm'))
+      const client = await pool.connected(bed.broker.tcpUrl)
       await client.publish(`${p}/json`, { celsius: 21.5, ok: true }, { qos: 1 })
       await client.publish(`${p}/text`, 'grüße', { qos: 1 })
       await client.publish(`${p}/bytes`, new Uint8Array([104, 105]), { qos: 2 })

@@ -1,28 +1,20 @@
 // Overlapping filters and retained messages: each SUBSCRIBE makes the broker send its stored messages, so a
 // topic matched by two filters is sent twice; each observer must still get the retained state once.
 import { firstValueFrom, takeWhile, timeout, toArray } from 'rxjs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { sharedBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
-import { ClientPool } from '../support/clients.js'
-import { Mosquitto } from '../support/mosquitto.js'
 import { uniquePrefix } from '../support/wait.js'
 
 describe.skipIf(noMosquitto())('retained messages and overlapping filters', () => {
-  let broker: Mosquitto
-  const pool = new ClientPool('retained-overlap')
-  beforeAll(async () => {
-    broker = await Mosquitto.start({ persistence: false, extra: ['log_type all'] })
-  })
-  afterAll(async () => {
-    await pool.endAll()
-    await broker?.dispose()
-  })
+  const bed = sharedBed('retained-overlap')
+  const pool = bed.pool
 
   it.each([4, 5] as const)('MQTT %s: each observer gets the retained state once', async (protocolVersion) => {
     const p = uniquePrefix(`overlap-retained-v${protocolVersion}`)
-    const publisher = await pool.connected(broker.tcpUrl)
+    const publisher = await pool.connected(bed.broker.tcpUrl)
     await publisher.publish(`${p}/d1/meta`, 'model-x', { qos: 1, retain: true })
-    const client = await pool.connected(broker.tcpUrl, { protocolVersion })
+    const client = await pool.connected(bed.broker.tcpUrl, { protocolVersion })
     const until = (filter: string) =>
       firstValueFrom(
         client.observe(filter, { codec: 'text', qos: 1 }).pipe(
@@ -32,9 +24,9 @@ describe.skipIf(noMosquitto())('retained messages and overlapping filters', () =
         ),
       ).then((messages) => messages.map((m) => `${m.payload}${m.retain ? ' (retained)' : ''}`))
     const everything = until(`${p}/#`)
-    await broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/#$`, 'm'))
+    await bed.broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/#$`, 'm'))
     const metas = until(`${p}/+/meta`)
-    await broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/\\+/meta$`, 'm'))
+    await bed.broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/\\+/meta$`, 'm'))
     await publisher.publish(`${p}/d1/meta`, 'end', { qos: 1 })
     expect(await everything).toEqual(['model-x (retained)', 'end'])
     expect(await metas).toEqual(['model-x (retained)', 'end'])

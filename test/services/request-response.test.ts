@@ -1,29 +1,21 @@
 // MQTT 5 request/response: client.request() and client.serve().
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { ClientClosedError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from '../../lib/node.js'
+import { sharedBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
-import { ClientPool } from '../support/clients.js'
-import { Mosquitto } from '../support/mosquitto.js'
 import { uniquePrefix } from '../support/wait.js'
 
 describe.skipIf(noMosquitto())('request/response', () => {
-  let broker: Mosquitto
-  const pool = new ClientPool('rpc')
-  beforeAll(async () => {
-    broker = await Mosquitto.start({ persistence: false, extra: ['log_type all'] })
-  })
-  afterAll(async () => {
-    await pool.endAll()
-    await broker?.dispose()
-  })
-  const served = (clientId: string, filter: string) => broker.waitForLog(new RegExp(`${clientId} 1 ${filter.replace(/[+$]/g, '\\$&')}$`, 'm'))
+  const bed = sharedBed('rpc')
+  const pool = bed.pool
+  const served = (clientId: string, filter: string) => bed.broker.waitForLog(new RegExp(`${clientId} 1 ${filter.replace(/[+$]/g, '\\$&')}$`, 'm'))
 
   it('1,000 requests in flight at once, every reply matched to its request', async () => {
     const p = uniquePrefix('concurrent')
-    const server = await pool.connected(broker.tcpUrl)
+    const server = await pool.connected(bed.broker.tcpUrl)
     server.serve<{ n: number }>(`${p}/square`, (request) => ({ n: request.payload.n, square: request.payload.n ** 2 }), { codec: 'json' })
     await served(server.clientId, `${p}/square`)
-    const client = await pool.connected(broker.tcpUrl)
+    const client = await pool.connected(bed.broker.tcpUrl)
     const replies = await Promise.all(
       Array.from({ length: 1_000 }, (_, n) => client.request<{ n: number; square: number }>(`${p}/square`, { n }, { codec: 'json', timeout: 30_000 })),
     )
@@ -31,18 +23,18 @@ describe.skipIf(noMosquitto())('request/response', () => {
   }, 60_000)
 
   it('no responder: RequestTimeoutError after the timeout', async () => {
-    const client = await pool.connected(broker.tcpUrl)
+    const client = await pool.connected(bed.broker.tcpUrl)
     await expect(client.request(`${uniquePrefix('nobody')}/x`, 'ping', { timeout: 300 })).rejects.toBeInstanceOf(RequestTimeoutError)
   })
 
   it('a handler that throws: the requester gets a ResponderError with its message and name', async () => {
     const p = uniquePrefix('failing')
-    const server = await pool.connected(broker.tcpUrl)
+    const server = await pool.connected(bed.broker.tcpUrl)
     server.serve(`${p}/x`, () => {
       throw new RangeError('value out of range')
     })
     await served(server.clientId, `${p}/x`)
-    const client = await pool.connected(broker.tcpUrl)
+    const client = await pool.connected(bed.broker.tcpUrl)
     const error = await client.request(`${p}/x`, 'x').catch((e: unknown) => e)
     expect(error).toBeInstanceOf(ResponderError)
     expect(error).toMatchObject({ name: 'ResponderError', message: 'value out of range', remoteName: 'RangeError' })
@@ -51,12 +43,12 @@ describe.skipIf(noMosquitto())('request/response', () => {
   it('two responders in a shared group split the requests, each answered once', async () => {
     const p = uniquePrefix('group')
     const filter = `$share/workers/${p}/work`
-    const [a, b] = [await pool.connected(broker.tcpUrl), await pool.connected(broker.tcpUrl)]
+    const [a, b] = [await pool.connected(bed.broker.tcpUrl), await pool.connected(bed.broker.tcpUrl)]
     a.serve(filter, () => 'a')
     b.serve(filter, () => 'b')
     await served(a.clientId, filter)
     await served(b.clientId, filter)
-    const client = await pool.connected(broker.tcpUrl)
+    const client = await pool.connected(bed.broker.tcpUrl)
     const answers = await Promise.all(Array.from({ length: 20 }, () => client.request(`${p}/work`, 'job', { codec: 'text' })))
     const by = answers.map((r) => r.payload)
     expect(by.length).toBe(20)
@@ -65,14 +57,14 @@ describe.skipIf(noMosquitto())('request/response', () => {
   })
 
   it('end() settles every pending request with ClientClosedError', async () => {
-    const client = await pool.connected(broker.tcpUrl)
+    const client = await pool.connected(bed.broker.tcpUrl)
     const pending = client.request(`${uniquePrefix('ending')}/x`, 'x', { timeout: 30_000 }).catch((e: unknown) => e)
     await client.end()
     expect(await pending).toBeInstanceOf(ClientClosedError)
   })
 
   it('under MQTT 3.1.1 request() says it needs MQTT 5', async () => {
-    const client = await pool.connected(broker.tcpUrl, { protocolVersion: 4 })
+    const client = await pool.connected(bed.broker.tcpUrl, { protocolVersion: 4 })
     await expect(client.request(`${uniquePrefix('v4')}/x`, 'x')).rejects.toBeInstanceOf(UnsupportedOptionError)
   })
 })

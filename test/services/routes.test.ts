@@ -1,9 +1,8 @@
-// Typed topic routes: matching, building topics, and validated payloads on a real broker.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+// Typed topic routes: matching, building topics, and validated payloads on a real bed.broker.
+import { describe, expect, it } from 'vitest'
 import { DecodeError, InvalidTopicError, json, route } from '../../lib/node.js'
+import { sharedBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
-import { ClientPool } from '../support/clients.js'
-import { Mosquitto } from '../support/mosquitto.js'
 import { next, uniquePrefix } from '../support/wait.js'
 
 describe('route()', () => {
@@ -36,15 +35,8 @@ describe('route()', () => {
 })
 
 describe.skipIf(noMosquitto())('client.route() on a real Mosquitto', () => {
-  let broker: Mosquitto
-  const pool = new ClientPool('routes')
-  beforeAll(async () => {
-    broker = await Mosquitto.start({ persistence: false, extra: ['log_type all'] })
-  })
-  afterAll(async () => {
-    await pool.endAll()
-    await broker?.dispose()
-  })
+  const bed = sharedBed('routes')
+  const pool = bed.pool
 
   interface Reading {
     value: number
@@ -57,10 +49,10 @@ describe.skipIf(noMosquitto())('client.route() on a real Mosquitto', () => {
   it('delivers messages with named params and validated payloads; invalid ones go to errors$', async () => {
     const p = uniquePrefix('route')
     const readings = route(`${p}/devices/{deviceId}/telemetry/{sensor}`)
-    const client = await pool.connected(broker.tcpUrl)
+    const client = await pool.connected(bed.broker.tcpUrl)
     const received = next(client.route(readings, { schema: isReading, qos: 1 }), 'a valid reading')
     const invalid = next(client.errors$, 'the invalid reading')
-    await broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/devices/\\+/telemetry/\\+$`, 'm'))
+    await bed.broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/devices/\\+/telemetry/\\+$`, 'm'))
     await client.publish(readings.topic({ deviceId: 'd1', sensor: 'temp' }), { value: 'hot' }, { qos: 1 })
     await client.publish(readings.topic({ deviceId: 'd1', sensor: 'temp' }), { value: 21.5 }, { qos: 1 })
     const message = await received
@@ -73,9 +65,9 @@ describe.skipIf(noMosquitto())('client.route() on a real Mosquitto', () => {
 
   it('takes a pattern string and a typed codec', async () => {
     const p = uniquePrefix('route-string')
-    const client = await pool.connected(broker.tcpUrl)
+    const client = await pool.connected(bed.broker.tcpUrl)
     const received = next(client.route(`${p}/rooms/{room}`, { codec: json<{ celsius: number }>() }), 'the message')
-    await broker.waitForLog(new RegExp(`${client.clientId} 0 ${p}/rooms/\\+$`, 'm'))
+    await bed.broker.waitForLog(new RegExp(`${client.clientId} 0 ${p}/rooms/\\+$`, 'm'))
     await client.publish(`${p}/rooms/kitchen`, { celsius: 20 })
     const message = await received
     expect([message.params.room, message.payload.celsius]).toEqual(['kitchen', 20])

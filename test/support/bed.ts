@@ -1,4 +1,4 @@
-import { afterEach } from 'vitest'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { ClientPool } from './clients.js'
 import { Mosquitto, type MosquittoOptions } from './mosquitto.js'
 import { TcpProxy } from './tcp-proxy.js'
@@ -36,6 +36,33 @@ export function testBed(name: string): TestBed {
       const proxy = await TcpProxy.start(broker.ports[1883] as number)
       proxies.push(proxy)
       return proxy
+    },
+  }
+}
+
+/** One broker for a whole test file (started once, with subscriptions logged), and its clients. */
+export interface SharedBed {
+  readonly pool: ClientPool
+  /** The file's broker; available from the first test on. */
+  readonly broker: Mosquitto
+}
+
+/** Registers a file-wide broker and client pool, stopped after the last test (call at describe level). */
+export function sharedBed(name: string, options: MosquittoOptions = {}): SharedBed {
+  const pool = new ClientPool(name)
+  let broker: Mosquitto | undefined
+  beforeAll(async () => {
+    broker = await Mosquitto.start({ persistence: false, ...options, extra: ['log_type all', ...(options.extra ?? [])] })
+  })
+  afterAll(async () => {
+    await pool.endAll()
+    await broker?.dispose()
+  })
+  return {
+    pool,
+    get broker() {
+      if (!broker) throw new Error('the shared broker is not started yet (use it inside a test or hook)')
+      return broker
     },
   }
 }
