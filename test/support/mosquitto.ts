@@ -63,7 +63,12 @@ export class Mosquitto {
     }
     const broker = new Mosquitto(dir, ports, binary)
     await writeFile(broker.configFile, renderConfig(source, dir, ports, options))
-    await broker.launch()
+    try {
+      await broker.launch()
+    } catch (error) {
+      await rm(dir, { recursive: true, force: true })
+      throw error
+    }
     return broker
   }
 
