@@ -39,7 +39,15 @@ export const jsonCodec: Codec<unknown> = {
   decode: (raw) => JSON.parse(utf8.decode(raw)) as unknown,
 }
 
-/** A JSON codec typed for `T` (no runtime check: pair it with a validating codec for untrusted input). */
+/**
+ * A JSON codec typed for `T`. It checks nothing at run time: for untrusted input, validate with a route's
+ * `schema` or a codec of your own.
+ *
+ * @example
+ * ```ts
+ * client.observe('rooms/+/temp', { codec: json<{ celsius: number }>() }).subscribe((m) => m.payload.celsius)
+ * ```
+ */
 export function json<T>(): Codec<T> {
   return jsonCodec as Codec<T>
 }
