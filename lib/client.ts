@@ -1,5 +1,5 @@
 import mqtt from 'mqtt'
-import type { IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionGrant, MqttClient } from 'mqtt'
+import type { IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, ISubscriptionGrant, MqttClient, Packet } from 'mqtt'
 import { Observable, ReplaySubject, Subject, type Subscription } from 'rxjs'
 import { backoffDelay, DEFAULT_RECONNECT } from './backoff.js'
 import type { BrokerSubscription, FilterObserver, IncomingMessage, SubscriptionInfo } from './broker-subscription.js'
@@ -139,6 +139,12 @@ export class BaseClient {
   private manualObservers = 0
   private readonly acks = new WeakMap<IPublishPacket, PendingAck>()
   /** How observers reach back to this client: one object, not closures per observer. */
+  private readonly onConnack = (packet: Packet): void => {
+    if (packet.cmd !== 'connack') return
+    this.adoptServerKeepalive(packet)
+    // Before MQTT.js sends any PUBLISH on this connection (it holds them until the CONNACK).
+    coalesceWrites(this.mqtt.stream)
+  }
   private readonly observerHost: ObserverHost = {
     decodeFailed: (error) => this.errorSubject.next(error),
     detach: (observer) => {
@@ -195,16 +201,11 @@ export class BaseClient {
     this.mqtt.on('close', () => this.onClose())
     // MQTT.js sends a QoS 1/2 acknowledgement when this calls back, and reads no further packet until then.
     this.mqtt.handleMessage = (packet, callback) => {
-      const pending = this.acks.get(packet)
+      // No manual observer: nothing can be holding this message (a leaving observer acknowledges its own).
+      const pending = this.manualObservers > 0 ? this.acks.get(packet) : undefined
       if (pending) pending.whenReleased(() => callback())
       else callback()
     }
-    this.mqtt.on('packetreceive', (packet) => {
-      if (packet.cmd !== 'connack') return
-      this.adoptServerKeepalive(packet)
-      // Before MQTT.js sends any PUBLISH on this connection (it holds them until the CONNACK).
-      coalesceWrites(this.mqtt.stream)
-    })
     void this.open(true)
   }
 
@@ -716,6 +717,9 @@ export class BaseClient {
       this.mqtt.options.username = credentials.username
       this.mqtt.options.password = credentials.password
     }
+    // The first packet of every connection is the CONNACK: a one-off listener, not one on every packet.
+    if (this.onConnack) this.mqtt.removeListener('packetreceive', this.onConnack)
+    this.mqtt.once('packetreceive', this.onConnack)
     if (first) this.mqtt.connect()
     // Passing the stores keeps unacknowledged QoS 1/2 publishes, which MQTT.js resends on the new connection.
     else this.mqtt.reconnect({ incomingStore: this.mqtt.incomingStore, outgoingStore: this.mqtt.outgoingStore })

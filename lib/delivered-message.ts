@@ -1,5 +1,6 @@
 import type { IncomingMessage } from './broker-subscription.js'
 import type { Message, MessageProperties, QoS } from './message.js'
+import type { AckHandle } from './pending-ack.js'
 import { matchParams } from './topic.js'
 
 /** A message as one observer sees it: its own decoded payload, and params computed only if read. */
@@ -13,9 +14,9 @@ export class DeliveredMessage<T> implements Message<T> {
   private readonly filterLevels: readonly string[]
   private cachedParams: readonly string[] | undefined
 
-  private readonly held: { ack(): void; nack(reason?: unknown): void } | undefined
+  private readonly held: AckHandle | undefined
 
-  constructor(message: IncomingMessage, payload: T, filterLevels: readonly string[], held?: { ack(): void; nack(reason?: unknown): void }) {
+  constructor(message: IncomingMessage, payload: T, filterLevels: readonly string[], held?: AckHandle) {
     this.topic = message.topic
     this.payload = payload
     this.raw = message.payload

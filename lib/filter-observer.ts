@@ -4,7 +4,7 @@ import { bytesCodec, type Codec } from './codec.js'
 import { DeliveredMessage } from './delivered-message.js'
 import { DecodeError } from './errors.js'
 import type { Message, QoS } from './message.js'
-import type { PendingAck } from './pending-ack.js'
+import type { AckHandle, PendingAck } from './pending-ack.js'
 
 /** What an observer reports back to its client; one object per client, shared by all its observers. */
 export interface ObserverHost {
@@ -18,6 +18,8 @@ export interface ObserverHost {
  */
 export class ObserverRecord<T> implements FilterObserver {
   subscription: BrokerSubscription | undefined
+  /** Manual acknowledgement: the messages handed out and not yet acknowledged. */
+  private holding: Set<AckHandle> | undefined
 
   constructor(
     private readonly host: ObserverHost,
@@ -39,8 +41,25 @@ export class ObserverRecord<T> implements FilterObserver {
         return
       }
     }
-    const held = this.manual ? ack?.hold() : undefined
-    this.subscriber.next(new DeliveredMessage(message, payload, subscription.levels, held))
+    this.subscriber.next(new DeliveredMessage(message, payload, subscription.levels, this.manual ? this.hold(ack) : undefined))
+  }
+
+  /** Takes a share of a message's acknowledgement, remembered until this observer acknowledges it. */
+  private hold(ack: PendingAck | undefined): AckHandle | undefined {
+    const handle = ack?.hold()
+    if (!handle) return undefined
+    const holding = (this.holding ??= new Set())
+    holding.add(handle)
+    return {
+      ack: () => {
+        holding.delete(handle)
+        handle.ack()
+      },
+      nack: (reason) => {
+        holding.delete(handle)
+        handle.nack(reason)
+      },
+    }
   }
 
   error(error: Error): void {
@@ -51,8 +70,13 @@ export class ObserverRecord<T> implements FilterObserver {
     this.subscriber.complete()
   }
 
-  /** The subscriber left: RxJS calls this as the teardown. */
+  /**
+   * The subscriber left: RxJS calls this as the teardown. Messages it still held are acknowledged for it:
+   * it no longer wants them, and an acknowledgement never given would stop the connection for good.
+   */
   unsubscribe(): void {
+    if (this.holding) for (const handle of [...this.holding]) handle.ack()
+    this.holding = undefined
     this.host.detach(this as ObserverRecord<unknown>)
   }
 }

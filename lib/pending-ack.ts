@@ -1,3 +1,9 @@
+/** One observer's share of a message's acknowledgement. */
+export interface AckHandle {
+  ack(): void
+  nack(reason?: unknown): void
+}
+
 /**
  * The acknowledgement of one received QoS 1/2 message while observers acknowledge by hand: MQTT.js's
  * acknowledgement (and its reading of further packets) waits until every observer holding the message
@@ -15,7 +21,7 @@ export class PendingAck {
   ) {}
 
   /** An observer takes the message; the returned handle acknowledges or refuses its part, once. */
-  hold(): { ack(): void; nack(reason?: unknown): void } | undefined {
+  hold(): AckHandle | undefined {
     if (this.released) return undefined
     this.holds += 1
     let done = false

@@ -83,6 +83,26 @@ describe.skipIf(noMosquitto())('acknowledged processing with backpressure', () =
     expect(unacked).toBeGreaterThan(acked + 4)
   }, 150_000)
 
+  it('an observer that leaves holding an unacknowledged message does not stall the connection', async () => {
+    const broker = await bed.broker({ extra: backlog })
+    const p = uniquePrefix('leaver')
+    const client = await pool.connected(broker.tcpUrl)
+    const held: string[] = []
+    const leaver = client.observe(`${p}/jobs`, { qos: 1, ack: 'manual', codec: 'text' }).subscribe((m) => held.push(m.payload))
+    const others: string[] = []
+    client.observe(`${p}/other`, { qos: 1, codec: 'text' }).subscribe((m) => others.push(m.payload))
+    await broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/other$`, 'm'))
+    await broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/jobs$`, 'm'))
+    // A publisher of its own: until the job is acknowledged, this client reads nothing, not even PUBACKs.
+    const publisher = await pool.connected(broker.tcpUrl)
+    await publisher.publish(`${p}/jobs`, 'job', { qos: 1 })
+    await waitFor(() => held.length === 1, 'the job it never acknowledges')
+    leaver.unsubscribe() // later, still holding it: the connection must not wait for it for ever
+    await publisher.publish(`${p}/other`, 'still flowing', { qos: 1 })
+    await waitFor(() => others.length === 1, 'a later message on the same connection')
+    expect(others).toEqual(['still flowing'])
+  })
+
   it('a handler that fails does not acknowledge: the message comes again and is handled', async () => {
     const broker = await bed.broker({ extra: backlog })
     const p = uniquePrefix('retry')
