@@ -3,10 +3,8 @@ import type { IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, IPubli
 import { Observable, ReplaySubject, Subject, type Subscription } from 'rxjs'
 import { backoffDelay, DEFAULT_RECONNECT } from './backoff.js'
 import type { BrokerSubscription, FilterObserver, IncomingMessage, SubscriptionInfo } from './broker-subscription.js'
-import { type Codec, encodePayload, resolveCodec } from './codec.js'
-import { PendingAck } from './pending-ack.js'
-import { type ObserverHost, ObserverRecord } from './filter-observer.js'
 import { coalesceWrites } from './coalesce-writes.js'
+import { type Codec, encodePayload, resolveCodec } from './codec.js'
 import {
   ClientClosedError,
   ConnectionLostError,
@@ -22,14 +20,16 @@ import {
   SubscriptionRejectedError,
 } from './errors.js'
 import type { Message, MessageProperties, QoS } from './message.js'
+import { type ObserverHost, ObserverRecord } from './filter-observer.js'
+import { checkQos, toMqttOptions } from './mqtt-options.js'
 import { DEFAULT_OFFLINE_QUEUE, OfflineQueue } from './offline-queue.js'
 import type { Credentials, EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions, ReconnectOptions } from './options.js'
 import { publishPacketSize } from './packet-size.js'
+import { PendingAck } from './pending-ack.js'
 import { brokerUrls, type Platform } from './platform.js'
+import { classifyRefusal, isCertificateFailure } from './refusal.js'
 import { Requester, type RequestOptions } from './requester.js'
 import { observeRoute, type Route, type RouteMessage, type RouteOptions, type RouteParams } from './route.js'
-import { classifyRefusal, isCertificateFailure } from './refusal.js'
-import { checkQos, toMqttOptions } from './mqtt-options.js'
 import { serveRequests } from './serve.js'
 import type { ProtocolVersion, Status } from './status.js'
 import { SubscriptionRegistry } from './subscription-registry.js'
@@ -45,8 +45,6 @@ const QOS_NOT_SUPPORTED = 155
 const DEFAULT_PORTS = { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 } as const
 
 type Settle = (error?: Error) => void
-
-
 
 function randomClientId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(6))
@@ -79,8 +77,9 @@ export class BaseClient {
    */
   readonly status$: Observable<Status>
   /**
-   * Problems that do not end anything: a payload an observer's codec could not decode (`DecodeError`; the
-   * observer keeps receiving). Completes when the client closes.
+   * Problems that do not end anything: a payload an observer's codec (or a route's schema) could not decode
+   * (`DecodeError`; the observer keeps receiving), a manually acknowledged message whose handler failed
+   * (`HandlerError`; it comes again). Completes when the client closes.
    *
    * @example
    * ```ts
