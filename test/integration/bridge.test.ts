@@ -35,9 +35,9 @@ describe.skipIf(noMosquitto())('Mosquitto bridge between two sites', () => {
     const down = next(atSite.observe('sites/site-a/cmd/#', { codec: 'text', qos: 1 }), 'a command at the site')
     const local: string[] = []
     atCentre.observe('local/#', { codec: 'text' }).subscribe((m) => local.push(m.payload))
-    await centre.waitForLog(new RegExp(`${atCentre.clientId} 1 sites/site-a/#$`, 'm'))
-    await centre.waitForLog(new RegExp(`${atCentre.clientId} 0 local/#$`, 'm'))
-    await site.waitForLog(new RegExp(`${atSite.clientId} 1 sites/site-a/cmd/#$`, 'm'))
+    await centre.waitForSubscription(atCentre.clientId, `sites/site-a/#`, 1)
+    await centre.waitForSubscription(atCentre.clientId, `local/#`, 0)
+    await site.waitForSubscription(atSite.clientId, `sites/site-a/cmd/#`, 1)
     await atSite.publish('local/x', 'stays here', { qos: 1 })
     await atSite.publish('sites/site-a/data/temp', '21.5', { qos: 1 })
     expect((await up).payload).toBe('21.5')

@@ -17,7 +17,7 @@ describe.skipIf(noMosquitto() || missing('mosquitto_pub', 'apt-get install mosqu
     const p = uniquePrefix('from-pub')
     const client = await pool.connected(bed.broker.tcpUrl)
     const received = next(client.observe<{ celsius: number }>(`${p}/+/temp`, { codec: 'json', qos: 1 }), 'the mosquitto_pub message')
-    await bed.broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/\\+/temp$`, 'm'))
+    await bed.broker.waitForSubscription(client.clientId, `${p}/+/temp`, 1)
     await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', port(), '-V', version, '-q', '1', '-t', `${p}/kitchen/temp`, '-m', '{"celsius":21.5}'])
     const message = await received
     expect(message).toMatchObject({ topic: `${p}/kitchen/temp`, payload: { celsius: 21.5 }, qos: 1, params: ['kitchen'] })

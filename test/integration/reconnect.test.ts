@@ -40,8 +40,8 @@ describe.skipIf(noMosquitto())('reconnects on a real Mosquitto', () => {
       clean.observe(`${p}/a`, { qos: 1, codec: 'text' }).subscribe({ next: (m) => got.a?.push(m), ...watch })
       clean.observe(`${p}/b/+`, { qos: 0, codec: 'text' }).subscribe({ next: (m) => got.b?.push(m), ...watch })
       persistent.observe(`${p}/c`, { qos: 1, codec: 'text' }).subscribe({ next: (m) => got.c?.push(m), ...watch })
-      await b.waitForLog(new RegExp(`${persistent.clientId} 1 ${p}/c$`, 'm'))
-      await b.waitForLog(new RegExp(`${clean.clientId} 0 ${p}/b/\\+$`, 'm'))
+      await b.waitForSubscription(persistent.clientId, `${p}/c`, 1)
+      await b.waitForSubscription(clean.clientId, `${p}/b/+`, 0)
 
       await b.restart()
       await waitFor(() => statuses.filter((s) => s.type === 'connected').length === 2, 'the reconnect')

@@ -49,7 +49,7 @@ describe.skipIf(noMosquitto())('fault injection with every message counted', () 
     const subscriber = await pool.connected(broker.tcpUrl)
     const received: string[] = []
     subscriber.observe(`${p}/#`, { qos: 1, codec: 'text' }).subscribe((m) => received.push(m.payload))
-    await broker.waitForLog(new RegExp(`${subscriber.clientId} 1 ${p}/#$`, 'm'))
+    await broker.waitForSubscription(subscriber.clientId, `${p}/#`, 1)
     const publisher = await pool.connected(proxy.url, fast)
     // Not awaited one by one: a window of publishes is in flight when each cut lands.
     const outcomes: Array<Promise<string>> = []
@@ -76,7 +76,7 @@ describe.skipIf(noMosquitto())('fault injection with every message counted', () 
     const received: string[] = []
     let ended = false
     subscriber.observe(`${p}/#`, { qos: 1, codec: 'text' }).subscribe({ next: (m) => received.push(m.payload), complete: () => (ended = true), error: () => (ended = true) })
-    await broker.waitForLog(new RegExp(`${subscriber.clientId} 1 ${p}/#$`, 'm'))
+    await broker.waitForSubscription(subscriber.clientId, `${p}/#`, 1)
     const publisher = await pool.connected(broker.tcpUrl, fast)
     const outcomes: Array<Promise<string>> = []
     for (let i = 0; i < COUNT; i++) {

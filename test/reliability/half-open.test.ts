@@ -25,7 +25,7 @@ describe.skipIf(noMosquitto())('half-open connections', () => {
     broker.signal('SIGCONT')
     await waitFor(() => statuses.at(-1)?.type === 'connected', 'the reconnect after SIGCONT', 10_000)
     const echo = next(client.observe(`${p}/x`, { codec: 'text' }), 'a message after recovery')
-    await broker.waitForLog(new RegExp(`${client.clientId} 0 ${p}/x$`, 'm'))
+    await broker.waitForSubscription(client.clientId, `${p}/x`, 0)
     await client.publish(`${p}/x`, 'back', { qos: 1 })
     expect((await echo).payload).toBe('back')
     return detectedAfter

@@ -17,7 +17,7 @@ describe.skipIf(noMosquitto())('bounded offline queue', () => {
     const subscriber = await pool.connected(broker.tcpUrl)
     const received: string[] = []
     subscriber.observe(`${p}/#`, { qos: 1, codec: 'text' }).subscribe((m) => received.push(m.payload))
-    await broker.waitForLog(new RegExp(`${subscriber.clientId} 1 ${p}/#$`, 'm'))
+    await broker.waitForSubscription(subscriber.clientId, `${p}/#`, 1)
 
     const publisher = await pool.connected(proxy.url, {
       reconnect: { initialDelay: 20, maxDelay: 50 },

@@ -27,7 +27,7 @@ describe.skipIf(noMosquitto())('persistent sessions', () => {
     first.observe(`${p}/+/temp`, { qos: 1 }).subscribe()
     first.observe(`${p}/#`, { qos: 1 }).subscribe()
     first.observe(`${p}/other/+`, { qos: 1 }).subscribe()
-    await broker.waitForLog(new RegExp(`${clientId} 1 ${p}/other/\\+$`, 'm'))
+    await broker.waitForSubscription(clientId, `${p}/other/+`, 1)
     await first.end()
 
     const publisher = await pool.connected(broker.tcpUrl)

@@ -42,7 +42,7 @@ describe.skipIf(noMosquitto())('acknowledged processing with backpressure', () =
         }),
       )
       .subscribe()
-    await broker.waitForLog(new RegExp(`${consumer.clientId} 1 ${p}/jobs$`, 'm'))
+    await broker.waitForSubscription(consumer.clientId, `${p}/jobs`, 1)
 
     const baseline = liveHeap()
     let peak = baseline
@@ -91,8 +91,8 @@ describe.skipIf(noMosquitto())('acknowledged processing with backpressure', () =
     const leaver = client.observe(`${p}/jobs`, { qos: 1, ack: 'manual', codec: 'text' }).subscribe((m) => held.push(m.payload))
     const others: string[] = []
     client.observe(`${p}/other`, { qos: 1, codec: 'text' }).subscribe((m) => others.push(m.payload))
-    await broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/other$`, 'm'))
-    await broker.waitForLog(new RegExp(`${client.clientId} 1 ${p}/jobs$`, 'm'))
+    await broker.waitForSubscription(client.clientId, `${p}/other`, 1)
+    await broker.waitForSubscription(client.clientId, `${p}/jobs`, 1)
     // A publisher of its own: until the job is acknowledged, this client reads nothing, not even PUBACKs.
     const publisher = await pool.connected(broker.tcpUrl)
     await publisher.publish(`${p}/jobs`, 'job', { qos: 1 })
@@ -118,7 +118,7 @@ describe.skipIf(noMosquitto())('acknowledged processing with backpressure', () =
         }),
       )
       .subscribe()
-    await broker.waitForLog(new RegExp(`${consumer.clientId} 1 ${p}/jobs$`, 'm'))
+    await broker.waitForSubscription(consumer.clientId, `${p}/jobs`, 1)
     const publisher = await pool.connected(broker.tcpUrl)
     for (const job of ['a', 'poison', 'b']) await publisher.publish(`${p}/jobs`, job, { qos: 1 })
     await waitFor(() => attempts.includes('b'), 'the job after the failing one')
@@ -150,7 +150,7 @@ describe.skipIf(noMosquitto())('acknowledged processing with backpressure', () =
         }),
       )
       .subscribe()
-    await broker.waitForLog(new RegExp(`${clientId} 1 ${p}/jobs$`, 'm'))
+    await broker.waitForSubscription(clientId, `${p}/jobs`, 1)
     const publisher = await pool.connected(broker.tcpUrl)
     for (let i = 0; i < total; i++) await publisher.publish(`${p}/jobs`, `job-${i}`, { qos: 1 })
     await waitFor(() => crashed, 'the crash')

@@ -50,7 +50,7 @@ describe.skipIf(noMosquitto())('README examples for Node services', () => {
       .subscribe()
     // end of example
     clients.push(ingest)
-    await broker.waitForLog(/ingest-1 1 devices\/\+\/telemetry$/m)
+    await broker.waitForSubscription('ingest-1', 'devices/+/telemetry', 1)
     await ingest.publish('devices/d1/telemetry', { celsius: 21.5 }, { qos: 1 })
     await waitFor(() => db.rows.length === 1, 'the insert')
     expect(db.rows).toEqual([{ celsius: 21.5 }])
@@ -65,7 +65,7 @@ describe.skipIf(noMosquitto())('README examples for Node services', () => {
     }, { codec: 'json' })
     // end of example
     clients.push(device)
-    await broker.waitForLog(/device-d1 1 devices\/d1\/rpc\/reboot$/m)
+    await broker.waitForSubscription('device-d1', 'devices/d1/rpc/reboot', 1)
     // example: request
     const service = connect(url, { clientId: 'fleet-service' })
     const reply = await service.request<{ rebootingIn: number }>('devices/d1/rpc/reboot', { delay: 5 }, { codec: 'json', timeout: 2_000 })

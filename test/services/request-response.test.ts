@@ -8,7 +8,7 @@ import { uniquePrefix } from '../support/wait.js'
 describe.skipIf(noMosquitto())('request/response', () => {
   const bed = sharedBed('rpc')
   const pool = bed.pool
-  const served = (clientId: string, filter: string) => bed.broker.waitForLog(new RegExp(`${clientId} 1 ${filter.replace(/[+$]/g, '\\$&')}$`, 'm'))
+  const served = (clientId: string, filter: string) => bed.broker.waitForSubscription(clientId, filter, 1)
 
   it('1,000 requests in flight at once, every reply matched to its request', async () => {
     const p = uniquePrefix('concurrent')

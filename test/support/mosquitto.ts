@@ -46,6 +46,18 @@ export class Mosquitto {
 
   /** Renders the profile into a temporary folder and starts the broker; resolves once it listens. */
   static async start(options: MosquittoOptions = {}): Promise<Mosquitto> {
+    // A free port can be taken by another test between asking for it and the broker binding it: on that
+    // failure, try again with new ports (ports the caller fixed are kept).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await Mosquitto.startOnce(options)
+      } catch (error) {
+        if (attempt >= 3 || !/Address already in use/i.test(String(error))) throw error
+      }
+    }
+  }
+
+  private static async startOnce(options: MosquittoOptions): Promise<Mosquitto> {
     const binary = findBinary('mosquitto')
     if (!binary) throw new Error('mosquitto is not installed (apt-get install mosquitto mosquitto-clients)')
     const profile = options.profile ?? 'mosquitto.conf'
@@ -108,6 +120,15 @@ export class Mosquitto {
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern} in the mosquitto log:\n${text}`)
       await new Promise((r) => setTimeout(r, 20))
     }
+  }
+
+  /**
+   * Resolves once the broker has logged `clientId`'s subscription to `filter` (at `qos`, when given). Needs
+   * `log_type all` or `log_type subscribe`; the filter is matched literally, wildcards and all.
+   */
+  waitForSubscription(clientId: string, filter: string, qos?: 0 | 1 | 2, ms?: number): Promise<string> {
+    const literal = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+    return this.waitForLog(new RegExp(`${literal(clientId)} ${qos ?? '[012]'} ${literal(filter)}$`, 'm'), ms)
   }
 
   /** Sends a signal: SIGSTOP freezes the broker (a half-open connection), SIGCONT resumes it. */

@@ -8,7 +8,6 @@ import { NatsServer } from './nats.js'
 import { RabbitNode } from './rabbitmq.js'
 import { wireOf } from './wire.js'
 
-const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** Engine-neutral: the SUBACK of the latest SUBSCRIBE for the filter (at the QoS asked, when given). */
 async function subacked(client: MQTTClient, filter: string, qos?: QoS): Promise<void> {
@@ -99,7 +98,7 @@ export const mosquittoEngine: EngineDefinition = {
       startupMs,
       async subscribed(client, filter, qos) {
         await subacked(client, filter, qos)
-        await broker.waitForLog(new RegExp(`${escape(client.clientId)} ${qos ?? '\\d'} ${escape(filter)}$`, 'm'))
+        await broker.waitForSubscription(client.clientId, filter, qos)
       },
       log: () => broker.log(),
       waitForLog: (pattern, ms) => broker.waitForLog(pattern, ms),
