@@ -20,11 +20,12 @@ import {
   SubscriptionRejectedError,
 } from './errors.js'
 import type { Message, MessageProperties, QoS } from './message.js'
+import { reshape } from './delivered-message.js'
 import { type ObserverHost, ObserverRecord } from './filter-observer.js'
 import { checkQos, toMqttOptions } from './mqtt-options.js'
 import { DEFAULT_OFFLINE_QUEUE, OfflineQueue } from './offline-queue.js'
 import type { Credentials, EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions, ReconnectOptions } from './options.js'
-import { publishPacketSize } from './packet-size.js'
+import { payloadSize, publishPacketSize } from './packet-size.js'
 import { PendingAck } from './pending-ack.js'
 import { brokerUrls, type Platform } from './platform.js'
 import { classifyRefusal, isCertificateFailure } from './refusal.js'
@@ -192,7 +193,7 @@ export class BaseClient {
       subscriber.next(this.subscriptionSnapshot())
       return this.subscriptionsSubject.subscribe(subscriber)
     })
-    this.mqtt = mqtt.connect(this.url, toMqttOptions(options, this.clientId, this.protocol, this.autoProtocol || this.protocol === 5))
+    this.mqtt = mqtt.connect(this.url, toMqttOptions(options, this.clientId, this.protocol))
     this.mqtt.on('connect', (connack) => this.onConnect(connack))
     this.mqtt.on('message', (topic, payload, packet) => this.onMessage(topic, payload, packet))
     this.mqtt.on('error', (error) => this.onError(error))
@@ -330,7 +331,7 @@ export class BaseClient {
         send()
       } else {
         // Held here rather than in MQTT.js, which has no bound and sends QoS 0 and QoS 1/2 out of order.
-        const queued = this.offlineQueue.enqueue(topic, qos, typeof bytes === 'string' ? bytes.length : bytes.length, send)
+        const queued = this.offlineQueue.enqueue(topic, qos, payloadSize(bytes), send)
         if (queued instanceof Error) return settle(queued)
         unqueue = queued
       }
@@ -375,8 +376,7 @@ export class BaseClient {
     } catch (error) {
       throw new DecodeError(reply.topic, reply.raw, error)
     }
-    const { raw, qos, retain, params, properties } = reply
-    return { topic: reply.topic, payload: decoded, raw, qos, retain, params, ...(properties ? { properties } : {}), ack: () => undefined, nack: () => undefined }
+    return reshape(reply, decoded, reply.params)
   }
 
   /**
@@ -493,12 +493,12 @@ export class BaseClient {
   }
 
   private onSuback(subscription: BrokerSubscription, error: Error | null, granted: ISubscriptionGrant[] | undefined): void {
-    if (!error || reasonCodeOf(error) !== undefined) this.subscribesInFlight.delete(subscription.filter)
+    const reasonCode = error ? reasonCodeOf(error) : undefined
+    // Without a code the connection closed before the SUBACK: onConnect subscribes again.
+    if (error && reasonCode === undefined) return
+    this.subscribesInFlight.delete(subscription.filter)
     if (this.registry.get(subscription.filter) !== subscription) return
-    if (error) {
-      const reasonCode = reasonCodeOf(error)
-      // Without a code the connection closed before the SUBACK: onConnect subscribes again.
-      if (reasonCode === undefined) return
+    if (error && reasonCode !== undefined) {
       this.registry.delete(subscription)
       this.subscriptionsChanged()
       subscription.errorAll(new SubscriptionRejectedError(subscription.filter, reasonCode, error))
@@ -717,7 +717,7 @@ export class BaseClient {
       this.mqtt.options.password = credentials.password
     }
     // The first packet of every connection is the CONNACK: a one-off listener, not one on every packet.
-    if (this.onConnack) this.mqtt.removeListener('packetreceive', this.onConnack)
+    this.mqtt.removeListener('packetreceive', this.onConnack) // left over from an attempt that got no packet
     this.mqtt.once('packetreceive', this.onConnack)
     if (first) this.mqtt.connect()
     // Passing the stores keeps unacknowledged QoS 1/2 publishes, which MQTT.js resends on the new connection.

@@ -45,3 +45,12 @@ export class DeliveredMessage<T> implements Message<T> {
     return properties ? { topic, payload, raw, qos, retain, params, properties } : { topic, payload, raw, qos, retain, params }
   }
 }
+
+/**
+ * A message with another payload and params (a reply decoded by the requester's codec, a route's named
+ * params), acknowledging through the message it was made from.
+ */
+export function reshape<T, P>(message: Message<unknown>, payload: T, params: P): Omit<Message<T>, 'params'> & { readonly params: P } {
+  const { topic, raw, qos, retain, properties } = message
+  return { topic, payload, raw, qos, retain, params, ...(properties ? { properties } : {}), ack: () => message.ack(), nack: (reason?: unknown) => message.nack(reason) }
+}

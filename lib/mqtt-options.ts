@@ -13,7 +13,7 @@ export function checkQos(qos: unknown): QoS {
 }
 
 /** MQTT.js's options for the SDK's: a new object, the user's untouched. */
-export function toMqttOptions(options: MQTTClientOptions, clientId: string, protocol: ProtocolVersion, mayUseMqtt5: boolean): IClientOptions {
+export function toMqttOptions(options: MQTTClientOptions, clientId: string, protocol: ProtocolVersion): IClientOptions {
   const result: IClientOptions = {
     clientId,
     protocolVersion: protocol,
@@ -29,7 +29,8 @@ export function toMqttOptions(options: MQTTClientOptions, clientId: string, prot
   }
   if (options.username !== undefined) result.username = options.username
   if (options.password !== undefined) result.password = options.password
-  if (mayUseMqtt5) {
+  // 'auto' starts at 5 too; on a fallback to 3.1.1 the client drops these properties.
+  if (protocol === 5) {
     const expiry = options.sessionExpiryInterval ?? (options.clean === false ? SESSION_NEVER_EXPIRES : undefined)
     if (expiry !== undefined) result.properties = { sessionExpiryInterval: expiry }
   }

@@ -12,8 +12,13 @@ function utf8Length(text: string): number {
  * An upper bound on the size of the PUBLISH packet MQTT.js will write: fixed header with the longest
  * remaining-length field, topic, packet id, properties (over-estimated), payload.
  */
+/** The payload's size in bytes, as sent (a string as UTF-8). */
+export function payloadSize(payload: Uint8Array | string): number {
+  return typeof payload === 'string' ? utf8Length(payload) : payload.length
+}
+
 export function publishPacketSize(topic: string, payload: Uint8Array | string, qos: number, properties: PublishProperties | undefined): number {
-  const payloadBytes = typeof payload === 'string' ? utf8Length(payload) : payload.length
+  const payloadBytes = payloadSize(payload)
   let propertyBytes = 0
   if (properties) {
     // Each property: an identifier byte, a length prefix and its value; JSON text over-counts every value.

@@ -3,7 +3,8 @@ import { type Codec, resolveCodec } from './codec.js'
 import { InvalidTopicError } from './errors.js'
 import type { Message } from './message.js'
 import type { ObserveOptions } from './options.js'
-import { topic } from './topic.js'
+import { reshape } from './delivered-message.js'
+import { matchParams, topic } from './topic.js'
 
 /** The parameter names of a pattern: `'devices/{id}/{sensor}'` → `'id' | 'sensor'`. */
 export type RouteParamNames<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | RouteParamNames<Rest> : never
@@ -20,6 +21,8 @@ export interface Route<P extends string> {
   topic(params: RouteParams<P>): string
   /** The parameter values a topic gives, or `undefined` when it does not match. */
   match(topicName: string): RouteParams<P> | undefined
+  /** The parameters named, from the values of the filter's `+` levels in order (a message's `params`). */
+  paramsOf(values: readonly string[]): RouteParams<P>
 }
 
 const PARAM = /^\{([A-Za-z_$][\w$]*)\}$/
@@ -47,6 +50,13 @@ export function route<P extends string>(pattern: P): Route<P> {
   if (new Set(declared).size !== declared.length) throw new InvalidTopicError(pattern, 'a route names each parameter once')
   const filter = levels.map((level, i) => (names[i] === undefined ? level : '+')).join('/')
   if (filter.length === 0) throw new InvalidTopicError(pattern, 'a route must not be empty')
+  const filterLevels = filter.split('/')
+  // What each `+` of the filter matched, in order, named.
+  const paramsOf = (values: readonly string[]): RouteParams<P> => {
+    const params: Record<string, string> = {}
+    declared.forEach((name, i) => (params[name] = values[i] as string))
+    return params as RouteParams<P>
+  }
   return {
     pattern,
     filter,
@@ -61,17 +71,10 @@ export function route<P extends string>(pattern: P): Route<P> {
       }))
     },
     match(topicName) {
-      const parts = topicName.split('/')
-      if (parts.length !== levels.length || topicName.startsWith('$')) return undefined
-      const params: Record<string, string> = {}
-      for (let i = 0; i < levels.length; i++) {
-        const name = names[i]
-        const part = parts[i] as string
-        if (name !== undefined) params[name] = part
-        else if (part !== levels[i]) return undefined
-      }
-      return params as RouteParams<P>
+      const values = matchParams(filterLevels, topicName)
+      return values && paramsOf(values)
     },
+    paramsOf,
   }
 }
 
@@ -96,11 +99,6 @@ export function observeRoute<P extends string, T>(client: RouteClient, pattern: 
   const codec = resolveCodec<unknown>(options.codec ?? (schema ? 'json' : undefined))
   // A schema failure throws inside decode, so it is reported like any payload that cannot be decoded.
   const decode: Codec<T> = schema ? { encode: (value) => codec.encode(value), decode: (raw) => schema(codec.decode(raw)) } : (codec as Codec<T>)
-  return client.observe(typed.filter, { ...observeOptions, codec: decode }).pipe(
-    map((m) => {
-      const { topic: name, payload, raw, qos, retain, properties } = m
-      const params = typed.match(name) as RouteParams<P>
-      return { topic: name, payload, raw, qos, retain, params, ...(properties ? { properties } : {}), ack: () => m.ack(), nack: (reason?: unknown) => m.nack(reason) }
-    }),
-  )
+  // The message's params already hold what each `+` matched: naming them needs no second match.
+  return client.observe(typed.filter, { ...observeOptions, codec: decode }).pipe(map((m) => reshape(m, m.payload, typed.paramsOf(m.params))))
 }

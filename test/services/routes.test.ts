@@ -23,6 +23,11 @@ describe('route()', () => {
     expect(telemetry.match(topicName)).toEqual(params)
   })
 
+  it('matches $-topics when the pattern names their first level', () => {
+    expect(route('$SYS/broker/{stat}').match('$SYS/broker/uptime')).toEqual({ stat: 'uptime' })
+    expect(route('{root}/broker/{stat}').match('$SYS/broker/uptime')).toBeUndefined()
+  })
+
   it('checks every parameter like topic() checks segments', () => {
     expect(() => telemetry.topic({ deviceId: 'd1/#', sensor: 'temp' })).toThrow(InvalidTopicError)
     expect(() => telemetry.topic({ deviceId: '+', sensor: 'temp' })).toThrow(InvalidTopicError)
