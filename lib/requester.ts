@@ -1,4 +1,4 @@
-import { filter, firstValueFrom, type Observable, timeout as within } from 'rxjs'
+import { filter, firstValueFrom, type Observable, type Subscription, timeout as within } from 'rxjs'
 import type { SubscriptionInfo } from './broker-subscription.js'
 import type { Codec, CodecName } from './codec.js'
 import { ClientClosedError, ConnectionLostError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from './errors.js'
@@ -43,6 +43,7 @@ const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(1
 export class Requester {
   private readonly pending = new Map<string, Pending>()
   private ready: Promise<void> | undefined
+  private listening: Subscription | undefined
   private protocolVersion: 4 | 5 | undefined
 
   constructor(private readonly client: RequestClient, private readonly replyTopic: string) {
@@ -77,8 +78,8 @@ export class Requester {
   /** Subscribes to the reply topic once, and waits for the broker to confirm it before the first request. */
   private listen(qos: QoS, timeout: number): Promise<void> {
     if (!this.ready) {
-      // Lives as long as the client: its end() completes the reply Observable.
-      this.client.observe(this.replyTopic, { qos }).subscribe((message) => this.onReply(message))
+      // Once per client (its end() completes the reply Observable), even if an earlier wait timed out.
+      this.listening ??= this.client.observe(this.replyTopic, { qos }).subscribe((message) => this.onReply(message))
       this.ready = firstValueFrom(
         this.client.subscriptions$.pipe(
           filter((subscriptions) => subscriptions.some((s) => s.filter === this.replyTopic && s.grantedQos !== undefined)),
