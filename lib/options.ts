@@ -21,7 +21,7 @@ export interface WillOptions {
 export interface OfflineQueueOptions {
   /** Default 1,000. */
   maxMessages?: number
-  /** Payload bytes, default 1 MiB. */
+  /** Payload bytes as sent (strings counted in UTF-8), default 1 MiB. */
   maxBytes?: number
   /** `'queue'` (default): QoS 0 messages wait like the others; `'reject'`: a QoS 0 publish while offline rejects at once. */
   qos0?: 'queue' | 'reject'
