@@ -43,7 +43,7 @@ export interface ClientOptions {
   clean?: boolean
   /** MQTT 5: seconds the broker keeps the session after a disconnect (with `clean: false`). */
   sessionExpiryInterval?: number
-  /** Seconds between keepalive pings; a silent broker is detected after 1.5× this. Default 30. */
+  /** Seconds between keepalive pings (0 to 65,535; 0 turns them off); a silent broker is detected after 1.5× this. Default 30. */
   keepalive?: number
   /**
    * `5` (MQTT 5), `4` (MQTT 3.1.1), or `'auto'` (the default): MQTT 5, falling back to 3.1.1 when the
@@ -98,12 +98,16 @@ export interface ClientOptions {
 export interface MQTTClientOptions extends ClientOptions {
   /**
    * `mqtt://`, `mqtts://`, `ws://` or `wss://` URL (browsers: `ws://` and `wss://` only), or a list of them
-   * (the nodes of a cluster): each reconnect attempt moves on to the next one.
+   * (the nodes of a cluster): each reconnect attempt moves on to the next one. Without a port, the URL
+   * means what MQTT.js connects to: 1883 for mqtt, 8883 for mqtts, 80 for ws, 443 for wss.
    */
   url?: string | readonly string[]
   /** Host name or IP of the broker, used when `url` is absent. */
   brokerIp?: string
-  /** Port of the broker. Default 1883 for mqtt, 8883 for mqtts, 9001 for ws, 443 for wss. */
+  /**
+   * Port of the broker. Default 1883 for mqtt, 8883 for mqtts, 9001 for ws, 443 for wss: the original
+   * Python class's defaults (9001 being Mosquitto's usual websockets listener), unlike a `url` without a port.
+   */
   brokerPort?: number
   /** Scheme used with `brokerIp`. Default `mqtt` in Node, `ws` in browsers. */
   protocol?: 'mqtt' | 'mqtts' | 'ws' | 'wss'

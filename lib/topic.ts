@@ -7,30 +7,65 @@ const MAX_TOPIC_BYTES = 65_535
 const SAFE_LENGTH = Math.floor(MAX_TOPIC_BYTES / 3)
 const encoder = new TextEncoder()
 
-function checkCommon(value: string, kind: string): void {
+// Characters MQTT 5 §1.5.4 forbids (NUL, and lone surrogates, which are not valid UTF-8) or lets a
+// receiver refuse (controls U+0001–U+001F and U+007F–U+009F, the non-characters U+FDD0–U+FDEF and the last
+// two code points of every plane). Mosquitto refuses them all by closing the connection, which would fail
+// every in-flight operation, so they are refused here first. Each string is scanned by one precompiled
+// regular expression (every publish checks its topic): with the u flag, \p{Cs} matches only unpaired
+// surrogates, so an emoji passes.
+const PLANE_ENDS = Array.from({ length: 16 }, (_, i) => `\\u{${(i + 1).toString(16)}fffe}\\u{${(i + 1).toString(16)}ffff}`).join('')
+const FORBIDDEN = `\\x00-\\x1f\\x7f-\\x9f\\ufdd0-\\ufdef\\ufffe\\uffff${PLANE_ENDS}\\p{Cs}`
+/** In a topic name: the forbidden characters and the wildcards. */
+const BAD_IN_NAME = new RegExp(`[+#${FORBIDDEN}]`, 'u')
+/** In a filter: the forbidden characters (wildcards are placed by level, checked apart). */
+const BAD_IN_FILTER = new RegExp(`[${FORBIDDEN}]`, 'u')
+/** In a `topic()` segment: also `/`, which would add a level. */
+const BAD_IN_SEGMENT = new RegExp(`[/+#${FORBIDDEN}]`, 'u')
+
+function checkString(value: string, kind: string): void {
   if (typeof value !== 'string') throw new InvalidTopicError(String(value), `${kind} must be a string`)
   if (value.length === 0) throw new InvalidTopicError(value, `${kind} must not be empty`)
+}
+
+function checkLength(value: string, kind: string): void {
   if (value.length > SAFE_LENGTH && encoder.encode(value).length > MAX_TOPIC_BYTES) {
     throw new InvalidTopicError(value, `${kind} is longer than ${MAX_TOPIC_BYTES} UTF-8 bytes`)
   }
-  if (value.includes('\u0000')) throw new InvalidTopicError(value, `${kind} must not contain NUL`)
+}
+
+/** The error for the character at `at`, which one of the patterns above matched. */
+function badCharacter(value: string, at: number, kind: string): InvalidTopicError {
+  const code = value.codePointAt(at) as number
+  const name = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`
+  let what: string
+  if (code === 0) what = `NUL (${name})`
+  else if (code <= 0x9f) what = `the control character ${name}`
+  else if (code >= 0xd800 && code <= 0xdfff) what = `the lone surrogate ${name} (not valid UTF-8)`
+  else what = `the Unicode non-character ${name}`
+  return new InvalidTopicError(value, `${kind} must not contain ${what}`)
 }
 
 /**
  * Checks a topic name (what a PUBLISH is sent to) and throws {@link InvalidTopicError} if the broker
- * would refuse it: empty, over 65,535 bytes, containing NUL or a wildcard (`+`, `#`).
+ * would refuse it: empty, over 65,535 bytes, containing a wildcard (`+`, `#`), NUL, a control character
+ * (U+0001–U+001F, U+007F–U+009F), a Unicode non-character or a lone surrogate (the error names its code point).
  *
  * @example
  * ```ts
  * assertTopicName('rooms/kitchen/temp') // ok
  * assertTopicName('rooms/+/temp')       // throws InvalidTopicError
+ * assertTopicName('rooms/\u0007')       // throws InvalidTopicError: ... the control character U+0007
  * ```
  */
 export function assertTopicName(name: string): void {
-  checkCommon(name, 'a topic name')
-  if (name.includes('+') || name.includes('#')) {
-    throw new InvalidTopicError(name, 'a topic name must not contain the wildcards + or #')
-  }
+  checkString(name, 'a topic name')
+  checkLength(name, 'a topic name')
+  if (!BAD_IN_NAME.test(name)) return
+  // Only a refused name is scanned again, to find the character to name.
+  const at = name.search(BAD_IN_NAME)
+  const char = name[at]
+  if (char === '+' || char === '#') throw new InvalidTopicError(name, 'a topic name must not contain the wildcards + or #')
+  throw badCharacter(name, at, 'a topic name')
 }
 
 /** A topic filter taken apart: the part matched locally, and the share group of a `$share/...` filter. */
@@ -58,8 +93,9 @@ function assertWildcards(filter: string, original: string): void {
 
 /**
  * Checks a topic filter (what a SUBSCRIBE asks for) and returns it taken apart; throws
- * {@link InvalidTopicError} for `#` not last or not a whole level, `+` not a whole level, NUL, an empty or
- * oversized filter, or a malformed `$share/group/filter`.
+ * {@link InvalidTopicError} for `#` not last or not a whole level, `+` not a whole level, an empty or
+ * oversized filter, a malformed `$share/group/filter`, or the characters {@link assertTopicName} refuses
+ * (NUL, control characters, non-characters, lone surrogates).
  *
  * @example
  * ```ts
@@ -68,7 +104,9 @@ function assertWildcards(filter: string, original: string): void {
  * ```
  */
 export function parseFilter(filter: string): ParsedFilter {
-  checkCommon(filter, 'a topic filter')
+  checkString(filter, 'a topic filter')
+  checkLength(filter, 'a topic filter')
+  if (BAD_IN_FILTER.test(filter)) throw badCharacter(filter, filter.search(BAD_IN_FILTER), 'a topic filter')
   if (filter.startsWith('$share/')) {
     const slash = filter.indexOf('/', 7)
     const group = slash === -1 ? filter.slice(7) : filter.slice(7, slash)
@@ -84,13 +122,15 @@ export function parseFilter(filter: string): ParsedFilter {
 }
 
 /**
- * Builds a topic name from segments, refusing any segment that is empty or contains `/`, `+`, `#` or NUL,
- * so that user input can never add a level or widen a subscription.
+ * Builds a topic name from segments, refusing any segment that is empty or contains `/`, `+` or `#`, so
+ * that user input can never add a level or widen a subscription, or a character {@link assertTopicName}
+ * refuses (NUL, control characters, non-characters, lone surrogates). The error's `topic` is the segment.
  *
  * @example
  * ```ts
  * topic('rooms', roomFromUrl, 'temp')      // 'rooms/kitchen/temp'
  * topic('rooms', 'kitchen/#', 'temp')      // throws InvalidTopicError
+ * topic('rooms', 'kitchen\n', 'temp')      // throws InvalidTopicError: ... the control character U+000A
  * ```
  */
 export function topic(...segments: Array<string | number>): string {
@@ -98,10 +138,15 @@ export function topic(...segments: Array<string | number>): string {
   for (const segment of segments) {
     const text = String(segment)
     if (text.length === 0) throw new InvalidTopicError(text, 'a topic segment must not be empty')
-    if (/[/+#\u0000]/.test(text)) throw new InvalidTopicError(text, 'a topic segment must not contain /, +, # or NUL')
+    if (!BAD_IN_SEGMENT.test(text)) continue
+    const at = text.search(BAD_IN_SEGMENT)
+    const char = text[at]
+    if (char === '/' || char === '+' || char === '#') throw new InvalidTopicError(text, 'a topic segment must not contain /, + or #')
+    throw badCharacter(text, at, 'a topic segment')
   }
   const name = segments.join('/')
-  assertTopicName(name)
+  // Segments free of / + # and bad characters joined by / leave nothing else for assertTopicName to find.
+  checkLength(name, 'a topic name')
   return name
 }
 

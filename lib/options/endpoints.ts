@@ -1,0 +1,129 @@
+import { UnsupportedOptionError } from '../errors.js'
+import type { MQTTClientOptions } from '../options.js'
+import type { Endpoint } from './resolved-options.js'
+import { show } from './validate.js'
+
+/** The URL schemes the SDK knows; a platform opens some of them. */
+export type Scheme = Endpoint['protocol']
+
+/**
+ * What differs between the Node and browser entries; each entry passes its own, nothing is sniffed.
+ *
+ * @example
+ * ```ts
+ * endpoints({ url: 'ws://localhost:9001' }, browserPlatform)
+ * ```
+ */
+export interface Platform {
+  readonly name: 'node' | 'browser'
+  /** URL schemes this platform can open. */
+  readonly schemes: readonly Scheme[]
+  /** Scheme used for `brokerIp` without `protocol`. */
+  readonly defaultScheme: 'mqtt' | 'ws'
+  /** Whether TLS options (`ca`, `cert`, `key`, ...) can be honoured (browsers use their own trust store). */
+  readonly tlsOptions: boolean
+}
+
+/** Node opens TCP, TLS and WebSocket connections. */
+export const nodePlatform: Platform = Object.freeze({ name: 'node', schemes: Object.freeze(['mqtt', 'mqtts', 'ws', 'wss'] as const), defaultScheme: 'mqtt', tlsOptions: true })
+
+/** Browsers open WebSockets only, and trust what the browser trusts. */
+export const browserPlatform: Platform = Object.freeze({ name: 'browser', schemes: Object.freeze(['ws', 'wss'] as const), defaultScheme: 'ws', tlsOptions: false })
+
+/**
+ * The one table of default ports, with two columns because the two ways of naming a broker differ for ws:
+ * - `url` without a port: what MQTT.js connects to, so an endpoint says where the socket really goes
+ *   (80 and 443 for WebSockets, as for any ws/wss URL);
+ * - `brokerIp` without `brokerPort`: the original Python class's convention, which this option form
+ *   reproduces, where ws means Mosquitto's usual websockets listener on 9001 (documented on `brokerPort`).
+ */
+const DEFAULT_PORTS = {
+  url: { mqtt: 1883, mqtts: 8883, ws: 80, wss: 443 },
+  brokerIp: { mqtt: 1883, mqtts: 8883, ws: 9001, wss: 443 },
+} as const satisfies Record<'url' | 'brokerIp', Record<Scheme, number>>
+
+// The WHATWG parser refuses a port above 65535 with a bare "Invalid URL"; this finds it to say so.
+const PORT_IN_URL = /^[a-z][a-z\d+.-]*:\/\/(?:[^/?#@]*@)?(?:\[[^\]]*\]|[^/?#:@]*):(\d+)(?:[/?#]|$)/i
+
+/**
+ * The broker endpoints from `url` (one, or a list of cluster nodes), or from `brokerIp`/`brokerPort`/
+ * `protocol`/`path`, each checked for the platform, default port filled in. Throws
+ * {@link UnsupportedOptionError} for anything the platform cannot open. The list and each endpoint are frozen.
+ *
+ * @example
+ * ```ts
+ * endpoints({ url: ['mqtt://a', 'wss://[::1]/mqtt'] }, nodePlatform)
+ * // [{ url: 'mqtt://a', protocol: 'mqtt', hostname: 'a', port: 1883, path: '' },
+ * //  { url: 'wss://[::1]/mqtt', protocol: 'wss', hostname: '::1', port: 443, path: '/mqtt' }]
+ * ```
+ */
+export function endpoints(options: MQTTClientOptions, platform: Platform): readonly Endpoint[] {
+  if (options.brokerPort !== undefined) checkPort('`brokerPort`', options.brokerPort)
+  const url: unknown = options.url
+  let urls: readonly unknown[]
+  if (url === undefined) urls = [brokerIpUrl(options, platform)]
+  else if (Array.isArray(url)) urls = url
+  else urls = [url]
+  if (urls.length === 0) throw new UnsupportedOptionError('`url` is an empty list: give at least one broker URL')
+  const result = urls.map((each) => endpoint(each, platform))
+  if (!platform.tlsOptions) {
+    for (const key of ['ca', 'cert', 'key', 'passphrase'] as const) {
+      if (options[key] !== undefined) {
+        throw new UnsupportedOptionError(`\`${key}\` cannot be used in a browser: wss:// relies on the browser's own certificate store`)
+      }
+    }
+  }
+  return Object.freeze(result)
+}
+
+/** The URL that the Python-style options stand for. */
+function brokerIpUrl(options: MQTTClientOptions, platform: Platform): string {
+  if (!options.brokerIp) throw new UnsupportedOptionError('Give the broker as `url` (e.g. ws://localhost:9001) or as `brokerIp`')
+  const scheme = checkScheme(options.protocol ?? platform.defaultScheme, platform)
+  const host = options.brokerIp.includes(':') && !options.brokerIp.startsWith('[') ? `[${options.brokerIp}]` : options.brokerIp
+  const port = options.brokerPort ?? DEFAULT_PORTS.brokerIp[scheme]
+  const path = options.path ?? '/'
+  const wsPath = scheme === 'ws' || scheme === 'wss' ? (path.startsWith('/') ? path : `/${path}`) : ''
+  return `${scheme}://${host}:${port}${wsPath}`
+}
+
+function endpoint(url: unknown, platform: Platform): Endpoint {
+  if (typeof url !== 'string') throw new UnsupportedOptionError(`Not a URL: ${show(url)}`)
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch (error) {
+    const port = PORT_IN_URL.exec(url)?.[1]
+    if (port !== undefined) checkPort(`The port of \`url\` ${JSON.stringify(url)}`, Number(port), error)
+    throw new UnsupportedOptionError(`Not a URL: ${JSON.stringify(url)}`, { cause: error })
+  }
+  const protocol = checkScheme(parsed.protocol.replace(/:$/, ''), platform)
+  // WHATWG leaves the host empty for `mqtt:///x`, where MQTT.js would quietly connect to localhost.
+  if (parsed.hostname === '') throw new UnsupportedOptionError(`\`url\` ${JSON.stringify(url)} names no broker host`)
+  // An empty port is a URL without one, or ws/wss with their default (which WHATWG drops).
+  const port = parsed.port === '' ? DEFAULT_PORTS.url[protocol] : checkPort(`The port of \`url\` ${JSON.stringify(url)}`, Number(parsed.port))
+  const ws = protocol === 'ws' || protocol === 'wss'
+  return Object.freeze({
+    url,
+    protocol,
+    hostname: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port,
+    // MQTT.js's TCP builder treats a path as a Unix socket to open, so only WebSockets get one.
+    path: ws ? parsed.pathname + parsed.search : '',
+  })
+}
+
+function checkScheme(scheme: string, platform: Platform): Scheme {
+  const found = platform.schemes.find((s) => s === scheme)
+  if (found !== undefined) return found
+  const hint = platform.name === 'browser'
+    ? 'browsers can only open WebSockets: use ws:// or wss:// (the broker needs a websockets listener)'
+    : `use one of ${platform.schemes.map((s) => `${s}://`).join(', ')}`
+  throw new UnsupportedOptionError(`${scheme}:// is not supported in ${platform.name === 'browser' ? 'a browser' : 'Node'}: ${hint}`)
+}
+
+/** A TCP port: MQTT.js would quietly replace 0 by the default port, so it is refused like any other. */
+function checkPort(what: string, port: unknown, cause?: unknown): number {
+  if (typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65_535) return port
+  throw new UnsupportedOptionError(`${what} must be an integer from 1 to 65535 (a TCP port), not ${show(port)}`, cause === undefined ? {} : { cause })
+}

@@ -1,0 +1,63 @@
+import type { QoS } from '../message.js'
+import type { Credentials, MQTTClientOptions, OfflineQueueOptions, ReconnectOptions } from '../options.js'
+
+/** One broker node: its URL as given and the parts a connection attempt needs (default port filled in). */
+export interface Endpoint {
+  readonly url: string
+  readonly protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss'
+  /** Without IPv6 brackets. */
+  readonly hostname: string
+  readonly port: number
+  /**
+   * Path and query, for WebSockets (`/` when absent); `''` for mqtt and mqtts, because MQTT.js's TCP
+   * connector opens a Unix socket when given a path.
+   */
+  readonly path: string
+}
+
+/** A last will, checked once. */
+export interface ResolvedWill {
+  readonly topic: string
+  readonly payload: Uint8Array | string
+  readonly qos: QoS
+  readonly retain: boolean
+}
+
+/** Node-only TLS settings passed through to the socket. */
+export interface TlsOptions {
+  readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>
+  readonly cert?: string | Uint8Array
+  readonly key?: string | Uint8Array
+  readonly passphrase?: string
+  readonly servername?: string
+  readonly rejectUnauthorized?: boolean
+}
+
+/**
+ * Every option after validation and defaults, computed once by `resolveOptions()` and frozen (deeply):
+ * the rest of the SDK reads these, never the user's object.
+ */
+export interface ResolvedOptions {
+  readonly endpoints: readonly Endpoint[]
+  readonly clientId: string
+  readonly username: string | undefined
+  readonly password: string | undefined
+  readonly credentials: (() => Credentials | Promise<Credentials>) | undefined
+  readonly clean: boolean
+  /** MQTT 5 session expiry to send; `clean: false` without one means "never" (0xFFFFFFFF). */
+  readonly sessionExpiryInterval: number | undefined
+  /** Seconds; 0 turns keepalive off. */
+  readonly keepalive: number
+  readonly protocolVersion: 4 | 5 | 'auto'
+  readonly connectTimeout: number
+  readonly reconnect: Readonly<Required<ReconnectOptions>> | false
+  readonly will: ResolvedWill | undefined
+  readonly offlineQueue: Readonly<Required<OfflineQueueOptions>>
+  readonly maxPacketSize: number | undefined
+  readonly maxQos: QoS
+  readonly replyTopicPrefix: string
+  readonly retainedCacheSize: number
+  readonly tls: TlsOptions
+}
+
+export type { MQTTClientOptions }
