@@ -1,16 +1,26 @@
-import { filter, firstValueFrom, type Observable, type Subscription, timeout as within } from 'rxjs'
+import { type Observable, skip, type Subscription } from 'rxjs'
 import type { SubscriptionInfo } from './broker-subscription.js'
 import type { Codec, CodecName } from './codec.js'
-import { ClientClosedError, ConnectionLostError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from './errors.js'
+import { ClientClosedError, ConnectionLostError, IotPubSubError, PublishError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from './errors.js'
 import type { Message, QoS } from './message.js'
 import type { ObserveOptions, PublishOptions } from './options.js'
 import type { Status } from './status.js'
 
-/** User properties by which a reply says that the responder's handler failed. */
+/**
+ * User property by which a reply says that the responder's handler failed; its value is the error's message.
+ * @example `const failed = reply.properties?.userProperties?.[ERROR_PROPERTY] !== undefined`
+ */
 export const ERROR_PROPERTY = 'iotpubsub-error'
+/**
+ * User property of an error reply that carries the `name` of the responder's error (`RangeError`, ...).
+ * @example `const remoteName = reply.properties?.userProperties?.[ERROR_NAME_PROPERTY] // 'RangeError'`
+ */
 export const ERROR_NAME_PROPERTY = 'iotpubsub-error-name'
 
-/** What the request/response machinery needs of a client: its public API. */
+/**
+ * What the request/response machinery needs of a client: its public API, nothing else.
+ * @example `const requester = new Requester(client, 'iotpubsub/reply/' + client.clientId)`
+ */
 export interface RequestClient {
   readonly clientId: string
   readonly status$: Observable<Status>
@@ -19,9 +29,12 @@ export interface RequestClient {
   publish(topic: string, payload: unknown, options?: PublishOptions): Promise<void>
 }
 
-/** Options of `request()`. */
+/**
+ * Options of `request()`.
+ * @example `const options: RequestOptions<{ ok: boolean }> = { timeout: 2_000, qos: 1, codec: 'json' }`
+ */
 export interface RequestOptions<T> {
-  /** Milliseconds to wait for the reply. Default 10,000. */
+  /** Milliseconds from the call to the reply, covering the wait for the connection, the publish and the reply. Default 10,000. */
   timeout?: number
   /** QoS of the request and of the reply subscription. Default 1. */
   qos?: QoS
@@ -29,66 +42,183 @@ export interface RequestOptions<T> {
   codec?: CodecName | Codec<T>
 }
 
+/** One request from the call until it settles. */
 interface Pending {
+  readonly topic: string
+  readonly payload: unknown
+  readonly qos: QoS
+  readonly correlation: Uint8Array
+  readonly timeout: number
+  readonly timer: ReturnType<typeof setTimeout>
+  /** Aborted when the request fails, so that a publish still queued or in flight is withdrawn. */
+  readonly abort: AbortController
+  /** Whether `publish()` was called: only then can a lost connection have lost its reply. */
+  sent: boolean
   resolve(message: Message<Uint8Array>): void
-  reject(error: Error): void
+  reject(error: IotPubSubError): void
 }
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 
+/** Callers are promised SDK errors only: anything else (a bug, a foreign client) is wrapped. */
+const typed = (error: unknown, wrap: (cause: unknown) => IotPubSubError): IotPubSubError => (error instanceof IotPubSubError ? error : wrap(error))
+
 /**
- * The requesting side of MQTT 5 request/response: one reply filter per client
- * (`<replyPrefix>/<clientId>`), requests told apart by their correlation data.
+ * The requesting side of MQTT 5 request/response: one reply filter per client (`<replyPrefix>/<clientId>`),
+ * requests told apart by their correlation data. Each request has its own deadline, from the call to the
+ * reply; it is published only once the broker has confirmed the reply subscription (SUBACK) on the current
+ * connection, and never after its deadline. Every request settles, with a reply or an `IotPubSubError`.
+ *
+ * @example
+ * ```ts
+ * const requester = new Requester(client, `iotpubsub/reply/${client.clientId}`)
+ * const reply = await requester.request('devices/d1/rpc/ping', 'ping', { timeout: 2_000 })
+ * ```
  */
 export class Requester {
   private readonly pending = new Map<string, Pending>()
-  private ready: Promise<void> | undefined
-  private listening: Subscription | undefined
+  private readonly status: Subscription
+  /** The reply subscription, made by the first request and kept until the client closes or it errors. */
+  private replies: Subscription | undefined
+  /** Listens to subscriptions$ only while a SUBACK for the reply filter is awaited. */
+  private watch: Subscription | undefined
+  private connected = false
+  /** Whether the broker confirmed the reply subscription on the current connection. */
+  private ready = false
   private protocolVersion: 4 | 5 | undefined
+  /** Why the last connection attempt failed, to explain a request that timed out waiting for a connection. */
+  private lastConnectionError: IotPubSubError | undefined
+  private closed = false
+  private closedCause: IotPubSubError | undefined
 
   constructor(private readonly client: RequestClient, private readonly replyTopic: string) {
-    // status$ completes when the client closes, which ends this subscription too.
-    client.status$.subscribe((status) => {
-      if (status.type === 'connected') this.protocolVersion = status.protocolVersion
-      // A reply that was on its way is lost with the connection (the reply subscription is a clean one).
-      else if (status.type === 'reconnecting') this.failAll(new ConnectionLostError('the connection was lost before the reply came', { cause: status.error }))
-      else if (status.type === 'closed') this.failAll(new ClientClosedError('the client closed before the reply came', status.error))
+    this.status = client.status$.subscribe({
+      next: (status) => this.onStatus(status),
+      // status$ ends only with the client; an error there means the same.
+      error: (error: unknown) => this.shutDown(typed(error, (cause) => new ClientClosedError('the client status ended with an error', cause))),
+      complete: () => this.shutDown(undefined),
+    })
+    // A client that had already closed replayed `closed` before `this.status` was assigned.
+    if (this.closed) this.status.unsubscribe()
+  }
+
+  /**
+   * Publishes `payload` to `topic` with this client's response topic and fresh correlation data, and
+   * resolves with the reply. Rejects with `RequestTimeoutError` when `timeout` ms pass first,
+   * `ResponderError`, `ConnectionLostError`, `ClientClosedError`, `UnsupportedOptionError` (MQTT 3.1.1),
+   * or the publish's own error (`PublishError`, `QueueFullError`, ...).
+   *
+   * @example
+   * ```ts
+   * const reply = await requester.request('devices/d1/rpc/reboot', '{"delay":5}', { timeout: 2_000, qos: 1 })
+   * ```
+   */
+  request(topic: string, payload: unknown, options: { timeout?: number; qos?: QoS } = {}): Promise<Message<Uint8Array>> {
+    if (this.protocolVersion === 4) return Promise.reject(this.needsMqtt5())
+    if (this.closed) return Promise.reject(new ClientClosedError('request() on a client that has ended', this.closedCause))
+    const { qos = 1 } = options
+    // Node fires a longer timer at once (24.8 days is the most a timer can wait).
+    const timeout = Math.min(options.timeout ?? 10_000, 2_147_483_647)
+    const correlation = crypto.getRandomValues(new Uint8Array(12))
+    const key = hex(correlation)
+    return new Promise<Message<Uint8Array>>((resolve, reject) => {
+      const timer = setTimeout(() => this.timedOut(key), timeout)
+      this.pending.set(key, { topic, payload, qos, correlation, timeout, timer, abort: new AbortController(), sent: false, resolve, reject })
+      try {
+        this.listen(qos)
+      } catch (error) {
+        // observe() threw (an invalid reply topic): a typed error, but typed() keeps that promise.
+        return this.fail(key, typed(error, (cause) => new ClientClosedError('the reply subscription could not be made', cause)))
+      }
+      if (this.ready) this.send(key)
     })
   }
 
-  async request(topic: string, payload: unknown, options: { timeout?: number; qos?: QoS } = {}): Promise<Message<Uint8Array>> {
-    if (this.protocolVersion === 4) throw new UnsupportedOptionError('request() needs MQTT 5 (response topic and correlation data); the broker speaks 3.1.1')
-    const { timeout = 10_000, qos = 1 } = options
-    const id = crypto.getRandomValues(new Uint8Array(12))
-    const key = hex(id)
-    const reply = new Promise<Message<Uint8Array>>((resolve, reject) => this.pending.set(key, { resolve, reject }))
-    const timer = setTimeout(() => this.settle(key, new RequestTimeoutError(`no reply to the request on ${JSON.stringify(topic)} within ${timeout} ms`)), timeout)
-    try {
-      await this.listen(qos, timeout)
-      await this.client.publish(topic, payload, { qos, properties: { responseTopic: this.replyTopic, correlationData: id } })
-      return await reply
-    } catch (error) {
-      this.settle(key, error as Error)
-      return await reply
-    } finally {
-      clearTimeout(timer)
+  private onStatus(status: Status): void {
+    if (status.type === 'connected') {
+      this.protocolVersion = status.protocolVersion
+      this.connected = true
+      // A new connection (a clean session has no subscriptions) needs its own SUBACK before a request goes out.
+      this.ready = false
+      if (status.protocolVersion === 4) return this.failAll(() => this.needsMqtt5())
+      // The snapshot replayed now predates this connection's SUBACK (its grantedQos may be the last connection's).
+      if (this.replies) this.awaitSuback(true)
+    } else if (status.type === 'reconnecting') {
+      this.connected = false
+      this.ready = false
+      this.stopWatch()
+      this.lastConnectionError = status.error
+      // Replies on their way are lost with the connection (the reply subscription is a clean one); requests
+      // not yet sent wait for the next connection, within their deadline.
+      const lost = new ConnectionLostError('the connection was lost before the reply came', { cause: status.error })
+      for (const [key, pending] of [...this.pending]) if (pending.sent) this.fail(key, lost)
+    } else if (status.type === 'closed') {
+      this.shutDown(status.error)
     }
   }
 
-  /** Subscribes to the reply topic once, and waits for the broker to confirm it before the first request. */
-  private listen(qos: QoS, timeout: number): Promise<void> {
-    if (!this.ready) {
-      // Once per client (its end() completes the reply Observable), even if an earlier wait timed out.
-      this.listening ??= this.client.observe(this.replyTopic, { qos }).subscribe((message) => this.onReply(message))
-      this.ready = firstValueFrom(
-        this.client.subscriptions$.pipe(
-          filter((subscriptions) => subscriptions.some((s) => s.filter === this.replyTopic && s.grantedQos !== undefined)),
-          within(timeout),
-        ),
-      ).then(() => undefined)
-      this.ready.catch(() => (this.ready = undefined))
+  /** Subscribes to the reply topic once; the broker's SUBACK makes the requester ready. */
+  private listen(qos: QoS): void {
+    if (this.replies) return
+    const replies = this.client.observe(this.replyTopic, { qos }).subscribe({
+      next: (message) => this.onReply(message),
+      error: (error: unknown) => this.onRepliesEnded(typed(error, (cause) => new ConnectionLostError('the reply subscription failed', { cause }))),
+      complete: () => this.onRepliesEnded(new ClientClosedError('the client closed before the reply came', this.closedCause)),
+    })
+    // An observe() that ended at once (a closing client) already failed the requests: nothing to keep.
+    if (replies.closed) return
+    this.replies = replies
+    if (this.connected) this.awaitSuback(false)
+  }
+
+  /** The reply subscription ended (connection lost with `reconnect: false`, SUBACK refused, client closed). */
+  private onRepliesEnded(error: IotPubSubError): void {
+    this.replies = undefined
+    this.ready = false
+    this.stopWatch()
+    this.failAll(() => error)
+  }
+
+  private awaitSuback(skipReplay: boolean): void {
+    this.stopWatch()
+    const granted = (subscriptions: readonly SubscriptionInfo[]): boolean =>
+      subscriptions.some((s) => s.filter === this.replyTopic && s.grantedQos !== undefined)
+    const watch = this.client.subscriptions$.pipe(skip(skipReplay ? 1 : 0)).subscribe({
+      next: (subscriptions) => {
+        if (!this.ready && this.connected && this.replies && granted(subscriptions)) this.onReady()
+      },
+      // subscriptions$ ends only with the client, which status$ reports.
+      error: () => undefined,
+    })
+    // The replay may have made the requester ready already, before `watch` was assigned.
+    if (this.ready) watch.unsubscribe()
+    else this.watch = watch
+  }
+
+  private onReady(): void {
+    this.ready = true
+    this.stopWatch()
+    for (const [key, pending] of [...this.pending]) if (!pending.sent) this.send(key)
+  }
+
+  private send(key: string): void {
+    const pending = this.pending.get(key)
+    if (!pending || pending.sent) return
+    pending.sent = true
+    const wrap = (cause: unknown): IotPubSubError => new PublishError(pending.topic, cause instanceof Error ? cause.message : String(cause), { cause })
+    let publishing: Promise<void>
+    try {
+      // The signal aborts at the deadline: a publish still queued or unacknowledged then is withdrawn.
+      publishing = this.client.publish(pending.topic, pending.payload, {
+        qos: pending.qos,
+        properties: { responseTopic: this.replyTopic, correlationData: pending.correlation },
+        signal: pending.abort.signal,
+      })
+    } catch (error) {
+      return this.fail(key, typed(error, wrap))
     }
-    return this.ready
+    // After the request settled (its own abort, a reply before the PUBACK) this finds nothing to settle.
+    publishing.then(undefined, (error: unknown) => this.fail(key, typed(error, wrap)))
   }
 
   private onReply(message: Message<Uint8Array>): void {
@@ -98,21 +228,66 @@ export class Requester {
     const failure = message.properties?.userProperties?.[ERROR_PROPERTY]
     if (failure !== undefined) {
       const name = message.properties?.userProperties?.[ERROR_NAME_PROPERTY]
-      this.settle(key, new ResponderError(String(failure), String(name ?? 'Error')))
+      this.fail(key, new ResponderError(String(failure), String(name ?? 'Error')))
+      return
+    }
+    const pending = this.pending.get(key)
+    if (!pending) return // a late reply to a request that already failed, or another client's
+    this.pending.delete(key)
+    clearTimeout(pending.timer)
+    pending.resolve(message)
+  }
+
+  private timedOut(key: string): void {
+    const pending = this.pending.get(key)
+    if (!pending) return
+    const where = JSON.stringify(pending.topic)
+    if (pending.sent) {
+      this.fail(key, new RequestTimeoutError(`no reply to the request on ${where} within ${pending.timeout} ms`))
     } else {
-      this.settle(key, message)
+      const why = this.connected ? 'the broker had not confirmed the reply subscription' : 'the client was not connected'
+      const cause = this.connected ? undefined : this.lastConnectionError
+      this.fail(key, new RequestTimeoutError(`the request on ${where} was not sent within ${pending.timeout} ms: ${why}`, { cause }))
     }
   }
 
-  private settle(key: string, outcome: Message<Uint8Array> | Error): void {
+  private fail(key: string, error: IotPubSubError): void {
     const pending = this.pending.get(key)
     if (!pending) return
     this.pending.delete(key)
-    if (outcome instanceof Error) pending.reject(outcome)
-    else pending.resolve(outcome)
+    clearTimeout(pending.timer)
+    pending.abort.abort(error)
+    pending.reject(error)
   }
 
-  private failAll(error: Error): void {
-    for (const key of [...this.pending.keys()]) this.settle(key, error)
+  private failAll(error: () => IotPubSubError): void {
+    for (const key of [...this.pending.keys()]) this.fail(key, error())
+  }
+
+  private needsMqtt5(): UnsupportedOptionError {
+    return new UnsupportedOptionError('request() needs MQTT 5 (response topic and correlation data); the broker speaks 3.1.1')
+  }
+
+  private stopWatch(): void {
+    this.watch?.unsubscribe()
+    this.watch = undefined
+  }
+
+  /** The client closed: every request fails, and nothing of the requester stays subscribed. */
+  private shutDown(error: IotPubSubError | undefined): void {
+    if (this.closed) return
+    this.closed = true
+    this.closedCause = error
+    this.connected = false
+    this.ready = false
+    this.stopWatch()
+    // A connection lost for good (`reconnect: false`) is reported as such; anything else as the client closing.
+    const failure = error instanceof ConnectionLostError ? error : new ClientClosedError('the client closed before the reply came', error)
+    this.failAll(() => failure)
+    const replies = this.replies
+    this.replies = undefined
+    replies?.unsubscribe()
+    // Undefined while the constructor's subscribe() is replaying `closed`: the constructor unsubscribes then.
+    this.status?.unsubscribe()
   }
 }

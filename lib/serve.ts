@@ -1,37 +1,60 @@
 import { mergeMap, type Observable, type Subscription } from 'rxjs'
-import type { Message } from './message.js'
+import type { Message, QoS } from './message.js'
 import type { PublishOptions } from './options.js'
 import { ERROR_NAME_PROPERTY, ERROR_PROPERTY } from './requester.js'
-import type { QoS } from './message.js'
 
-/** What answering requests needs of a client. */
+/**
+ * What answering requests needs of a client.
+ *
+ * @example
+ * ```ts
+ * const serving: ServingClient = { publish: (topic, payload, options) => client.publish(topic, payload, options) }
+ * ```
+ */
 export interface ServingClient {
   publish(topic: string, payload: unknown, options?: PublishOptions): Promise<void>
 }
 
 /**
  * Answers each request of `requests$` on its response topic, with its correlation data: the handler's
- * result, or an error reply carrying the handler's error. Requests without a response topic are ignored.
+ * result, or an error reply carrying the handler's error (its `message` and `name`, which the requester
+ * gets as `ResponderError`). Handlers run concurrently; requests without a response topic are ignored.
+ *
+ * Nothing here throws or rejects into the process: a failed handler or a failed reply is answered or
+ * dropped, and when `requests$` errors (the connection lost with `reconnect: false`, the subscription
+ * refused, the client ended after a fatal error) serving stops and the returned Subscription is closed,
+ * which runs every teardown added to it.
+ *
+ * @example
+ * ```ts
+ * const serving = serveRequests(client, client.observe('rpc/ping'), () => 'pong', 1)
+ * serving.add(() => console.warn('no longer serving rpc/ping')) // runs on unsubscribe() and when serving ends
+ * ```
  */
 export function serveRequests<T>(client: ServingClient, requests$: Observable<Message<T>>, handler: (request: Message<T>) => unknown, qos: QoS): Subscription {
-  return requests$
-    .pipe(
-      mergeMap(async (request) => {
-        const responseTopic = request.properties?.responseTopic
-        if (!responseTopic) return
-        const correlation = request.properties?.correlationData
-        const base = correlation ? { correlationData: correlation } : {}
-        try {
-          const result = await handler(request)
-          await client.publish(responseTopic, result === undefined ? '' : result, { qos, properties: base })
-        } catch (error) {
-          const failure = error instanceof Error ? error : new Error(String(error))
-          const userProperties = { [ERROR_PROPERTY]: failure.message, [ERROR_NAME_PROPERTY]: failure.name }
-          await Promise.resolve()
-            .then(() => client.publish(responseTopic, '', { qos, properties: { ...base, userProperties } }))
-            .catch(() => undefined) // the requester times out; nothing else can be told
-        }
-      }),
-    )
-    .subscribe()
+  return requests$.pipe(mergeMap((request) => answer(client, request, handler, qos))).subscribe({
+    // The error ends the subscription (closed, teardowns run); rethrowing would be an uncaught exception.
+    error: () => undefined,
+  })
+}
+
+/** Runs the handler and publishes its reply; never rejects, so one request cannot end serving. */
+async function answer<T>(client: ServingClient, request: Message<T>, handler: (request: Message<T>) => unknown, qos: QoS): Promise<void> {
+  const responseTopic = request.properties?.responseTopic
+  if (!responseTopic) return
+  const correlation = request.properties?.correlationData
+  const base = correlation ? { correlationData: correlation } : {}
+  try {
+    const result = await handler(request)
+    await client.publish(responseTopic, result === undefined ? '' : result, { qos, properties: base })
+  } catch (error) {
+    // The handler failed, or its result could not be sent (too large, not encodable): tell the requester.
+    const failure = error instanceof Error ? error : new Error(String(error))
+    const userProperties = { [ERROR_PROPERTY]: failure.message, [ERROR_NAME_PROPERTY]: failure.name }
+    try {
+      await client.publish(responseTopic, '', { qos, properties: { ...base, userProperties } })
+    } catch {
+      // The requester times out; nothing else can be told.
+    }
+  }
 }

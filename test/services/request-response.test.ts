@@ -1,8 +1,9 @@
 // MQTT 5 request/response: client.request() and client.serve().
 import { describe, expect, it } from 'vitest'
-import { ClientClosedError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from '../../lib/node.js'
+import { ClientClosedError, PayloadTooLargeError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from '../../lib/node.js'
 import { sharedBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
+import { waitForStatus } from '../support/clients.js'
 import { uniquePrefix } from '../support/wait.js'
 
 describe.skipIf(noMosquitto())('request/response', () => {
@@ -61,6 +62,54 @@ describe.skipIf(noMosquitto())('request/response', () => {
     const pending = client.request(`${uniquePrefix('ending')}/x`, 'x', { timeout: 30_000 }).catch((e: unknown) => e)
     await client.end()
     expect(await pending).toBeInstanceOf(ClientClosedError)
+  })
+
+  it('a request made right after connect(), before the CONNACK, goes out once the reply subscription is confirmed', async () => {
+    const p = uniquePrefix('early')
+    const server = await pool.connected(bed.broker.tcpUrl)
+    server.serve(`${p}/echo`, (request) => request.raw, { codec: 'bytes' })
+    await served(server.clientId, `${p}/echo`)
+    const client = pool.connect(bed.broker.tcpUrl)
+    const reply = await client.request(`${p}/echo`, 'hello', { codec: 'text', timeout: 5_000 })
+    expect(reply.payload).toBe('hello')
+  })
+
+  it('unsubscribing from serve() stops answering and runs its teardowns; requests then time out', async () => {
+    const p = uniquePrefix('stop')
+    const server = await pool.connected(bed.broker.tcpUrl)
+    const serving = server.serve(`${p}/x`, () => 'on')
+    const stopped = new Promise<void>((resolve) => serving.add(resolve))
+    await served(server.clientId, `${p}/x`)
+    const client = await pool.connected(bed.broker.tcpUrl)
+    expect((await client.request(`${p}/x`, 'x', { codec: 'text' })).payload).toBe('on')
+    serving.unsubscribe()
+    await stopped
+    await bed.broker.waitForLog(new RegExp(`Received UNSUBSCRIBE from ${server.clientId}$`, 'm'))
+    await expect(client.request(`${p}/x`, 'x', { timeout: 300 })).rejects.toBeInstanceOf(RequestTimeoutError)
+  })
+
+  it('a request the client cannot publish rejects with the publish error (PayloadTooLargeError), not a timeout', async () => {
+    const client = await pool.connected(bed.broker.tcpUrl, { maxPacketSize: 1_000 })
+    await expect(client.request(`${uniquePrefix('big')}/x`, new Uint8Array(2_000), { timeout: 5_000 })).rejects.toBeInstanceOf(PayloadTooLargeError)
+  })
+
+  it('a result the responder cannot encode comes back as an error reply (ResponderError), not a timeout', async () => {
+    const p = uniquePrefix('unencodable')
+    const server = await pool.connected(bed.broker.tcpUrl)
+    server.serve(`${p}/x`, () => ({ big: 1n }))
+    await served(server.clientId, `${p}/x`)
+    const client = await pool.connected(bed.broker.tcpUrl)
+    const error = await client.request(`${p}/x`, 'x', { timeout: 5_000 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ResponderError)
+    expect(error).toMatchObject({ remoteName: 'PublishError' })
+  })
+
+  it('request() after end() rejects with ClientClosedError', async () => {
+    const client = await pool.connected(bed.broker.tcpUrl)
+    await client.request(`${uniquePrefix('closed')}/x`, 'x', { timeout: 50 }).catch(() => undefined) // makes the requester
+    await client.end()
+    await waitForStatus(client, 'closed')
+    await expect(client.request(`${uniquePrefix('closed')}/x`, 'x')).rejects.toBeInstanceOf(ClientClosedError)
   })
 
   it('under MQTT 3.1.1 request() says it needs MQTT 5', async () => {
