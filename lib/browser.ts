@@ -3,9 +3,13 @@
  * browser entry: ws:// and wss:// (the browser's own certificate store verifies wss://).
  * The package's `exports` conditions choose this file; the API is the same in both entries.
  */
-import { BaseClient } from './client.js'
+import type { MQTTClient as ClientApi } from './client/api.js'
+import { Client, type ClientRuntime } from './client/client.js'
+import { mqttJsLinks } from './link/mqttjs-link.js'
+import { browserPlatform } from './options/endpoints.js'
 import type { ClientOptions, MQTTClientOptions } from './options.js'
-import { browserPlatform } from './platform.js'
+
+const runtime: ClientRuntime = Object.freeze({ platform: browserPlatform, links: mqttJsLinks(false), defer: (callback: () => void) => setTimeout(callback, 0) })
 
 /**
  * A client for one broker connection. It starts connecting at once; see {@link connect} for the short form.
@@ -16,15 +20,18 @@ import { browserPlatform } from './platform.js'
  * client.observe('sensors/#', { codec: 'json' }).subscribe((m) => console.log(m.topic, m.payload))
  * ```
  */
-export class MQTTClient extends BaseClient {
+export interface MQTTClient extends ClientApi {}
+
+/** Creates a client and starts connecting (options are checked at once: `UnsupportedOptionError`). */
+export const MQTTClient: new (options: MQTTClientOptions) => MQTTClient = class MQTTClient extends Client {
   constructor(options: MQTTClientOptions) {
-    super(options, browserPlatform)
+    super(options, runtime)
   }
 }
 
 /**
  * Connects to a broker and returns the client. Throws `UnsupportedOptionError` for a URL this platform
- * cannot open (browsers: `ws://` and `wss://` only).
+ * cannot open (browsers: `ws://` and `wss://` only) or an option that makes no sense.
  *
  * @example
  * ```ts

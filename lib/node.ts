@@ -1,11 +1,15 @@
 /**
- * iotpubsub for Node: MQTT topics as ref-counted RxJS Observables.
+ * iotpubsub for node: MQTT topics as ref-counted RxJS Observables.
  * node entry: mqtt://, mqtts:// (with client certificates), ws:// and wss://.
  * The package's `exports` conditions choose this file; the API is the same in both entries.
  */
-import { BaseClient } from './client.js'
+import type { MQTTClient as ClientApi } from './client/api.js'
+import { Client, type ClientRuntime } from './client/client.js'
+import { mqttJsLinks } from './link/mqttjs-link.js'
+import { nodePlatform } from './options/endpoints.js'
 import type { ClientOptions, MQTTClientOptions } from './options.js'
-import { nodePlatform } from './platform.js'
+
+const runtime: ClientRuntime = Object.freeze({ platform: nodePlatform, links: mqttJsLinks(true), defer: setImmediate })
 
 /**
  * A client for one broker connection. It starts connecting at once; see {@link connect} for the short form.
@@ -16,15 +20,18 @@ import { nodePlatform } from './platform.js'
  * client.observe('sensors/#', { codec: 'json' }).subscribe((m) => console.log(m.topic, m.payload))
  * ```
  */
-export class MQTTClient extends BaseClient {
+export interface MQTTClient extends ClientApi {}
+
+/** Creates a client and starts connecting (options are checked at once: `UnsupportedOptionError`). */
+export const MQTTClient: new (options: MQTTClientOptions) => MQTTClient = class MQTTClient extends Client {
   constructor(options: MQTTClientOptions) {
-    super(options, nodePlatform)
+    super(options, runtime)
   }
 }
 
 /**
  * Connects to a broker and returns the client. Throws `UnsupportedOptionError` for a URL this platform
- * cannot open.
+ * cannot open or an option that makes no sense.
  *
  * @example
  * ```ts

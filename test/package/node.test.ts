@@ -47,7 +47,7 @@ describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => 
     expect(packed.manifest.sideEffects).toBe(false)
     for (const target of Object.values(exported).flatMap((c) => [c.types, c.default])) expect(packed.files).toContain(target.replace(/^\.\//, ''))
     // Source maps are shipped; they embed their sources (inlineSources), since lib/ is not.
-    expect(packed.files).toContain('dist/client.js.map')
+    expect(packed.files).toContain('dist/client/client.js.map')
     expect(packed.files).toEqual(expect.arrayContaining(['package.json', 'dist/browser.d.ts', 'dist/node.d.ts']))
     // Only dist/ and what npm always adds (package.json, README, LICENSE).
     expect(packed.files.filter((f) => !f.startsWith('dist/') && !/^(package\.json|README|LICEN[CS]E|CHANGELOG)/i.test(f))).toEqual([])

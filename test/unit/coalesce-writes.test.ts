@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { coalesceWrites } from '../../lib/coalesce-writes.js'
+import { coalesceWrites } from '../../lib/link/coalesce-writes.js'
 
 describe('coalesceWrites', () => {
   it('joins corked writes into one write, as one WebSocket frame per PUBLISH needs', async () => {

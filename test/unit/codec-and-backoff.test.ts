@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffDelay } from '../../lib/backoff.js'
+import { backoffDelay } from '../../lib/connection/backoff.js'
 import { encodePayload, jsonCodec, resolveCodec, textCodec } from '../../lib/codec.js'
 
 describe('codecs', () => {

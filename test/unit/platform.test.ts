@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { connect as connectInBrowser, MQTTClient as BrowserClient } from '../../lib/browser.js'
 import { UnsupportedOptionError } from '../../lib/errors.js'
-import { brokerUrls, browserPlatform, nodePlatform } from '../../lib/platform.js'
+import { browserPlatform, endpoints, nodePlatform, type Platform } from '../../lib/options/endpoints.js'
+import type { MQTTClientOptions } from '../../lib/options.js'
+
+const brokerUrls = (options: MQTTClientOptions, platform: Platform): string[] => endpoints(options, platform).map((e) => e.url)
 
 const brokerUrl = (options: Parameters<typeof brokerUrls>[0], platform: Parameters<typeof brokerUrls>[1]): string | undefined => brokerUrls(options, platform)[0]
 

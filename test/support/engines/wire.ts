@@ -29,8 +29,8 @@ export class Wire {
   readonly events: WireEvent[] = []
 
   constructor(client: MQTTClient) {
-    const mqtt = (client as unknown as { mqtt?: MqttClient }).mqtt
-    if (!mqtt || typeof mqtt.on !== 'function') throw new Error('the SDK client no longer keeps its MQTT.js instance in `mqtt`: update test/support/engines/wire.ts')
+    const mqtt = (client as unknown as { link?: { mqtt?: MqttClient } }).link?.mqtt
+    if (!mqtt || typeof mqtt.on !== 'function') throw new Error('the SDK client no longer keeps its MQTT.js instance in `link.mqtt`: update test/support/engines/wire.ts')
     // Copied when seen: MQTT.js rewrites a SUBSCRIBE's entries in place once the SUBACK comes.
     mqtt.on('packetsend', (packet) => this.events.push({ direction: 'sent', packet: snapshot(packet as unknown as WirePacket) }))
     mqtt.on('packetreceive', (packet) => this.events.push({ direction: 'received', packet: snapshot(packet as unknown as WirePacket) }))

@@ -1,4 +1,4 @@
-import type { ProtocolVersion } from './status.js'
+import type { ProtocolVersion } from '../status.js'
 
 /** CONNACK codes that mean "wrong or missing credentials": 3.1.1 return codes 4/5, MQTT 5 reason codes 134/135. */
 const AUTH_CODES: Record<ProtocolVersion, readonly number[]> = { 4: [4, 5], 5: [134, 135] }

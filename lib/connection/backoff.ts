@@ -1,6 +1,4 @@
-import type { ReconnectOptions } from './options.js'
-
-export const DEFAULT_RECONNECT: Required<ReconnectOptions> = { initialDelay: 1_000, maxDelay: 30_000 }
+import type { ReconnectOptions } from '../options.js'
 
 /**
  * The wait before reconnect attempt `attempt` (1, 2, ...): the ceiling doubles from `initialDelay` up to

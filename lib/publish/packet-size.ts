@@ -1,4 +1,4 @@
-import type { PublishProperties } from './options.js'
+import type { PublishProperties } from '../options.js'
 
 const encoder = new TextEncoder()
 
@@ -8,15 +8,15 @@ function utf8Length(text: string): number {
   return text.length
 }
 
-/**
- * An upper bound on the size of the PUBLISH packet MQTT.js will write: fixed header with the longest
- * remaining-length field, topic, packet id, properties (over-estimated), payload.
- */
 /** The payload's size in bytes, as sent (a string as UTF-8). */
 export function payloadSize(payload: Uint8Array | string): number {
   return typeof payload === 'string' ? utf8Length(payload) : payload.length
 }
 
+/**
+ * An upper bound on the size of the PUBLISH packet MQTT.js will write: fixed header with the longest
+ * remaining-length field, topic, packet id, properties (over-estimated), payload.
+ */
 export function publishPacketSize(topic: string, payload: Uint8Array | string, qos: number, properties: PublishProperties | undefined): number {
   const payloadBytes = payloadSize(payload)
   let propertyBytes = 0

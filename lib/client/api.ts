@@ -1,0 +1,148 @@
+import type { Observable, Subscription } from 'rxjs'
+import type { SubscriptionInfo } from '../broker-subscription.js'
+import type { Codec } from '../codec.js'
+import type { IotPubSubError } from '../errors.js'
+import type { Message } from '../message.js'
+import type { EndOptions, ObserveOptions, PublishOptions } from '../options.js'
+import type { RequestOptions } from '../requester.js'
+import type { Route, RouteMessage, RouteOptions, RouteParams } from '../route.js'
+import type { Status } from '../status.js'
+
+/**
+ * A client for one broker connection: what `connect()` and `new MQTTClient()` return. One instance holds one
+ * connection, its subscriptions and its status; nothing is shared between instances.
+ *
+ * @example
+ * ```ts
+ * const client = connect('mqtt://localhost:1883', { clientId: 'dash-1' })
+ * client.observe('sensors/#', { codec: 'json' }).subscribe((m) => console.log(m.topic, m.payload))
+ * ```
+ */
+export interface MQTTClient {
+  /**
+   * The connection status: `connecting`, `connected`, `reconnecting` (with attempt, delay and cause) and
+   * finally `closed`. Replays the current status to each new subscriber; completes after `closed`.
+   *
+   * @example
+   * ```ts
+   * client.status$.subscribe((s) => (badge.textContent = s.type))
+   * ```
+   */
+  readonly status$: Observable<Status>
+  /**
+   * Problems that do not end anything: a payload an observer's codec (or a route's schema) could not decode
+   * (`DecodeError`; the observer keeps receiving), a manually acknowledged message whose handler failed
+   * (`HandlerError`; it comes again). Completes when the client closes.
+   *
+   * @example
+   * ```ts
+   * client.errors$.subscribe((e) => { if (e instanceof DecodeError) console.warn(e.topic, e.cause) })
+   * ```
+   */
+  readonly errors$: Observable<IotPubSubError>
+  /**
+   * The client's broker subscriptions and their state: the filter, the QoS asked for and the QoS the broker
+   * granted on this connection (`undefined` until its SUBACK), and how many observers share it. Replays the
+   * current list; updates at most once per microtask.
+   *
+   * @example
+   * ```ts
+   * client.subscriptions$.subscribe((subs) => subs.filter((s) => s.grantedQos !== undefined && s.grantedQos < s.requestedQos).forEach(warn))
+   * ```
+   */
+  readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
+  /** The broker URLs: one, or the nodes of a cluster in the order they are tried. */
+  readonly urls: readonly string[]
+  /** The broker URL in use, or the one the next attempt goes to. */
+  readonly url: string
+  readonly clientId: string
+
+  /**
+   * An Observable of the messages on a topic filter. The broker subscription is made when the first
+   * observer subscribes and removed after the last one leaves; observers of one filter share it, at the
+   * highest QoS any of them asked for. A late observer first receives the retained messages the client
+   * has seen, marked `retain: true`. Observers survive reconnects; `end()` completes them.
+   *
+   * Throws `InvalidTopicError` at once for a malformed filter.
+   *
+   * @example
+   * ```ts
+   * const temps$ = client.observe<{ celsius: number }>('rooms/+/temp', { qos: 1, codec: 'json' })
+   * const sub = temps$.subscribe((m) => console.log(m.params[0], m.payload.celsius))
+   * sub.unsubscribe() // the last observer leaving sends UNSUBSCRIBE
+   * ```
+   */
+  observe(filter: string, options?: ObserveOptions<Uint8Array> & { codec?: 'bytes' }): Observable<Message<Uint8Array>>
+  observe(filter: string, options: ObserveOptions<string> & { codec: 'text' }): Observable<Message<string>>
+  observe<T = unknown>(filter: string, options: ObserveOptions<T> & { codec: 'json' }): Observable<Message<T>>
+  observe<T>(filter: string, options: ObserveOptions<T> & { codec: Codec<T> }): Observable<Message<T>>
+
+  /**
+   * Publishes a message. Resolves when the QoS is satisfied: written to the connection (QoS 0), PUBACK
+   * (QoS 1) or PUBCOMP (QoS 2); while disconnected the message waits in the offline queue. Every failure is a
+   * rejection, never a throw: `InvalidTopicError` for a malformed topic name, `UnsupportedOptionError` for a
+   * bad QoS, `PublishError` (with the reason code) when the payload cannot be encoded or the broker refuses
+   * the message, `PayloadTooLargeError`, `QueueFullError`, `PublishTimeoutError` on `timeout`/`signal`, and
+   * `ClientClosedError` when the client ends first.
+   *
+   * @example
+   * ```ts
+   * await client.publish('rooms/kitchen/temp', { celsius: 21.5 }, { qos: 1, retain: true })
+   * ```
+   */
+  publish<T = unknown>(topic: string, payload: T, options?: PublishOptions<T>): Promise<void>
+
+  /**
+   * Sends a request and resolves with the reply (MQTT 5 request/response: a response topic of this client's
+   * own and correlation data). Rejects with `RequestTimeoutError` after `timeout` ms (default 10,000), with
+   * `ResponderError` when the responder's handler failed, with `ConnectionLostError` when the connection drops
+   * first, with `ClientClosedError` on `end()`, and with `UnsupportedOptionError` under MQTT 3.1.1.
+   *
+   * @example
+   * ```ts
+   * const reply = await client.request('devices/d1/rpc/reboot', { delay: 5 }, { timeout: 2000, codec: 'json' })
+   * ```
+   */
+  request(topic: string, payload: unknown, options?: RequestOptions<Uint8Array> & { codec?: 'bytes' }): Promise<Message<Uint8Array>>
+  request(topic: string, payload: unknown, options: RequestOptions<string> & { codec: 'text' }): Promise<Message<string>>
+  request<T = unknown>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: 'json' }): Promise<Message<T>>
+  request<T>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: Codec<T> }): Promise<Message<T>>
+
+  /**
+   * Answers requests on a filter: each request's handler result is published to its response topic with its
+   * correlation data; a handler that throws sends an error reply, which the requester gets as `ResponderError`.
+   * Handlers run concurrently. Unsubscribe the returned subscription to stop serving.
+   *
+   * @example
+   * ```ts
+   * const serving = client.serve('$share/api/devices/+/rpc/status', async (req) => ({ ok: true, device: req.params[0] }))
+   * ```
+   */
+  serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options?: ObserveOptions<T>): Subscription
+
+  /**
+   * Messages on a typed route: a pattern with named parameters (`'devices/{deviceId}/telemetry/{sensor}'`),
+   * whose `params` are an object typed from the pattern. With `schema`, each decoded payload is validated
+   * (`(value: unknown) => T`, throwing on bad input); failures are reported like decode errors.
+   *
+   * @example
+   * ```ts
+   * client.route('devices/{deviceId}/telemetry/{sensor}', { codec: json<Telemetry>() })
+   *   .subscribe((m) => chart(m.params.deviceId, m.params.sensor, m.payload))
+   * ```
+   */
+  route<P extends string, T = Uint8Array>(pattern: P | Route<P>, options?: RouteOptions<T>): Observable<RouteMessage<T, RouteParams<P>>>
+
+  /**
+   * Closes the client: completes every observer (without unsubscribing, so a persistent session keeps its
+   * subscriptions), waits for in-flight QoS 1/2 publishes, sends DISCONNECT (so no last will is published),
+   * rejects what is still pending with `ClientClosedError`, and sets the status to `closed` — all within
+   * `timeout` ms (default 5,000) in total. Always resolves; safe to call more than once.
+   *
+   * @example
+   * ```ts
+   * await client.end()
+   * ```
+   */
+  end(options?: EndOptions): Promise<void>
+}

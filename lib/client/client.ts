@@ -1,0 +1,219 @@
+import { Observable, Subject, type Subscription } from 'rxjs'
+import type { SubscriptionInfo } from '../broker-subscription.js'
+import { type Codec, resolveCodec } from '../codec.js'
+import { Connection } from '../connection/connection.js'
+import { reshape } from '../delivered-message.js'
+import { ClientClosedError, DecodeError, HandlerError, type IotPubSubError } from '../errors.js'
+import { type ObserverHost, ObserverRecord } from '../filter-observer.js'
+import { Dispatcher } from '../inbound/dispatcher.js'
+import type { Link, LinkFactory } from '../link/link.js'
+import type { Message } from '../message.js'
+import type { EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions } from '../options.js'
+import type { Platform } from '../options/endpoints.js'
+import { checkQos } from '../options/validate.js'
+import { resolveOptions } from '../options/resolve-options.js'
+import type { ResolvedOptions } from '../options/resolved-options.js'
+import { Publisher } from '../publish/publisher.js'
+import { Requester, type RequestOptions } from '../requester.js'
+import { observeRoute, type Route, type RouteMessage, type RouteOptions, type RouteParams } from '../route.js'
+import { serveRequests } from '../serve.js'
+import type { Status } from '../status.js'
+import { Subscriptions } from '../subscriptions/subscriptions.js'
+import { parseFilter } from '../topic.js'
+import type { MQTTClient } from './api.js'
+
+/** The part of `end()`'s timeout kept for DISCONNECT and the broker's close. */
+const DISCONNECT_RESERVE_MS = 1_000
+
+/** What differs between the entries: the platform's schemes and how a link is made. */
+export interface ClientRuntime {
+  readonly platform: Platform
+  readonly links: LinkFactory
+  /** Runs a callback once pending I/O and timers have had their turn. */
+  readonly defer: (callback: () => void) => void
+}
+
+/**
+ * The facade behind `connect()` and `new MQTTClient()`: the public members, wired to the parts that do the
+ * work (connection lifecycle, subscriptions, inbound dispatch, publisher, services), and `end()`.
+ * @internal
+ */
+export class Client implements MQTTClient {
+  readonly status$: Observable<Status>
+  readonly errors$: Observable<IotPubSubError>
+  readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
+  readonly urls: readonly string[]
+  readonly clientId: string
+
+  private readonly options: ResolvedOptions
+  private readonly errors = new Subject<IotPubSubError>()
+  private readonly link: Link
+  private readonly connection: Connection
+  private readonly subscriptions: Subscriptions
+  private readonly dispatcher: Dispatcher
+  private readonly publisher: Publisher
+  private readonly observerHost: ObserverHost
+  private requester: Requester | undefined
+  private ending: Promise<void> | undefined
+  /** Set as `end()` starts: observers completed by it must not unsubscribe. */
+  private ended = false
+  private fatal: IotPubSubError | undefined
+
+  constructor(options: MQTTClientOptions, runtime: ClientRuntime) {
+    const resolved = resolveOptions(options, runtime.platform)
+    this.options = resolved
+    this.clientId = resolved.clientId
+    this.urls = resolved.endpoints.map((e) => e.url)
+    this.link = runtime.links(
+      {
+        clientId: resolved.clientId,
+        clean: resolved.clean,
+        keepalive: resolved.keepalive,
+        connectTimeout: resolved.connectTimeout,
+        sessionExpiryInterval: resolved.sessionExpiryInterval,
+        will: resolved.will,
+        tls: resolved.tls as Readonly<Record<string, unknown>>,
+      },
+      {
+        connected: (connack) => this.connection.onConnected(connack),
+        ready: () => this.connection.onReady(),
+        message: (message, done) => this.dispatcher.message(message, done),
+        failed: (failure) => this.connection.onFailed(failure),
+        closed: () => this.connection.onClosed(),
+      },
+    )
+    this.connection = new Connection(resolved, this.link, {
+      connected: (connack, protocol) => {
+        this.subscriptions.connected(connack, protocol)
+        this.publisher.connected(connack, protocol)
+      },
+      ready: () => {
+        this.subscriptions.ready()
+        this.publisher.ready()
+      },
+      lost: () => this.subscriptions.lost(),
+      blamePublish: (failures, accepted) => this.publisher.blamePublish(failures, accepted),
+      subscribesInFlight: () => this.subscriptions.awaitingSuback,
+      stopped: (error) => this.stopped(error),
+    })
+    this.subscriptions = new Subscriptions(resolved.retainedCacheSize, this.link, this.connection, !resolved.clean)
+    this.publisher = new Publisher(resolved, this.link, this.connection)
+    const { registry } = this.subscriptions
+    const subscriptions = this.subscriptions
+    const connection = this.connection
+    this.dispatcher = new Dispatcher(
+      {
+        registry,
+        get useIdentifiers() {
+          return subscriptions.useIdentifiers
+        },
+        get epoch() {
+          return connection.epoch
+        },
+        redeliver: (topic, reason) => this.redeliver(topic, reason),
+      },
+      runtime.defer,
+    )
+    this.observerHost = {
+      decodeFailed: (error) => this.errors.next(error),
+      detach: (observer) => {
+        if (observer.manual) this.dispatcher.manualObservers -= 1
+        // Completing observers on end() must leave a persistent session's subscriptions on the broker.
+        if (observer.subscription && !this.ended && !this.connection.stopped) this.subscriptions.release(observer.subscription, observer)
+      },
+    }
+    this.status$ = this.connection.status$
+    this.errors$ = this.errors.asObservable()
+    this.subscriptions$ = this.subscriptions.subscriptions$
+    this.connection.start()
+  }
+
+  get url(): string {
+    return this.connection.url
+  }
+
+  observe<T>(filter: string, options: ObserveOptions<T> = {}): Observable<Message<T>> {
+    const parsed = parseFilter(filter)
+    const qos = checkQos(options.qos ?? 0)
+    const codec = resolveCodec<T>(options.codec)
+    const manual = options.ack === 'manual'
+    return new Observable<Message<T>>((subscriber) => {
+      if (this.ended || this.connection.stopped) {
+        subscriber.error(this.fatal ?? new ClientClosedError('observe() on a client that has ended'))
+        return undefined
+      }
+      const observer = new ObserverRecord<T>(this.observerHost, subscriber, qos, codec, manual)
+      if (manual) this.dispatcher.manualObservers += 1
+      observer.subscription = this.subscriptions.add(parsed, observer)
+      return observer
+    })
+  }
+
+  publish<T = unknown>(topic: string, payload: T, options: PublishOptions<T> = {}): Promise<void> {
+    return this.publisher.publish(topic, payload, options)
+  }
+
+  request(topic: string, payload: unknown, options?: RequestOptions<Uint8Array> & { codec?: 'bytes' }): Promise<Message<Uint8Array>>
+  request(topic: string, payload: unknown, options: RequestOptions<string> & { codec: 'text' }): Promise<Message<string>>
+  request<T = unknown>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: 'json' }): Promise<Message<T>>
+  request<T>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: Codec<T> }): Promise<Message<T>>
+  async request<T>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
+    if (this.ended || this.connection.stopped) throw new ClientClosedError('request() on a client that has ended', this.fatal)
+    this.requester ??= new Requester(this, `${this.options.replyTopicPrefix}/${this.clientId}`)
+    const reply = await this.requester.request(topic, payload, options)
+    let decoded: T
+    try {
+      decoded = resolveCodec<T>(options.codec).decode(reply.raw)
+    } catch (error) {
+      throw new DecodeError(reply.topic, reply.raw, error)
+    }
+    return reshape(reply, decoded, reply.params)
+  }
+
+  serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options: ObserveOptions<T> = {}): Subscription {
+    const qos = options.qos ?? 1
+    return serveRequests(this, this.observe(filter, { ...options, qos } as ObserveOptions<T> & { codec: Codec<T> }), handler, qos)
+  }
+
+  route<P extends string, T = Uint8Array>(pattern: P | Route<P>, options: RouteOptions<T> = {}): Observable<RouteMessage<T, RouteParams<P>>> {
+    return observeRoute(this, pattern, options)
+  }
+
+  end(options: EndOptions = {}): Promise<void> {
+    this.ending ??= this.shutdown(options)
+    return this.ending
+  }
+
+  private async shutdown({ force = false, timeout = 5_000 }: EndOptions): Promise<void> {
+    // One deadline for all of it: waiting for acknowledgements, then DISCONNECT, for which a part is kept back
+    // (a graceful end that sent none would have the broker publish the last will).
+    const deadline = Date.now() + timeout
+    this.ended = true
+    this.subscriptions.completeAll()
+    if (!force) await this.publisher.drain(deadline - Math.min(DISCONNECT_RESERVE_MS, timeout / 4))
+    await this.connection.stop({ force, timeout: Math.max(0, deadline - Date.now()) })
+  }
+
+  /** The connection lifecycle stopped for good: settle everything. */
+  private stopped(error: IotPubSubError | undefined): void {
+    this.fatal = error
+    if (error) this.subscriptions.errorAll(error)
+    else this.subscriptions.completeAll()
+    this.publisher.stop(error)
+    this.subscriptions.finish()
+    this.errors.complete()
+  }
+
+  /**
+   * A manually acknowledged message was refused (its handler failed): MQTT has no negative acknowledgement,
+   * so the connection is closed without acknowledging it, and the broker delivers it again to the resumed
+   * session (`clean: false`) after the reconnect.
+   */
+  private redeliver(topic: string, reason: unknown): void {
+    this.errors.next(new HandlerError(topic, reason))
+    if (!this.connection.connected) return
+    this.connection.onFailed({ type: 'protocol', message: `a message on ${JSON.stringify(topic)} was not acknowledged: reconnecting so that the broker delivers it again` })
+    this.connection.drop()
+  }
+}
+

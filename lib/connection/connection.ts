@@ -1,0 +1,239 @@
+import { ReplaySubject, type Observable } from 'rxjs'
+import { ConnectionRefusedError, type IotPubSubError, NotAuthorizedError } from '../errors.js'
+import type { Connack, Link, LinkFailure } from '../link/link.js'
+import type { ResolvedOptions } from '../options/resolved-options.js'
+import type { ProtocolVersion, Status } from '../status.js'
+import { backoffDelay } from './backoff.js'
+import { diagnoseClose, type Diagnosis } from './close-diagnosis.js'
+import { CredentialsPolicy } from './credentials-policy.js'
+import { ProtocolNegotiation } from './protocol-negotiation.js'
+
+/** What the other parts learn from the connection lifecycle. */
+export interface ConnectionListener {
+  /** A connection was accepted: resubscribe, flush. `epoch` counts accepted connections. */
+  connected(connack: Connack, protocol: ProtocolVersion, epoch: number): void
+  /** The link has resent what was unacknowledged: send what waited. */
+  ready(): void
+  /** The connection in use is gone (a retry may follow). */
+  lost(): void
+  /** Asked on every close: whether a publish explains it (the publisher blames and, if need be, rejects it). */
+  blamePublish(failures: readonly LinkFailure[], accepted: boolean): boolean
+  /** Filters whose SUBSCRIBE awaits its SUBACK. */
+  subscribesInFlight(): readonly string[]
+  /** The client stopped for good, by `end()` (no error) or a fatal error. */
+  stopped(error: IotPubSubError | undefined): void
+}
+
+type State =
+  | { readonly type: 'opening' }
+  | { readonly type: 'connected'; readonly since: number }
+  | { readonly type: 'waiting'; readonly timer: ReturnType<typeof setTimeout> }
+  | { readonly type: 'stopped' }
+
+/**
+ * The connection lifecycle: attempts, backoff, credentials, protocol negotiation, cluster nodes, and the one
+ * state that every other part reads (`connected`, `epoch`). The link below it carries out each attempt; the
+ * close diagnosis decides what a close means.
+ */
+export class Connection {
+  /** The connection status; replays the current one, completes after `closed`. */
+  readonly status$: Observable<Status>
+  // A replay of one, not a BehaviorSubject: after `closed` it must still replay `closed` before completing.
+  private readonly status = new ReplaySubject<Status>(1)
+  private state: State = { type: 'opening' }
+  private readonly protocol: ProtocolNegotiation
+  private readonly credentials: CredentialsPolicy
+  private failures: LinkFailure[] = []
+  private accepted = false
+  private ready = false
+  private attempt = 0
+  private endpointIndex = 0
+  private shortConnections = 0
+  private silentCloses = 0
+  private epochCount = 0
+
+  constructor(
+    private readonly options: ResolvedOptions,
+    private readonly link: Link,
+    private readonly listener: ConnectionListener,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.protocol = new ProtocolNegotiation(options.protocolVersion)
+    this.credentials = new CredentialsPolicy({ username: options.username, password: options.password }, options.credentials)
+    this.status$ = this.status.asObservable()
+    this.status.next({ type: 'connecting', url: this.url })
+  }
+
+  /** The broker URL in use, or the one the next attempt goes to. */
+  get url(): string {
+    return (this.options.endpoints[this.endpointIndex] ?? this.options.endpoints[0])?.url as string
+  }
+
+  /** The SDK's own idea of the connection: accepted and not yet lost. */
+  get connected(): boolean {
+    return this.state.type === 'connected'
+  }
+
+  /**
+   * Accepted, and the link has resent what the previous connection left unacknowledged: publishes and
+   * SUBSCRIBEs go out from now on (before, they wait in the SDK, in order).
+   */
+  get writable(): boolean {
+    return this.ready && this.state.type === 'connected'
+  }
+
+  get stopped(): boolean {
+    return this.state.type === 'stopped'
+  }
+
+  /** Counts accepted connections (and drops): an acknowledgement for an older one is stale. */
+  get epoch(): number {
+    return this.epochCount
+  }
+
+  get protocolVersion(): ProtocolVersion {
+    return this.protocol.version
+  }
+
+  /** Starts the first attempt. */
+  start(): void {
+    void this.open()
+  }
+
+  // --- what the link reports -------------------------------------------------------------------------------
+
+  onConnected(connack: Connack): void {
+    if (this.state.type !== 'opening') return
+    this.accepted = true
+    this.epochCount += 1
+    this.silentCloses = 0
+    this.protocol.accepted()
+    this.credentials.accepted()
+    this.state = { type: 'connected', since: this.now() }
+    this.status.next({ type: 'connected', url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.protocol.version })
+    this.listener.connected(connack, this.protocol.version, this.epochCount)
+  }
+
+  onReady(): void {
+    if (this.state.type !== 'connected' || this.ready) return
+    this.ready = true
+    this.listener.ready()
+  }
+
+  onFailed(failure: LinkFailure): void {
+    this.failures.push(failure)
+  }
+
+  onClosed(): void {
+    if (this.state.type === 'stopped' || this.state.type === 'waiting') return
+    const lasted = this.state.type === 'connected' ? this.now() - this.state.since : undefined
+    const wasConnected = this.state.type === 'connected'
+    const failures = this.failures
+    const accepted = this.accepted
+    this.failures = []
+    this.accepted = false
+    this.ready = false
+    // Before the verdict, so that a publish the broker closed on is not counted as a silent close.
+    const blamedPublish = this.listener.blamePublish(failures, accepted)
+    if (wasConnected) this.epochCount += 1
+    const diagnosis = diagnoseClose(
+      { failures, accepted, protocol: this.protocol.version, lasted, clientId: this.options.clientId, subscribesInFlight: this.listener.subscribesInFlight(), blamedPublish },
+      {
+        autoProtocol: this.protocol.auto,
+        spoke5: this.protocol.spoke5,
+        silentCloses: this.silentCloses,
+        shortConnections: this.shortConnections,
+        credentialsMayChange: this.credentials.mayChange,
+      },
+    )
+    if (diagnosis.error instanceof NotAuthorizedError) this.credentials.refused()
+    if (wasConnected) this.listener.lost()
+    this.follow(diagnosis, accepted)
+  }
+
+  /** Closes the connection in use at once; the reconnect resends what is unacknowledged. */
+  drop(): void {
+    if (this.state.type === 'connected') this.link.drop()
+  }
+
+  /** Stops for good: no further attempt; the link sends DISCONNECT unless `force`. */
+  async stop(options: { force: boolean; timeout: number }, error?: IotPubSubError): Promise<void> {
+    if (this.state.type === 'stopped') return
+    if (this.state.type === 'waiting') clearTimeout(this.state.timer)
+    const graceful = this.state.type === 'connected' && !options.force
+    this.state = { type: 'stopped' }
+    await this.link.close({ force: !graceful, timeout: options.timeout })
+    this.finish(error)
+  }
+
+  // ----------------------------------------------------------------------------------------------------------
+
+  private follow(diagnosis: Diagnosis, accepted: boolean): void {
+    if (diagnosis.action === 'fatal') return this.fail(diagnosis.error)
+    if (diagnosis.action === 'fall-back') {
+      this.protocol.fallBack(diagnosis.error instanceof ConnectionRefusedError ? 'refused' : 'silent')
+      return this.wait(0, diagnosis.error, false)
+    }
+    if (!accepted && this.protocol.closedUnanswered()) this.silentCloses = 0
+    if (diagnosis.silent) {
+      // Part of negotiating the protocol, not a lost connection: no status, no backoff.
+      this.silentCloses += 1
+      return this.wait(0, diagnosis.error, false)
+    }
+    if (diagnosis.stable) {
+      this.attempt = 0
+      this.shortConnections = 0
+    } else if (diagnosis.short) {
+      this.shortConnections += 1
+    }
+    if (this.options.reconnect === false) return this.fail(diagnosis.error)
+    if (diagnosis.delay === 'none') return this.wait(0, diagnosis.error, true)
+    this.attempt += 1
+    if (this.options.endpoints.length > 1) this.endpointIndex = (this.endpointIndex + 1) % this.options.endpoints.length
+    this.wait(backoffDelay(this.attempt, this.options.reconnect), diagnosis.error, true)
+  }
+
+  private wait(delay: number, error: IotPubSubError, report: boolean): void {
+    const timer = setTimeout(() => {
+      this.state = { type: 'opening' }
+      void this.open()
+    }, delay)
+    this.state = { type: 'waiting', timer }
+    if (report) this.status.next({ type: 'reconnecting', url: this.url, attempt: Math.max(this.attempt, 1), delay, error })
+  }
+
+  /** One attempt: the credentials first (a provider may take its time, or fail), then the link. */
+  private async open(): Promise<void> {
+    let username = this.options.username
+    let password = this.options.password
+    if (this.credentials.dynamic) {
+      try {
+        ;({ username, password } = await this.credentials.next())
+      } catch (error) {
+        if (this.state.type !== 'opening') return
+        // A provider that fails is a failed attempt: back off and ask again.
+        const failed = new ConnectionRefusedError('the credentials provider failed', { cause: error })
+        if (this.options.reconnect === false) return this.fail(failed)
+        this.attempt += 1
+        return this.wait(backoffDelay(this.attempt, this.options.reconnect), failed, true)
+      }
+      // end() while the provider was thinking: no connection is opened.
+      if (this.state.type !== 'opening') return
+    }
+    const endpoint = this.options.endpoints[this.endpointIndex] ?? (this.options.endpoints[0] as NonNullable<(typeof this.options.endpoints)[0]>)
+    this.link.open({ endpoint, protocolVersion: this.protocol.version, username, password })
+  }
+
+  /** Ends the client after an error that retrying cannot fix. */
+  private fail(error: IotPubSubError): void {
+    this.state = { type: 'stopped' }
+    void this.link.close({ force: true, timeout: 0 })
+    this.finish(error)
+  }
+
+  private finish(error: IotPubSubError | undefined): void {
+    this.listener.stopped(error)
+    this.status.next({ type: 'closed', error })
+    this.status.complete()
+  }
+}

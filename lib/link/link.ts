@@ -1,0 +1,131 @@
+import type { IncomingMessage } from '../broker-subscription.js'
+import type { MessageProperties, QoS } from '../message.js'
+import type { Endpoint } from '../options/resolved-options.js'
+import type { ProtocolVersion } from '../status.js'
+
+/**
+ * The seam between the SDK and an MQTT protocol implementation: the only thing that touches sockets and
+ * packets. The engine above it decides everything (when to connect, to which node, with which protocol,
+ * what a close means); a link only carries out one connection at a time and reports what happened.
+ */
+export interface Link {
+  /** Starts a connection attempt; the previous one must have reported `closed`. */
+  open(attempt: Attempt): void
+  /**
+   * Sends a PUBLISH on the current connection. `done` is called once: on the write (QoS 0), on PUBACK or
+   * PUBCOMP (QoS 1/2), with a reason code when the broker refused it. Returns the packet identifier of a
+   * QoS 1/2 publish, which stays in the link's store (and is resent on the next connection) until acknowledged
+   * or withdrawn.
+   */
+  publish(topic: string, payload: Uint8Array | string, options: LinkPublishOptions, done: (error?: LinkAckError) => void): number | undefined
+  /** Takes an unacknowledged publish out of every store: it is not resent. Its `done` is never called. */
+  withdraw(packetId: number): void
+  subscribe(filter: string, options: LinkSubscribeOptions, done: (result: Suback) => void): void
+  unsubscribe(filter: string, done: (ok: boolean) => void): void
+  /** Closes the current connection at once, without DISCONNECT (the next `open()` resends what is unacknowledged). */
+  drop(): void
+  /**
+   * The final close: sends DISCONNECT (unless `force`) and gives up whatever is unacknowledged; resolves when
+   * the socket is closed or after `timeout` ms, when it is destroyed.
+   */
+  close(options: { force: boolean; timeout: number }): Promise<void>
+}
+
+/** What one connection attempt uses; everything else was fixed when the link was made. */
+export interface Attempt {
+  readonly endpoint: Endpoint
+  readonly protocolVersion: ProtocolVersion
+  readonly username: string | undefined
+  readonly password: string | undefined
+}
+
+export interface LinkPublishOptions {
+  readonly qos: QoS
+  readonly retain: boolean
+  readonly properties?: MessageProperties | undefined
+}
+
+export interface LinkSubscribeOptions {
+  readonly qos: QoS
+  /** MQTT 5 only: retain handling, retain as published, subscription identifier. */
+  readonly rh?: 0 | 1 | 2
+  readonly rap?: boolean
+  readonly id?: number | undefined
+}
+
+/** A SUBACK: the granted QoS, or the broker's failure code; `lost` when the connection closed first. */
+export type Suback = { readonly granted: QoS } | { readonly refused: number } | { readonly lost: true }
+
+/** A publish the broker refused (MQTT 5 reason code), or that the link could not complete. */
+export interface LinkAckError {
+  readonly message: string
+  readonly reasonCode: number | undefined
+}
+
+/** The broker's CONNACK, with the MQTT 5 properties the engine acts on. */
+export interface Connack {
+  readonly sessionPresent: boolean
+  readonly maximumQoS: QoS | undefined
+  readonly maximumPacketSize: number | undefined
+  readonly subscriptionIdentifiersAvailable: boolean
+}
+
+/**
+ * Why a connection (or an attempt) failed, as far as the link can tell; the engine diagnoses it. A close
+ * can come with none of these (the broker or the network closed the socket without a word).
+ */
+export type LinkFailure =
+  /** CONNACK with a non-zero code. */
+  | { readonly type: 'refused'; readonly code: number; readonly message: string }
+  /** The broker sent DISCONNECT (MQTT 5). */
+  | { readonly type: 'disconnect'; readonly code: number; readonly reason: string | undefined }
+  /** No sign of life from the broker within 1.5 × keepalive. */
+  | { readonly type: 'keepalive' }
+  /** No CONNACK within `connectTimeout`. */
+  | { readonly type: 'connect-timeout' }
+  /**
+   * The broker sent a packet that could not be parsed. For an acknowledgement of a publish whose reason code
+   * the parser refused (Mosquitto's PUBACK 149), `ack` says which kind and, when the bytes showed it, the
+   * packet identifier and reason code.
+   */
+  | { readonly type: 'malformed'; readonly message: string; readonly ack: MalformedAck | undefined }
+  /** A socket or TLS error (`code` as Node gives it: ECONNREFUSED, ERR_TLS_..., ...). */
+  | { readonly type: 'socket'; readonly code: string | undefined; readonly message: string }
+  /** Anything else the protocol implementation reported. */
+  | { readonly type: 'protocol'; readonly message: string }
+
+export interface MalformedAck {
+  readonly cmd: 'puback' | 'pubrec'
+  readonly packetId: number | undefined
+  readonly reasonCode: number | undefined
+}
+
+/** What a link reports, to one listener: the engine. */
+export interface LinkEvents {
+  /** The broker accepted the connection; publishes and subscriptions may be sent from now on. */
+  connected(connack: Connack): void
+  /** MQTT.js has resent what the previous connection left unacknowledged: new packets go out in order now. */
+  ready(): void
+  /**
+   * A PUBLISH from the broker. The link reads no further packet, and sends no acknowledgement, until `done`
+   * is called; the engine uses that for manual acknowledgements and to yield to the event loop.
+   */
+  message(message: IncomingMessage, done: () => void): void
+  failed(failure: LinkFailure): void
+  /** The connection or the attempt is over; `open()` may be called again. */
+  closed(): void
+}
+
+/** Makes a link for one client: the entry points choose the implementation. */
+export type LinkFactory = (settings: LinkSettings, events: LinkEvents) => Link
+
+/** What is fixed for a client's whole life. */
+export interface LinkSettings {
+  readonly clientId: string
+  readonly clean: boolean
+  readonly keepalive: number
+  readonly connectTimeout: number
+  readonly sessionExpiryInterval: number | undefined
+  readonly will: { readonly topic: string; readonly payload: Uint8Array | string; readonly qos: QoS; readonly retain: boolean } | undefined
+  readonly tls: Readonly<Record<string, unknown>>
+}

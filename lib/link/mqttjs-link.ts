@@ -1,0 +1,286 @@
+import mqtt from 'mqtt'
+import type { IClientOptions, IClientPublishOptions, IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, MqttClient, Packet } from 'mqtt'
+import type { IncomingMessage } from '../broker-subscription.js'
+import type { QoS } from '../message.js'
+import { coalesceWrites } from './coalesce-writes.js'
+import { refusalText } from './connack-codes.js'
+import { findMalformedAck } from './malformed-ack.js'
+import { signOfLifeTimers } from './sign-of-life.js'
+import type { Attempt, Connack, Link, LinkAckError, LinkEvents, LinkFailure, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, Suback } from './link.js'
+
+function codeOf(error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code
+}
+
+/**
+ * The link on MQTT.js 5: the only module that imports `mqtt` or knows its internals. One MqttClient for the
+ * client's whole life, so that its stores (unacknowledged QoS 1/2 publishes, incoming QoS 2 state) carry over
+ * from one connection to the next; MQTT.js never reconnects, resubscribes or queues on its own.
+ */
+export class MqttJsLink implements Link {
+  private mqtt: MqttClient | undefined
+  /** Whether the attempt under way has had its CONNACK; a refusal is reported from the packet itself. */
+  private accepted = false
+  private refusedCode: number | undefined
+  private connack: Connack | undefined
+  private openedAt = 0
+  /** Reported once per attempt: MQTT.js can emit `close` more than once. */
+  private closeReported = true
+  private keepaliveExpired = false
+  /** Counts messages received, so that a PINGRESP stuck behind a backlog is not taken for a dead broker. */
+  private received = 0
+  /** The latest chunk read from the socket: where a malformed acknowledgement's bytes can be looked up. */
+  private lastChunk: Uint8Array | undefined
+  /** The topic MQTT.js resolved for the PUBLISH it is about to hand over (a topic alias leaves the packet's empty). */
+  private topic = ''
+
+  constructor(
+    private readonly settings: LinkSettings,
+    private readonly events: LinkEvents,
+    private readonly nodeTimers: boolean,
+  ) {}
+
+  open(attempt: Attempt): void {
+    this.accepted = false
+    this.refusedCode = undefined
+    this.connack = undefined
+    this.keepaliveExpired = false
+    this.closeReported = false
+    this.openedAt = Date.now()
+    if (!this.mqtt) {
+      this.mqtt = this.create(attempt)
+      this.mqtt.connect()
+    } else {
+      this.applyAttempt(this.mqtt, attempt)
+      // The stores passed back in keep the unacknowledged publishes, which MQTT.js resends first.
+      this.mqtt.reconnect({ incomingStore: this.mqtt.incomingStore, outgoingStore: this.mqtt.outgoingStore })
+    }
+  }
+
+  publish(topic: string, payload: Uint8Array | string, options: LinkPublishOptions, done: (error?: LinkAckError) => void): number | undefined {
+    const mqttClient = this.mqtt
+    if (!mqttClient) {
+      done({ message: 'not connected', reasonCode: undefined })
+      return undefined
+    }
+    const callback = (error?: Error): void => {
+      if (!error) return done()
+      const code = codeOf(error)
+      done({ message: error.message, reasonCode: typeof code === 'number' ? code : undefined })
+    }
+    // MQTT.js's payload type names Buffer; a Uint8Array is written the same way.
+    // MQTT.js's property types name Buffer where a Uint8Array is written the same way.
+    const publishOptions = (options.properties ? { qos: options.qos, retain: options.retain, properties: options.properties } : { qos: options.qos, retain: options.retain }) as IClientPublishOptions
+    mqttClient.publish(topic, payload as string, publishOptions, callback)
+    return options.qos > 0 ? this.packetIdOf(mqttClient, callback) : undefined
+  }
+
+  withdraw(packetId: number): void {
+    const mqttClient = this.mqtt
+    if (!mqttClient?.outgoing[packetId]) return
+    // MQTT.js calls the publish back with "Message removed": the caller has settled it already.
+    mqttClient.removeOutgoingMessage(packetId)
+  }
+
+  subscribe(filter: string, options: LinkSubscribeOptions, done: (result: Suback) => void): void {
+    const subscribeOptions: IClientSubscribeOptions = { qos: options.qos }
+    if (options.rh !== undefined) subscribeOptions.rh = options.rh
+    if (options.rap !== undefined) subscribeOptions.rap = options.rap
+    if (options.id !== undefined) subscribeOptions.properties = { subscriptionIdentifier: options.id }
+    this.mqtt?.subscribe(filter, subscribeOptions, (error, granted) => {
+      if (error) {
+        const code = codeOf(error)
+        return done(typeof code === 'number' ? { refused: code } : { lost: true })
+      }
+      const qos = granted?.[0]?.qos
+      done(qos === 0 || qos === 1 || qos === 2 ? { granted: qos } : { refused: qos ?? 128 })
+    })
+  }
+
+  unsubscribe(filter: string, done: (ok: boolean) => void): void {
+    this.mqtt?.unsubscribe(filter, (error) => done(!error))
+  }
+
+  drop(): void {
+    this.mqtt?.stream?.destroy()
+  }
+
+  close({ force, timeout }: { force: boolean; timeout: number }): Promise<void> {
+    const mqttClient = this.mqtt
+    if (!mqttClient) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const done = (): void => {
+        if (timer !== undefined) clearTimeout(timer)
+        resolve()
+      }
+      if (!force && mqttClient.connected && timeout > 0) {
+        // A broker that never closes its side (frozen, half-open) has the socket destroyed under it.
+        timer = setTimeout(() => {
+          mqttClient.stream?.destroy()
+          done()
+        }, timeout)
+        // What is still unacknowledged is given up, so that DISCONNECT goes out now.
+        for (const id of Object.keys(mqttClient.outgoing)) mqttClient.removeOutgoingMessage(Number(id))
+        mqttClient.end(false, {}, done)
+      } else {
+        mqttClient.end(true, {}, done)
+      }
+    })
+  }
+
+  private create(attempt: Attempt): MqttClient {
+    const { settings } = this
+    const options: IClientOptions = {
+      clientId: settings.clientId,
+      clean: settings.clean,
+      keepalive: settings.keepalive,
+      connectTimeout: settings.connectTimeout,
+      // Reconnects, resubscription and the retry policy are the engine's: MQTT.js's own timer is set beyond
+      // any outage. Not 0: with 0, MQTT.js rejects every in-flight publish on a keepalive timeout.
+      reconnectPeriod: 2 ** 31 - 1,
+      resubscribe: false,
+      manualConnect: true,
+      ...settings.tls,
+    }
+    if (this.nodeTimers) {
+      const timers = signOfLifeTimers({
+        received: () => this.received,
+        restart: () => this.mqtt?.reschedulePing(true),
+        expiring: () => (this.keepaliveExpired = true),
+      })
+      options.timerVariant = timers as IClientOptions['timerVariant']
+    }
+    if (settings.will) options.will = { ...settings.will, payload: settings.will.payload as string }
+    const url = attempt.endpoint.url
+    const client = mqtt.connect(url, { ...options, ...this.attemptOptions(attempt) })
+    client.on('packetreceive', (packet) => this.onPacket(packet))
+    client.on('message', (topic) => (this.topic = topic))
+    client.on('error', (error) => this.onError(error))
+    client.on('disconnect', (packet: IDisconnectPacket) =>
+      this.events.failed({ type: 'disconnect', code: packet.reasonCode ?? 0, reason: packet.properties?.reasonString }),
+    )
+    client.on('close', () => this.onClose())
+    // MQTT.js emits `connect` once it has resent (one by one, each acknowledged) the stored publishes.
+    client.on('connect', () => {
+      if (!this.accepted) return
+      this.reportConnected()
+      this.events.ready()
+    })
+    // MQTT.js sends a QoS 1/2 acknowledgement, and reads the next packet, only when this calls back.
+    client.handleMessage = (packet, callback) => {
+      this.received += 1
+      const message: IncomingMessage =
+        packet.topic === this.topic
+          ? (packet as unknown as IncomingMessage)
+          : { topic: this.topic, payload: packet.payload as Uint8Array, qos: packet.qos, retain: packet.retain, properties: packet.properties }
+      this.events.message(message, callback as () => void)
+    }
+    return client
+  }
+
+  /** The per-attempt part of MQTT.js's options: the node, the protocol level and the credentials. */
+  private attemptOptions(attempt: Attempt): IClientOptions {
+    const { endpoint } = attempt
+    const options: IClientOptions = {
+      protocol: endpoint.protocol,
+      hostname: endpoint.hostname,
+      host: endpoint.hostname,
+      port: endpoint.port,
+      path: endpoint.path,
+      protocolVersion: attempt.protocolVersion,
+      username: attempt.username,
+      password: attempt.password,
+      properties: undefined,
+    }
+    if (attempt.protocolVersion === 5 && this.settings.sessionExpiryInterval !== undefined) {
+      options.properties = { sessionExpiryInterval: this.settings.sessionExpiryInterval }
+    }
+    return options
+  }
+
+  /**
+   * MQTT.js reads the next attempt's node, protocol and credentials from its options object (its stream
+   * builder closes over it): this is the one place that writes them, from the attempt alone.
+   */
+  private applyAttempt(client: MqttClient, attempt: Attempt): void {
+    Object.assign(client.options, this.attemptOptions(attempt))
+  }
+
+  private onPacket(packet: Packet): void {
+    if (packet.cmd !== 'connack' || this.accepted) return
+    const connack = packet as IConnackPacket
+    const code = connack.reasonCode ?? connack.returnCode ?? 0
+    if (code !== 0) {
+      this.refusedCode = code
+      this.events.failed({ type: 'refused', code, message: `Connection refused: ${refusalText(code)}` })
+      return
+    }
+    this.accepted = true
+    const client = this.mqtt as MqttClient
+    // Before MQTT.js sends any PUBLISH on this connection (it holds them until the CONNACK).
+    coalesceWrites(client.stream)
+    // Ahead of MQTT.js's own listener, which parses the chunk (and reports its errors) synchronously.
+    client.stream.prependListener('data', (chunk: Uint8Array) => (this.lastChunk = chunk))
+    // MQTT 5: a server keepalive is binding, but MQTT.js ignores it when the client asked for 0.
+    const serverKeepAlive = connack.properties?.serverKeepAlive
+    if (serverKeepAlive && !this.settings.keepalive) client.options.keepalive = serverKeepAlive
+    this.connack = {
+      sessionPresent: connack.sessionPresent,
+      maximumQoS: connack.properties?.maximumQoS as QoS | undefined,
+      maximumPacketSize: connack.properties?.maximumPacketSize,
+      subscriptionIdentifiersAvailable: connack.properties?.subscriptionIdentifiersAvailable !== false,
+    }
+    // After MQTT.js's own CONNACK handling (it runs next, synchronously): from then on a publish is sent, or
+    // queued behind the unacknowledged ones MQTT.js resends first, never held in its offline store.
+    queueMicrotask(() => {
+      if (client.connected) this.reportConnected()
+    })
+  }
+
+  private reportConnected(): void {
+    const connack = this.connack
+    this.connack = undefined
+    if (connack && this.accepted) this.events.connected(connack)
+  }
+
+  private onError(error: Error): void {
+    const code = codeOf(error)
+    if (typeof code === 'number' && code === this.refusedCode) return // reported from the CONNACK
+    let failure: LinkFailure
+    if (typeof code === 'string') failure = { type: 'socket', code, message: error.message }
+    else if (this.keepaliveExpired) failure = { type: 'keepalive' }
+    else if (!this.accepted) failure = { type: 'protocol', message: error.message }
+    else if (typeof code === 'number') failure = { type: 'protocol', message: error.message }
+    else {
+      // mqtt-packet refused a packet: its parser is out of step and no later acknowledgement would arrive.
+      // MQTT says to close the connection after a malformed packet.
+      failure = { type: 'malformed', message: error.message, ack: findMalformedAck(error.message, this.lastChunk) }
+      this.mqtt?.stream?.destroy()
+    }
+    this.events.failed(failure)
+  }
+
+  private onClose(): void {
+    if (this.closeReported) return
+    this.closeReported = true
+    this.lastChunk = undefined
+    if (!this.accepted && this.refusedCode === undefined && Date.now() - this.openedAt >= this.settings.connectTimeout) {
+      this.events.failed({ type: 'connect-timeout' })
+    }
+    this.events.closed()
+  }
+
+  /** The packet id MQTT.js just gave the QoS 1/2 publish with this callback (checked against its in-flight table). */
+  private packetIdOf(client: MqttClient, callback: (error?: Error) => void): number | undefined {
+    const last = client.messageIdProvider.getLastAllocated()
+    if (last !== null && client.outgoing[last]?.cb === callback) return last
+    for (const [id, entry] of Object.entries(client.outgoing)) if (entry.cb === callback) return Number(id)
+    return undefined
+  }
+}
+
+/** Makes MQTT.js links; `nodeTimers` gives the keepalive its sign-of-life check (browsers keep MQTT.js's worker timers). */
+export function mqttJsLinks(nodeTimers: boolean) {
+  return (settings: LinkSettings, events: LinkEvents): Link => new MqttJsLink(settings, events, nodeTimers)
+}

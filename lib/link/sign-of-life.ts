@@ -1,0 +1,45 @@
+/** MQTT.js's `timerVariant` as an object: its KeepaliveManager accepts any `{ set, clear }` pair. */
+export interface TimerVariant {
+  set(callback: () => void, ms: number): unknown
+  clear(id: unknown): void
+}
+
+/** What the timers read of, and do to, the link. */
+export interface SignOfLife {
+  /** Messages received so far (a counter). */
+  received(): number
+  /** Starts the keepalive timer over (MQTT.js's `reschedulePing(true)`). */
+  restart(): void
+  /** Called just before MQTT.js is told the keepalive has expired. */
+  expiring(): void
+}
+
+/**
+ * Keepalive timers for MQTT.js that count received messages as signs of life. MQTT.js pings on the second
+ * tick of its keepalive timer and gives up on the third, looking only for the PINGRESP; but a PINGRESP can
+ * sit behind a backlog of messages still being handled. Messages received since the ping prove the broker
+ * alive, so the timer starts over instead (and pings again on its second tick).
+ *
+ * @example
+ * ```ts
+ * const timerVariant = signOfLifeTimers({ received: () => count, restart: () => client.reschedulePing(true), expiring: () => {} })
+ * ```
+ */
+export function signOfLifeTimers(link: SignOfLife): TimerVariant {
+  return {
+    set: (callback, ms) => {
+      let ticks = 0
+      let receivedAtPing = link.received()
+      return setInterval(() => {
+        ticks += 1
+        if (ticks === 2) receivedAtPing = link.received()
+        if (ticks >= 3) {
+          if (link.received() !== receivedAtPing) return link.restart()
+          link.expiring()
+        }
+        callback()
+      }, ms)
+    },
+    clear: (id) => clearInterval(id as ReturnType<typeof setInterval>),
+  }
+}

@@ -1,0 +1,60 @@
+import type { LinkAckError } from '../link/link.js'
+import type { MessageProperties, QoS } from '../message.js'
+
+/** What a pending publish reports back to its publisher; one object per client. */
+export interface PublishHost {
+  acked(publish: PendingPublish, error: LinkAckError | undefined): void
+  expired(publish: PendingPublish, reason: 'timeout' | 'abort'): void
+}
+
+/**
+ * One publish from `publish()` until it settles: its packet, where it is (queued, sent on which connection),
+ * how often the broker closed the connection on it, and its promise. One object, with its acknowledgement
+ * callback as its only function, instead of closures per call.
+ */
+export class PendingPublish {
+  state: 'queued' | 'sent' | 'settled' = 'queued'
+  packetId: number | undefined
+  /** The connection it was last (re)sent on, and when. */
+  epoch = 0
+  sentAt = 0
+  /** Connections the broker closed while this was the oldest unacknowledged publish on them. */
+  strikes = 0
+  timer: ReturnType<typeof setTimeout> | undefined
+  private resolve!: () => void
+  private reject!: (error: Error) => void
+  readonly promise: Promise<void>
+
+  constructor(
+    private readonly host: PublishHost,
+    readonly topic: string,
+    readonly payload: Uint8Array | string,
+    readonly qos: QoS,
+    readonly retain: boolean,
+    readonly properties: MessageProperties | undefined,
+    readonly size: number,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    this.promise = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve
+      this.reject = reject
+    })
+  }
+
+  /** MQTT.js's callback for this publish. */
+  readonly onAck = (error?: LinkAckError): void => this.host.acked(this, error)
+
+  /** The AbortSignal listener (an EventListener object, so no closure is made for it). */
+  handleEvent(): void {
+    this.host.expired(this, 'abort')
+  }
+
+  settle(error?: Error): void {
+    if (this.state === 'settled') return
+    this.state = 'settled'
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.signal?.removeEventListener('abort', this)
+    if (error) this.reject(error)
+    else this.resolve()
+  }
+}

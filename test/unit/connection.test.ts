@@ -1,0 +1,282 @@
+// The connection lifecycle against a FakeLink, with fake timers: backoff, nodes, statuses, credentials, protocol.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { Connection, type ConnectionListener } from '../../lib/connection/connection.js'
+import { ClientIdConflictError, ConnectionLostError, ConnectionRefusedError, NotAuthorizedError } from '../../lib/errors.js'
+import type { Credentials, MQTTClientOptions } from '../../lib/options.js'
+import { nodePlatform } from '../../lib/options/endpoints.js'
+import { resolveOptions } from '../../lib/options/resolve-options.js'
+import type { ReconnectingStatus, Status } from '../../lib/status.js'
+import { FakeLink } from '../support/fake-link.js'
+
+function setup(options: Partial<MQTTClientOptions> = {}) {
+  const resolved = resolveOptions({ url: 'mqtt://a', clientId: 'dev-1', ...options }, nodePlatform)
+  const listener = {
+    connected: vi.fn<ConnectionListener['connected']>(),
+    ready: vi.fn<ConnectionListener['ready']>(),
+    lost: vi.fn<ConnectionListener['lost']>(),
+    blamePublish: vi.fn<ConnectionListener['blamePublish']>(() => false),
+    subscribesInFlight: vi.fn<ConnectionListener['subscribesInFlight']>(() => []),
+    stopped: vi.fn<ConnectionListener['stopped']>(),
+  }
+  let connection: Connection | undefined
+  const target = (): Connection => connection as Connection
+  const link = new FakeLink({
+    connected: (connack) => target().onConnected(connack),
+    ready: () => target().onReady(),
+    message: () => undefined,
+    failed: (failure) => target().onFailed(failure),
+    closed: () => target().onClosed(),
+  })
+  connection = new Connection(resolved, link, listener, () => Date.now())
+  const statuses: Status[] = []
+  connection.status$.subscribe((s) => statuses.push(s))
+  connection.start()
+  const reconnecting = (): ReconnectingStatus[] => statuses.filter((s): s is ReconnectingStatus => s.type === 'reconnecting')
+  /** A socket error, then the close: the common lost attempt. */
+  const refusedSocket = (): void => {
+    link.fail({ type: 'socket', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED' })
+    link.closed()
+  }
+  return { connection, link, listener, statuses, reconnecting, refusedSocket }
+}
+
+const lastDelay = (list: readonly ReconnectingStatus[]): number => (list.at(-1) as ReconnectingStatus).delay
+
+beforeEach(() => {
+  vi.useFakeTimers()
+})
+afterEach(() => {
+  vi.useRealTimers()
+  vi.restoreAllMocks()
+})
+
+describe('Connection: backoff and nodes', () => {
+  it('delays grow with each attempt and stay within the equal-jitter bounds', () => {
+    const { link, reconnecting, refusedSocket } = setup({ reconnect: { initialDelay: 1_000, maxDelay: 8_000 } })
+    const ceilings = [1_000, 2_000, 4_000, 8_000, 8_000, 8_000]
+    ceilings.forEach((ceiling, i) => {
+      refusedSocket()
+      const status = reconnecting().at(-1) as ReconnectingStatus
+      expect(status.attempt).toBe(i + 1)
+      expect(status.delay).toBeGreaterThanOrEqual(ceiling / 2)
+      expect(status.delay).toBeLessThanOrEqual(ceiling)
+      vi.advanceTimersByTime(status.delay - 1)
+      expect(link.opens).toHaveLength(i + 1) // not a millisecond early
+      vi.advanceTimersByTime(1)
+      expect(link.opens).toHaveLength(i + 2)
+    })
+  })
+
+  it('a stable connection resets the backoff; a short one keeps counting', () => {
+    const { link, reconnecting, refusedSocket } = setup({ reconnect: { initialDelay: 1_000, maxDelay: 30_000 } })
+    for (let i = 0; i < 3; i++) {
+      refusedSocket()
+      vi.advanceTimersByTime(lastDelay(reconnecting()))
+    }
+    link.accept()
+    vi.advanceTimersByTime(9_999)
+    link.closed()
+    expect(reconnecting().at(-1)).toMatchObject({ attempt: 4 })
+    expect(lastDelay(reconnecting())).toBeGreaterThanOrEqual(4_000)
+    vi.advanceTimersByTime(lastDelay(reconnecting()))
+    link.accept()
+    vi.advanceTimersByTime(10_000)
+    link.closed()
+    expect(reconnecting().at(-1)).toMatchObject({ attempt: 1 })
+    expect(lastDelay(reconnecting())).toBeLessThanOrEqual(1_000)
+  })
+
+  it('cluster endpoints rotate with each attempt, and the statuses name the node', () => {
+    const { link, statuses, reconnecting, refusedSocket } = setup({ url: ['mqtt://a', 'mqtt://b:1884', 'ws://c/mqtt'] })
+    for (let i = 0; i < 3; i++) {
+      refusedSocket()
+      vi.advanceTimersByTime(lastDelay(reconnecting()))
+    }
+    expect(link.opens.map((o) => `${o.endpoint.hostname}:${o.endpoint.port}`)).toEqual(['a:1883', 'b:1884', 'c:80', 'a:1883'])
+    expect(reconnecting().map((s) => s.url)).toEqual(['mqtt://b:1884', 'ws://c/mqtt', 'mqtt://a'])
+    link.accept()
+    expect(statuses.at(-1)).toMatchObject({ type: 'connected', url: 'mqtt://a' })
+  })
+})
+
+describe('Connection: statuses', () => {
+  it('connecting → connected → reconnecting → connected → closed, and the listener follows', async () => {
+    const { connection, link, listener, statuses } = setup()
+    expect(statuses).toEqual([{ type: 'connecting', url: 'mqtt://a' }])
+    link.accept({ sessionPresent: true })
+    expect(listener.connected).toHaveBeenCalledWith(expect.objectContaining({ sessionPresent: true }), 5, 1)
+    expect(listener.ready).toHaveBeenCalledTimes(1)
+    expect(connection.writable).toBe(true)
+    link.closed()
+    expect(listener.lost).toHaveBeenCalledTimes(1)
+    expect(connection.connected).toBe(false)
+    const reconnecting = statuses[2] as ReconnectingStatus
+    expect(reconnecting).toMatchObject({ type: 'reconnecting', url: 'mqtt://a', attempt: 1 })
+    expect(reconnecting.error).toBeInstanceOf(ConnectionLostError)
+    vi.advanceTimersByTime(reconnecting.delay)
+    link.accept()
+    expect(listener.connected).toHaveBeenLastCalledWith(expect.anything(), 5, 3) // the loss counted too
+    let completed = false
+    connection.status$.subscribe({ complete: () => (completed = true) })
+    await connection.stop({ force: false, timeout: 1_000 })
+    expect(link.closes).toEqual([{ force: false, timeout: 1_000 }])
+    expect(statuses.map((s) => s.type)).toEqual(['connecting', 'connected', 'reconnecting', 'connected', 'closed'])
+    expect(statuses.at(-1)).toEqual({ type: 'closed', error: undefined })
+    expect(listener.stopped).toHaveBeenCalledWith(undefined)
+    expect(completed).toBe(true)
+  })
+
+  it('reconnect: false closes on the first loss', () => {
+    const { link, listener, statuses } = setup({ reconnect: false })
+    link.accept()
+    link.closed()
+    vi.advanceTimersByTime(60_000)
+    expect(statuses.map((s) => s.type)).toEqual(['connecting', 'connected', 'closed'])
+    const closed = statuses.at(-1)
+    expect(closed?.type === 'closed' && closed.error).toBeInstanceOf(ConnectionLostError)
+    expect(listener.stopped).toHaveBeenCalledWith(expect.any(ConnectionLostError))
+    expect(link.opens).toHaveLength(1)
+    expect(link.closes).toEqual([{ force: true, timeout: 0 }])
+  })
+
+  it('a close the publisher takes the blame for reconnects at once', () => {
+    const { link, listener, reconnecting } = setup()
+    link.accept()
+    listener.blamePublish.mockReturnValueOnce(true)
+    link.closed()
+    expect(listener.blamePublish).toHaveBeenCalledWith([], true)
+    expect(reconnecting().at(-1)).toMatchObject({ delay: 0 })
+    vi.advanceTimersByTime(0)
+    expect(link.opens).toHaveLength(2)
+  })
+})
+
+describe('Connection: credentials', () => {
+  it('asks the provider before every attempt; the same refused credentials twice end with NotAuthorizedError', async () => {
+    const provider = vi.fn<() => Promise<Credentials>>(async () => ({ username: 'u', password: 'p' }))
+    const { link, statuses, reconnecting } = setup({ credentials: provider })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(link.opens[0]).toMatchObject({ username: 'u', password: 'p' })
+    link.refuse(135)
+    expect(reconnecting().at(-1)?.error).toBeInstanceOf(NotAuthorizedError)
+    await vi.advanceTimersByTimeAsync(lastDelay(reconnecting()))
+    expect(provider).toHaveBeenCalledTimes(2)
+    link.refuse(135)
+    const closed = statuses.at(-1)
+    expect(closed?.type === 'closed' && closed.error).toBeInstanceOf(NotAuthorizedError)
+    expect(link.opens).toHaveLength(2)
+  })
+
+  it('keeps retrying while the provider brings new credentials', async () => {
+    let n = 0
+    const { link, statuses, reconnecting } = setup({ credentials: () => ({ username: 'u', password: `p${++n}` }) })
+    for (let i = 0; i < 4; i++) {
+      await vi.advanceTimersByTimeAsync(i === 0 ? 0 : lastDelay(reconnecting()))
+      link.refuse(135)
+    }
+    expect(link.opens.map((o) => o.password)).toEqual(['p1', 'p2', 'p3', 'p4'])
+    expect(statuses.at(-1)?.type).toBe('reconnecting')
+  })
+
+  it('a failing provider is a failed attempt: it backs off, opens nothing, and is asked again', async () => {
+    const provider = vi.fn<() => Promise<Credentials>>().mockRejectedValueOnce(new Error('vault down')).mockResolvedValue({ username: 'u', password: 'p' })
+    const { link, reconnecting } = setup({ credentials: provider, reconnect: { initialDelay: 1_000, maxDelay: 1_000 } })
+    await vi.advanceTimersByTimeAsync(0)
+    expect(link.opens).toHaveLength(0)
+    const status = reconnecting()[0] as ReconnectingStatus
+    expect(status).toMatchObject({ attempt: 1 })
+    expect(status.delay).toBeGreaterThanOrEqual(500)
+    expect(status.error).toBeInstanceOf(ConnectionRefusedError)
+    expect(status.error.message).toBe('the credentials provider failed')
+    await vi.advanceTimersByTimeAsync(status.delay)
+    expect(provider).toHaveBeenCalledTimes(2)
+    expect(link.opens).toHaveLength(1)
+  })
+
+  it('a provider still pending at stop() opens nothing, and stop() resolves', async () => {
+    let give: ((c: Credentials) => void) | undefined
+    const { connection, link, statuses } = setup({ credentials: () => new Promise<Credentials>((resolve) => (give = resolve)) })
+    await connection.stop({ force: false, timeout: 5_000 })
+    expect(statuses.at(-1)).toEqual({ type: 'closed', error: undefined })
+    expect(link.closes).toEqual([{ force: true, timeout: 5_000 }])
+    give?.({ username: 'late', password: 'late' })
+    await vi.advanceTimersByTimeAsync(60_000)
+    expect(link.opens).toHaveLength(0)
+  })
+})
+
+describe('Connection: protocol negotiation (auto)', () => {
+  const versions = (link: FakeLink): number[] => link.opens.map((o) => o.protocolVersion)
+
+  it('CONNACK 1 under 5: the next attempt is 3.1.1, at once, with no reconnecting status', () => {
+    const { link, reconnecting, statuses } = setup()
+    link.refuse(1)
+    vi.advanceTimersByTime(0)
+    expect(versions(link)).toEqual([5, 4])
+    expect(reconnecting()).toHaveLength(0)
+    link.accept()
+    expect(statuses.at(-1)).toMatchObject({ type: 'connected', protocolVersion: 4 })
+  })
+
+  it('one stray silent close keeps 5; a second one moves to 4; 4 also silent goes back to 5', () => {
+    const { link, reconnecting } = setup()
+    link.closed()
+    vi.advanceTimersByTime(0)
+    expect(versions(link)).toEqual([5, 5])
+    expect(reconnecting()).toHaveLength(0)
+    link.closed()
+    vi.advanceTimersByTime(0)
+    expect(versions(link)).toEqual([5, 5, 4])
+    expect(reconnecting()).toHaveLength(0)
+    link.closed()
+    expect(reconnecting()).toHaveLength(1) // 3.1.1 fared no better: a lost attempt, with backoff
+    vi.advanceTimersByTime(lastDelay(reconnecting()))
+    expect(versions(link)).toEqual([5, 5, 4, 5])
+  })
+
+  // Regression: silentCloses must start over when closedUnanswered() goes back to 5 (once it did not, and after
+  // one outage a single stray close downgraded the client for good).
+  it('after 3.1.1 fared no better, one stray silent close under 5 again does not downgrade', () => {
+    const { link, reconnecting, statuses } = setup()
+    link.closed()
+    vi.advanceTimersByTime(0)
+    link.closed()
+    vi.advanceTimersByTime(0)
+    link.closed() // 4 silent too: back to 5, the silence was no protocol sign
+    vi.advanceTimersByTime(lastDelay(reconnecting()))
+    link.closed() // the broker is back; one stray close (a proxy hanging up)
+    vi.advanceTimersByTime(0)
+    expect(versions(link)).toEqual([5, 5, 4, 5, 5])
+    link.accept()
+    expect(statuses.at(-1)).toMatchObject({ type: 'connected', protocolVersion: 5 })
+  })
+
+  it('once a broker accepted MQTT 5, silent closes never downgrade', () => {
+    const { link, reconnecting } = setup()
+    link.accept()
+    link.closed()
+    for (let i = 0; i < 4; i++) {
+      vi.advanceTimersByTime(lastDelay(reconnecting()))
+      link.closed()
+    }
+    expect(versions(link)).toEqual([5, 5, 5, 5, 5])
+    expect(reconnecting()).toHaveLength(5)
+  })
+})
+
+describe('Connection: takeover', () => {
+  it('3 accepted connections closed soon after, without a reason, are a client-id conflict', () => {
+    const { link, reconnecting } = setup()
+    for (let i = 0; i < 3; i++) {
+      if (i > 0) vi.advanceTimersByTime(lastDelay(reconnecting()))
+      link.accept()
+      vi.advanceTimersByTime(200)
+      link.closed()
+    }
+    const errors = reconnecting().map((s) => s.error)
+    expect(errors[0]).not.toBeInstanceOf(ClientIdConflictError)
+    expect(errors[1]).not.toBeInstanceOf(ClientIdConflictError)
+    expect(errors[2]).toBeInstanceOf(ClientIdConflictError)
+    expect(errors[2]?.message).toContain('"dev-1"')
+  })
+})

@@ -1,0 +1,150 @@
+// Inbound dispatch: when the link may read on (pacing against a fake clock), and manual acknowledgements.
+import { describe, expect, it, vi } from 'vitest'
+import type { BrokerSubscription, FilterObserver, IncomingMessage } from '../../lib/broker-subscription.js'
+import { Dispatcher, type DispatchContext } from '../../lib/inbound/dispatcher.js'
+import type { AckHandle, PendingAck } from '../../lib/pending-ack.js'
+import { SubscriptionRegistry } from '../../lib/subscription-registry.js'
+import { parseFilter } from '../../lib/topic.js'
+
+/** An observer that records what it got and, when manual, takes a share of each acknowledgement. */
+class Recorder implements FilterObserver {
+  readonly got: string[] = []
+  readonly handles: AckHandle[] = []
+  constructor(readonly qos: 0 | 1 | 2 = 1) {}
+  next(message: IncomingMessage, _subscription: BrokerSubscription, ack: PendingAck | undefined): void {
+    this.got.push(message.topic)
+    const handle = ack?.hold()
+    if (handle) this.handles.push(handle)
+  }
+  error(): void {}
+  complete(): void {}
+}
+
+function setup() {
+  const registry = new SubscriptionRegistry(10)
+  const context: DispatchContext & { epoch: number } = { registry, useIdentifiers: false, epoch: 1, redeliver: vi.fn<DispatchContext['redeliver']>() }
+  let clock = 0
+  const deferred: (() => void)[] = []
+  const defer = vi.fn((callback: () => void) => void deferred.push(callback))
+  const dispatcher = new Dispatcher(context, defer, () => clock)
+  const observe = (filter: string, observer: FilterObserver): BrokerSubscription => {
+    const subscription = registry.get(filter) ?? registry.create(parseFilter(filter))
+    subscription.add(observer)
+    return subscription
+  }
+  const message = (topic: string, qos: 0 | 1 | 2 = 1): IncomingMessage => ({ topic, payload: new Uint8Array([1]), qos, retain: false })
+  const tick = (ms: number): void => {
+    clock += ms
+  }
+  return { dispatcher, context, defer, deferred, observe, message, tick }
+}
+
+describe('Dispatcher: pacing', () => {
+  it('lets the link read on synchronously within a batch, and within the time budget', () => {
+    const { dispatcher, defer, message, tick } = setup()
+    const done = vi.fn()
+    for (let i = 0; i < 64; i++) {
+      dispatcher.message(message('a'), done)
+      tick(0.1) // 6.4 ms for the batch: under the 10 ms budget
+    }
+    expect(done).toHaveBeenCalledTimes(64)
+    expect(defer).not.toHaveBeenCalled()
+  })
+
+  it('defers at the end of a batch that ran past its budget, and starts the budget over', () => {
+    const { dispatcher, defer, deferred, message, tick } = setup()
+    const done = vi.fn()
+    for (let i = 0; i < 63; i++) dispatcher.message(message('a'), done)
+    tick(10)
+    const last = vi.fn()
+    dispatcher.message(message('a'), last)
+    expect(done).toHaveBeenCalledTimes(63)
+    expect(last).not.toHaveBeenCalled()
+    expect(defer).toHaveBeenCalledTimes(1)
+    deferred.shift()?.()
+    expect(last).toHaveBeenCalledTimes(1)
+    // The next batch is measured from the pause: 9 ms later it is within budget again.
+    tick(9)
+    const next = vi.fn()
+    for (let i = 0; i < 64; i++) dispatcher.message(message('a'), next)
+    expect(next).toHaveBeenCalledTimes(64)
+    expect(defer).toHaveBeenCalledTimes(1)
+  })
+
+  it('delivers to every subscription whose filter matches the topic (no identifiers)', () => {
+    const { dispatcher, observe, message } = setup()
+    const a = new Recorder()
+    const b = new Recorder()
+    const c = new Recorder()
+    observe('s/+', a)
+    observe('s/#', b)
+    observe('t/#', c)
+    dispatcher.message(message('s/1'), vi.fn())
+    expect([a.got, b.got, c.got]).toEqual([['s/1'], ['s/1'], []])
+  })
+})
+
+describe('Dispatcher: manual acknowledgements', () => {
+  it('holds done until every holder has acknowledged', () => {
+    const { dispatcher, observe, message } = setup()
+    const first = new Recorder()
+    const second = new Recorder()
+    observe('s/+', first)
+    observe('s/#', second)
+    dispatcher.manualObservers = 2
+    const done = vi.fn()
+    dispatcher.message(message('s/1'), done)
+    expect(first.handles).toHaveLength(1)
+    expect(second.handles).toHaveLength(1)
+    expect(done).not.toHaveBeenCalled()
+    first.handles[0]?.ack()
+    first.handles[0]?.ack() // twice counts once
+    expect(done).not.toHaveBeenCalled()
+    second.handles[0]?.ack()
+    expect(done).toHaveBeenCalledTimes(1)
+  })
+
+  it('QoS 0 messages, or no manual observer, carry no acknowledgement state', () => {
+    const { dispatcher, observe, message } = setup()
+    const observer = new Recorder()
+    observe('s/+', observer)
+    const zero = vi.fn()
+    dispatcher.manualObservers = 1
+    dispatcher.message(message('s/1', 0), zero)
+    dispatcher.manualObservers = 0
+    const one = vi.fn()
+    dispatcher.message(message('s/2', 1), one)
+    expect(observer.handles).toHaveLength(0)
+    expect(zero).toHaveBeenCalledTimes(1)
+    expect(one).toHaveBeenCalledTimes(1)
+  })
+
+  it('a nack asks for redelivery and never lets the link acknowledge', () => {
+    const { dispatcher, context, observe, message } = setup()
+    const observer = new Recorder()
+    observe('s/+', observer)
+    dispatcher.manualObservers = 1
+    const done = vi.fn()
+    dispatcher.message(message('s/1'), done)
+    observer.handles[0]?.nack(new Error('handler failed'))
+    expect(context.redeliver).toHaveBeenCalledWith('s/1', expect.objectContaining({ message: 'handler failed' }))
+    expect(done).not.toHaveBeenCalled()
+  })
+
+  it('an ack after the connection changed is not passed on (its PUBACK can no longer be sent)', () => {
+    const { dispatcher, context, observe, message } = setup()
+    const observer = new Recorder()
+    observe('s/+', observer)
+    dispatcher.manualObservers = 1
+    const acked = vi.fn()
+    const nacked = vi.fn()
+    dispatcher.message(message('s/1'), acked)
+    dispatcher.message(message('s/2'), nacked)
+    context.epoch = 2
+    observer.handles[0]?.ack()
+    observer.handles[1]?.nack('late')
+    expect(acked).not.toHaveBeenCalled()
+    expect(nacked).not.toHaveBeenCalled()
+    expect(context.redeliver).not.toHaveBeenCalled()
+  })
+})

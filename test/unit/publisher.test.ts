@@ -1,0 +1,297 @@
+// The publisher against a FakeLink and a hand-driven connection: queue, limits, timeouts, ending, poison policy.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { ClientClosedError, InvalidTopicError, PayloadTooLargeError, PublishError, PublishTimeoutError, QueueFullError, UnsupportedOptionError } from '../../lib/errors.js'
+import type { LinkFailure } from '../../lib/link/link.js'
+import type { MQTTClientOptions, PublishOptions } from '../../lib/options.js'
+import { nodePlatform } from '../../lib/options/endpoints.js'
+import { resolveOptions } from '../../lib/options/resolve-options.js'
+import { POISON_WINDOW_MS } from '../../lib/publish/poison.js'
+import { Publisher } from '../../lib/publish/publisher.js'
+import { CONNACK, FakeLink } from '../support/fake-link.js'
+
+function setup(options: Partial<MQTTClientOptions> = {}) {
+  const link = new FakeLink({ connected: () => undefined, ready: () => undefined, message: () => undefined, failed: () => undefined, closed: () => undefined })
+  const connection = { writable: false, stopped: false, epoch: 1 }
+  const publisher = new Publisher(resolveOptions({ url: 'mqtt://a', ...options }, nodePlatform), link, connection, () => Date.now())
+  /** Publishes and records how the promise settles. */
+  const publish = (topic: string, payload: unknown, opts: PublishOptions<unknown> = {}) => track(publisher.publish(topic, payload, opts))
+  const online = (): void => {
+    connection.writable = true
+    publisher.ready()
+  }
+  return { publisher, link, connection, publish, online }
+}
+
+interface Tracked {
+  state: 'pending' | 'resolved' | 'rejected'
+  error: unknown
+}
+function track(promise: Promise<void>): Tracked {
+  const t: Tracked = { state: 'pending', error: undefined }
+  promise.then(() => (t.state = 'resolved'), (error: unknown) => Object.assign(t, { state: 'rejected', error }))
+  return t
+}
+/** Lets the promise callbacks run (settling is synchronous; the callbacks are microtasks). */
+const flush = (): Promise<void> => vi.advanceTimersByTimeAsync(0).then(() => undefined)
+const reasonCode = (t: Tracked): unknown => (t.error instanceof PublishError ? t.error.reasonCode : 'not a PublishError')
+
+beforeEach(() => void vi.useFakeTimers())
+afterEach(() => void vi.useRealTimers())
+
+describe('Publisher: offline queue', () => {
+  it('queues while not writable and sends in order on ready()', async () => {
+    const { link, publish, online } = setup()
+    const a = publish('t/a', 'a', { qos: 1 })
+    const b = publish('t/b', 'b', { qos: 0 })
+    const c = publish('t/c', 'c', { qos: 2 })
+    expect(link.publishes).toHaveLength(0)
+    online()
+    expect(link.publishes.map((p) => [p.topic, p.options.qos])).toEqual([['t/a', 1], ['t/b', 0], ['t/c', 2]])
+    link.ack(1)
+    await flush()
+    expect([a.state, b.state, c.state]).toEqual(['resolved', 'resolved', 'pending'])
+    publish('t/d', 'd')
+    expect(link.publishes.at(-1)?.topic).toBe('t/d') // writable: straight out
+  })
+
+  it('refuses beyond maxMessages and maxBytes with QueueFullError', async () => {
+    const { publish } = setup({ offlineQueue: { maxMessages: 2, maxBytes: 5 } })
+    const results = [publish('t', 'ab', { qos: 1 }), publish('t', 'abcd', { qos: 1 }), publish('t', 'abc', { qos: 1 }), publish('t', 'x', { qos: 1 }), publish('t', 'y', { qos: 1 })]
+    await flush()
+    expect(results.map((r) => r.state)).toEqual(['pending', 'rejected', 'pending', 'rejected', 'rejected'])
+    expect(results[1]?.error).toBeInstanceOf(QueueFullError) // bytes: 2 + 4 > 5
+    expect(results[4]?.error).toBeInstanceOf(QueueFullError) // messages: 3 > 2
+  })
+
+  it("qos0: 'reject' refuses QoS 0 offline, and still queues QoS 1", async () => {
+    const { publish, link, online } = setup({ offlineQueue: { qos0: 'reject' } })
+    const zero = publish('t', 'a')
+    const one = publish('t', 'b', { qos: 1 })
+    await flush()
+    expect(zero.state).toBe('rejected')
+    expect(zero.error).toBeInstanceOf(PublishError)
+    expect(zero.error).not.toBeInstanceOf(QueueFullError)
+    expect(one.state).toBe('pending')
+    online()
+    expect(link.publishes.map((p) => p.payload)).toEqual(['b'])
+  })
+})
+
+describe('Publisher: timeouts and aborts take the message back', () => {
+  it('a sent publish that times out is withdrawn and rejects with PublishTimeoutError', async () => {
+    const { publish, link, online } = setup()
+    online()
+    const p = publish('t', 'x', { qos: 1, timeout: 1_000 })
+    vi.advanceTimersByTime(999)
+    await flush()
+    expect(p.state).toBe('pending')
+    vi.advanceTimersByTime(1)
+    await flush()
+    expect(p.error).toBeInstanceOf(PublishTimeoutError)
+    expect(link.withdraws).toEqual([1])
+    link.ack(1) // a late PUBACK changes nothing
+    await flush()
+    expect(p.state).toBe('rejected')
+  })
+
+  it('a queued publish that times out is never sent', async () => {
+    const { publish, link, online } = setup()
+    const p = publish('t', 'x', { qos: 1, timeout: 100 })
+    vi.advanceTimersByTime(100)
+    online()
+    await flush()
+    expect(p.error).toBeInstanceOf(PublishTimeoutError)
+    expect(link.publishes).toHaveLength(0)
+  })
+
+  // Regression: expired() once settled before withdraw() looked at the state, so a timed-out publish kept its
+  // slot and bytes in the offline queue until the next ready().
+  it('a queued publish that times out frees its place in the queue', async () => {
+    const { publish } = setup({ offlineQueue: { maxMessages: 1 } })
+    const first = publish('t', 'x', { qos: 1, timeout: 100 })
+    vi.advanceTimersByTime(100)
+    const second = publish('t', 'y', { qos: 1 })
+    await flush()
+    expect(first.error).toBeInstanceOf(PublishTimeoutError)
+    expect(second.error).toBeUndefined()
+    expect(second.state).toBe('pending')
+  })
+
+  it('abort: withdraws a sent publish; an already aborted signal rejects at once, sending nothing', async () => {
+    const { publish, link, online } = setup()
+    online()
+    const controller = new AbortController()
+    const p = publish('t', 'x', { qos: 2, signal: controller.signal })
+    controller.abort(new Error('user'))
+    const early = publish('t', 'y', { qos: 1, signal: AbortSignal.abort() })
+    await flush()
+    expect(p.error).toBeInstanceOf(PublishTimeoutError)
+    expect(link.withdraws).toEqual([1])
+    expect(early.error).toBeInstanceOf(PublishTimeoutError)
+    expect(link.publishes).toHaveLength(1)
+  })
+})
+
+describe('Publisher: every failure is a rejection, not a throw', () => {
+  it.each<[string, string, unknown, PublishOptions<unknown>, new (...args: never[]) => Error, number | undefined]>([
+    ['a wildcard in the topic', 'a/+', 'x', {}, InvalidTopicError, undefined],
+    ['an empty topic', '', 'x', {}, InvalidTopicError, undefined],
+    ['QoS 3', 't', 'x', { qos: 3 as 0 }, UnsupportedOptionError, undefined],
+    ['a codec that throws', 't', 1, { codec: { encode: () => { throw new Error('nope') }, decode: () => 0 } }, PublishError, undefined],
+    ['an undefined payload', 't', undefined, {}, PublishError, undefined],
+  ])('%s', async (_, topic, payload, options, type, code) => {
+    const { publish, link } = setup()
+    const p = publish(topic, payload, options)
+    await flush()
+    expect(p.error).toBeInstanceOf(type)
+    if (code !== undefined) expect(reasonCode(p)).toBe(code)
+    expect(link.publishes).toHaveLength(0)
+  })
+
+  it('QoS above maxQos, or above the CONNACK maximum, rejects with reason code 155', async () => {
+    const { publisher, publish } = setup({ maxQos: 1 })
+    const two = publish('t', 'x', { qos: 2 })
+    publisher.connected({ ...CONNACK, maximumQoS: 0 }, 5)
+    const one = publish('t', 'x', { qos: 1 })
+    const zero = publish('t', 'x', { qos: 0 })
+    await flush()
+    expect([reasonCode(two), reasonCode(one)]).toEqual([155, 155])
+    expect(zero.state).toBe('pending') // queued
+  })
+
+  it('a packet over maxPacketSize rejects with PayloadTooLargeError', async () => {
+    const { publish } = setup({ maxPacketSize: 64 })
+    const p = publish('t', 'x'.repeat(100), { qos: 1 })
+    await flush()
+    expect(p.error).toBeInstanceOf(PayloadTooLargeError)
+  })
+})
+
+describe('Publisher: ending', () => {
+  it('drain(deadline) resolves at the deadline, or as soon as nothing is pending', async () => {
+    const { publisher, publish, link, online } = setup()
+    online()
+    publish('t', 'x', { qos: 1 })
+    const atDeadline = track(publisher.drain(Date.now() + 1_000))
+    await vi.advanceTimersByTimeAsync(999)
+    expect(atDeadline.state).toBe('pending')
+    await vi.advanceTimersByTimeAsync(1)
+    expect(atDeadline.state).toBe('resolved')
+    const early = track(publisher.drain(Date.now() + 60_000))
+    link.ack(1)
+    await flush()
+    expect(early.state).toBe('resolved')
+    const late = publish('t', 'y', { qos: 1 })
+    await flush()
+    expect(late.error).toBeInstanceOf(ClientClosedError)
+  })
+
+  it('stop() rejects queued and in-flight publishes with ClientClosedError', async () => {
+    const { publisher, publish, online, connection } = setup()
+    const queued = publish('t', 'q', { qos: 1 })
+    online()
+    const sent = publish('t', 's', { qos: 2 })
+    connection.writable = false
+    const queuedAgain = publish('t', 'r', { qos: 0 })
+    publisher.stop(undefined)
+    await flush()
+    for (const p of [queued, sent, queuedAgain]) expect(p.error).toBeInstanceOf(ClientClosedError)
+    expect(publisher.size).toBe(0)
+  })
+})
+
+describe('Publisher: the poison policy (blamePublish)', () => {
+  const disconnect = (code: number): LinkFailure => ({ type: 'disconnect', code, reason: undefined })
+
+  it('a malformed PUBACK naming a packet id and code rejects that publish and withdraws it', async () => {
+    const { publisher, publish, link, online } = setup()
+    online()
+    const first = publish('t/1', 'a', { qos: 1 })
+    const second = publish('t/2', 'b', { qos: 1 })
+    const ack = { cmd: 'puback' as const, packetId: 2, reasonCode: 149 }
+    expect(publisher.blamePublish([{ type: 'malformed', message: 'Invalid puback reason code', ack }], true)).toBe(true)
+    await flush()
+    expect(second.error).toBeInstanceOf(PublishError)
+    expect(reasonCode(second)).toBe(149)
+    expect(link.withdraws).toEqual([2])
+    expect(first.state).toBe('pending')
+  })
+
+  it.each([149, 155])('DISCONNECT %i rejects the oldest publish in flight', async (code) => {
+    const { publisher, publish, link, online } = setup()
+    online()
+    const oldest = publish('t/1', 'a', { qos: 1 })
+    const newer = publish('t/2', 'b', { qos: 1 })
+    expect(publisher.blamePublish([disconnect(code)], true)).toBe(true)
+    await flush()
+    expect(reasonCode(oldest)).toBe(code)
+    expect(newer.state).toBe('pending')
+    expect(link.withdraws).toEqual([1])
+    const again = publish('t/3', 'c', { qos: 1 })
+    await flush()
+    expect(again.state).toBe(code === 155 ? 'rejected' : 'pending') // 155 on a QoS 1 publish: QoS 0 at most
+  })
+
+  it('3.1.1, QoS 2: a silent close right after the send is a strike; the second rejects with 155, for good', async () => {
+    const { publisher, publish, link, online, connection } = setup()
+    publisher.connected(CONNACK, 4)
+    online()
+    const p = publish('t', 'x', { qos: 2 })
+    vi.advanceTimersByTime(100)
+    expect(publisher.blamePublish([], true)).toBe(true)
+    await flush()
+    expect(p.state).toBe('pending')
+    expect(link.withdraws).toEqual([])
+    connection.epoch = 3 // lost, then accepted again: MQTT.js resends it first
+    publisher.connected(CONNACK, 4)
+    vi.advanceTimersByTime(100)
+    expect(publisher.blamePublish([{ type: 'socket', code: 'ECONNRESET', message: 'reset' }], true)).toBe(true)
+    await flush()
+    expect(reasonCode(p)).toBe(155)
+    expect(link.withdraws).toEqual([1])
+    const later = publish('t', 'y', { qos: 2 })
+    const one = publish('t', 'z', { qos: 1 })
+    await flush()
+    expect(reasonCode(later)).toBe(155)
+    expect(one.state).toBe('pending')
+    expect(link.publishes.map((s) => s.payload)).toEqual(['x', 'z'])
+  })
+
+  it.each<[string, 4 | 5, 1 | 2]>([
+    ['MQTT 5, QoS 2', 5, 2],
+    ['MQTT 3.1.1, QoS 1', 4, 1],
+  ])('%s: a silent close right after the send blames nothing', async (_, protocol, qos) => {
+    const { publisher, publish, online } = setup()
+    publisher.connected(CONNACK, protocol)
+    online()
+    const p = publish('t', 'x', { qos })
+    vi.advanceTimersByTime(100)
+    expect(publisher.blamePublish([], true)).toBe(false)
+    expect(publisher.blamePublish([], true)).toBe(false)
+    await flush()
+    expect(p.state).toBe('pending')
+  })
+
+  it('a close long after the send blames nothing', async () => {
+    const { publisher, publish, online } = setup()
+    publisher.connected(CONNACK, 4)
+    online()
+    const p = publish('t', 'x', { qos: 2 })
+    vi.advanceTimersByTime(POISON_WINDOW_MS + 1)
+    expect(publisher.blamePublish([], true)).toBe(false)
+    expect(publisher.blamePublish([], true)).toBe(false)
+    await flush()
+    expect(p.state).toBe('pending')
+  })
+
+  it('a keepalive failure, or a close before CONNACK, blames nothing', async () => {
+    const { publisher, publish, online } = setup()
+    publisher.connected(CONNACK, 4)
+    online()
+    const p = publish('t', 'x', { qos: 2 })
+    expect(publisher.blamePublish([{ type: 'keepalive' }], true)).toBe(false)
+    expect(publisher.blamePublish([disconnect(149)], false)).toBe(false)
+    await flush()
+    expect(p.state).toBe('pending')
+  })
+})
