@@ -40,7 +40,8 @@ export interface SizeResult {
 export async function libImports(module: string): Promise<string[]> {
   const libDir = join(repoRoot, 'lib')
   const names = new Set<string>()
-  for (const file of await readdir(libDir)) {
+  // Every file below lib/: the parts live in folders (lib/link/ is where mqtt is imported).
+  for (const file of await readdir(libDir, { recursive: true })) {
     if (!file.endsWith('.ts')) continue
     const source = await readFile(join(libDir, file), 'utf8')
     const pattern = new RegExp(`import\\s+(?!type\\s)([^'"]*?)\\s+from\\s+['"]${module}['"]`, 'g')

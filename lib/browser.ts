@@ -7,7 +7,7 @@ import type { MQTTClient as ClientApi } from './client/api.js'
 import { Client, type ClientRuntime } from './client/client.js'
 import { mqttJsLinks } from './link/mqttjs-link.js'
 import { browserPlatform } from './options/endpoints.js'
-import type { ClientOptions, MQTTClientOptions } from './options.js'
+import type { ClientOptions, MQTTClientOptions } from './options/client-options.js'
 
 const runtime: ClientRuntime = Object.freeze({ platform: browserPlatform, links: mqttJsLinks(false), defer: (callback: () => void) => setTimeout(callback, 0) })
 

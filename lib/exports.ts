@@ -2,8 +2,8 @@
 // name so that nothing internal leaks by accident.
 export { topic, parseFilter, assertTopicName, matches } from './topic.js'
 export { json } from './codec.js'
-export { route } from './route.js'
-export { acknowledge } from './acknowledge.js'
+export { route } from './services/route.js'
+export { acknowledge } from './services/acknowledge.js'
 export {
   IotPubSubError,
   InvalidTopicError,
@@ -37,10 +37,10 @@ export type {
   EndOptions,
   OfflineQueueOptions,
   Credentials,
-} from './options.js'
+} from './options/client-options.js'
 export type { Status, ConnectingStatus, ConnectedStatus, ReconnectingStatus, ClosedStatus, ProtocolVersion } from './status.js'
 export type { ParsedFilter } from './topic.js'
-export type { SubscriptionInfo } from './broker-subscription.js'
-export type { Route, RouteParams, RouteParamNames } from './route.js'
-export type { RequestOptions } from './requester.js'
-export type { RouteOptions, RouteMessage } from './route.js'
+export type { SubscriptionInfo } from './subscriptions/broker-subscription.js'
+export type { Route, RouteParams, RouteParamNames } from './services/route.js'
+export type { RequestOptions } from './services/requester.js'
+export type { RouteOptions, RouteMessage } from './services/route.js'

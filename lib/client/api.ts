@@ -1,11 +1,11 @@
 import type { Observable, Subscription } from 'rxjs'
-import type { SubscriptionInfo } from '../broker-subscription.js'
+import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import type { Codec } from '../codec.js'
 import type { IotPubSubError } from '../errors.js'
 import type { Message } from '../message.js'
-import type { EndOptions, ObserveOptions, PublishOptions } from '../options.js'
-import type { RequestOptions } from '../requester.js'
-import type { Route, RouteMessage, RouteOptions, RouteParams } from '../route.js'
+import type { EndOptions, ObserveOptions, PublishOptions } from '../options/client-options.js'
+import type { RequestOptions } from '../services/requester.js'
+import type { Route, RouteMessage, RouteOptions, RouteParams } from '../services/route.js'
 import type { Status } from '../status.js'
 
 /**

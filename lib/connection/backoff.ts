@@ -1,4 +1,4 @@
-import type { ReconnectOptions } from '../options.js'
+import type { ReconnectOptions } from '../options/client-options.js'
 
 /**
  * The wait before reconnect attempt `attempt` (1, 2, ...): the ceiling doubles from `initialDelay` up to

@@ -1,4 +1,4 @@
-import type { Credentials } from '../options.js'
+import type { Credentials } from '../options/client-options.js'
 
 function same(a: Credentials | undefined, b: Credentials | undefined): boolean {
   return a !== undefined && b !== undefined && a.username === b.username && a.password === b.password

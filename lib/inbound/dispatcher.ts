@@ -1,6 +1,6 @@
-import type { IncomingMessage } from '../broker-subscription.js'
-import { PendingAck } from '../pending-ack.js'
-import type { SubscriptionRegistry } from '../subscription-registry.js'
+import type { IncomingMessage } from '../subscriptions/broker-subscription.js'
+import { PendingAck } from './pending-ack.js'
+import type { SubscriptionRegistry } from '../subscriptions/subscription-registry.js'
 
 /** Messages handled in a row before the clock is looked at. */
 const BATCH = 64

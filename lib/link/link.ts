@@ -1,4 +1,4 @@
-import type { IncomingMessage } from '../broker-subscription.js'
+import type { IncomingMessage } from '../subscriptions/broker-subscription.js'
 import type { MessageProperties, QoS } from '../message.js'
 import type { Endpoint } from '../options/resolved-options.js'
 import type { ProtocolVersion } from '../status.js'
@@ -56,10 +56,13 @@ export interface LinkSubscribeOptions {
 /** A SUBACK: the granted QoS, or the broker's failure code; `lost` when the connection closed first. */
 export type Suback = { readonly granted: QoS } | { readonly refused: number } | { readonly lost: true }
 
-/** A publish the broker refused (MQTT 5 reason code), or that the link could not complete. */
+/**
+ * A publish the broker refused (`code`: its MQTT 5 reason code), or that the link could not complete. An
+ * `Error` has this shape, so a link can hand its implementation's errors on as they are.
+ */
 export interface LinkAckError {
   readonly message: string
-  readonly reasonCode: number | undefined
+  readonly code?: unknown
 }
 
 /** The broker's CONNACK, with the MQTT 5 properties the engine acts on. */

@@ -1,6 +1,6 @@
 import mqtt from 'mqtt'
 import type { IClientOptions, IClientPublishOptions, IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, MqttClient, Packet } from 'mqtt'
-import type { IncomingMessage } from '../broker-subscription.js'
+import type { IncomingMessage } from '../subscriptions/broker-subscription.js'
 import type { QoS } from '../message.js'
 import { coalesceWrites } from './coalesce-writes.js'
 import { refusalText } from './connack-codes.js'
@@ -60,14 +60,11 @@ export class MqttJsLink implements Link {
   publish(topic: string, payload: Uint8Array | string, options: LinkPublishOptions, done: (error?: LinkAckError) => void): number | undefined {
     const mqttClient = this.mqtt
     if (!mqttClient) {
-      done({ message: 'not connected', reasonCode: undefined })
+      done({ message: 'not connected' })
       return undefined
     }
-    const callback = (error?: Error): void => {
-      if (!error) return done()
-      const code = codeOf(error)
-      done({ message: error.message, reasonCode: typeof code === 'number' ? code : undefined })
-    }
+    // MQTT.js's callback as it is: its ErrorWithReasonCode carries the reason code as `code`.
+    const callback = done as (error?: Error) => void
     // MQTT.js's payload type names Buffer; a Uint8Array is written the same way.
     // MQTT.js's property types name Buffer where a Uint8Array is written the same way.
     const publishOptions = (options.properties ? { qos: options.qos, retain: options.retain, properties: options.properties } : { qos: options.qos, retain: options.retain }) as IClientPublishOptions

@@ -1,5 +1,5 @@
 import { UnsupportedOptionError } from '../errors.js'
-import type { MQTTClientOptions } from '../options.js'
+import type { MQTTClientOptions } from './client-options.js'
 import type { Endpoint } from './resolved-options.js'
 import { show } from './validate.js'
 

@@ -1,5 +1,5 @@
 import { UnsupportedOptionError } from '../errors.js'
-import type { MQTTClientOptions, OfflineQueueOptions, ReconnectOptions, WillOptions } from '../options.js'
+import type { MQTTClientOptions, OfflineQueueOptions, ReconnectOptions, WillOptions } from './client-options.js'
 import { assertTopicName } from '../topic.js'
 import { DEFAULTS, randomClientId, SESSION_NEVER_EXPIRES } from './defaults.js'
 import { endpoints, type Platform } from './endpoints.js'

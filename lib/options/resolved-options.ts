@@ -1,5 +1,5 @@
 import type { QoS } from '../message.js'
-import type { Credentials, MQTTClientOptions, OfflineQueueOptions, ReconnectOptions } from '../options.js'
+import type { Credentials, MQTTClientOptions, OfflineQueueOptions, ReconnectOptions } from './client-options.js'
 
 /** One broker node: its URL as given and the parts a connection attempt needs (default port filled in). */
 export interface Endpoint {

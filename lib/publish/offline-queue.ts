@@ -1,6 +1,6 @@
 import { PublishError, QueueFullError } from '../errors.js'
 import type { QoS } from '../message.js'
-import type { OfflineQueueOptions } from '../options.js'
+import type { OfflineQueueOptions } from '../options/client-options.js'
 
 /** What the queue needs of a publish. */
 export interface Queueable {

@@ -1,4 +1,4 @@
-import type { PublishProperties } from '../options.js'
+import type { PublishProperties } from '../options/client-options.js'
 
 const encoder = new TextEncoder()
 

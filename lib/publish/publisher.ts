@@ -2,7 +2,7 @@ import { encodePayload, resolveCodec } from '../codec.js'
 import { ClientClosedError, type IotPubSubError, PayloadTooLargeError, PublishError, PublishTimeoutError } from '../errors.js'
 import type { Connack, Link, LinkAckError, LinkFailure } from '../link/link.js'
 import type { MessageProperties, QoS } from '../message.js'
-import type { PublishOptions } from '../options.js'
+import type { PublishOptions } from '../options/client-options.js'
 import { checkQos } from '../options/validate.js'
 import type { ResolvedOptions } from '../options/resolved-options.js'
 import type { ProtocolVersion } from '../status.js'
@@ -134,7 +134,8 @@ export class Publisher implements PublishHost {
     if (publish.state === 'settled') return
     if (!error) return this.settle(publish)
     if (this.stopping) return this.settle(publish, new ClientClosedError('the client was ended before the publish was acknowledged', error))
-    this.settle(publish, new PublishError(publish.topic, error.message, error.reasonCode === undefined ? {} : { reasonCode: error.reasonCode }))
+    const code = error.code
+    this.settle(publish, new PublishError(publish.topic, error.message, typeof code === 'number' ? { reasonCode: code } : {}))
   }
 
   expired(publish: PendingPublish, reason: 'timeout' | 'abort'): void {

@@ -1,9 +1,9 @@
 import { Observable, Subject } from 'rxjs'
-import type { BrokerSubscription, FilterObserver, SubscriptionInfo } from '../broker-subscription.js'
+import type { BrokerSubscription, FilterObserver, SubscriptionInfo } from './broker-subscription.js'
 import { SubscriptionRejectedError } from '../errors.js'
 import type { Connack, Link, Suback } from '../link/link.js'
 import type { ProtocolVersion } from '../status.js'
-import { SubscriptionRegistry } from '../subscription-registry.js'
+import { SubscriptionRegistry } from './subscription-registry.js'
 import type { ParsedFilter } from '../topic.js'
 
 /** What the subscriptions read of the connection: the SDK's own state. */

@@ -56,6 +56,20 @@ describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => 
     expect(packed.manifest.peerDependencies).toHaveProperty('rxjs')
   })
 
+  it('publishes the public API only in its types: the client is an interface, no private members, no internals', async () => {
+    const dist = join(packed.dir, 'source', 'dist')
+    for (const entry of ['node.d.ts', 'browser.d.ts']) {
+      const types = await readFile(join(dist, entry), 'utf8')
+      expect(types).toMatch(/export interface MQTTClient extends/)
+      expect(types).toMatch(/export declare const MQTTClient: new \(options: MQTTClientOptions\) => MQTTClient;/)
+      expect(types).not.toMatch(/\bprivate\b|BaseClient|Platform|Link\b/)
+    }
+    // What the client's type is made of: its public members, documented, and nothing else.
+    const api = await readFile(join(dist, 'client', 'api.d.ts'), 'utf8')
+    expect(api).not.toMatch(/\bprivate\b|#private|protected/)
+    for (const member of ['status$', 'errors$', 'subscriptions$', 'observe(', 'publish<', 'request(', 'serve<', 'route<', 'end(']) expect(api).toContain(member)
+  })
+
   it('works from a plain .mjs: connects over mqtt://, observes, publishes, receives, ends, and exits', async () => {
     const prefix = uniquePrefix('package-node')
     const clientId = `package-node-${process.pid}`

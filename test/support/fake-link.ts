@@ -1,6 +1,6 @@
 // A Link with no socket: it records what the engine asks of it, and the test plays the broker's side.
 import { vi, type Mock } from 'vitest'
-import type { IncomingMessage } from '../../lib/broker-subscription.js'
+import type { IncomingMessage } from '../../lib/subscriptions/broker-subscription.js'
 import type {
   Attempt,
   Connack,

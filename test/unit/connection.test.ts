@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { Connection, type ConnectionListener } from '../../lib/connection/connection.js'
 import { ClientIdConflictError, ConnectionLostError, ConnectionRefusedError, NotAuthorizedError } from '../../lib/errors.js'
-import type { Credentials, MQTTClientOptions } from '../../lib/options.js'
+import type { Credentials, MQTTClientOptions } from '../../lib/options/client-options.js'
 import { nodePlatform } from '../../lib/options/endpoints.js'
 import { resolveOptions } from '../../lib/options/resolve-options.js'
 import type { ReconnectingStatus, Status } from '../../lib/status.js'

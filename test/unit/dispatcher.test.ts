@@ -1,9 +1,9 @@
 // Inbound dispatch: when the link may read on (pacing against a fake clock), and manual acknowledgements.
 import { describe, expect, it, vi } from 'vitest'
-import type { BrokerSubscription, FilterObserver, IncomingMessage } from '../../lib/broker-subscription.js'
+import type { BrokerSubscription, FilterObserver, IncomingMessage } from '../../lib/subscriptions/broker-subscription.js'
 import { Dispatcher, type DispatchContext } from '../../lib/inbound/dispatcher.js'
-import type { AckHandle, PendingAck } from '../../lib/pending-ack.js'
-import { SubscriptionRegistry } from '../../lib/subscription-registry.js'
+import type { AckHandle, PendingAck } from '../../lib/inbound/pending-ack.js'
+import { SubscriptionRegistry } from '../../lib/subscriptions/subscription-registry.js'
 import { parseFilter } from '../../lib/topic.js'
 
 /** An observer that records what it got and, when manual, takes a share of each acknowledgement. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { connect as connectInBrowser, MQTTClient as BrowserClient } from '../../lib/browser.js'
 import { UnsupportedOptionError } from '../../lib/errors.js'
 import { browserPlatform, endpoints, nodePlatform, type Platform } from '../../lib/options/endpoints.js'
-import type { MQTTClientOptions } from '../../lib/options.js'
+import type { MQTTClientOptions } from '../../lib/options/client-options.js'
 
 const brokerUrls = (options: MQTTClientOptions, platform: Platform): string[] => endpoints(options, platform).map((e) => e.url)
 

@@ -2,7 +2,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ClientClosedError, InvalidTopicError, PayloadTooLargeError, PublishError, PublishTimeoutError, QueueFullError, UnsupportedOptionError } from '../../lib/errors.js'
 import type { LinkFailure } from '../../lib/link/link.js'
-import type { MQTTClientOptions, PublishOptions } from '../../lib/options.js'
+import type { MQTTClientOptions, PublishOptions } from '../../lib/options/client-options.js'
 import { nodePlatform } from '../../lib/options/endpoints.js'
 import { resolveOptions } from '../../lib/options/resolve-options.js'
 import { POISON_WINDOW_MS } from '../../lib/publish/poison.js'

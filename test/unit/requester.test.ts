@@ -1,12 +1,12 @@
 // Requester against a fake client (RxJS Subjects) and fake timers: deadlines, readiness, error types.
 import { BehaviorSubject, Observable, Subject } from 'rxjs'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import type { SubscriptionInfo } from '../../lib/broker-subscription.js'
+import type { SubscriptionInfo } from '../../lib/subscriptions/broker-subscription.js'
 import { ClientClosedError, ConnectionLostError, IotPubSubError, PublishError } from '../../lib/errors.js'
 import { RequestTimeoutError, ResponderError, SubscriptionRejectedError, UnsupportedOptionError } from '../../lib/errors.js'
 import type { Message, MessageProperties } from '../../lib/message.js'
-import type { ObserveOptions, PublishOptions } from '../../lib/options.js'
-import { ERROR_NAME_PROPERTY, ERROR_PROPERTY, type RequestClient, Requester } from '../../lib/requester.js'
+import type { ObserveOptions, PublishOptions } from '../../lib/options/client-options.js'
+import { ERROR_NAME_PROPERTY, ERROR_PROPERTY, type RequestClient, Requester } from '../../lib/services/requester.js'
 import type { Status } from '../../lib/status.js'
 
 const REPLY = 'iotpubsub/reply/fake'

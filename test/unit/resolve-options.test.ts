@@ -3,7 +3,7 @@ import { InvalidTopicError, UnsupportedOptionError } from '../../lib/errors.js'
 import { browserPlatform, endpoints, nodePlatform } from '../../lib/options/endpoints.js'
 import { resolveOptions } from '../../lib/options/resolve-options.js'
 import { checkQos } from '../../lib/options/validate.js'
-import type { MQTTClientOptions } from '../../lib/options.js'
+import type { MQTTClientOptions } from '../../lib/options/client-options.js'
 
 const url = 'mqtt://broker.example'
 /** Options as plain JavaScript could pass them, wrong types included. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { matches } from '../../lib/topic.js'
-import { TopicTrie } from '../../lib/topic-trie.js'
+import { TopicTrie } from '../../lib/subscriptions/topic-trie.js'
 
 const filters = ['a/b', 'a/+', 'a/#', '+/b', '#', '+/+', 'a/b/c', 'a/+/c', '+/#', '$SYS/#', '$SYS/+', 'x', '/+', '+/', 'a//b']
 const topics = ['a/b', 'a', 'a/c', 'a/b/c', 'b', 'x', '$SYS/uptime', '$SYS', '/x', 'x/', 'a//b', 'z/b']

@@ -1,9 +1,9 @@
 import type { Subscriber } from 'rxjs'
-import type { BrokerSubscription, FilterObserver, IncomingMessage } from './broker-subscription.js'
-import { bytesCodec, type Codec } from './codec.js'
+import type { BrokerSubscription, FilterObserver, IncomingMessage } from '../subscriptions/broker-subscription.js'
+import { bytesCodec, type Codec } from '../codec.js'
 import { DeliveredMessage } from './delivered-message.js'
-import { DecodeError } from './errors.js'
-import type { Message, QoS } from './message.js'
+import { DecodeError } from '../errors.js'
+import type { Message, QoS } from '../message.js'
 import type { AckHandle, PendingAck } from './pending-ack.js'
 
 /** What an observer reports back to its client; one object per client, shared by all its observers. */

@@ -1,10 +1,10 @@
 import { map, type Observable } from 'rxjs'
-import { type Codec, resolveCodec } from './codec.js'
-import { InvalidTopicError } from './errors.js'
-import type { Message } from './message.js'
-import type { ObserveOptions } from './options.js'
-import { reshape } from './delivered-message.js'
-import { matchParams, topic } from './topic.js'
+import { type Codec, resolveCodec } from '../codec.js'
+import { InvalidTopicError } from '../errors.js'
+import type { Message } from '../message.js'
+import type { ObserveOptions } from '../options/client-options.js'
+import { reshape } from '../inbound/delivered-message.js'
+import { matchParams, topic } from '../topic.js'
 
 /** The parameter names of a pattern: `'devices/{id}/{sensor}'` → `'id' | 'sensor'`. */
 export type RouteParamNames<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | RouteParamNames<Rest> : never

@@ -1,6 +1,6 @@
-import type { MessageProperties, QoS } from './message.js'
-import type { PendingAck } from './pending-ack.js'
-import type { ParsedFilter } from './topic.js'
+import type { MessageProperties, QoS } from '../message.js'
+import type { PendingAck } from '../inbound/pending-ack.js'
+import type { ParsedFilter } from '../topic.js'
 
 /**
  * A message as it came off the wire, before any observer's codec ran. MQTT.js's own PUBLISH packet has

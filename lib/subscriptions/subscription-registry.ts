@@ -1,5 +1,5 @@
 import { BrokerSubscription } from './broker-subscription.js'
-import type { ParsedFilter } from './topic.js'
+import type { ParsedFilter } from '../topic.js'
 import { TopicTrie } from './topic-trie.js'
 
 /** MQTT 5 subscription identifiers are variable byte integers from 1 to 268,435,455. */

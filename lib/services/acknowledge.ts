@@ -1,5 +1,5 @@
 import { catchError, concatMap, EMPTY, from, type ObservableInput, type OperatorFunction, tap } from 'rxjs'
-import type { Message } from './message.js'
+import type { Message } from '../message.js'
 
 /**
  * Runs `handler` for each message, one at a time, and acknowledges the message when the handler's

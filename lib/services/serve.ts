@@ -1,6 +1,6 @@
 import { mergeMap, type Observable, type Subscription } from 'rxjs'
-import type { Message, QoS } from './message.js'
-import type { PublishOptions } from './options.js'
+import type { Message, QoS } from '../message.js'
+import type { PublishOptions } from '../options/client-options.js'
 import { ERROR_NAME_PROPERTY, ERROR_PROPERTY } from './requester.js'
 
 /**

@@ -1,10 +1,10 @@
 import { type Observable, skip, type Subscription } from 'rxjs'
-import type { SubscriptionInfo } from './broker-subscription.js'
-import type { Codec, CodecName } from './codec.js'
-import { ClientClosedError, ConnectionLostError, IotPubSubError, PublishError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from './errors.js'
-import type { Message, QoS } from './message.js'
-import type { ObserveOptions, PublishOptions } from './options.js'
-import type { Status } from './status.js'
+import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
+import type { Codec, CodecName } from '../codec.js'
+import { ClientClosedError, ConnectionLostError, IotPubSubError, PublishError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from '../errors.js'
+import type { Message, QoS } from '../message.js'
+import type { ObserveOptions, PublishOptions } from '../options/client-options.js'
+import type { Status } from '../status.js'
 
 /**
  * User property by which a reply says that the responder's handler failed; its value is the error's message.

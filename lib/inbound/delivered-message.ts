@@ -1,7 +1,7 @@
-import type { IncomingMessage } from './broker-subscription.js'
-import type { Message, MessageProperties, QoS } from './message.js'
+import type { IncomingMessage } from '../subscriptions/broker-subscription.js'
+import type { Message, MessageProperties, QoS } from '../message.js'
 import type { AckHandle } from './pending-ack.js'
-import { matchParams } from './topic.js'
+import { matchParams } from '../topic.js'
 
 /** A message as one observer sees it: its own decoded payload, and params computed only if read. */
 export class DeliveredMessage<T> implements Message<T> {

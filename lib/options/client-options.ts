@@ -1,5 +1,5 @@
-import type { Codec, CodecName } from './codec.js'
-import type { MessageProperties, QoS } from './message.js'
+import type { Codec, CodecName } from '../codec.js'
+import type { MessageProperties, QoS } from '../message.js'
 
 /** The reconnect policy: exponential backoff with jitter between `initialDelay` and `maxDelay` (ms). */
 export interface ReconnectOptions {
