@@ -9,7 +9,23 @@ import { mqttJsLinks } from './link/mqttjs-link.js'
 import { browserPlatform } from './options/endpoints.js'
 import type { ClientOptions, MQTTClientOptions } from './options/client-options.js'
 
-const runtime: ClientRuntime = Object.freeze({ platform: browserPlatform, links: mqttJsLinks(false), defer: (callback: () => void) => setTimeout(callback, 0) })
+const runtime: ClientRuntime = Object.freeze({
+  platform: browserPlatform,
+  links: mqttJsLinks(false),
+  defer: (callback: () => void) => setTimeout(callback, 0),
+  // localStorage.setItem('iotpubsub:debug', '1') in the devtools console (then reload) turns the debug log on.
+  debugLogger: () => (debugSwitch() ? console : undefined),
+})
+
+function debugSwitch(): boolean {
+  try {
+    const flag = globalThis.localStorage?.getItem('iotpubsub:debug')
+    return flag !== null && flag !== undefined && flag !== '0'
+  } catch {
+    // Storage can be off limits (sandboxed frames, some privacy modes): no switch then.
+    return false
+  }
+}
 
 /**
  * A client for one broker connection. It starts connecting at once; see {@link connect} for the short form.

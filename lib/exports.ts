@@ -42,5 +42,6 @@ export type { Status, ConnectingStatus, ConnectedStatus, ReconnectingStatus, Clo
 export type { ParsedFilter } from './topic.js'
 export type { SubscriptionInfo } from './subscriptions/broker-subscription.js'
 export type { Route, RouteParams, RouteParamNames } from './services/route.js'
+export type { Logger, LogFields, LogEvent } from './log/logger.js'
 export type { RequestOptions } from './services/requester.js'
 export type { RouteOptions, RouteMessage } from './services/route.js'

@@ -9,7 +9,13 @@ import { mqttJsLinks } from './link/mqttjs-link.js'
 import { nodePlatform } from './options/endpoints.js'
 import type { ClientOptions, MQTTClientOptions } from './options/client-options.js'
 
-const runtime: ClientRuntime = Object.freeze({ platform: nodePlatform, links: mqttJsLinks(true), defer: setImmediate })
+const runtime: ClientRuntime = Object.freeze({
+  platform: nodePlatform,
+  links: mqttJsLinks(true),
+  defer: setImmediate,
+  // IOTPUBSUB_DEBUG=1 turns the debug log on, to the console, for a client given no logger of its own.
+  debugLogger: () => (process.env.IOTPUBSUB_DEBUG && process.env.IOTPUBSUB_DEBUG !== '0' ? console : undefined),
+})
 
 /**
  * A client for one broker connection. It starts connecting at once; see {@link connect} for the short form.

@@ -21,6 +21,8 @@ import type { Status } from '../status.js'
 import { Subscriptions } from '../subscriptions/subscriptions.js'
 import { parseFilter } from '../topic.js'
 import type { MQTTClient } from './api.js'
+import { errorFields, Log } from '../log/log.js'
+import type { Logger } from '../log/logger.js'
 
 /** The part of `end()`'s timeout kept for DISCONNECT and the broker's close. */
 const DISCONNECT_RESERVE_MS = 1_000
@@ -31,6 +33,8 @@ export interface ClientRuntime {
   readonly links: LinkFactory
   /** Runs a callback once pending I/O and timers have had their turn. */
   readonly defer: (callback: () => void) => void
+  /** The console, when the platform's switch asks for the debug log (IOTPUBSUB_DEBUG, localStorage). */
+  readonly debugLogger: () => Logger | undefined
 }
 
 /**
@@ -53,6 +57,7 @@ export class Client implements MQTTClient {
   private readonly dispatcher: Dispatcher
   private readonly publisher: Publisher
   private readonly observerHost: ObserverHost
+  private readonly log: Log
   private requester: Requester | undefined
   private ending: Promise<void> | undefined
   /** Set as `end()` starts: observers completed by it must not unsubscribe. */
@@ -64,6 +69,8 @@ export class Client implements MQTTClient {
     this.options = resolved
     this.clientId = resolved.clientId
     this.urls = resolved.endpoints.map((e) => e.url)
+    const log = new Log(resolved.logger ?? runtime.debugLogger(), resolved.clientId)
+    this.log = log
     this.link = runtime.links(
       {
         clientId: resolved.clientId,
@@ -95,9 +102,9 @@ export class Client implements MQTTClient {
       blamePublish: (failures, accepted) => this.publisher.blamePublish(failures, accepted),
       subscribesInFlight: () => this.subscriptions.awaitingSuback,
       stopped: (error) => this.stopped(error),
-    })
-    this.subscriptions = new Subscriptions(resolved.retainedCacheSize, this.link, this.connection, !resolved.clean)
-    this.publisher = new Publisher(resolved, this.link, this.connection)
+    }, Date.now, log)
+    this.subscriptions = new Subscriptions(resolved.retainedCacheSize, this.link, this.connection, !resolved.clean, log)
+    this.publisher = new Publisher(resolved, this.link, this.connection, Date.now, log)
     const { registry } = this.subscriptions
     const subscriptions = this.subscriptions
     const connection = this.connection
@@ -115,7 +122,10 @@ export class Client implements MQTTClient {
       runtime.defer,
     )
     this.observerHost = {
-      decodeFailed: (error) => this.errors.next(error),
+      decodeFailed: (error) => {
+        this.log.warn('decode-error', { topic: error.topic, bytes: error.raw.length, ...errorFields(error.cause) }, `a payload on ${JSON.stringify(error.topic)} could not be decoded: ${String((error.cause as Error | undefined)?.message ?? error.cause)}`)
+        this.errors.next(error)
+      },
       detach: (observer) => {
         if (observer.manual) this.dispatcher.manualObservers -= 1
         // Completing observers on end() must leave a persistent session's subscriptions on the broker.
@@ -210,6 +220,7 @@ export class Client implements MQTTClient {
    * session (`clean: false`) after the reconnect.
    */
   private redeliver(topic: string, reason: unknown): void {
+    this.log.warn('handler-error', { topic, ...errorFields(reason) }, `a manually acknowledged message on ${JSON.stringify(topic)} was refused by its handler: it comes again`)
     this.errors.next(new HandlerError(topic, reason))
     if (!this.connection.connected) return
     this.connection.onFailed({ type: 'protocol', message: `a message on ${JSON.stringify(topic)} was not acknowledged: reconnecting so that the broker delivers it again` })

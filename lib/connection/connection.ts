@@ -6,6 +6,7 @@ import type { ProtocolVersion, Status } from '../status.js'
 import { backoffDelay } from './backoff.js'
 import { diagnoseClose, type Diagnosis } from './close-diagnosis.js'
 import { CredentialsPolicy } from './credentials-policy.js'
+import { errorFields, Log } from '../log/log.js'
 import { ProtocolNegotiation } from './protocol-negotiation.js'
 
 /** What the other parts learn from the connection lifecycle. */
@@ -57,6 +58,7 @@ export class Connection {
     private readonly link: Link,
     private readonly listener: ConnectionListener,
     private readonly now: () => number = Date.now,
+    private readonly log: Log = Log.off,
   ) {
     this.protocol = new ProtocolNegotiation(options.protocolVersion)
     this.credentials = new CredentialsPolicy({ username: options.username, password: options.password }, options.credentials)
@@ -110,6 +112,13 @@ export class Connection {
     this.protocol.accepted()
     this.credentials.accepted()
     this.state = { type: 'connected', since: this.now() }
+    if (this.log.enabled) {
+      this.log.info(
+        'connack',
+        { url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.protocol.version, properties: connack.properties },
+        `connected to ${this.url} (MQTT ${this.protocol.version === 5 ? '5' : '3.1.1'}, session ${connack.sessionPresent ? 'resumed' : 'new'})`,
+      )
+    }
     this.status.next({ type: 'connected', url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.protocol.version })
     this.listener.connected(connack, this.protocol.version, this.epochCount)
   }
@@ -147,6 +156,15 @@ export class Connection {
       },
     )
     if (diagnosis.error instanceof NotAuthorizedError) this.credentials.refused()
+    if (this.log.enabled) {
+      const refusal = failures.find((f) => f.type === 'refused')
+      if (refusal) this.log.warn('refused', { url: this.url, code: refusal.type === 'refused' ? refusal.code : undefined }, `${this.url} refused the connection: ${diagnosis.error.message}`)
+      this.log.warn(
+        'closed',
+        { url: this.url, accepted, lasted, failures: failures.map((f) => f.type), action: diagnosis.action, ...errorFields(diagnosis.error) },
+        `${accepted ? 'the connection' : 'the attempt'} to ${this.url} ended: ${diagnosis.error.message} (${diagnosis.action === 'retry' ? `retry${diagnosis.delay === 'none' ? ' at once' : ''}` : diagnosis.action})`,
+      )
+    }
     if (wasConnected) this.listener.lost()
     this.follow(diagnosis, accepted)
   }
@@ -171,6 +189,7 @@ export class Connection {
   private follow(diagnosis: Diagnosis, accepted: boolean): void {
     if (diagnosis.action === 'fatal') return this.fail(diagnosis.error)
     if (diagnosis.action === 'fall-back') {
+      this.log.info('fallback', { url: this.url, protocolVersion: 4 }, `${this.url} does not speak MQTT 5: trying MQTT 3.1.1`)
       this.protocol.fallBack(diagnosis.error instanceof ConnectionRefusedError ? 'refused' : 'silent')
       return this.wait(0, diagnosis.error, false)
     }
@@ -199,6 +218,7 @@ export class Connection {
       void this.open()
     }, delay)
     this.state = { type: 'waiting', timer }
+    if (report) this.log.info('reconnecting', { url: this.url, attempt: Math.max(this.attempt, 1), delay }, `next attempt to ${this.url} in ${delay} ms`)
     if (report) this.status.next({ type: 'reconnecting', url: this.url, attempt: Math.max(this.attempt, 1), delay, error })
   }
 
@@ -221,6 +241,11 @@ export class Connection {
       if (this.state.type !== 'opening') return
     }
     const endpoint = this.options.endpoints[this.endpointIndex] ?? (this.options.endpoints[0] as NonNullable<(typeof this.options.endpoints)[0]>)
+    this.log.info(
+      'attempt',
+      { url: endpoint.url, attempt: this.attempt + 1, protocolVersion: this.protocol.version, username },
+      `connecting to ${endpoint.url} (MQTT ${this.protocol.version === 5 ? '5' : '3.1.1'}${username === undefined ? '' : `, as ${JSON.stringify(username)}`})`,
+    )
     this.link.open({ endpoint, protocolVersion: this.protocol.version, username, password })
   }
 
@@ -232,6 +257,8 @@ export class Connection {
   }
 
   private finish(error: IotPubSubError | undefined): void {
+    if (error) this.log.error('stopped', errorFields(error), `stopped for good: ${error.message}`)
+    else this.log.info('stopped', {}, 'ended')
     this.listener.stopped(error)
     this.status.next({ type: 'closed', error })
     this.status.complete()

@@ -71,6 +71,8 @@ export interface Connack {
   readonly maximumQoS: QoS | undefined
   readonly maximumPacketSize: number | undefined
   readonly subscriptionIdentifiersAvailable: boolean
+  /** Every MQTT 5 property the CONNACK carried, for the debug log. */
+  readonly properties: Readonly<Record<string, unknown>> | undefined
 }
 
 /**

@@ -227,6 +227,7 @@ export class MqttJsLink implements Link {
       maximumQoS: connack.properties?.maximumQoS as QoS | undefined,
       maximumPacketSize: connack.properties?.maximumPacketSize,
       subscriptionIdentifiersAvailable: connack.properties?.subscriptionIdentifiersAvailable !== false,
+      properties: connack.properties as Readonly<Record<string, unknown>> | undefined,
     }
     // After MQTT.js's own CONNACK handling (it runs next, synchronously): from then on a publish is sent, or
     // queued behind the unacknowledged ones MQTT.js resends first, never held in its offline store.

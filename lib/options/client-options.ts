@@ -1,3 +1,4 @@
+import type { Logger } from '../log/logger.js'
 import type { Codec, CodecName } from '../codec.js'
 import type { MessageProperties, QoS } from '../message.js'
 
@@ -80,6 +81,12 @@ export interface ClientOptions {
   replyTopicPrefix?: string
   /** Per observed filter, how many topics' retained messages are kept for late observers. Default 1,000. */
   retainedCacheSize?: number
+  /**
+   * Where the debug log goes: anything with `debug`, `info`, `warn` and `error`, such as `console` or a pino
+   * logger. Off by default. Without changing code: `IOTPUBSUB_DEBUG=1` in Node, or
+   * `localStorage.setItem('iotpubsub:debug', '1')` in a browser, logs to the console.
+   */
+  logger?: Logger
   /** Node only: CA certificate(s) (PEM) that the broker's certificate must chain to (`mqtts://`, `wss://`). */
   ca?: string | Uint8Array | Array<string | Uint8Array>
   /** Node only: client certificate (PEM) for brokers that require one (X.509 authentication). */

@@ -1,4 +1,5 @@
 import { UnsupportedOptionError } from '../errors.js'
+import type { Logger } from '../log/logger.js'
 import type { MQTTClientOptions, OfflineQueueOptions, ReconnectOptions, WillOptions } from './client-options.js'
 import { assertTopicName } from '../topic.js'
 import { DEFAULTS, randomClientId, SESSION_NEVER_EXPIRES } from './defaults.js'
@@ -52,8 +53,17 @@ export function resolveOptions(options: MQTTClientOptions, platform: Platform): 
     replyTopicPrefix: resolveTopicName(options.replyTopicPrefix ?? DEFAULTS.replyTopicPrefix),
     retainedCacheSize: checkNonNegative('retainedCacheSize', options.retainedCacheSize ?? DEFAULTS.retainedCacheSize, 'topics per filter'),
     tls: resolveTls(options),
+    logger: resolveLogger(options.logger),
   }
   return Object.freeze(resolved)
+}
+
+function resolveLogger(logger: unknown): Logger | undefined {
+  if (logger === undefined) return undefined
+  const methods = ['debug', 'info', 'warn', 'error'] as const
+  const missing = methods.filter((m) => typeof (logger as Record<string, unknown> | null)?.[m] !== 'function')
+  if (missing.length > 0) throw new UnsupportedOptionError(`\`logger\` needs the methods debug, info, warn and error (such as console or a pino logger); it lacks ${missing.join(', ')}`)
+  return logger as Logger
 }
 
 function resolveClientId(clientId: unknown): string {

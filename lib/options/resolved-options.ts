@@ -1,3 +1,4 @@
+import type { Logger } from '../log/logger.js'
 import type { QoS } from '../message.js'
 import type { Credentials, MQTTClientOptions, OfflineQueueOptions, ReconnectOptions } from './client-options.js'
 
@@ -58,6 +59,8 @@ export interface ResolvedOptions {
   readonly replyTopicPrefix: string
   readonly retainedCacheSize: number
   readonly tls: TlsOptions
+  /** The user's logger, checked to have its four methods. */
+  readonly logger: Logger | undefined
 }
 
 export type { MQTTClientOptions }

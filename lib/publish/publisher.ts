@@ -11,6 +11,7 @@ import { OfflineQueue } from './offline-queue.js'
 import { payloadSize, publishPacketSize } from './packet-size.js'
 import { PendingPublish, type PublishHost } from './pending-publish.js'
 import { blame } from './poison.js'
+import { errorFields, Log } from '../log/log.js'
 
 const QOS_NOT_SUPPORTED = 155
 
@@ -44,6 +45,7 @@ export class Publisher implements PublishHost {
     private readonly link: Link,
     private readonly connection: PublisherConnection,
     private readonly now: () => number = Date.now,
+    private readonly log: Log = Log.off,
   ) {
     this.queue = new OfflineQueue(options.offlineQueue)
   }
@@ -60,22 +62,22 @@ export class Publisher implements PublishHost {
       qos = checkQos(options.qos ?? 0)
       bytes = options.codec ? resolveCodec<T>(options.codec).encode(payload) : encodePayload(payload)
     } catch (error) {
-      return Promise.reject(error instanceof Error && 'reasonCode' in error ? error : new PublishError(topic, 'the payload could not be encoded', { cause: error }))
+      return this.refuse(topic, error instanceof Error && 'reasonCode' in error ? error : new PublishError(topic, 'the payload could not be encoded', { cause: error }))
     }
-    if (this.stopping || this.connection.stopped) return Promise.reject(new ClientClosedError('publish() on a client that has ended', this.closedError))
+    if (this.stopping || this.connection.stopped) return this.refuse(topic, new ClientClosedError('publish() on a client that has ended', this.closedError))
     const maxQos = Math.min(this.options.maxQos, this.brokerMaxQos)
     if (qos > maxQos) {
-      return Promise.reject(new PublishError(topic, `QoS ${qos} is not supported by the broker (maximum ${maxQos})`, { reasonCode: QOS_NOT_SUPPORTED }))
+      return this.refuse(topic, new PublishError(topic, `QoS ${qos} is not supported by the broker (maximum ${maxQos})`, { reasonCode: QOS_NOT_SUPPORTED }))
     }
     const limit = Math.min(this.options.maxPacketSize ?? Infinity, this.brokerMaxPacketSize ?? Infinity)
     if (limit !== Infinity) {
       const size = publishPacketSize(topic, bytes, qos, options.properties)
       if (size > limit) {
-        return Promise.reject(new PayloadTooLargeError(`Publish to ${JSON.stringify(topic)} refused: the packet would be about ${size} bytes, over the limit of ${limit}`, limit))
+        return this.refuse(topic, new PayloadTooLargeError(`Publish to ${JSON.stringify(topic)} refused: the packet would be about ${size} bytes, over the limit of ${limit}`, limit))
       }
     }
     const { signal, timeout } = options
-    if (signal?.aborted) return Promise.reject(new PublishTimeoutError('publish aborted before it was sent', { cause: signal.reason }))
+    if (signal?.aborted) return this.refuse(topic, new PublishTimeoutError('publish aborted before it was sent', { cause: signal.reason }))
     const publish = new PendingPublish(this, topic, bytes, qos, options.retain ?? false, options.properties as MessageProperties | undefined, payloadSize(bytes), signal)
     this.pending.add(publish)
     if (this.connection.writable) {
@@ -199,8 +201,17 @@ export class Publisher implements PublishHost {
     }
   }
 
+  /** A publish refused before it was queued or sent. */
+  private refuse(topic: string, error: Error): Promise<void> {
+    this.log.warn('publish-refused', { topic, ...errorFields(error) }, `publish to ${JSON.stringify(topic)} refused: ${error.message}`)
+    return Promise.reject(error)
+  }
+
   private settle(publish: PendingPublish, error?: Error): void {
     if (!this.pending.delete(publish)) return
+    if (error && !(error instanceof ClientClosedError)) {
+      this.log.warn('publish-refused', { topic: publish.topic, qos: publish.qos, packetId: publish.packetId, ...errorFields(error) }, `publish to ${JSON.stringify(publish.topic)} failed: ${error.message}`)
+    }
     publish.settle(error)
     if (this.pending.size === 0) this.onDrained?.()
   }

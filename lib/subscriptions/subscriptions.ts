@@ -5,6 +5,7 @@ import type { Connack, Link, Suback } from '../link/link.js'
 import type { ProtocolVersion } from '../status.js'
 import { SubscriptionRegistry } from './subscription-registry.js'
 import type { ParsedFilter } from '../topic.js'
+import { Log } from '../log/log.js'
 
 /** What the subscriptions read of the connection: the SDK's own state. */
 export interface SubscriptionsConnection {
@@ -36,6 +37,7 @@ export class Subscriptions {
     private readonly link: Link,
     private readonly connection: SubscriptionsConnection,
     private readonly persistentSession: boolean,
+    private readonly log: Log = Log.off,
   ) {
     this.registry = new SubscriptionRegistry(retainedLimit)
     this.subscriptions$ = new Observable<readonly SubscriptionInfo[]>((subscriber) => {
@@ -78,6 +80,7 @@ export class Subscriptions {
     this.registry.delete(subscription)
     const filter = subscription.filter
     if (this.connection.writable) {
+      this.log.debug('unsubscribe', { filter }, `UNSUBSCRIBE ${filter}`)
       this.link.unsubscribe(filter, (ok) => {
         if (!ok && this.persistentSession && !this.registry.get(filter)) this.stale.add(filter)
       })
@@ -136,6 +139,7 @@ export class Subscriptions {
     // rh 1: a QoS upgrade or a resubscription on a resumed session does not resend retained messages;
     // rap: live retained publishes keep their flag, so the retained cache follows them.
     const options = v5 ? { qos: subscription.requestedQos, rh: 1 as const, rap: true, id: this.identifiers ? subscription.id : undefined } : { qos: subscription.requestedQos }
+    this.log.debug('subscribe', { filter: subscription.filter, qos: options.qos, id: v5 ? options.id : undefined }, `SUBSCRIBE ${subscription.filter} (QoS ${options.qos})`)
     this.link.subscribe(subscription.filter, options, (result) => this.onSuback(subscription, epoch, result))
   }
 
@@ -145,12 +149,14 @@ export class Subscriptions {
     this.inFlight.delete(subscription.filter)
     if (this.registry.get(subscription.filter) !== subscription) return
     if ('refused' in result) {
+      this.log.warn('suback', { filter: subscription.filter, refused: result.refused }, `SUBACK refused ${subscription.filter} (reason code ${result.refused})`)
       this.registry.delete(subscription)
       this.changed()
       subscription.errorAll(new SubscriptionRejectedError(subscription.filter, result.refused))
       return
     }
     subscription.grantedQos = result.granted
+    this.log.debug('suback', { filter: subscription.filter, granted: result.granted }, `SUBACK ${subscription.filter} (granted QoS ${result.granted})`)
     this.changed()
   }
 

@@ -35,7 +35,7 @@ export interface UnsubscribeCall {
   readonly done: (ok: boolean) => void
 }
 
-export const CONNACK: Connack = { sessionPresent: false, maximumQoS: undefined, maximumPacketSize: undefined, subscriptionIdentifiersAvailable: true }
+export const CONNACK: Connack = { sessionPresent: false, maximumQoS: undefined, maximumPacketSize: undefined, subscriptionIdentifiersAvailable: true, properties: undefined }
 
 export class FakeLink implements Link {
   readonly opens: Attempt[] = []

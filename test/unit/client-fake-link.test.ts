@@ -13,7 +13,7 @@ import { FakeLinks } from '../support/fake-link.js'
 
 function setup(options: Partial<MQTTClientOptions> = {}) {
   const links = new FakeLinks()
-  const client = new Client({ url: 'mqtt://a', clientId: 'dev-1', ...options }, { platform: nodePlatform, links: links.create, defer: (f) => f() })
+  const client = new Client({ url: 'mqtt://a', clientId: 'dev-1', ...options }, { platform: nodePlatform, links: links.create, defer: (f) => f(), debugLogger: () => undefined })
   const statuses: Status[] = []
   client.status$.subscribe((s) => statuses.push(s))
   return { client, link: links.link, statuses }

@@ -1,0 +1,61 @@
+import type { LogEvent, LogFields, Logger } from './logger.js'
+
+type Level = 'debug' | 'info' | 'warn' | 'error'
+
+/**
+ * The client's side of the debug log: one per client, with its id on every line. Without a logger every call
+ * returns at once; callers that build costly fields check `enabled` first.
+ *
+ * @example
+ * ```ts
+ * const log = new Log(console, 'dash-1')
+ * log.info('attempt', { url: 'mqtt://localhost:1883' }, 'connecting to mqtt://localhost:1883')
+ * ```
+ */
+export class Log {
+  /** A log that writes nothing, for parts made without one. */
+  static readonly off = new Log(undefined, '')
+
+  constructor(
+    private readonly logger: Logger | undefined,
+    private readonly clientId: string,
+  ) {}
+
+  get enabled(): boolean {
+    return this.logger !== undefined
+  }
+
+  debug(event: LogEvent, fields: Record<string, unknown>, message: string): void {
+    this.write('debug', event, fields, message)
+  }
+
+  info(event: LogEvent, fields: Record<string, unknown>, message: string): void {
+    this.write('info', event, fields, message)
+  }
+
+  warn(event: LogEvent, fields: Record<string, unknown>, message: string): void {
+    this.write('warn', event, fields, message)
+  }
+
+  error(event: LogEvent, fields: Record<string, unknown>, message: string): void {
+    this.write('error', event, fields, message)
+  }
+
+  private write(level: Level, event: LogEvent, fields: Record<string, unknown>, message: string): void {
+    const logger = this.logger
+    if (!logger) return
+    const line: LogFields = { event, clientId: this.clientId, ...fields }
+    try {
+      logger[level](line, `iotpubsub: ${message}`)
+    } catch {
+      // A logger that throws must not break the client: the log is only a window onto it.
+    }
+  }
+}
+
+/** An error's name and message, as log fields. */
+export function errorFields(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { error: String(error) }
+  const code = (error as { reasonCode?: unknown }).reasonCode
+  return code === undefined ? { error: error.name, reason: error.message } : { error: error.name, reason: error.message, reasonCode: code }
+}

@@ -1,0 +1,43 @@
+/**
+ * Where the client's debug log goes: anything with these four methods, such as `console` or a pino logger.
+ * Each call gets the structured fields first (with `event` naming what happened) and a one-line message
+ * second, the order pino expects and that `console` prints readably.
+ *
+ * @example
+ * ```ts
+ * const client = connect('mqtt://localhost:1883', { logger: console })
+ * // { event: 'attempt', url: 'mqtt://localhost:1883', attempt: 1, protocolVersion: 5 } iotpubsub: connecting to mqtt://localhost:1883 (MQTT 5)
+ * ```
+ */
+export interface Logger {
+  debug(fields: LogFields, message: string): void
+  info(fields: LogFields, message: string): void
+  warn(fields: LogFields, message: string): void
+  error(fields: LogFields, message: string): void
+}
+
+/** The structured part of a log line: `event` and `clientId` always, the rest by event. */
+export interface LogFields {
+  readonly event: LogEvent
+  readonly clientId: string
+  readonly [field: string]: unknown
+}
+
+/**
+ * What the client logs: connection attempts and their URLs, CONNACKs with their properties, SUBSCRIBE/SUBACK and
+ * UNSUBSCRIBE, refused publishes, decode errors, closes with their diagnosis, and backoff delays.
+ */
+export type LogEvent =
+  | 'attempt'
+  | 'connack'
+  | 'refused'
+  | 'closed'
+  | 'reconnecting'
+  | 'fallback'
+  | 'stopped'
+  | 'subscribe'
+  | 'suback'
+  | 'unsubscribe'
+  | 'publish-refused'
+  | 'decode-error'
+  | 'handler-error'
