@@ -80,7 +80,7 @@ export class Subscriptions {
     this.registry.delete(subscription)
     const filter = subscription.filter
     if (this.connection.writable) {
-      this.log.debug('unsubscribe', { filter }, `UNSUBSCRIBE ${filter}`)
+      if (this.log.enabled) this.log.debug('unsubscribe', { filter }, `UNSUBSCRIBE ${filter}`)
       this.link.unsubscribe(filter, (ok) => {
         if (!ok && this.persistentSession && !this.registry.get(filter)) this.stale.add(filter)
       })
@@ -139,7 +139,8 @@ export class Subscriptions {
     // rh 1: a QoS upgrade or a resubscription on a resumed session does not resend retained messages;
     // rap: live retained publishes keep their flag, so the retained cache follows them.
     const options = v5 ? { qos: subscription.requestedQos, rh: 1 as const, rap: true, id: this.identifiers ? subscription.id : undefined } : { qos: subscription.requestedQos }
-    this.log.debug('subscribe', { filter: subscription.filter, qos: options.qos, id: v5 ? options.id : undefined }, `SUBSCRIBE ${subscription.filter} (QoS ${options.qos})`)
+    // Guarded: an app may observe 100,000 filters, and the line is built only for a logger.
+    if (this.log.enabled) this.log.debug('subscribe', { filter: subscription.filter, qos: options.qos, id: v5 ? options.id : undefined }, `SUBSCRIBE ${subscription.filter} (QoS ${options.qos})`)
     this.link.subscribe(subscription.filter, options, (result) => this.onSuback(subscription, epoch, result))
   }
 
@@ -156,7 +157,7 @@ export class Subscriptions {
       return
     }
     subscription.grantedQos = result.granted
-    this.log.debug('suback', { filter: subscription.filter, granted: result.granted }, `SUBACK ${subscription.filter} (granted QoS ${result.granted})`)
+    if (this.log.enabled) this.log.debug('suback', { filter: subscription.filter, granted: result.granted }, `SUBACK ${subscription.filter} (granted QoS ${result.granted})`)
     this.changed()
   }
 
