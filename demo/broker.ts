@@ -91,13 +91,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   const http = createHttpServer((_req, res) => {
     res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect with ws://\n')
   })
-  const wss = new WebSocketServer({ server: http })
-  wss.on('connection', (socket, request) => {
-    const stream = track(createWebSocketStream(socket))
-    stream.on('error', () => socket.terminate())
-    aedes.handle(stream, request)
-  })
-
   let tcpPort: number
   let wsPort: number
   try {
@@ -109,6 +102,16 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
     await new Promise<void>((resolve) => aedes.close(() => resolve()))
     throw error
   }
+
+  // Attached once the port is settled: a WebSocketServer re-emits its HTTP server's errors as its own, so
+  // an EADDRINUSE while listen() tries the preferred port would be an uncaught 'error' (a crash) instead
+  // of the fallback to a free port.
+  const wss = new WebSocketServer({ server: http })
+  wss.on('connection', (socket, request) => {
+    const stream = track(createWebSocketStream(socket))
+    stream.on('error', () => socket.terminate())
+    aedes.handle(stream, request)
+  })
 
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
   let closing: Promise<void> | undefined

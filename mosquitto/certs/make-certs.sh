@@ -3,14 +3,17 @@
 # certificate for the broker and client certificates whose common name (CN) is the MQTT username (the
 # secured profile's `use_identity_as_username true` turns the CN into the username).
 #
+#   certs/make-certs.sh                        CA (if missing) + server cert for localhost, 127.0.0.1 and ::1
 #   certs/make-certs.sh server [NAME|IP ...]   CA (if missing) + server cert for localhost, 127.0.0.1, ::1 and NAMEs
 #   certs/make-certs.sh client USERNAME ...    CA (if missing) + one client cert per USERNAME (CN=USERNAME)
 #   certs/make-certs.sh sign FILE.csr ...      signs a device's own request (its key never leaves the device);
 #                                              writes FILE.crt next to it, the CN is kept as it is
 #   certs/make-certs.sh ca                     only the CA
+#   certs/make-certs.sh -h | --help            this help
 #
 # Idempotent: an existing CA is kept; an existing certificate is kept while it is signed by this CA, valid
-# for at least 30 more days and (server) covers the same names; otherwise it is made again.
+# for at least 30 more days and (server) covers the same names; otherwise it is made again. Each run ends
+# by listing, on stdout, the files it made or kept and where they are.
 #
 # Files (in CERTS_DIR, default: the folder of this script):
 #   ca.crt  ca.key                         the CA: ca.crt goes to brokers and clients, ca.key stays offline
@@ -22,10 +25,25 @@
 # CA_SUBJECT (default "/CN=iotpubsub private CA").
 set -euo pipefail
 
-usage() {
-  sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
+# The help is the comment block above (one text to keep up to date), without its "# " and without code.
+help_text() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+usage() { # usage [MESSAGE]: a usage error, exit 2
+  [[ $# -eq 0 ]] || echo "make-certs.sh: $*" >&2
+  help_text >&2
   exit 2
 }
+
+# Checked before anything is made: asking for help or mistyping a command creates nothing.
+defaulted=$(( $# == 0 )) # no arguments: the CA and a server certificate for this machine's local names
+command=${1:-server}
+case $command in
+  -h | --help | help) help_text; exit 0 ;;
+  ca | server | client | sign) ;;
+  -*) usage "unknown option: $command" ;;
+  *) usage "unknown command: $command" ;;
+esac
+[[ $# -eq 0 ]] || shift
+if [[ $command == client || $command == sign ]] && [[ $# -eq 0 ]]; then usage "$command needs at least one argument"; fi
 
 CERTS_DIR=${CERTS_DIR:-$(cd "$(dirname "$0")" && pwd)}
 CA_DAYS=${CA_DAYS:-3650}
@@ -40,6 +58,19 @@ umask 077
 
 log() { echo "make-certs.sh: $*" >&2; }
 
+# What this run made or kept, listed at the end on stdout (progress goes to stderr as it happens).
+report=()
+note() { report+=("$1"$'\t'"$2"$'\t'"$3"); } # note made|kept FILES WHAT
+summary() {
+  [[ ${#report[@]} -gt 0 ]] || return 0
+  echo "In $CERTS_DIR:"
+  local line state files what
+  for line in "${report[@]}"; do
+    IFS=$'\t' read -r state files what <<<"$line"
+    printf '  %s  %-36s %s\n' "$state" "$files" "$what"
+  done
+}
+
 new_key() { # new_key FILE: an EC P-256 key, understood by OpenSSL, mbedTLS (ESP32) and browsers
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
   chmod 600 "$1"
@@ -48,7 +79,7 @@ new_key() { # new_key FILE: an EC P-256 key, understood by OpenSSL, mbedTLS (ESP
 serial() { echo "0x$(openssl rand -hex 16)"; }
 
 make_ca() {
-  if [[ -s ca.crt && -s ca.key ]]; then return; fi
+  if [[ -s ca.crt && -s ca.key ]]; then note kept "ca.crt ca.key" "the CA"; return; fi
   if [[ -e ca.crt || -e ca.key ]]; then
     log "ca.crt or ca.key is missing or empty: remove both to make a new CA (every certificate must then be made again)"
     exit 1
@@ -60,6 +91,7 @@ make_ca() {
     -addext "keyUsage=critical,keyCertSign,cRLSign" \
     -addext "subjectKeyIdentifier=hash"
   chmod 644 ca.crt
+  note made "ca.crt ca.key" "the CA: ca.crt goes to the broker and the clients, ca.key stays offline"
 }
 
 # still_good CERT: signed by this CA and valid for 30 more days
@@ -104,6 +136,7 @@ make_server() {
   done
   if still_good server.crt && [[ -s server.key ]] && covers_exactly server.crt "${names[@]}"; then
     log "server.crt is up to date ($san)"
+    note kept "server.crt server.key" "the broker's certificate for $san"
     return
   fi
   log "new server certificate for $san"
@@ -115,6 +148,7 @@ make_server() {
     "extendedKeyUsage=serverAuth" "subjectAltName=$san" "authorityKeyIdentifier=keyid" >"$tmp/ext"
   sign "$tmp/server.csr" server.crt "$tmp/ext"
   rm -rf "$tmp"
+  note made "server.crt server.key" "the broker's certificate for $san"
 }
 
 check_username() {
@@ -133,7 +167,11 @@ make_client() {
   local name=$1
   check_username "$name"
   mkdir -p clients
-  if still_good "clients/$name.crt" && [[ -s "clients/$name.key" ]]; then log "clients/$name.crt is up to date"; return; fi
+  if still_good "clients/$name.crt" && [[ -s "clients/$name.key" ]]; then
+    log "clients/$name.crt is up to date"
+    note kept "clients/$name.crt clients/$name.key" "client certificate, CN=$name"
+    return
+  fi
   log "new client certificate clients/$name.crt (CN=$name)"
   local tmp
   tmp=$(mktemp -d)
@@ -142,6 +180,7 @@ make_client() {
   client_ext "$tmp/ext"
   sign "$tmp/client.csr" "clients/$name.crt" "$tmp/ext"
   rm -rf "$tmp"
+  note made "clients/$name.crt clients/$name.key" "client certificate, CN=$name"
 }
 
 sign_csr() {
@@ -158,23 +197,23 @@ sign_csr() {
   sign "$csr" "$crt" "$tmp/ext"
   rm -rf "$tmp"
   log "signed $crt (CN=$cn)"
+  note made "$crt" "signed request, CN=$cn"
 }
 
-[[ $# -ge 1 ]] || usage
-command=$1
-shift
 case $command in
   ca) make_ca ;;
   server) make_ca; make_server "$@" ;;
-  client) [[ $# -ge 1 ]] || usage; make_ca; for name in "$@"; do make_client "$name"; done ;;
+  client) make_ca; for name in "$@"; do make_client "$name"; done ;;
   sign)
-    [[ $# -ge 1 ]] || usage
     # Relative paths are relative to where the command was run, not to CERTS_DIR.
     files=()
     for csr in "$@"; do [[ $csr == /* ]] && files+=("$csr") || files+=("$OLDPWD/$csr"); done
     [[ -s ca.crt && -s ca.key ]] || { log "no CA in $CERTS_DIR: run '$0 ca' (or server) first"; exit 1; }
     for csr in "${files[@]}"; do sign_csr "$csr"; done
     ;;
-  -h | --help | help) usage ;;
-  *) usage ;;
 esac
+summary
+if [[ $defaulted == 1 ]]; then
+  echo "Next: other names clients reach the broker by:  $0 server NAME|IP ..."
+  echo "      client certificates (CN = MQTT username):  $0 client USERNAME ..."
+fi

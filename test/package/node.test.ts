@@ -2,14 +2,15 @@
 // the tarball next to rxjs, then plain `node` runs an .mjs that imports 'iotpubsub' and talks to a private
 // Mosquitto over mqtt://, a .cjs tries require(), and the installed TypeScript checks a consumer against
 // the shipped .d.ts. Nothing here imports lib/: only what the tarball contains is used.
-import { copyFile, readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { copyFile, mkdir, readFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { join, posix } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { noMosquitto } from '../support/binaries.js'
 import { Mosquitto } from '../support/mosquitto.js'
 import { uniquePrefix } from '../support/wait.js'
 import { expectScenario } from './expect-scenario.js'
-import { allStarted, freshProject, pack, type Packed, repoVersion, run, runOk } from './package-kit.js'
+import { allStarted, cleanEnv, freshProject, listFiles, pack, type Packed, repoVersion, run, runOk } from './package-kit.js'
 
 describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => {
   let packed: Packed
@@ -54,6 +55,62 @@ describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => 
     expect(packed.files.filter((f) => /\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([])
     expect(packed.manifest.dependencies).toHaveProperty('mqtt')
     expect(packed.manifest.peerDependencies).toHaveProperty('rxjs')
+  })
+
+  it('ships exactly package.json, README.md, LICENSE and, per lib/ module, its .js, .js.map and .d.ts', async () => {
+    // Derived from the lib/ that was packed, so a new module needs no edit here, but any other file does.
+    const modules = (await listFiles(join(packed.dir, 'source', 'lib'))).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')).map((f) => f.slice(0, -3))
+    const expected = ['LICENSE', 'README.md', 'package.json', ...modules.flatMap((m) => [`dist/${m}.d.ts`, `dist/${m}.js`, `dist/${m}.js.map`])]
+    expect(packed.files).toEqual(expected.sort())
+  })
+
+  it('has no source map that points at a file the tarball lacks: every source is shipped or inlined', async () => {
+    const unpacked = join(packed.dir, 'unpacked')
+    await mkdir(unpacked, { recursive: true })
+    await runOk('tar', ['-xzf', packed.tarball, '-C', unpacked], { cwd: packed.dir })
+    const shipped = new Set(packed.files)
+    const read = (file: string) => readFile(join(unpacked, 'package', file), 'utf8')
+    const problems: string[] = []
+    for (const file of packed.files.filter((f) => f.endsWith('.js') || f.endsWith('.d.ts'))) {
+      const url = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(await read(file))?.[1]
+      if (url === undefined) continue
+      const map = posix.join(posix.dirname(file), url)
+      if (!shipped.has(map)) problems.push(`${file} names ${url}, not shipped`)
+    }
+    for (const file of packed.files.filter((f) => f.endsWith('.map'))) {
+      const map = JSON.parse(await read(file)) as { sources: string[]; sourceRoot?: string; sourcesContent?: (string | null)[] }
+      map.sources.forEach((source, i) => {
+        const inlined = typeof map.sourcesContent?.[i] === 'string' && map.sourcesContent[i] !== ''
+        const resolved = posix.normalize(posix.join(posix.dirname(file), map.sourceRoot ?? '', source))
+        if (!inlined && !shipped.has(resolved)) problems.push(`${file}: ${source} is neither shipped nor inlined`)
+      })
+    }
+    expect(problems).toEqual([])
+  })
+
+  it('passes `npm publish --dry-run` with no warning, and uploads nothing (a stand-in registry on loopback)', async () => {
+    // The stand-in answers 404 (a name never published) and records requests: npm 11 reads the packument
+    // even for a dry run. The placeholder token only silences "requires you to be logged in (dry-run)".
+    const requests: string[] = []
+    const registry = createServer((req, res) => {
+      requests.push(`${req.method} ${req.url}`)
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"Not found"}')
+    })
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve))
+    try {
+      const host = `127.0.0.1:${(registry.address() as { port: number }).port}`
+      const result = await run(
+        'npm',
+        ['publish', packed.tarball, '--dry-run', '--registry', `http://${host}/`, `--//${host}/:_authToken=placeholder-for-dry-run`, '--fetch-retries', '0'],
+        { cwd: packed.dir, env: cleanEnv(), timeoutMs: 30_000 },
+      )
+      expect(result.code, result.stderr).toBe(0)
+      expect(result.stderr.split('\n').filter((line) => /^npm (warn|error|ERR)/i.test(line))).toEqual([])
+      expect(result.stdout.trim()).toBe(`+ iotpubsub@${String(packed.manifest.version)}`)
+      expect(requests.filter((r) => !r.startsWith('GET '))).toEqual([])
+    } finally {
+      await new Promise<void>((resolve) => registry.close(() => resolve()))
+    }
   })
 
   it('publishes the public API only in its types: the client is an interface, no private members, no internals', async () => {
