@@ -69,6 +69,12 @@ export function diagnoseClose(facts: CloseFacts, context: CloseContext): Diagnos
   const failure = telling(facts.failures)
   const stable = facts.lasted !== undefined && facts.lasted >= STABLE_CONNECTION_MS
   if (failure?.type === 'refused') return refused(failure, facts.protocol, context)
+  if (failure?.type === 'wrong-transport' && failure.heard !== 'reset') {
+    // The port answered, in another protocol than the URL's: it will answer every retry the same way, and a
+    // retry loop would bury the mistake in reconnecting statuses. (A reset is retried: a restarting broker
+    // resets connections too.)
+    return { action: 'fatal', error: new ConnectionRefusedError(wrongTransport(failure)) }
+  }
   if (failure?.type === 'socket' && isCertificateFailure(failure.code)) {
     // The broker's certificate did not verify, or it refused ours: retrying cannot fix that.
     return { action: 'fatal', error: new ConnectionRefusedError(`TLS handshake failed (${failure.code}): ${failure.message}`) }
@@ -114,7 +120,7 @@ export function diagnoseClose(facts: CloseFacts, context: CloseContext): Diagnos
 /** The account of a close that says most: a DISCONNECT or refusal before the socket error that follows it. */
 function telling(failures: readonly LinkFailure[]): LinkFailure | undefined {
   const rank = (f: LinkFailure): number =>
-    ({ refused: 0, disconnect: 1, keepalive: 2, 'connect-timeout': 2, malformed: 3, socket: 4, protocol: 5 })[f.type]
+    ({ refused: 0, disconnect: 1, 'wrong-transport': 1, keepalive: 2, 'connect-timeout': 2, 'websocket-handshake': 3, malformed: 3, socket: 4, protocol: 5 })[f.type]
   let best: LinkFailure | undefined
   for (const failure of failures) if (!best || rank(failure) < rank(best)) best = failure
   return best
@@ -137,7 +143,40 @@ function describe(failure: LinkFailure | undefined): IotPubSubError | undefined 
       return new ConnectionLostError(failure.message, { cause: Object.assign(new Error(failure.message), { code: failure.code }) })
     case 'protocol':
       return new ConnectionLostError(failure.message)
+    case 'wrong-transport':
+      return new ConnectionLostError(wrongTransport(failure))
+    case 'websocket-handshake':
+      // An HTTP status is the server's refusal; retried all the same: a proxy answers 404 or 502 while it reloads.
+      return failure.status === undefined ? new ConnectionLostError(handshake(failure)) : new ConnectionRefusedError(handshake(failure))
   }
+}
+
+const WS_PATHS = '/mqtt for NATS, EMQX and HiveMQ, /ws for RabbitMQ; Mosquitto takes any'
+const CHECK_LISTENER = "is the broker's websockets listener at that address and path?"
+
+function wrongTransport(failure: Extract<LinkFailure, { type: 'wrong-transport' }>): string {
+  const { url, detail, suggested } = failure
+  const listener = suggested.startsWith('mqtts:') ? 'an MQTT over TLS listener' : 'an MQTT (TCP) listener'
+  switch (failure.heard) {
+    case 'http':
+      return `${url} answered in HTTP (${JSON.stringify(detail)}), not MQTT: that port is probably a WebSocket listener. Use ${suggested} (plus the listener's path if it needs one: ${WS_PATHS})`
+    case 'not-http':
+      return `${url} answered the WebSocket handshake with bytes that are not HTTP (${detail}): that port is not a websockets listener. If it is ${listener}, use ${suggested}`
+    case 'reset':
+      return `${url} reset the connection during the WebSocket handshake (${detail}): that port probably does not speak HTTP. If it is ${listener}, use ${suggested}`
+  }
+}
+
+function handshake(failure: Extract<LinkFailure, { type: 'websocket-handshake' }>): string {
+  const { url, status, closeCode, detail } = failure
+  if (status === 404) return `the WebSocket handshake with ${url} was refused with HTTP 404: nothing serves that path. Use the path of the broker's websockets listener (${WS_PATHS})`
+  if (status !== undefined) return `the WebSocket handshake with ${url} was refused with HTTP ${status}: ${CHECK_LISTENER}`
+  // Browsers: the close code (1006 for every handshake failure) and the reason are all a page is told.
+  const certificate = url.startsWith('wss:') ? ' Does the browser trust its certificate?' : ''
+  const browser = `The browser tells the page no more; its console shows the reason.${certificate}`
+  if (closeCode !== undefined) return `the WebSocket to ${url} closed before the MQTT handshake (close code ${closeCode}${detail ? `: ${detail}` : ''}): ${CHECK_LISTENER} ${browser}`
+  if (detail) return `the WebSocket handshake with ${url} failed (${detail}): ${CHECK_LISTENER}`
+  return `the WebSocket to ${url} closed before it opened: ${CHECK_LISTENER} ${browser}`
 }
 
 function refused(failure: { code: number; message: string }, protocol: ProtocolVersion, context: CloseContext): Diagnosis {

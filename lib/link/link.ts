@@ -98,6 +98,17 @@ export type LinkFailure =
   | { readonly type: 'socket'; readonly code: string | undefined; readonly message: string }
   /** Anything else the protocol implementation reported. */
   | { readonly type: 'protocol'; readonly message: string }
+  /**
+   * What answered does not speak the URL's transport: HTTP on an mqtt(s):// URL (a websockets listener), or
+   * a WebSocket handshake answered with bytes that are not HTTP, or reset (a raw MQTT listener). `url` is the
+   * endpoint as given, `suggested` the URL that would probably work, `detail` what was heard.
+   */
+  | { readonly type: 'wrong-transport'; readonly url: string; readonly heard: 'http' | 'not-http' | 'reset'; readonly detail: string; readonly suggested: string }
+  /**
+   * The WebSocket handshake of a ws(s):// URL failed: with the HTTP status where the server answered one
+   * (Node), or the close code where that is all there is (browsers report no reason to the page).
+   */
+  | { readonly type: 'websocket-handshake'; readonly url: string; readonly status: number | undefined; readonly closeCode: number | undefined; readonly detail: string }
 
 export interface MalformedAck {
   readonly cmd: 'puback' | 'pubrec'

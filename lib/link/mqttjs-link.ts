@@ -6,6 +6,7 @@ import { coalesceWrites } from './coalesce-writes.js'
 import { refusalText } from './connack-codes.js'
 import { findMalformedAck } from './malformed-ack.js'
 import { signOfLifeTimers } from './sign-of-life.js'
+import { TransportWatch } from './transport-mistakes.js'
 import type { Attempt, Connack, Link, LinkAckError, LinkEvents, LinkFailure, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, Suback } from './link.js'
 
 function codeOf(error: unknown): unknown {
@@ -33,6 +34,7 @@ export class MqttJsLink implements Link {
   private lastChunk: Uint8Array | undefined
   /** The topic MQTT.js resolved for the PUBLISH it is about to hand over (a topic alias leaves the packet's empty). */
   private topic = ''
+  private readonly transport = new TransportWatch((failure) => this.events.failed(failure))
 
   constructor(
     private readonly settings: LinkSettings,
@@ -47,13 +49,20 @@ export class MqttJsLink implements Link {
     this.keepaliveExpired = false
     this.closeReported = false
     this.openedAt = Date.now()
-    if (!this.mqtt) {
-      this.mqtt = this.create(attempt)
-      this.mqtt.connect()
-    } else {
-      this.applyAttempt(this.mqtt, attempt)
-      // The stores passed back in keep the unacknowledged publishes, which MQTT.js resends first.
-      this.mqtt.reconnect({ incomingStore: this.mqtt.incomingStore, outgoingStore: this.mqtt.outgoingStore })
+    this.transport.begin(attempt.endpoint)
+    try {
+      if (!this.mqtt) {
+        this.mqtt = this.create(attempt)
+        this.mqtt.connect()
+      } else {
+        this.applyAttempt(this.mqtt, attempt)
+        // The stores passed back in keep the unacknowledged publishes, which MQTT.js resends first.
+        this.mqtt.reconnect({ incomingStore: this.mqtt.incomingStore, outgoingStore: this.mqtt.outgoingStore })
+      }
+    } catch (error) {
+      // A stream that could not even be built (a browser's WebSocket constructor throws): a failed attempt.
+      this.events.failed({ type: 'protocol', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
+      queueMicrotask(() => this.onClose())
     }
   }
 
@@ -65,8 +74,7 @@ export class MqttJsLink implements Link {
     }
     // MQTT.js's callback as it is: its ErrorWithReasonCode carries the reason code as `code`.
     const callback = done as (error?: Error) => void
-    // MQTT.js's payload type names Buffer; a Uint8Array is written the same way.
-    // MQTT.js's property types name Buffer where a Uint8Array is written the same way.
+    // MQTT.js's payload and property types name Buffer, where a Uint8Array is written the same way.
     const publishOptions = (options.properties ? { qos: options.qos, retain: options.retain, properties: options.properties } : { qos: options.qos, retain: options.retain }) as IClientPublishOptions
     mqttClient.publish(topic, payload as string, publishOptions, callback)
     return options.qos > 0 ? this.packetIdOf(mqttClient, callback) : undefined
@@ -104,7 +112,7 @@ export class MqttJsLink implements Link {
 
   close({ force, timeout }: { force: boolean; timeout: number }): Promise<void> {
     const mqttClient = this.mqtt
-    if (!mqttClient) return Promise.resolve()
+    if (!mqttClient?.stream) return Promise.resolve() // never connected: MQTT.js's end() needs a stream
     return new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined
       const done = (): void => {
@@ -151,6 +159,7 @@ export class MqttJsLink implements Link {
     if (settings.will) options.will = { ...settings.will, payload: settings.will.payload as string }
     const url = attempt.endpoint.url
     const client = mqtt.connect(url, { ...options, ...this.attemptOptions(attempt) })
+    this.transport.watchStreamsOf(client)
     client.on('packetreceive', (packet) => this.onPacket(packet))
     client.on('message', (topic) => (this.topic = topic))
     client.on('error', (error) => this.onError(error))
@@ -263,6 +272,7 @@ export class MqttJsLink implements Link {
     if (this.closeReported) return
     this.closeReported = true
     this.lastChunk = undefined
+    this.transport.end()
     if (!this.accepted && this.refusedCode === undefined && Date.now() - this.openedAt >= this.settings.connectTimeout) {
       this.events.failed({ type: 'connect-timeout' })
     }

@@ -22,13 +22,39 @@ export interface Platform {
   readonly defaultScheme: 'mqtt' | 'ws'
   /** Whether TLS options (`ca`, `cert`, `key`, ...) can be honoured (browsers use their own trust store). */
   readonly tlsOptions: boolean
+  /** Other names of schemes this platform opens (MQTT.js's own: `tcp` for mqtt, `ssl` and `tls` for mqtts). */
+  readonly aliases?: Readonly<Record<string, Scheme>>
+  /**
+   * The protocol of the page the client runs in (`https:`, ...), read when a client is made: a page served
+   * over https: cannot open ws:// (mixed content). Only the browser platform has a page.
+   */
+  readonly pageProtocol?: () => string | undefined
 }
 
 /** Node opens TCP, TLS and WebSocket connections. */
-export const nodePlatform: Platform = Object.freeze({ name: 'node', schemes: Object.freeze(['mqtt', 'mqtts', 'ws', 'wss'] as const), defaultScheme: 'mqtt', tlsOptions: true })
+export const nodePlatform: Platform = Object.freeze({
+  name: 'node',
+  schemes: Object.freeze(['mqtt', 'mqtts', 'ws', 'wss'] as const),
+  defaultScheme: 'mqtt',
+  tlsOptions: true,
+  aliases: Object.freeze({ tcp: 'mqtt', ssl: 'mqtts', tls: 'mqtts' } as const),
+})
 
 /** Browsers open WebSockets only, and trust what the browser trusts. */
-export const browserPlatform: Platform = Object.freeze({ name: 'browser', schemes: Object.freeze(['ws', 'wss'] as const), defaultScheme: 'ws', tlsOptions: false })
+export const browserPlatform: Platform = Object.freeze({
+  name: 'browser',
+  schemes: Object.freeze(['ws', 'wss'] as const),
+  defaultScheme: 'ws',
+  tlsOptions: false,
+  // Read here, in the browser's own platform, so that no shared code sniffs for a browser.
+  pageProtocol: () => (globalThis as { location?: { protocol?: unknown } }).location?.protocol as string | undefined,
+})
+
+/**
+ * Hosts that browsers let an https: page reach over ws:// (they are "potentially trustworthy", as loopback
+ * never leaves the machine): Chromium and Firefox allow them, so refusing them would break a working setup.
+ */
+const LOOPBACK = /^(localhost|.+\.localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1)$/i
 
 /**
  * The one table of default ports, with two columns because the two ways of naming a broker differ for ws:
@@ -66,6 +92,13 @@ export function endpoints(options: MQTTClientOptions, platform: Platform): reado
   else urls = [url]
   if (urls.length === 0) throw new UnsupportedOptionError('`url` is an empty list: give at least one broker URL')
   const result = urls.map((each) => endpoint(each, platform))
+  const page = platform.pageProtocol?.()
+  const insecure = page === 'https:' ? result.find((e) => e.protocol === 'ws' && !LOOPBACK.test(e.hostname)) : undefined
+  if (insecure) {
+    throw new UnsupportedOptionError(
+      `${JSON.stringify(insecure.url)}: this page is served over https:, and browsers refuse ws:// from it (mixed content): use wss:// (a TLS websockets listener, or a TLS proxy in front of the broker)`,
+    )
+  }
   if (!platform.tlsOptions) {
     for (const key of ['ca', 'cert', 'key', 'passphrase'] as const) {
       if (options[key] !== undefined) {
@@ -97,7 +130,7 @@ function endpoint(url: unknown, platform: Platform): Endpoint {
     if (port !== undefined) checkPort(`The port of \`url\` ${JSON.stringify(url)}`, Number(port), error)
     throw new UnsupportedOptionError(`Not a URL: ${JSON.stringify(url)}`, { cause: error })
   }
-  const protocol = checkScheme(parsed.protocol.replace(/:$/, ''), platform)
+  const protocol = checkScheme(parsed.protocol.replace(/:$/, ''), platform, platform.aliases)
   // WHATWG leaves the host empty for `mqtt:///x`, where MQTT.js would quietly connect to localhost.
   if (parsed.hostname === '') throw new UnsupportedOptionError(`\`url\` ${JSON.stringify(url)} names no broker host`)
   // An empty port is a URL without one, or ws/wss with their default (which WHATWG drops).
@@ -113,13 +146,15 @@ function endpoint(url: unknown, platform: Platform): Endpoint {
   })
 }
 
-function checkScheme(scheme: string, platform: Platform): Scheme {
+/** `aliases`: whether the platform's other names count (in URLs, as MQTT.js takes them; not in the typed `protocol`). */
+function checkScheme(given: string, platform: Platform, aliases: Readonly<Record<string, Scheme>> = {}): Scheme {
+  const scheme = Object.hasOwn(aliases, given) ? (aliases[given] as Scheme) : given
   const found = platform.schemes.find((s) => s === scheme)
   if (found !== undefined) return found
   const hint = platform.name === 'browser'
     ? 'browsers can only open WebSockets: use ws:// or wss:// (the broker needs a websockets listener)'
     : `use one of ${platform.schemes.map((s) => `${s}://`).join(', ')}`
-  throw new UnsupportedOptionError(`${scheme}:// is not supported in ${platform.name === 'browser' ? 'a browser' : 'Node'}: ${hint}`)
+  throw new UnsupportedOptionError(`${given}:// is not supported in ${platform.name === 'browser' ? 'a browser' : 'Node'}: ${hint}`)
 }
 
 /** A TCP port: MQTT.js would quietly replace 0 by the default port, so it is refused like any other. */

@@ -221,3 +221,57 @@ describe('diagnoseClose: a blamed publish', () => {
     expect(d).toMatchObject({ action: 'retry', delay: 'backoff' })
   })
 })
+
+describe('diagnoseClose: transport mistakes', () => {
+  const wrong = (heard: 'http' | 'not-http' | 'reset', url: string, suggested: string, detail: string): LinkFailure => ({ type: 'wrong-transport', url, heard, detail, suggested })
+  const handshake = (more: Partial<Extract<LinkFailure, { type: 'websocket-handshake' }>>): LinkFailure =>
+    ({ type: 'websocket-handshake', url: 'ws://h:9001/ws', status: undefined, closeCode: undefined, detail: '', ...more })
+  const paths = '/mqtt for NATS, EMQX and HiveMQ, /ws for RabbitMQ; Mosquitto takes any'
+  const check = "is the broker's websockets listener at that address and path?"
+  const browser = 'The browser tells the page no more; its console shows the reason.'
+
+  it.each<[string, LinkFailure, string]>([
+    ['HTTP on mqtt://', wrong('http', 'mqtt://h:9001', 'ws://h:9001/', 'HTTP/1.1 400 Bad Request'),
+      `mqtt://h:9001 answered in HTTP ("HTTP/1.1 400 Bad Request"), not MQTT: that port is probably a WebSocket listener. Use ws://h:9001/ (plus the listener's path if it needs one: ${paths})`],
+    ['HTTP on mqtts://', wrong('http', 'mqtts://h', 'wss://h:8883/', 'HTTP/1.1 400 Bad Request'),
+      `mqtts://h answered in HTTP ("HTTP/1.1 400 Bad Request"), not MQTT: that port is probably a WebSocket listener. Use wss://h:8883/ (plus the listener's path if it needs one: ${paths})`],
+    ['not HTTP on ws://', wrong('not-http', 'ws://h:1883', 'mqtt://h:1883', 'Parse Error: Expected HTTP/'),
+      'ws://h:1883 answered the WebSocket handshake with bytes that are not HTTP (Parse Error: Expected HTTP/): that port is not a websockets listener. If it is an MQTT (TCP) listener, use mqtt://h:1883'],
+    ['not HTTP on wss://', wrong('not-http', 'wss://h:8883', 'mqtts://h:8883', 'Parse Error'),
+      'wss://h:8883 answered the WebSocket handshake with bytes that are not HTTP (Parse Error): that port is not a websockets listener. If it is an MQTT over TLS listener, use mqtts://h:8883'],
+  ])('%s is final: the port will answer every retry the same way', (_, failure, message) => {
+    // With the parse error MQTT.js reports for the same bytes, which must not win.
+    const d = diagnoseClose(facts({ failures: [{ type: 'protocol', message: 'Invalid header flag bits' }, failure] }), context())
+    expect(d.action).toBe('fatal')
+    expect(d.error).toBeInstanceOf(ConnectionRefusedError)
+    expect(d.error.message).toBe(message)
+  })
+
+  it.each<[string, LinkFailure, ErrorClass, string]>([
+    ['a reset handshake', wrong('reset', 'ws://h:1883', 'mqtt://h:1883', 'read ECONNRESET'), ConnectionLostError,
+      'ws://h:1883 reset the connection during the WebSocket handshake (read ECONNRESET): that port probably does not speak HTTP. If it is an MQTT (TCP) listener, use mqtt://h:1883'],
+    ['HTTP 404', handshake({ status: 404 }), ConnectionRefusedError,
+      `the WebSocket handshake with ws://h:9001/ws was refused with HTTP 404: nothing serves that path. Use the path of the broker's websockets listener (${paths})`],
+    ['HTTP 502 (a proxy whose broker is down)', handshake({ status: 502 }), ConnectionRefusedError, `the WebSocket handshake with ws://h:9001/ws was refused with HTTP 502: ${check}`],
+    ['another handshake error (Node)', handshake({ detail: 'Server sent no subprotocol' }), ConnectionLostError,
+      `the WebSocket handshake with ws://h:9001/ws failed (Server sent no subprotocol): ${check}`],
+    ['a browser WebSocket closed before it opened', handshake({ closeCode: 1006 }), ConnectionLostError,
+      `the WebSocket to ws://h:9001/ws closed before the MQTT handshake (close code 1006): ${check} ${browser}`],
+    ['with a close reason', handshake({ closeCode: 1002, detail: 'bad' }), ConnectionLostError,
+      `the WebSocket to ws://h:9001/ws closed before the MQTT handshake (close code 1002: bad): ${check} ${browser}`],
+    ['with no close event seen', handshake({}), ConnectionLostError, `the WebSocket to ws://h:9001/ws closed before it opened: ${check} ${browser}`],
+    ['wss:// in a browser', handshake({ url: 'wss://h/mqtt', closeCode: 1006 }), ConnectionLostError,
+      `the WebSocket to wss://h/mqtt closed before the MQTT handshake (close code 1006): ${check} ${browser} Does the browser trust its certificate?`],
+  ])('%s is retried with backoff, and is no sign against MQTT 5', (_, failure, type, message) => {
+    // Before, a failed browser handshake counted as a broker closing the MQTT 5 CONNECT: a fall-back.
+    const d = diagnoseClose(facts({ protocol: 5, failures: [{ type: 'socket', code: 'ECONNRESET', message: 'read ECONNRESET' }, failure] }), context({ silentCloses: 1 }))
+    expect(d).toMatchObject({ action: 'retry', delay: 'backoff', silent: false })
+    expect(d.error).toBeInstanceOf(type)
+    expect(d.error.message).toBe(message)
+  })
+
+  it('a connect timeout outranks the handshake failure of the WebSocket it closed', () => {
+    const d = diagnoseClose(facts({ failures: [handshake({ closeCode: 1006 }), { type: 'connect-timeout' }] }), context())
+    expect(d.error.message).toContain('connectTimeout')
+  })
+})

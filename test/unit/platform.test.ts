@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { connect as connectInBrowser, MQTTClient as BrowserClient } from '../../lib/browser.js'
 import { UnsupportedOptionError } from '../../lib/errors.js'
 import { browserPlatform, endpoints, nodePlatform, type Platform } from '../../lib/options/endpoints.js'
@@ -47,5 +47,39 @@ describe('platform entries', () => {
     const client = new BrowserClient(options)
     expect(client.clientId).toBe('frozen')
     return client.end()
+  })
+})
+
+describe('a page served over https: and ws:// (mixed content)', () => {
+  const onHttpsPage: Platform = { ...browserPlatform, pageProtocol: () => 'https:' }
+  const mixed = (url: string) =>
+    `${JSON.stringify(url)}: this page is served over https:, and browsers refuse ws:// from it (mixed content): use wss:// (a TLS websockets listener, or a TLS proxy in front of the broker)`
+
+  it('refuses ws:// at connect(), naming the URL and wss://', () => {
+    expect(() => endpoints({ url: 'ws://broker.example:9001/mqtt' }, onHttpsPage)).toThrow(UnsupportedOptionError)
+    expect(() => endpoints({ url: 'ws://broker.example:9001/mqtt' }, onHttpsPage)).toThrow(mixed('ws://broker.example:9001/mqtt'))
+    expect(() => endpoints({ url: ['wss://a/mqtt', 'ws://b:9001'] }, onHttpsPage)).toThrow(mixed('ws://b:9001'))
+    expect(() => endpoints({ brokerIp: '10.0.0.5' }, onHttpsPage)).toThrow(mixed('ws://10.0.0.5:9001/'))
+  })
+
+  it('lets through what browsers allow: wss://, loopback over ws:// (potentially trustworthy), any ws:// from http:', () => {
+    for (const url of ['wss://broker.example/mqtt', 'ws://localhost:9001', 'ws://app.localhost:9001', 'ws://127.0.0.1:9001', 'ws://127.1.2.3', 'ws://[::1]:9001']) {
+      expect(brokerUrl({ url }, onHttpsPage)).toBe(url)
+    }
+    expect(brokerUrl({ url: 'ws://broker.example:9001' }, { ...browserPlatform, pageProtocol: () => 'http:' })).toBe('ws://broker.example:9001')
+  })
+
+  it('the browser entry reads the page location when a client is made (none in Node)', () => {
+    expect(browserPlatform.pageProtocol?.()).toBeUndefined()
+    vi.stubGlobal('location', { protocol: 'https:' })
+    try {
+      expect(() => connectInBrowser('ws://broker.example:9001')).toThrow(mixed('ws://broker.example:9001'))
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+
+  it('Node has no page: ws:// is never refused there', () => {
+    expect(nodePlatform.pageProtocol).toBeUndefined()
   })
 })

@@ -195,6 +195,11 @@ describe('endpoints', () => {
     ['wss://[2001:db8::5]/mqtt', 'wss', '2001:db8::5', 443, '/mqtt'],
     ['mqtt://10.0.0.5:1883/ignored', 'mqtt', '10.0.0.5', 1883, ''],
     ['mqtt://user:secret@broker', 'mqtt', 'broker', 1883, ''],
+    // MQTT.js's other names: the URL is kept as given (status$, urls), the protocol is one MQTT.js connects.
+    ['tcp://broker', 'mqtt', 'broker', 1883, ''],
+    ['TCP://broker:1884', 'mqtt', 'broker', 1884, ''],
+    ['ssl://broker', 'mqtts', 'broker', 8883, ''],
+    ['tls://[::1]:18883', 'mqtts', '::1', 18883, ''],
   ])('%s → %s %s:%i %j', (given, protocol, hostname, port, path) => {
     expect(endpoints({ url: given }, nodePlatform)).toEqual([{ url: given, protocol, hostname, port, path }])
   })
@@ -237,6 +242,8 @@ describe('endpoints', () => {
     ['mqtt in a browser', { url: 'mqtt://h' }, browserPlatform, /mqtt:\/\/ is not supported in a browser.*ws:\/\/ or wss:\/\//],
     ['protocol mqtts with brokerIp in a browser', { brokerIp: 'h', protocol: 'mqtts' }, browserPlatform, /mqtts:\/\/ is not supported in a browser/],
     ['an unknown protocol with brokerIp', { brokerIp: 'h', protocol: 'tcp' }, nodePlatform, /tcp:\/\/ is not supported in Node/],
+    ['tcp in a browser', { url: 'tcp://h' }, browserPlatform, /tcp:\/\/ is not supported in a browser.*ws:\/\/ or wss:\/\//],
+    ['a scheme named like an object property', { url: 'constructor://h' }, nodePlatform, /constructor:\/\/ is not supported in Node/],
     ['a CA in a browser', { url: 'wss://h', ca: 'PEM' }, browserPlatform, /`ca` cannot be used in a browser.*certificate store/],
     ['a passphrase in a browser', { url: 'wss://h', passphrase: 'p' }, browserPlatform, /`passphrase` cannot be used in a browser/],
   ])('refuses %s', (_, options, platform, message) => {
