@@ -10,11 +10,13 @@ import { DeviceStore, type CommandReply, type DeviceMeta } from './devices.js'
 import { Feed } from './feed.js'
 import { FrameScheduler } from './frame.js'
 import { decodePayload } from './payload.js'
+import { ProtocolLog, consoleSwitch, teeLogger } from './protocol-log.js'
 import { RateMeter, formatCount, formatRate } from './rate.js'
 import { TopicTree } from './topic-tree.js'
 import { DevicesView } from './ui/devices-view.js'
 import { byId, setText } from './ui/dom.js'
 import { FeedView } from './ui/feed-view.js'
+import { LogView } from './ui/log-view.js'
 import { renderStatus } from './ui/status-view.js'
 import { SubscriptionsView, type SubscriptionRow } from './ui/subscriptions-view.js'
 import { TreeView } from './ui/tree-view.js'
@@ -34,6 +36,7 @@ const randomId = () => Math.random().toString(16).slice(2, 8)
 const FEED_MS = 100
 const TREE_MS = 200
 const STATS_MS = 250
+const LOG_MS = 100
 
 class Dashboard {
   private client: MQTTClient | undefined
@@ -44,6 +47,8 @@ class Dashboard {
   private readonly devices = new DeviceStore()
   private readonly total = new RateMeter()
   private readonly frames = new FrameScheduler()
+  /** The SDK's debug log (the `logger` option), for the protocol log panel. */
+  private readonly log = new ProtocolLog(200, () => this.frames.request('log', () => this.logView.render(), LOG_MS))
   /** Raw payloads already counted in this task: one wire message reaching two overlapping subscriptions. */
   private readonly delivered = new Set<Uint8Array>()
   private status: Status | undefined
@@ -54,6 +59,27 @@ class Dashboard {
   private readonly treeView = new TreeView(this.tree, byId('tree'))
   private readonly devicesView = new DevicesView(this.devices, byId('devices'), { command: (id, command, value) => void this.sendCommand(id, command, value) })
   private readonly subsView = new SubscriptionsView(byId('subscriptions'), (filter) => this.unsubscribe(filter))
+  private readonly logView = new LogView(
+    this.log,
+    {
+      toggle: byId<HTMLButtonElement>('log-toggle'),
+      body: byId('log-body'),
+      tools: byId('log-tools'),
+      list: byId('log'),
+      info: byId('log-info'),
+      empty: byId('log-empty'),
+      level: byId<HTMLSelectElement>('log-level'),
+      event: byId<HTMLSelectElement>('log-event'),
+      clear: byId<HTMLButtonElement>('log-clear'),
+      alert: byId('log-alert'),
+    },
+    { schedule: (render) => this.frames.request('log', render) },
+  )
+  /**
+   * The panel's logger; with the SDK's browser switch on (`localStorage.setItem('iotpubsub:debug', '1')`) the
+   * console's too: a client with a logger of its own ignores the switch, so the page honours it itself.
+   */
+  private readonly logger = consoleSwitch(() => globalThis.localStorage) ? teeLogger(this.log.logger, console) : this.log.logger
 
   constructor(private readonly config: DemoConfig) {}
 
@@ -79,6 +105,7 @@ class Dashboard {
         username: form.username || undefined,
         password: form.password || undefined,
         protocolVersion: form.protocol,
+        logger: this.logger,
       })
     } catch (error) {
       setText(byId('client-errors'), describeError(error))
@@ -360,5 +387,6 @@ class Dashboard {
 const config = resolveConfig(location, await fetchServedConfig())
 const dashboard = new Dashboard(config)
 dashboard.start()
-// For tests and curious developers: the resolved configuration.
-;(window as unknown as { iotpubsubDemo: unknown }).iotpubsubDemo = { config }
+// For tests and curious developers (devtools console): the resolved configuration, and the SDK's connect() to
+// try a client of your own, e.g. `iotpubsubDemo.connect(iotpubsubDemo.config.url)`.
+;(window as unknown as { iotpubsubDemo: unknown }).iotpubsubDemo = { config, connect }

@@ -89,6 +89,101 @@ describe.skipIf(noChromium())('the demo dashboard in a real Chromium', () => {
     await page.fill('#sub-filter', '')
   })
 
+  it('shows the protocol log: the attempts, the fallback, the CONNACK and every SUBSCRIBE and SUBACK', async () => {
+    const line = (event: string, hasText?: string) => page.locator(`#log .log-line[data-event="${event}"]`, hasText === undefined ? {} : { hasText })
+    expect(await page.getAttribute('#log-toggle', 'aria-expanded')).toBe('true')
+    await line('connack').waitFor()
+    // aedes speaks MQTT 3.1.1 only: the page's 'auto' tries MQTT 5 first, is refused, and falls back.
+    expect(await line('attempt').last().locator('.log-message').textContent()).toBe(`connecting to ${stack.wsUrl} (MQTT 5)`)
+    expect(await line('attempt').first().locator('.log-message').textContent()).toBe(`connecting to ${stack.wsUrl} (MQTT 3.1.1)`)
+    expect(await line('closed').first().getAttribute('data-level')).toBe('warn')
+    expect(await line('fallback').count()).toBe(1)
+    expect(await line('connack').locator('.log-message').textContent()).toBe(`connected to ${stack.wsUrl} (MQTT 3.1.1, session new)`)
+    // The page's own observers, the configured `demo/#` and the subscription added in the test before.
+    for (const filter of ['demo/#', 'demo/devices/+/meta', 'demo/devices/+/status', 'demo/devices/+/reply', 'demo/simulator/reply']) {
+      await line('suback', `SUBACK ${filter} (granted QoS`).waitFor()
+      expect(await line('subscribe', `SUBSCRIBE ${filter} (QoS`).count()).toBeGreaterThan(0)
+    }
+    await line('suback', 'SUBACK demo/devices/+/telemetry (granted QoS 1)').waitFor()
+    expect(await line('subscribe').first().getAttribute('data-level')).toBe('debug')
+
+    // A line opens onto its fields, by keyboard too.
+    const connack = line('connack')
+    await connack.locator('summary').focus()
+    await page.keyboard.press('Enter')
+    await connack.locator('details[open] dl').waitFor()
+    const fields = await connack.locator('dt').allTextContents()
+    expect(fields).toEqual(expect.arrayContaining(['clientId', 'url', 'sessionPresent', 'protocolVersion']))
+    expect(await connack.locator('dt:text-is("clientId") + dd').textContent()).toBe(await page.inputValue('#conn-client-id'))
+    expect(await connack.locator('dt:text-is("protocolVersion") + dd').textContent()).toBe('4')
+
+    // Filter by level, then by event.
+    await page.selectOption('#log-level', 'warn')
+    await page.waitForFunction(() => {
+      const rows = [...document.querySelectorAll('#log .log-line')]
+      return rows.length > 0 && rows.every((row) => ['warn', 'error'].includes(row.getAttribute('data-level') ?? ''))
+    })
+    await page.selectOption('#log-level', 'debug')
+    await page.selectOption('#log-event', 'connack')
+    await page.waitForFunction(() => [...document.querySelectorAll('#log .log-line')].every((row) => row.getAttribute('data-event') === 'connack'))
+    expect(await text(page, '#log-info')).toMatch(/^\d+ events · \d+ warnings? · 1 shown$/)
+    await page.selectOption('#log-event', '')
+    await line('subscribe').first().waitFor()
+    await page.locator('#log-panel').screenshot({ path: join(artifacts, 'demo-protocol-log.png') })
+
+    // The heading's button collapses and opens the panel from the keyboard.
+    await page.focus('#log-toggle')
+    await page.keyboard.press('Enter')
+    await page.locator('#log-toggle[aria-expanded="false"]').waitFor()
+    expect(await page.isHidden('#log-body')).toBe(true)
+    await page.keyboard.press('Space')
+    await page.locator('#log-toggle[aria-expanded="true"]').waitFor()
+    await line('connack').waitFor()
+  })
+
+  it('logs to the browser console with the SDK switch, localStorage iotpubsub:debug', async () => {
+    // A second dashboard of its own (a new browser context: its own localStorage), closed at the end.
+    const other = await browser.newPage({ viewport: { width: 1280, height: 800 } })
+    const errors: string[] = []
+    other.on('pageerror', (error) => errors.push(error.message))
+    const logged: { clientId: unknown; text: string }[] = []
+    other.on('console', (message) => {
+      const text = message.text()
+      if (!text.includes('iotpubsub: ')) return
+      void message
+        .args()[0]
+        ?.jsonValue()
+        .then((fields: { clientId?: unknown }) => logged.push({ clientId: fields?.clientId, text }), () => logged.push({ clientId: undefined, text }))
+    })
+    const connectingAs = (clientId: string) => () => logged.some((line) => line.clientId === clientId && line.text.includes('iotpubsub: connecting to'))
+    try {
+      await other.goto(stack.pageUrl)
+      await other.locator('#status-badge[data-status="connected"]').waitFor()
+      await other.locator('#log .log-line[data-event="connack"]').waitFor()
+      expect(logged).toEqual([]) // switch off: the panel only
+
+      await other.evaluate(() => localStorage.setItem('iotpubsub:debug', '1'))
+      await other.reload()
+      await other.locator('#status-badge[data-status="connected"]').waitFor()
+      // The page's own client has the panel's logger, and honours the switch by also writing to the console.
+      const pageClient = await other.inputValue('#conn-client-id')
+      await expect.poll(connectingAs(pageClient), { timeout: T }).toBe(true)
+      // A client without a logger of its own: the SDK's switch alone sends its log to the console.
+      await other.evaluate((url) => {
+        const w = window as unknown as { iotpubsubDemo: { connect: (url: string, options: object) => { end(): Promise<void> } }; switchClient: unknown }
+        w.switchClient = w.iotpubsubDemo.connect(url, { clientId: 'e2e-console-switch', protocolVersion: 4 })
+      }, stack.wsUrl)
+      await expect.poll(connectingAs('e2e-console-switch'), { timeout: T }).toBe(true)
+      expect(logged.find((line) => line.clientId === 'e2e-console-switch')?.text).toContain(`iotpubsub: connecting to ${stack.wsUrl} (MQTT 3.1.1)`)
+      // ... and not to the panel, which is the page client's.
+      expect(await other.locator('#log .log-line', { hasText: 'e2e-console-switch' }).count()).toBe(0)
+      await other.evaluate(() => (window as unknown as { switchClient: { end(): Promise<void> } }).switchClient.end())
+      expect(errors).toEqual([])
+    } finally {
+      await other.close()
+    }
+  })
+
   it('publishes from the form and shows the message in the feed and the topic tree', async () => {
     await page.fill('#sub-filter', 'e2e/#')
     await page.click('#sub-add')
@@ -210,9 +305,15 @@ describe.skipIf(noChromium())('the demo dashboard in a real Chromium', () => {
     await page.locator('#status-badge[data-status="reconnecting"]').waitFor()
     expect(await text(page, '#status-badge')).toMatch(/^Reconnecting \(attempt \d+\)$/)
     expect(await text(page, '#status-detail')).toMatch(/^Trying again in .+\. Last error: /)
+    // The protocol log says the same, in the SDK's words.
+    const reconnecting = page.locator('#log .log-line[data-event="reconnecting"]').first()
+    await reconnecting.waitFor()
+    expect(await reconnecting.locator('.log-message').textContent()).toMatch(new RegExp(`^next attempt to ${stack.wsUrl.replace(/[.]/g, '\\.')} in \\d+ ms$`))
+    expect(await page.locator('#log .log-line[data-event="closed"][data-level="warn"]', { hasText: 'the connection to' }).count()).toBeGreaterThan(0)
     await page.click('#disconnect-btn')
     await page.locator('#status-badge[data-status="closed"]').waitFor()
     expect(await text(page, '#status-badge')).toBe('Disconnected')
+    await page.locator('#log .log-line[data-event="stopped"]', { hasText: 'ended' }).waitFor()
   })
 
   it('raised no errors in the page', () => {

@@ -3,11 +3,13 @@ import { beforeEach, describe, expect, it } from 'vitest'
 import { DeviceStore } from '../../demo/src/devices.js'
 import { Feed } from '../../demo/src/feed.js'
 import { decodePayload } from '../../demo/src/payload.js'
+import { ProtocolLog } from '../../demo/src/protocol-log.js'
 import { RateMeter } from '../../demo/src/rate.js'
 import { TopicTree } from '../../demo/src/topic-tree.js'
 import { DevicesView } from '../../demo/src/ui/devices-view.js'
-import { h } from '../../demo/src/ui/dom.js'
+import { clockTime, h } from '../../demo/src/ui/dom.js'
 import { FeedView, feedRow } from '../../demo/src/ui/feed-view.js'
+import { LogView, logRow, type LogViewElements } from '../../demo/src/ui/log-view.js'
 import { renderStatus } from '../../demo/src/ui/status-view.js'
 import { SubscriptionsView, type SubscriptionRow } from '../../demo/src/ui/subscriptions-view.js'
 import { TreeView } from '../../demo/src/ui/tree-view.js'
@@ -246,5 +248,190 @@ describe('SubscriptionsView and status badge', () => {
     expect(detail.textContent).toBe('Trying again in 800 ms.')
     renderStatus(badge, detail, { type: 'connected', sessionPresent: false })
     expect(badge.dataset.status).toBe('connected')
+  })
+})
+
+describe('LogView', () => {
+  const panel = (): LogViewElements => {
+    const tools = h('div')
+    const els = {
+      toggle: h('button', { attrs: { type: 'button', 'aria-expanded': 'true' } }),
+      body: h('div'),
+      tools,
+      list: h('ol'),
+      info: h('span'),
+      empty: h('p'),
+      level: h('select'),
+      event: h('select'),
+      clear: h('button', { attrs: { type: 'button' } }),
+      alert: h('p', { attrs: { 'aria-live': 'polite' } }),
+    }
+    els.body.append(els.list, els.empty)
+    tools.append(els.level, els.event, els.clear)
+    document.body.append(els.toggle, els.info, tools, els.body, els.alert)
+    return els
+  }
+  const at = Date.UTC(2025, 0, 1, 12, 0, 0)
+  const events = (els: LogViewElements) => [...els.list.querySelectorAll('.log-line')].map((el) => el.getAttribute('data-event'))
+  const change = (select: HTMLSelectElement, value: string) => {
+    select.value = value
+    select.dispatchEvent(new Event('change', { bubbles: true }))
+  }
+  const startup = (log: ProtocolLog) => {
+    log.logger.info({ event: 'attempt', clientId: 'dash-1', url: 'ws://b:9001', attempt: 1, protocolVersion: 5 }, 'iotpubsub: connecting to ws://b:9001 (MQTT 5)')
+    log.logger.warn({ event: 'closed', clientId: 'dash-1', action: 'fall-back', reasonCode: 1 }, 'iotpubsub: the attempt to ws://b:9001 ended: unacceptable protocol version (fall-back)')
+    log.logger.info({ event: 'connack', clientId: 'dash-1', sessionPresent: false, protocolVersion: 4 }, 'iotpubsub: connected to ws://b:9001 (MQTT 3.1.1, session new)')
+    log.logger.debug({ event: 'subscribe', clientId: 'dash-1', filter: 'demo/#', qos: 0, id: undefined }, 'iotpubsub: SUBSCRIBE demo/# (QoS 0)')
+    log.logger.debug({ event: 'suback', clientId: 'dash-1', filter: 'demo/#', granted: 0 }, 'iotpubsub: SUBACK demo/# (granted QoS 0)')
+  }
+
+  it('draws each line with time, level, event and message, newest first, and its fields in a <details>', () => {
+    const log = new ProtocolLog(200, undefined, () => at)
+    const els = panel()
+    const view = new LogView(log, els)
+    view.render()
+    expect(els.empty.hidden).toBe(false)
+    expect(els.empty.textContent).toBe('No protocol events yet.')
+    startup(log)
+    view.render()
+    expect(events(els)).toEqual(['suback', 'subscribe', 'connack', 'closed', 'attempt'])
+    expect(els.empty.hidden).toBe(true)
+    const attempt = els.list.querySelector('[data-event="attempt"]') as HTMLElement
+    expect(attempt.getAttribute('data-level')).toBe('info')
+    expect(attempt.querySelector('.log-time')?.textContent).toBe(clockTime(at))
+    expect(attempt.querySelector('.log-level')?.textContent).toBe('info')
+    expect(attempt.querySelector('.log-event')?.textContent).toBe('attempt')
+    expect(attempt.querySelector('.log-message')?.textContent).toBe('connecting to ws://b:9001 (MQTT 5)')
+    // The fields: closed until the line is opened, then name/value pairs (undefined ones left out).
+    const details = attempt.querySelector('details') as HTMLDetailsElement
+    expect(details.open).toBe(false)
+    expect(details.querySelector('summary')?.textContent).toContain('connecting to')
+    ;(details.querySelector('summary') as HTMLElement).click()
+    expect(details.open).toBe(true)
+    const pairs = (row: Element) => [...row.querySelectorAll('dt')].map((dt) => `${dt.textContent}=${dt.nextElementSibling?.textContent}`)
+    expect(pairs(attempt)).toEqual(['clientId=dash-1', 'url=ws://b:9001', 'attempt=1', 'protocolVersion=5'])
+    expect(pairs(els.list.querySelector('[data-event="subscribe"]') as Element)).toEqual(['clientId=dash-1', 'filter=demo/#', 'qos=0'])
+    expect(els.list.querySelector('[data-event="closed"]')?.getAttribute('data-level')).toBe('warn')
+    expect(els.info.textContent).toBe('5 events · 1 warning')
+    expect(els.info.dataset.level).toBe('warn')
+    // Incremental: old rows stay as they are (an opened line stays open).
+    log.logger.info({ event: 'reconnecting', clientId: 'dash-1', attempt: 1, delay: 800 }, 'iotpubsub: next attempt to ws://b:9001 in 800 ms')
+    view.render()
+    expect(events(els)[0]).toBe('reconnecting')
+    expect(els.list.querySelector('[data-event="attempt"]')).toBe(attempt)
+    expect(details.open).toBe(true)
+  })
+
+  it('never parses a message or a field as HTML', () => {
+    const row = logRow({ seq: 1, level: 'warn', time: 0, event: 'decode-error', message: 'iotpubsub: <img src=x onerror=alert(1)>', fields: { event: 'decode-error', clientId: 'c', topic: '<b>t</b>' } })
+    expect(row.querySelector('img, b')).toBeNull()
+    expect(row.querySelector('.log-message')?.textContent).toBe('<img src=x onerror=alert(1)>')
+    expect(row.querySelector('dd:last-of-type')?.textContent).toBe('<b>t</b>')
+  })
+
+  it('filters by level and by event from its selects', () => {
+    const log = new ProtocolLog()
+    const els = panel()
+    const view = new LogView(log, els)
+    startup(log)
+    view.render()
+    expect([...els.level.options].map((o) => o.value)).toEqual(['debug', 'info', 'warn', 'error'])
+    expect([...els.event.options].map((o) => o.value)).toContain('reconnecting')
+    change(els.level, 'info')
+    expect(events(els)).toEqual(['connack', 'closed', 'attempt'])
+    expect(els.info.textContent).toBe('5 events · 1 warning · 3 shown')
+    change(els.level, 'warn')
+    expect(events(els)).toEqual(['closed'])
+    // New lines that do not match stay out; ones that do come in on top.
+    log.logger.debug({ event: 'suback', clientId: 'dash-1' }, 'iotpubsub: SUBACK x')
+    log.logger.error({ event: 'stopped', clientId: 'dash-1' }, 'iotpubsub: stopped for good: not authorised')
+    view.render()
+    expect(events(els)).toEqual(['stopped', 'closed'])
+    expect(els.list.querySelector('[data-event="stopped"]')?.getAttribute('data-level')).toBe('error')
+    change(els.level, 'debug')
+    change(els.event, 'suback')
+    expect(events(els)).toEqual(['suback', 'suback'])
+    change(els.event, 'fallback')
+    expect(events(els)).toEqual([])
+    expect(els.empty.hidden).toBe(false)
+    expect(els.empty.textContent).toBe('No events match the filter.')
+    change(els.event, '')
+    expect(events(els)).toHaveLength(7)
+  })
+
+  it('clears the log and the list with its button', () => {
+    const log = new ProtocolLog()
+    const els = panel()
+    const view = new LogView(log, els)
+    startup(log)
+    view.render()
+    els.clear.click()
+    expect(log.size).toBe(0)
+    expect(events(els)).toEqual([])
+    expect(els.info.textContent).toBe('0 events')
+    expect(els.info.dataset.level).toBe('')
+    expect(els.empty.hidden).toBe(false)
+    log.logger.info({ event: 'attempt', clientId: 'dash-1' }, 'iotpubsub: connecting to ws://b:9001 (MQTT 3.1.1)')
+    view.render()
+    expect(events(els)).toEqual(['attempt'])
+  })
+
+  it('collapses and expands from the heading button; collapsed, it only counts', () => {
+    const log = new ProtocolLog()
+    const els = panel()
+    const view = new LogView(log, els, { open: false })
+    expect(els.toggle.getAttribute('aria-expanded')).toBe('false')
+    expect(els.body.hidden).toBe(true)
+    expect(els.tools?.hidden).toBe(true)
+    startup(log)
+    view.render()
+    expect(events(els)).toEqual([]) // nothing drawn while collapsed
+    expect(els.info.textContent).toBe('5 events · 1 warning')
+    els.toggle.click()
+    expect(view.isOpen).toBe(true)
+    expect(els.toggle.getAttribute('aria-expanded')).toBe('true')
+    expect(els.body.hidden).toBe(false)
+    expect(events(els)).toEqual(['suback', 'subscribe', 'connack', 'closed', 'attempt'])
+    els.toggle.click()
+    expect(els.body.hidden).toBe(true)
+  })
+
+  it('announces new error lines, politely, even while collapsed; other levels are not announced', () => {
+    const log = new ProtocolLog()
+    const els = panel()
+    const view = new LogView(log, els, { open: false })
+    startup(log)
+    view.render()
+    expect(els.alert.textContent).toBe('')
+    log.logger.error({ event: 'stopped', clientId: 'dash-1' }, 'iotpubsub: stopped for good: not authorised')
+    log.logger.info({ event: 'stopped', clientId: 'dash-1' }, 'iotpubsub: ended')
+    view.render()
+    expect(els.alert.textContent).toBe('Protocol error, stopped: stopped for good: not authorised')
+    expect(els.info.dataset.level).toBe('error')
+    expect(els.info.textContent).toBe('7 events · 1 warning · 1 error')
+  })
+
+  it('keeps no more rows than the ring keeps, and renders through the page\'s scheduler', () => {
+    const log = new ProtocolLog(4)
+    const els = panel()
+    const scheduled: (() => void)[] = []
+    const view = new LogView(log, els, { schedule: (render) => scheduled.push(render) })
+    for (let i = 1; i <= 3; i++) log.logger.info({ event: 'attempt', clientId: 'c', attempt: i }, `iotpubsub: a${i}`)
+    view.render()
+    for (let i = 4; i <= 10; i++) log.logger.info({ event: 'attempt', clientId: 'c', attempt: i }, `iotpubsub: a${i}`)
+    view.render()
+    expect([...els.list.querySelectorAll('.log-message')].map((el) => el.textContent)).toEqual(['a10', 'a9', 'a8', 'a7'])
+    // And no more than maxRows, when that is less than the ring holds.
+    const few = panel()
+    const short = new LogView(log, few, { maxRows: 2 })
+    short.render()
+    log.logger.info({ event: 'attempt', clientId: 'c', attempt: 11 }, 'iotpubsub: a11')
+    short.render()
+    expect([...few.list.querySelectorAll('.log-message')].map((el) => el.textContent)).toEqual(['a11', 'a10'])
+    change(els.level, 'warn')
+    expect(events(els)).toHaveLength(4) // not yet: the page decides when
+    expect(scheduled).toHaveLength(1)
+    scheduled[0]?.()
+    expect(events(els)).toEqual([])
   })
 })
