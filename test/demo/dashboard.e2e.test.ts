@@ -269,17 +269,26 @@ describe.skipIf(noChromium())('the demo dashboard in a real Chromium', () => {
     await page.click('#stress-btn')
     await page.waitForFunction(() => document.getElementById('stress-btn')?.textContent?.startsWith('Stress running'))
     await page.locator('.tree-node[data-path="demo/load"]').waitFor()
-    // A click during the flood is handled promptly (a real mouse click, not a scripted one).
-    await page.locator('#feed-pause').scrollIntoViewIfNeeded()
-    const clickPause = async () => {
-      const box = await page.locator('#feed-pause').boundingBox()
-      if (!box) throw new Error('the pause button is not visible')
-      await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    // A click during the flood is handled promptly (a real mouse click, not a scripted one). The layout moves
+    // while messages pour in, so Playwright's wait for a "stable" element can time out on a loaded machine: the
+    // button is scrolled to the middle by the page itself, and a click that landed beside it is tried again.
+    const clickPause = async (pressed: 'true' | 'false') => {
+      const button = page.locator(`#feed-pause[aria-pressed="${pressed}"]`)
+      for (let tries = 1; ; tries++) {
+        if ((await button.count()) > 0) return
+        await page.evaluate(() => document.getElementById('feed-pause')?.scrollIntoView({ block: 'center' }))
+        const box = await page.locator('#feed-pause').boundingBox()
+        if (!box) throw new Error('the pause button is not visible')
+        await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+        try {
+          return await button.waitFor({ timeout: 3_000 })
+        } catch (error) {
+          if (tries >= 5) throw error
+        }
+      }
     }
-    await clickPause()
-    await page.locator('#feed-pause[aria-pressed="true"]').waitFor()
-    await clickPause()
-    await page.locator('#feed-pause[aria-pressed="false"]').waitFor()
+    await clickPause('true')
+    await clickPause('false')
     // Every one of the 20,000 messages is counted (10 s at 2,000/s), and the lists stay capped.
     await page.waitForFunction(() => document.querySelector('.tree-node[data-path="demo/load"] > .tree-row .tree-count')?.textContent === '50 topics · 20k msgs', undefined, { timeout: 40_000 })
     await page.screenshot({ path: join(artifacts, 'demo-dashboard-stress.png') })
