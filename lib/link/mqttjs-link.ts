@@ -2,8 +2,8 @@ import mqtt from 'mqtt'
 import type { IClientOptions, IClientPublishOptions, IClientSubscribeOptions, IConnackPacket, IDisconnectPacket, MqttClient, Packet } from 'mqtt'
 import type { IncomingMessage } from '../subscriptions/broker-subscription.js'
 import type { QoS } from '../message.js'
+import { reasonText } from '../reason-codes.js'
 import { coalesceWrites } from './coalesce-writes.js'
-import { refusalText } from './connack-codes.js'
 import { findMalformedAck } from './malformed-ack.js'
 import { signOfLifeTimers } from './sign-of-life.js'
 import { TransportWatch } from './transport-mistakes.js'
@@ -219,7 +219,7 @@ export class MqttJsLink implements Link {
     const code = connack.reasonCode ?? connack.returnCode ?? 0
     if (code !== 0) {
       this.refusedCode = code
-      this.events.failed({ type: 'refused', code, message: `Connection refused: ${refusalText(code)}` })
+      this.events.failed({ type: 'refused', code, message: `Connection refused: ${reasonText(code)}` })
       return
     }
     this.accepted = true

@@ -1,5 +1,6 @@
 import type { LinkFailure } from '../link/link.js'
 import type { QoS } from '../message.js'
+import { QOS_NOT_SUPPORTED, reasonText } from '../reason-codes.js'
 import type { ProtocolVersion } from '../status.js'
 import type { PendingPublish } from './pending-publish.js'
 
@@ -8,14 +9,7 @@ export const POISON_WINDOW_MS = 2_000
 /** Closes on the same publish after which it is rejected: the first send and one resend. */
 export const POISON_STRIKES = 2
 /** DISCONNECT reason codes (MQTT 5) by which a broker refuses the publish that preceded them. */
-const PUBLISH_REFUSALS: Readonly<Record<number, string>> = {
-  144: 'topic name invalid',
-  149: 'packet too large',
-  151: 'quota exceeded',
-  153: 'payload format invalid',
-  154: 'retain not supported',
-  155: 'QoS not supported',
-}
+const PUBLISH_REFUSALS: ReadonlySet<number> = new Set([144, 149, 151, 153, 154, QOS_NOT_SUPPORTED])
 
 /** Who is to blame for a close, and whether it is final. */
 export interface Blame {
@@ -57,13 +51,13 @@ export function blame(
       const publish = (failure.ack.packetId !== undefined ? inFlight.get(failure.ack.packetId) : undefined) ?? oldest(inFlight, (p) => p.qos === qos)
       if (!publish) return undefined
       const code = failure.ack.reasonCode
-      return { publish, reject: true, reason: `the broker refused the publish${code === undefined ? '' : ` (reason code ${code}${PUBLISH_REFUSALS[code] ? `: ${PUBLISH_REFUSALS[code]}` : ''})`} with an acknowledgement MQTT 5 does not allow there`, reasonCode: code, maxQos: undefined }
+      return { publish, reject: true, reason: `the broker refused the publish${code === undefined ? '' : ` (reason code ${code}: ${reasonText(code)})`} with an acknowledgement MQTT 5 does not allow there`, reasonCode: code, maxQos: undefined }
     }
-    if (failure.type === 'disconnect' && PUBLISH_REFUSALS[failure.code]) {
+    if (failure.type === 'disconnect' && PUBLISH_REFUSALS.has(failure.code)) {
       const publish = oldest(inFlight, (p) => p.epoch === epoch)
       if (!publish) return undefined
-      const maxQos = failure.code === 155 ? ((publish.qos - 1) as QoS) : undefined
-      return { publish, reject: true, reason: `the broker disconnected on this publish (reason code ${failure.code}: ${PUBLISH_REFUSALS[failure.code]})`, reasonCode: failure.code, maxQos }
+      const maxQos = failure.code === QOS_NOT_SUPPORTED ? ((publish.qos - 1) as QoS) : undefined
+      return { publish, reject: true, reason: `the broker disconnected on this publish (reason code ${failure.code}: ${reasonText(failure.code)})`, reasonCode: failure.code, maxQos }
     }
     // A reason of another kind (keepalive, takeover, TLS, ...) or an explicit refusal: not the publish's doing.
     if (failure.type !== 'socket' || !/^(ECONNRESET|EPIPE)$/.test(failure.code ?? '')) return undefined
@@ -74,7 +68,7 @@ export function blame(
   const publish = oldest(inFlight, (p) => p.epoch === epoch)
   if (!publish || protocol !== 4 || publish.qos !== 2 || now - publish.sentAt > POISON_WINDOW_MS) return undefined
   if (publish.strikes + 1 < POISON_STRIKES) return { publish, reject: false, reason: '', reasonCode: undefined, maxQos: undefined }
-  return { publish, reject: true, reason: 'the broker closed the connection on each attempt to send this QoS 2 publish: it supports QoS 1 at most', reasonCode: 155, maxQos: 1 }
+  return { publish, reject: true, reason: 'the broker closed the connection on each attempt to send this QoS 2 publish: it supports QoS 1 at most', reasonCode: QOS_NOT_SUPPORTED, maxQos: 1 }
 }
 
 function oldest(inFlight: ReadonlyMap<number, PendingPublish>, test: (publish: PendingPublish) => boolean): PendingPublish | undefined {

@@ -11,9 +11,9 @@ import { OfflineQueue } from './offline-queue.js'
 import { payloadSize, publishPacketSize } from './packet-size.js'
 import { PendingPublish, type PublishHost } from './pending-publish.js'
 import { blame } from './poison.js'
+import { QOS_NOT_SUPPORTED } from '../reason-codes.js'
 import { errorFields, Log } from '../log/log.js'
 
-const QOS_NOT_SUPPORTED = 155
 
 /** What the publisher reads of the connection: the SDK's own state, never MQTT.js's. */
 export interface PublisherConnection {

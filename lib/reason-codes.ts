@@ -1,5 +1,8 @@
-/** CONNACK return codes (3.1.1) and reason codes (MQTT 5) a broker refuses a connection with. */
-const REFUSALS: Readonly<Record<number, string>> = {
+/**
+ * MQTT's reason codes by name: the CONNACK return codes of 3.1.1 (1 to 5) and the MQTT 5 reason codes
+ * (128 and up), which do not overlap. One table for every message that names a code.
+ */
+const NAMES: Readonly<Record<number, string>> = {
   1: 'Unacceptable protocol version',
   2: 'Identifier rejected',
   3: 'Server unavailable',
@@ -28,14 +31,17 @@ const REFUSALS: Readonly<Record<number, string>> = {
   159: 'Connection rate exceeded',
 }
 
+/** MQTT 5's code for a QoS above the broker's maximum; the SDK gives it to publishes it refuses for that. */
+export const QOS_NOT_SUPPORTED = 155
+
 /**
- * The words for a CONNACK refusal code.
+ * The name of a reason code, or `code N` for one this table does not know.
  *
  * @example
  * ```ts
- * refusalText(135) // 'Not authorized'
+ * reasonText(135) // 'Not authorized'
  * ```
  */
-export function refusalText(code: number): string {
-  return REFUSALS[code] ?? `code ${code}`
+export function reasonText(code: number): string {
+  return NAMES[code] ?? `code ${code}`
 }
