@@ -151,7 +151,10 @@ export class MqttJsLink implements Link {
     if (this.nodeTimers) {
       const timers = signOfLifeTimers({
         received: () => this.received,
-        restart: () => this.mqtt?.reschedulePing(true),
+        pingAgain: () => {
+          this.mqtt?.sendPing()
+          this.mqtt?.reschedulePing(true)
+        },
         expiring: () => (this.keepaliveExpired = true),
       })
       options.timerVariant = timers as IClientOptions['timerVariant']
