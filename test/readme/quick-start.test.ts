@@ -164,6 +164,8 @@ describe.skipIf(noMosquitto())('the Node quick start, run as `node service.mjs`'
     expect(readme).toContain('`IOTPUBSUB_DEBUG=1 node service.mjs`')
     const service = run({ MQTT_URL: `mqtt://localhost:${port}`, IOTPUBSUB_DEBUG: '1' })
     await service.line(/^connected to /, 'stdout')
+    // The SUBACK comes after "connected": waited for, not raced by the Ctrl-C.
+    await service.line(/^\s*event: 'suback'/, 'stdout')
     service.child.kill('SIGINT')
     expect(await service.exit()).toBe(0)
     const output = service.stdout.join('\n')
