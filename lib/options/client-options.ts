@@ -87,6 +87,13 @@ export interface ClientOptions {
    * `localStorage.setItem('iotpubsub:debug', '1')` in a browser, logs to the console.
    */
   logger?: Logger
+  /**
+   * Browser only: every tab of this origin whose client has the same URL(s), client id and credentials shares
+   * one broker connection, held by one of the tabs and handed to another when that tab goes away. Each tab
+   * still has the whole API; payloads cross between tabs as bytes and are decoded in each tab. Needs Web Locks
+   * and BroadcastChannel; without them (and in Node) the client has a connection of its own. Default `false`.
+   */
+  sharedConnection?: boolean
   /** Node only: CA certificate(s) (PEM) that the broker's certificate must chain to (`mqtts://`, `wss://`). */
   ca?: string | Uint8Array | Array<string | Uint8Array>
   /** Node only: client certificate (PEM) for brokers that require one (X.509 authentication). */

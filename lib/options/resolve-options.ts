@@ -53,6 +53,7 @@ export function resolveOptions(options: MQTTClientOptions, platform: Platform): 
     replyTopicPrefix: resolveTopicName(options.replyTopicPrefix ?? DEFAULTS.replyTopicPrefix),
     retainedCacheSize: checkNonNegative('retainedCacheSize', options.retainedCacheSize ?? DEFAULTS.retainedCacheSize, 'topics per filter'),
     tls: resolveTls(options),
+    sharedConnection: checkOneOf('sharedConnection', options.sharedConnection ?? false, [true, false] as const),
     logger: resolveLogger(options.logger),
   }
   return Object.freeze(resolved)

@@ -59,6 +59,8 @@ export interface ResolvedOptions {
   readonly replyTopicPrefix: string
   readonly retainedCacheSize: number
   readonly tls: TlsOptions
+  /** Browser only: share one broker connection between the tabs of this origin. */
+  readonly sharedConnection: boolean
   /** The user's logger, checked to have its four methods. */
   readonly logger: Logger | undefined
 }
