@@ -8,6 +8,7 @@ import { Client, type ClientRuntime } from './client/client.js'
 import { mqttJsLinks } from './link/mqttjs-link.js'
 import { browserPlatform } from './options/endpoints.js'
 import type { ClientOptions, MQTTClientOptions } from './options/client-options.js'
+import { sharedConnection } from './shared/share-connection.js'
 
 const runtime: ClientRuntime = Object.freeze({
   platform: browserPlatform,
@@ -41,6 +42,9 @@ export interface MQTTClient extends ClientApi {}
 /** Creates a client and starts connecting (options are checked at once: `UnsupportedOptionError`). */
 export const MQTTClient: new (options: MQTTClientOptions) => MQTTClient = class MQTTClient extends Client {
   constructor(options: MQTTClientOptions) {
+    // `sharedConnection: true`: a client of the tabs' shared connection stands in for this one (same API).
+    const shared = sharedConnection(options, runtime.platform, (own) => new MQTTClient(own), runtime.debugLogger)
+    if (shared) return shared as Client
     super(options, runtime)
   }
 }

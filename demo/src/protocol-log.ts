@@ -20,6 +20,7 @@ export const LOG_EVENTS = [
   'publish-refused',
   'decode-error',
   'handler-error',
+  'shared',
 ] as const satisfies readonly LogEvent[]
 
 // A new event in the SDK that is missing above fails the type check here.

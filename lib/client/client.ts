@@ -2,8 +2,7 @@ import { Observable, Subject, type Subscription } from 'rxjs'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import { type Codec, resolveCodec } from '../codec.js'
 import { Connection } from '../connection/connection.js'
-import { reshape } from '../inbound/delivered-message.js'
-import { ClientClosedError, DecodeError, HandlerError, type IotPubSubError } from '../errors.js'
+import { ClientClosedError, HandlerError, type IotPubSubError } from '../errors.js'
 import { type ObserverHost, ObserverRecord } from '../inbound/filter-observer.js'
 import { Dispatcher } from '../inbound/dispatcher.js'
 import type { Link, LinkFactory } from '../link/link.js'
@@ -14,7 +13,7 @@ import { checkQos } from '../options/validate.js'
 import { resolveOptions } from '../options/resolve-options.js'
 import type { ResolvedOptions } from '../options/resolved-options.js'
 import { Publisher } from '../publish/publisher.js'
-import { Requester, type RequestOptions } from '../services/requester.js'
+import { decodedReply, Requester, type RequestOptions } from '../services/requester.js'
 import { observeRoute, type Route, type RouteMessage, type RouteOptions, type RouteParams } from '../services/route.js'
 import { serveRequests } from '../services/serve.js'
 import type { Status } from '../status.js'
@@ -170,14 +169,7 @@ export class Client implements MQTTClient {
   async request<T>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
     if (this.ended || this.connection.stopped) throw new ClientClosedError('request() on a client that has ended', this.fatal)
     this.requester ??= new Requester(this, `${this.options.replyTopicPrefix}/${this.clientId}`)
-    const reply = await this.requester.request(topic, payload, options)
-    let decoded: T
-    try {
-      decoded = resolveCodec<T>(options.codec).decode(reply.raw)
-    } catch (error) {
-      throw new DecodeError(reply.topic, reply.raw, error)
-    }
-    return reshape(reply, decoded, reply.params)
+    return decodedReply(this.requester, topic, payload, options)
   }
 
   serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options: ObserveOptions<T> = {}): Subscription {

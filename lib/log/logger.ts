@@ -41,3 +41,4 @@ export type LogEvent =
   | 'publish-refused'
   | 'decode-error'
   | 'handler-error'
+  | 'shared'

@@ -39,6 +39,7 @@ describe('resolveOptions: defaults', () => {
       replyTopicPrefix: 'iotpubsub/reply',
       retainedCacheSize: 1_000,
       tls: {},
+      sharedConnection: false,
     })
   })
 

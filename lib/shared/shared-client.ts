@@ -1,0 +1,282 @@
+import { BehaviorSubject, Observable, Subject, type Subscription } from 'rxjs'
+import type { MQTTClient } from '../client/api.js'
+import { type Codec, resolveCodec } from '../codec.js'
+import { ClientClosedError, ConnectionLostError, DecodeError, type IotPubSubError, UnsupportedOptionError } from '../errors.js'
+import { type ObserverHost, ObserverRecord } from '../inbound/filter-observer.js'
+import { errorFields, type Log } from '../log/log.js'
+import type { Message } from '../message.js'
+import type { EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions } from '../options/client-options.js'
+import type { ResolvedOptions } from '../options/resolved-options.js'
+import { checkQos } from '../options/validate.js'
+import { decodedReply, Requester, type RequestOptions } from '../services/requester.js'
+import { observeRoute, type Route, type RouteMessage, type RouteOptions, type RouteParams } from '../services/route.js'
+import { serveRequests } from '../services/serve.js'
+import type { Status } from '../status.js'
+import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
+import { parseFilter } from '../topic.js'
+import { Hub, randomId } from './hub.js'
+import { holdLock, type LockManager, queueForLock } from './locks.js'
+import { sharingGroup } from './sharing-group.js'
+import { TabPublisher } from './tab-publisher.js'
+import { TabSubscriptions } from './tab-subscriptions.js'
+import { fromWireError, fromWireStatus, type ToAll, type ToHub, type ToTab, type WireStatus } from './tab-protocol.js'
+
+/** What a shared client needs from its entry: the browser's locks, and how to make a connection of its own. */
+export interface SharingRuntime {
+  readonly locks: LockManager
+  /** A client with a connection of its own, for the tab that holds the shared connection. */
+  readonly engine: (options: MQTTClientOptions) => MQTTClient
+}
+
+/**
+ * A client whose broker connection is shared by the tabs of this origin (`sharedConnection: true`). Each
+ * tab's client is one of these; the tab that holds the Web Lock of the group runs the {@link Hub}, the others
+ * talk to it over BroadcastChannel. The API and its behaviour are those of a client of its own.
+ * @internal
+ */
+export class SharedClient implements MQTTClient {
+  readonly status$: Observable<Status>
+  readonly errors$: Observable<IotPubSubError>
+  readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
+  readonly urls: readonly string[]
+
+  private readonly tab = randomId()
+  private readonly replyTopicPrefix: string
+  private readonly group: string
+  private readonly status: BehaviorSubject<Status>
+  private readonly errors = new Subject<IotPubSubError>()
+  private readonly subscriptions: TabSubscriptions
+  private readonly publisher: TabPublisher
+  private readonly observerHost: ObserverHost
+  private readonly toHub: BroadcastChannel
+  private readonly fromAll: BroadcastChannel
+  private readonly mine: BroadcastChannel
+  /** Aborted when this client ends: releases the tab's lock and leaves the line for the hub lock. */
+  private readonly alive = new AbortController()
+  private hubId: string | undefined
+  private hub: Hub | undefined
+  private sharedClientId: string
+  private everConnected = false
+  private requester: Requester | undefined
+  private ending: Promise<void> | undefined
+  private ended = false
+  private fatal: IotPubSubError | undefined
+
+  constructor(options: MQTTClientOptions, resolved: ResolvedOptions, runtime: SharingRuntime, private readonly log: Log) {
+    this.group = sharingGroup(options, resolved)
+    this.urls = resolved.endpoints.map((e) => e.url)
+    this.sharedClientId = resolved.clientId
+    this.replyTopicPrefix = resolved.replyTopicPrefix
+    this.status = new BehaviorSubject<Status>({ type: 'connecting', url: this.urls[0] ?? '' })
+    const send = (message: ToHub): void => this.send(message)
+    this.subscriptions = new TabSubscriptions(resolved.retainedCacheSize, send, this.tab)
+    this.publisher = new TabPublisher(send, this.tab)
+    this.observerHost = {
+      decodeFailed: (error: DecodeError) => {
+        this.log.warn('decode-error', { topic: error.topic, bytes: error.raw.length, ...errorFields(error.cause) }, `a payload on ${JSON.stringify(error.topic)} could not be decoded`)
+        this.errors.next(error)
+      },
+      detach: (observer) => {
+        if (observer.subscription && !this.ended) this.subscriptions.release(observer.subscription, observer)
+      },
+    }
+    this.status$ = new Observable<Status>((subscriber) => this.status.subscribe(subscriber))
+    this.errors$ = this.errors.asObservable()
+    this.subscriptions$ = this.subscriptions.subscriptions$
+
+    this.toHub = new BroadcastChannel(`${this.group}:hub`)
+    this.fromAll = new BroadcastChannel(`${this.group}:all`)
+    this.mine = new BroadcastChannel(`${this.group}:tab:${this.tab}`)
+    this.fromAll.onmessage = (event: MessageEvent<ToAll>) => this.fromHubToAll(event.data)
+    this.mine.onmessage = (event: MessageEvent<ToTab>) => this.fromHubToMe(event.data)
+
+    // The tab's own lock first (the hub watches it to know when this tab is gone), then a hello for a hub that
+    // may exist already, then the line for the hub lock: when it comes, this tab holds the connection.
+    // The holding tab's client id (its random one when none was given) becomes the connection's.
+    const engineOptions: MQTTClientOptions = { ...options, clientId: resolved.clientId, sharedConnection: false }
+    holdLock(runtime.locks, `${this.group}:tab:${this.tab}`, this.alive.signal).then(
+      () => {
+        if (this.alive.signal.aborted) return
+        this.send({ t: 'hello', tab: this.tab, observes: this.subscriptions.requests(), publishes: [] })
+        queueForLock(runtime.locks, `${this.group}:hub`, this.alive.signal, () => this.lead(runtime, engineOptions))
+      },
+      (error: unknown) => this.stop(new ConnectionLostError('the tab could not join the shared connection (Web Locks refused)', { cause: error })),
+    )
+  }
+
+  get url(): string {
+    const status = this.status.value
+    return status.type === 'closed' ? (this.urls[0] ?? '') : status.url
+  }
+
+  /** The client id in use: the one given, or the random one of the tab holding the connection. */
+  get clientId(): string {
+    return this.sharedClientId
+  }
+
+  observe<T>(filter: string, options: ObserveOptions<T> = {}): Observable<Message<T>> {
+    const parsed = parseFilter(filter)
+    const qos = checkQos(options.qos ?? 0)
+    const codec = resolveCodec<T>(options.codec)
+    if (options.ack === 'manual') {
+      throw new UnsupportedOptionError("`ack: 'manual'` needs a connection of its own: it holds the connection's reading, which the tabs sharing it cannot")
+    }
+    return new Observable<Message<T>>((subscriber) => {
+      if (this.ended) {
+        subscriber.error(this.fatal ?? new ClientClosedError('observe() on a client that has ended'))
+        return undefined
+      }
+      const observer = new ObserverRecord<T>(this.observerHost, subscriber, qos, codec, false)
+      observer.subscription = this.subscriptions.add(parsed, observer)
+      return observer
+    })
+  }
+
+  publish<T = unknown>(topic: string, payload: T, options: PublishOptions<T> = {}): Promise<void> {
+    return this.publisher.publish(topic, payload, options)
+  }
+
+  request(topic: string, payload: unknown, options?: RequestOptions<Uint8Array> & { codec?: 'bytes' }): Promise<Message<Uint8Array>>
+  request(topic: string, payload: unknown, options: RequestOptions<string> & { codec: 'text' }): Promise<Message<string>>
+  request<T = unknown>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: 'json' }): Promise<Message<T>>
+  request<T>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: Codec<T> }): Promise<Message<T>>
+  async request<T>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
+    if (this.ended) throw new ClientClosedError('request() on a client that has ended', this.fatal)
+    // Replies come to the connection's reply topic; each tab's requester keeps only its own (correlation data).
+    this.requester ??= new Requester(this, `${this.replyTopicPrefix}/${this.clientId}`)
+    return decodedReply(this.requester, topic, payload, options)
+  }
+
+  serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options: ObserveOptions<T> = {}): Subscription {
+    const qos = options.qos ?? 1
+    return serveRequests(this, this.observe(filter, { ...options, qos } as ObserveOptions<T> & { codec: Codec<T> }), handler, qos)
+  }
+
+  route<P extends string, T = Uint8Array>(pattern: P | Route<P>, options: RouteOptions<T> = {}): Observable<RouteMessage<T, RouteParams<P>>> {
+    return observeRoute(this, pattern, options)
+  }
+
+  end(options: EndOptions = {}): Promise<void> {
+    this.ending ??= this.shutdown(options)
+    return this.ending
+  }
+
+  private async shutdown({ force = false, timeout = 5_000 }: EndOptions): Promise<void> {
+    const deadline = Date.now() + timeout
+    this.ended = true
+    this.subscriptions.completeAll()
+    this.send({ t: 'bye', tab: this.tab })
+    if (!force) await this.publisher.drain(deadline - Math.min(1_000, timeout / 4))
+    this.publisher.stop(undefined)
+    const hub = this.hub
+    this.alive.abort()
+    // The connection stays up for the other tabs: the engine ends gracefully and another tab takes over.
+    if (hub) await hub.stepDown({ force: force && hub.othersThan(this.tab) === 0, timeout: Math.max(0, deadline - Date.now()) })
+    this.close(undefined)
+  }
+
+  /** This tab holds the hub lock: it runs the hub until this client ends or the connection ends for good. */
+  private async lead(runtime: SharingRuntime, engineOptions: MQTTClientOptions): Promise<void> {
+    if (this.ended) return
+    const hub = new Hub(this.group, runtime.locks, () => runtime.engine(engineOptions), engineOptions.clientId ?? '', this.urls[0] ?? '', this.log)
+    this.hub = hub
+    await hub.run()
+    this.hub = undefined
+  }
+
+  private send(message: ToHub): void {
+    if (this.alive.signal.aborted && message.t !== 'bye') return
+    this.toHub.postMessage(message)
+  }
+
+  private fromHubToAll(message: ToAll): void {
+    if (this.ended || !message || typeof message !== 'object') return
+    if (message.t === 'hub') {
+      if (message.hub === this.hubId) return
+      this.newHub(message.hub)
+      const publishes = this.publisher.handover(message.hub)
+      this.send({ t: 'hello', tab: this.tab, observes: this.subscriptions.requests(), publishes })
+      return
+    }
+    if (message.hub !== this.hubId) return
+    if (message.t === 'status') this.onHubStatus(message.status)
+    else this.subscriptions.hubSubscriptions(message.subscriptions)
+  }
+
+  private fromHubToMe(message: ToTab): void {
+    if (this.ended && !(message?.t === 'published')) return
+    if (!message || typeof message !== 'object') return
+    if (message.t === 'welcome') {
+      const known = message.hub === this.hubId
+      if (!known) this.newHub(message.hub)
+      if (message.clientId) this.sharedClientId = message.clientId
+      this.subscriptions.hubSubscriptions(message.subscriptions)
+      this.onHubStatus(message.status)
+      if (!known) this.publisher.welcome(message.hub)
+      return
+    }
+    if (message.hub !== this.hubId) return
+    switch (message.t) {
+      case 'messages':
+        return this.subscriptions.deliver(message.batch)
+      case 'failed':
+        return this.subscriptions.failed(message.id, fromWireError(message.error))
+      case 'published':
+        return this.publisher.settle(message.id, message.error ? fromWireError(message.error) : undefined)
+    }
+  }
+
+  /**
+   * Another tab holds the connection now (the 'hub' announcement and the new hub's welcome come on different
+   * channels, in either order): for a tab that was connected, that is a reconnect.
+   */
+  private newHub(hub: string): void {
+    this.hubId = hub
+    this.subscriptions.hubSubscriptions([])
+    if (!this.everConnected || this.status.value.type !== 'connected') return
+    this.status.next({ type: 'reconnecting', url: this.url, attempt: 1, delay: 0, error: new ConnectionLostError('the tab holding the shared connection went away; another tab takes over') })
+  }
+
+  /** The hub's connection status, as this tab's client reports it. */
+  private onHubStatus(wire: WireStatus): void {
+    const status = fromWireStatus(wire)
+    const current = this.status.value
+    if (status.type === 'closed') return this.stop(status.error ?? new ConnectionLostError('the shared connection closed'))
+    if (status.type === 'connected') {
+      this.everConnected = true
+      this.subscriptions.protocol(status.protocolVersion)
+      // The same connection told twice (a welcome and a broadcast): reported once.
+      if (current.type !== 'connected') this.status.next(status)
+      return
+    }
+    // A new hub's first attempt: `connecting` for a tab never connected, else the `reconnecting` of newHub().
+    if (status.type === 'connecting') {
+      if (current.type !== 'connecting' && !this.everConnected) this.status.next(status)
+      return
+    }
+    this.status.next(status)
+  }
+
+  /** The shared connection ended for good (a fatal error at the hub): this client ends with it. */
+  private stop(error: IotPubSubError): void {
+    if (this.ended) return
+    this.ended = true
+    this.fatal = error
+    this.log.warn('stopped', errorFields(error), `the shared connection ended: ${error.message}`)
+    this.subscriptions.errorAll(error)
+    this.publisher.stop(error)
+    this.alive.abort()
+    const hub = this.hub
+    this.ending = (hub ? hub.stepDown({ force: false, timeout: 1_000 }) : Promise.resolve()).then(() => this.close(error))
+  }
+
+  private close(error: IotPubSubError | undefined): void {
+    this.toHub.close()
+    this.fromAll.close()
+    this.mine.close()
+    this.subscriptions.finish()
+    this.errors.complete()
+    if (this.status.value.type !== 'closed') this.status.next({ type: 'closed', error })
+    this.status.complete()
+  }
+}

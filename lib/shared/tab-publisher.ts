@@ -1,0 +1,137 @@
+import { encodePayload, resolveCodec } from '../codec.js'
+import { ClientClosedError, ConnectionLostError, type IotPubSubError, PublishError, PublishTimeoutError } from '../errors.js'
+import type { QoS } from '../message.js'
+import type { PublishOptions } from '../options/client-options.js'
+import { checkQos } from '../options/validate.js'
+import { assertTopicName } from '../topic.js'
+import type { PublishRequest, ToHub } from './tab-protocol.js'
+
+/** One publish of this tab, from the call until the hub's answer. */
+interface TabPublish {
+  readonly request: PublishRequest
+  /** The hub it was handed to, if any: a hub that goes away takes its QoS 0 publishes with it. */
+  sentTo: string | undefined
+  resolve(): void
+  reject(error: IotPubSubError): void
+  cleanup(): void
+}
+
+/**
+ * One tab's publishes on a shared connection. The tab checks and encodes (so bad input fails at once, with
+ * the same errors as a connection of its own), the hub publishes and answers. A QoS 1 or 2 publish whose hub
+ * went away before answering is handed to the next hub (at least once, as MQTT's own resend is); a QoS 0 one
+ * already handed over fails with `ConnectionLostError`, since it may or may not have been sent.
+ */
+export class TabPublisher {
+  private readonly pending = new Map<number, TabPublish>()
+  private nextId = 1
+  private closed: IotPubSubError | undefined
+  private hub: string | undefined
+  private onDrained: (() => void) | undefined
+
+  constructor(private readonly send: (message: ToHub) => void, private readonly tab: string) {}
+
+  get size(): number {
+    return this.pending.size
+  }
+
+  publish<T>(topic: string, payload: T, options: PublishOptions<T>): Promise<void> {
+    let bytes: Uint8Array | string
+    let qos: QoS
+    try {
+      assertTopicName(topic)
+      qos = checkQos(options.qos ?? 0)
+      bytes = options.codec ? resolveCodec<T>(options.codec).encode(payload) : encodePayload(payload)
+    } catch (error) {
+      return Promise.reject(error instanceof Error && 'reasonCode' in error ? error : new PublishError(topic, 'the payload could not be encoded', { cause: error }))
+    }
+    if (this.closed) return Promise.reject(new ClientClosedError('publish() on a client that has ended', this.closed))
+    const { signal, timeout } = options
+    if (signal?.aborted) return Promise.reject(new PublishTimeoutError('publish aborted before it was sent', { cause: signal.reason }))
+    const id = this.nextId++
+    const request: PublishRequest = { id, topic, payload: bytes, qos, retain: options.retain ?? false, properties: options.properties }
+    return new Promise<void>((resolve, reject) => {
+      const expire = (reason: string, cause?: unknown): void => {
+        if (!this.pending.has(id)) return
+        this.settle(id, new PublishTimeoutError(reason, cause === undefined ? {} : { cause }))
+        this.send({ t: 'cancel', tab: this.tab, id })
+      }
+      const timer = timeout === undefined ? undefined : setTimeout(() => expire(`publish not acknowledged within ${timeout} ms`), timeout)
+      const onAbort = (): void => expire('publish aborted', signal?.reason)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const cleanup = (): void => {
+        if (timer !== undefined) clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+      }
+      const publish: TabPublish = { request, sentTo: undefined, resolve, reject, cleanup }
+      this.pending.set(id, publish)
+      if (this.hub) this.handTo(publish, this.hub)
+    })
+  }
+
+  /** The hub answered. */
+  settle(id: number, error: IotPubSubError | undefined): void {
+    const publish = this.pending.get(id)
+    if (!publish) return
+    this.pending.delete(id)
+    publish.cleanup()
+    if (error) publish.reject(error)
+    else publish.resolve()
+    if (this.pending.size === 0) this.onDrained?.()
+  }
+
+  /** A hub that knows this tab: the publishes it has not seen go to it. */
+  welcome(hub: string): void {
+    this.hub = hub
+    for (const publish of this.takeFor(hub)) this.handTo(publish, hub)
+  }
+
+  /** A new hub: what it must be told in this tab's hello (it has not seen any of it). */
+  handover(hub: string): PublishRequest[] {
+    this.hub = hub
+    return this.takeFor(hub).map((publish) => {
+      publish.sentTo = hub
+      return publish.request
+    })
+  }
+
+  /** Resolves when nothing is pending, or at `deadline` (ms since the epoch). */
+  drain(deadline: number): Promise<void> {
+    if (this.pending.size === 0) return Promise.resolve()
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(0, deadline - Date.now()))
+      const previous = this.onDrained
+      this.onDrained = done
+      function done(): void {
+        clearTimeout(timer)
+        previous?.()
+        resolve()
+      }
+    })
+  }
+
+  /** The client ends: whatever is still pending fails. */
+  stop(error: IotPubSubError | undefined): void {
+    this.closed = error ?? new ClientClosedError('The client has ended')
+    for (const id of [...this.pending.keys()]) this.settle(id, new ClientClosedError('the client ended before the publish was acknowledged', error))
+    this.onDrained = undefined
+  }
+
+  private takeFor(hub: string): TabPublish[] {
+    const taken: TabPublish[] = []
+    for (const publish of [...this.pending.values()]) {
+      if (publish.sentTo === hub) continue
+      if (publish.sentTo !== undefined && publish.request.qos === 0) {
+        this.settle(publish.request.id, new ConnectionLostError('the tab holding the shared connection went away before answering; a QoS 0 message may or may not have been sent'))
+      } else {
+        taken.push(publish)
+      }
+    }
+    return taken
+  }
+
+  private handTo(publish: TabPublish, hub: string): void {
+    publish.sentTo = hub
+    this.send({ t: 'publish', tab: this.tab, publish: publish.request })
+  }
+}
