@@ -6,16 +6,20 @@
 import type { MQTTClient as ClientApi } from './client/api.js'
 import { Client, type ClientRuntime } from './client/client.js'
 import { mqttJsLinks } from './link/mqttjs-link.js'
+import { listenToPage } from './lifecycle/page-lifecycle.js'
+import { workerIntervals } from './lifecycle/worker-intervals.js'
 import { browserPlatform } from './options/endpoints.js'
 import type { ClientOptions, MQTTClientOptions } from './options/client-options.js'
 import { sharedConnection } from './shared/share-connection.js'
 
 const runtime: ClientRuntime = Object.freeze({
   platform: browserPlatform,
-  links: mqttJsLinks(false),
+  // The keepalive's timers in a Worker of each client's own: a hidden tab's timers are throttled to one a minute.
+  links: mqttJsLinks(() => workerIntervals()),
   defer: (callback: () => void) => setTimeout(callback, 0),
   // localStorage.setItem('iotpubsub:debug', '1') in the devtools console (then reload) turns the debug log on.
   debugLogger: () => (debugSwitch() ? console : undefined),
+  lifecycle: listenToPage,
 })
 
 function debugSwitch(): boolean {

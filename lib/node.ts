@@ -11,7 +11,7 @@ import type { ClientOptions, MQTTClientOptions } from './options/client-options.
 
 const runtime: ClientRuntime = Object.freeze({
   platform: nodePlatform,
-  links: mqttJsLinks(true),
+  links: mqttJsLinks(),
   defer: setImmediate,
   // IOTPUBSUB_DEBUG=1 turns the debug log on, to the console, for a client given no logger of its own.
   debugLogger: () => (process.env.IOTPUBSUB_DEBUG && process.env.IOTPUBSUB_DEBUG !== '0' ? console : undefined),

@@ -20,6 +20,7 @@ export const LOG_EVENTS = [
   'publish-refused',
   'decode-error',
   'handler-error',
+  'lifecycle',
   'shared',
 ] as const satisfies readonly LogEvent[]
 

@@ -22,6 +22,7 @@ import { parseFilter } from '../topic.js'
 import type { MQTTClient } from './api.js'
 import { errorFields, Log } from '../log/log.js'
 import type { Logger } from '../log/logger.js'
+import type { PageLifecycle } from '../lifecycle/page-lifecycle.js'
 
 /** The part of `end()`'s timeout kept for DISCONNECT and the broker's close. */
 const DISCONNECT_RESERVE_MS = 1_000
@@ -34,6 +35,8 @@ export interface ClientRuntime {
   readonly defer: (callback: () => void) => void
   /** The console, when the platform's switch asks for the debug log (IOTPUBSUB_DEBUG, localStorage). */
   readonly debugLogger: () => Logger | undefined
+  /** Browsers: the page's online/offline, visibility and freeze events, which the connection reacts to. */
+  readonly lifecycle?: PageLifecycle
 }
 
 /**
@@ -62,6 +65,8 @@ export class Client implements MQTTClient {
   /** Set as `end()` starts: observers completed by it must not unsubscribe. */
   private ended = false
   private fatal: IotPubSubError | undefined
+  /** Removes this client's page-lifecycle listeners. */
+  private readonly stopListening: () => void
 
   constructor(options: MQTTClientOptions, runtime: ClientRuntime) {
     const resolved = resolveOptions(options, runtime.platform)
@@ -134,6 +139,9 @@ export class Client implements MQTTClient {
     this.status$ = this.connection.status$
     this.errors$ = this.errors.asObservable()
     this.subscriptions$ = this.subscriptions.subscriptions$
+    this.stopListening = resolved.pageLifecycle && runtime.lifecycle
+      ? runtime.lifecycle({ online: () => connection.online(), offline: () => connection.offline(), check: (reason) => connection.check(reason) })
+      : () => undefined
     this.connection.start()
   }
 
@@ -198,6 +206,7 @@ export class Client implements MQTTClient {
 
   /** The connection lifecycle stopped for good: settle everything. */
   private stopped(error: IotPubSubError | undefined): void {
+    this.stopListening()
     this.fatal = error
     if (error) this.subscriptions.errorAll(error)
     else this.subscriptions.completeAll()

@@ -8,6 +8,13 @@ import { diagnoseClose, type Diagnosis } from './close-diagnosis.js'
 import { CredentialsPolicy } from './credentials-policy.js'
 import { errorFields, Log } from '../log/log.js'
 import { ProtocolNegotiation } from './protocol-negotiation.js'
+import type { LivenessProbe } from './liveness.js'
+
+/**
+ * How long a sign of life may take when the page comes back: a round trip, with room for a slow network and a
+ * busy broker, yet well inside any keepalive, which would otherwise be what notices a dead connection.
+ */
+export const CHECK_TIMEOUT_MS = 3_000
 
 /** What the other parts learn from the connection lifecycle. */
 export interface ConnectionListener {
@@ -52,10 +59,14 @@ export class Connection {
   private shortConnections = 0
   private silentCloses = 0
   private epochCount = 0
+  /** A liveness check is under way (a second `check()` waits for its answer). */
+  private checking = false
+  /** The close under way was a failed liveness check: the next attempt goes at once, not after a backoff. */
+  private retryAtOnce = false
 
   constructor(
     private readonly options: ResolvedOptions,
-    private readonly link: Link,
+    private readonly link: Link & Partial<LivenessProbe>,
     private readonly listener: ConnectionListener,
     private readonly now: () => number = Date.now,
     private readonly log: Log = Log.off,
@@ -184,9 +195,71 @@ export class Connection {
     this.finish(error)
   }
 
+  // --- what the page reports (browsers: lib/lifecycle/page-lifecycle.ts) -------------------------------------
+
+  /**
+   * The network is back: what was learnt while it was gone says nothing about now, so a client waiting out a
+   * backoff tries at once with the delays started over; a connected one checks its connection.
+   */
+  online(): void {
+    if (this.state.type === 'waiting') {
+      this.attempt = 0
+      return this.skipWait('the browser is online again')
+    }
+    this.check('online')
+  }
+
+  /**
+   * The browser has lost the network: the connection is dropped now (what is unacknowledged is resent after
+   * the reconnect) instead of being found dead by the keepalive a minute later. The next attempt still comes
+   * with the backoff, not only on `online`: a browser can call itself offline while the broker is within reach
+   * (a broker on this machine or the LAN, an adapter it does not count), and the client must not sit idle then.
+   */
+  offline(): void {
+    if (this.state.type !== 'connected') return
+    this.log.info('lifecycle', { url: this.url, event: 'offline' }, `the browser went offline: dropping the connection to ${this.url}`)
+    this.failures.push({ type: 'protocol', message: 'the browser went offline' })
+    this.link.drop()
+  }
+
+  /**
+   * The page is back (visible again, resumed from a freeze, restored from the back-forward cache): a client
+   * waiting out a backoff tries at once; a connected one asks the broker for a sign of life and reconnects
+   * at once (no backoff) when none comes within {@link CHECK_TIMEOUT_MS}: a socket can look open after a sleep
+   * while nothing answers on it.
+   */
+  check(reason: string): void {
+    if (this.state.type === 'waiting') return this.skipWait(`the page is back (${reason})`)
+    if (this.state.type !== 'connected' || this.checking || !this.link.probe) return
+    const epoch = this.epochCount
+    this.checking = true
+    this.log.debug('lifecycle', { url: this.url, event: reason }, `the page is back (${reason}): checking the connection to ${this.url}`)
+    this.link.probe(CHECK_TIMEOUT_MS, (alive) => {
+      this.checking = false
+      // An answer about a connection that has closed since is no news.
+      if (alive || this.epochCount !== epoch || this.state.type !== 'connected') return
+      this.log.info('lifecycle', { url: this.url, event: reason }, `no answer from ${this.url} within ${CHECK_TIMEOUT_MS} ms after the page came back: reconnecting`)
+      this.failures.push({ type: 'protocol', message: `the broker did not answer a PINGREQ within ${CHECK_TIMEOUT_MS} ms after the page came back (${reason})` })
+      // The user is looking at the page now: the connection found dead is replaced at once.
+      this.retryAtOnce = true
+      this.link.drop()
+    })
+  }
+
   // ----------------------------------------------------------------------------------------------------------
 
+  /** Ends a backoff wait now: the attempt it was waiting for starts at once. */
+  private skipWait(reason: string): void {
+    if (this.state.type !== 'waiting') return
+    clearTimeout(this.state.timer)
+    this.log.info('lifecycle', { url: this.url, attempt: this.attempt + 1 }, `${reason}: trying ${this.url} now instead of waiting out the backoff`)
+    this.state = { type: 'opening' }
+    void this.open()
+  }
+
   private follow(diagnosis: Diagnosis, accepted: boolean): void {
+    const atOnce = this.retryAtOnce
+    this.retryAtOnce = false
     if (diagnosis.action === 'fatal') return this.fail(diagnosis.error)
     if (diagnosis.action === 'fall-back') {
       this.log.info('fallback', { url: this.url, protocolVersion: 4 }, `${this.url} does not speak MQTT 5: trying MQTT 3.1.1`)
@@ -206,7 +279,7 @@ export class Connection {
       this.shortConnections += 1
     }
     if (this.options.reconnect === false) return this.fail(diagnosis.error)
-    if (diagnosis.delay === 'none') return this.wait(0, diagnosis.error, true)
+    if (diagnosis.delay === 'none' || atOnce) return this.wait(0, diagnosis.error, true)
     this.attempt += 1
     if (this.options.endpoints.length > 1) this.endpointIndex = (this.endpointIndex + 1) % this.options.endpoints.length
     this.wait(backoffDelay(this.attempt, this.options.reconnect), diagnosis.error, true)

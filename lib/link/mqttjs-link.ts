@@ -5,7 +5,8 @@ import type { QoS } from '../message.js'
 import { reasonText } from '../reason-codes.js'
 import { coalesceWrites } from './coalesce-writes.js'
 import { findMalformedAck } from './malformed-ack.js'
-import { signOfLifeTimers } from './sign-of-life.js'
+import { signOfLifeTimers, threadIntervals, type Intervals } from './sign-of-life.js'
+import type { LivenessProbe } from '../connection/liveness.js'
 import { TransportWatch } from './transport-mistakes.js'
 import type { Attempt, Connack, Link, LinkAckError, LinkEvents, LinkFailure, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, Suback } from './link.js'
 
@@ -18,7 +19,7 @@ function codeOf(error: unknown): unknown {
  * client's whole life, so that its stores (unacknowledged QoS 1/2 publishes, incoming QoS 2 state) carry over
  * from one connection to the next; MQTT.js never reconnects, resubscribes or queues on its own.
  */
-export class MqttJsLink implements Link {
+export class MqttJsLink implements Link, LivenessProbe {
   private mqtt: MqttClient | undefined
   /** Whether the attempt under way has had its CONNACK; a refusal is reported from the packet itself. */
   private accepted = false
@@ -35,11 +36,14 @@ export class MqttJsLink implements Link {
   /** The topic MQTT.js resolved for the PUBLISH it is about to hand over (a topic alias leaves the packet's empty). */
   private topic = ''
   private readonly transport = new TransportWatch((failure) => this.events.failed(failure))
+  /** Liveness probes waiting for the next packet from the broker. */
+  private probes: Array<(alive: boolean) => void> = []
 
   constructor(
     private readonly settings: LinkSettings,
     private readonly events: LinkEvents,
-    private readonly nodeTimers: boolean,
+    /** The keepalive's timers: a browser's run in a Worker, out of reach of hidden-tab throttling. */
+    private readonly intervals: Intervals,
   ) {}
 
   open(attempt: Attempt): void {
@@ -110,13 +114,36 @@ export class MqttJsLink implements Link {
     this.mqtt?.stream?.destroy()
   }
 
+  probe(timeout: number, answer: (alive: boolean) => void): void {
+    const client = this.mqtt
+    if (!client?.connected) return answer(false)
+    let settled = false
+    const once = (alive: boolean): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      answer(alive)
+    }
+    // The page is in front when this runs: a main-thread timer is on time here.
+    const timer = setTimeout(() => {
+      this.probes = this.probes.filter((p) => p !== once)
+      once(false)
+    }, timeout)
+    this.probes.push(once)
+    client.sendPing()
+  }
+
   close({ force, timeout }: { force: boolean; timeout: number }): Promise<void> {
     const mqttClient = this.mqtt
-    if (!mqttClient?.stream) return Promise.resolve() // never connected: MQTT.js's end() needs a stream
+    if (!mqttClient?.stream) {
+      this.intervals.dispose()
+      return Promise.resolve() // never connected: MQTT.js's end() needs a stream
+    }
     return new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined
       const done = (): void => {
         if (timer !== undefined) clearTimeout(timer)
+        this.intervals.dispose()
         resolve()
       }
       if (!force && mqttClient.connected && timeout > 0) {
@@ -148,17 +175,18 @@ export class MqttJsLink implements Link {
       manualConnect: true,
       ...settings.tls,
     }
-    if (this.nodeTimers) {
-      const timers = signOfLifeTimers({
+    const timers = signOfLifeTimers(
+      {
         received: () => this.received,
         pingAgain: () => {
           this.mqtt?.sendPing()
           this.mqtt?.reschedulePing(true)
         },
         expiring: () => (this.keepaliveExpired = true),
-      })
-      options.timerVariant = timers as IClientOptions['timerVariant']
-    }
+      },
+      this.intervals,
+    )
+    options.timerVariant = timers as IClientOptions['timerVariant']
     if (settings.will) options.will = { ...settings.will, payload: settings.will.payload as string }
     const url = attempt.endpoint.url
     const client = mqtt.connect(url, { ...options, ...this.attemptOptions(attempt) })
@@ -217,6 +245,11 @@ export class MqttJsLink implements Link {
   }
 
   private onPacket(packet: Packet): void {
+    if (this.probes.length > 0) {
+      const probes = this.probes
+      this.probes = []
+      for (const answer of probes) answer(true)
+    }
     if (packet.cmd !== 'connack' || this.accepted) return
     const connack = packet as IConnackPacket
     const code = connack.reasonCode ?? connack.returnCode ?? 0
@@ -274,6 +307,9 @@ export class MqttJsLink implements Link {
   private onClose(): void {
     if (this.closeReported) return
     this.closeReported = true
+    const probes = this.probes
+    this.probes = []
+    for (const answer of probes) answer(false)
     this.lastChunk = undefined
     this.transport.end()
     if (!this.accepted && this.refusedCode === undefined && Date.now() - this.openedAt >= this.settings.connectTimeout) {
@@ -291,7 +327,10 @@ export class MqttJsLink implements Link {
   }
 }
 
-/** Makes MQTT.js links; `nodeTimers` gives the keepalive its sign-of-life check (browsers keep MQTT.js's worker timers). */
-export function mqttJsLinks(nodeTimers: boolean) {
-  return (settings: LinkSettings, events: LinkEvents): Link => new MqttJsLink(settings, events, nodeTimers)
+/**
+ * Makes MQTT.js links. `intervals` makes each link's keepalive timers (the thread's own by default; a
+ * browser's entry gives Worker timers), ended with the link's final close.
+ */
+export function mqttJsLinks(intervals: () => Intervals = () => threadIntervals) {
+  return (settings: LinkSettings, events: LinkEvents): Link => new MqttJsLink(settings, events, intervals())
 }

@@ -4,6 +4,18 @@ export interface TimerVariant {
   clear(id: unknown): void
 }
 
+/** Interval timers a link can give back when the client ends (a browser's worker timers end their Worker). */
+export interface Intervals extends TimerVariant {
+  dispose(): void
+}
+
+/** The thread's own `setInterval`: Node's, and a browser's where a Worker is not allowed. */
+export const threadIntervals: Intervals = Object.freeze({
+  set: (callback: () => void, ms: number): unknown => setInterval(callback, ms),
+  clear: (id: unknown): void => clearInterval(id as ReturnType<typeof setInterval>),
+  dispose: (): void => undefined,
+})
+
 /** What the timers read of, and do to, the link. */
 export interface SignOfLife {
   /** Messages received so far (a counter). */
@@ -29,12 +41,12 @@ export interface SignOfLife {
  * const timerVariant = signOfLifeTimers({ received: () => count, pingAgain: () => { client.sendPing(); client.reschedulePing(true) }, expiring: () => {} })
  * ```
  */
-export function signOfLifeTimers(link: SignOfLife): TimerVariant {
+export function signOfLifeTimers(link: SignOfLife, intervals: TimerVariant = threadIntervals): TimerVariant {
   return {
     set: (callback, ms) => {
       let ticks = 0
       let receivedAtPing = link.received()
-      return setInterval(() => {
+      return intervals.set(() => {
         ticks += 1
         if (ticks === 2) receivedAtPing = link.received()
         if (ticks >= 3) {
@@ -44,6 +56,6 @@ export function signOfLifeTimers(link: SignOfLife): TimerVariant {
         callback()
       }, ms)
     },
-    clear: (id) => clearInterval(id as ReturnType<typeof setInterval>),
+    clear: (id) => intervals.clear(id),
   }
 }

@@ -41,4 +41,5 @@ export type LogEvent =
   | 'publish-refused'
   | 'decode-error'
   | 'handler-error'
+  | 'lifecycle'
   | 'shared'

@@ -63,6 +63,13 @@ export interface ClientOptions {
    * `NotAuthorizedError`. It overrides `username` and `password`.
    */
   credentials?: () => Credentials | Promise<Credentials>
+  /**
+   * Browser only: react to the page lifecycle. The browser's `online` ends a backoff wait at once, `offline`
+   * drops the connection at once (status `reconnecting`), and a page that is visible again or resumed from a
+   * freeze checks its connection with a PINGREQ and reconnects when no answer comes. Default `true`;
+   * `false` leaves it all to the keepalive and the backoff. Means nothing in Node.
+   */
+  pageLifecycle?: boolean
   /** Limits on publishes held while disconnected; beyond them `publish()` rejects with `QueueFullError`. */
   offlineQueue?: OfflineQueueOptions
   /**

@@ -47,6 +47,7 @@ export function resolveOptions(options: MQTTClientOptions, platform: Platform): 
     connectTimeout: checkPositive('connectTimeout', options.connectTimeout ?? DEFAULTS.connectTimeout, MAX_TIMER_MS, 'milliseconds'),
     reconnect: resolveReconnect(options.reconnect),
     will: resolveWill(options.will),
+    pageLifecycle: checkOneOf('pageLifecycle', options.pageLifecycle ?? true, [true, false] as const),
     offlineQueue: resolveOfflineQueue(options.offlineQueue),
     maxPacketSize: options.maxPacketSize === undefined ? undefined : checkPositive('maxPacketSize', options.maxPacketSize, Infinity, 'bytes'),
     maxQos: checkQos(options.maxQos ?? DEFAULTS.maxQos, 'maxQos'),

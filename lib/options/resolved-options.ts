@@ -52,6 +52,8 @@ export interface ResolvedOptions {
   readonly protocolVersion: 4 | 5 | 'auto'
   readonly connectTimeout: number
   readonly reconnect: Readonly<Required<ReconnectOptions>> | false
+  /** Browser only: react to online/offline, visibility and freeze events. */
+  readonly pageLifecycle: boolean
   readonly will: ResolvedWill | undefined
   readonly offlineQueue: Readonly<Required<OfflineQueueOptions>>
   readonly maxPacketSize: number | undefined

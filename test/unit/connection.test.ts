@@ -1,6 +1,6 @@
 // The connection lifecycle against a FakeLink, with fake timers: backoff, nodes, statuses, credentials, protocol.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { Connection, type ConnectionListener } from '../../lib/connection/connection.js'
+import { CHECK_TIMEOUT_MS, Connection, type ConnectionListener } from '../../lib/connection/connection.js'
 import { ClientIdConflictError, ConnectionLostError, ConnectionRefusedError, NotAuthorizedError } from '../../lib/errors.js'
 import type { Credentials, MQTTClientOptions } from '../../lib/options/client-options.js'
 import { nodePlatform } from '../../lib/options/endpoints.js'
@@ -278,5 +278,145 @@ describe('Connection: takeover', () => {
     expect(errors[1]).not.toBeInstanceOf(ClientIdConflictError)
     expect(errors[2]).toBeInstanceOf(ClientIdConflictError)
     expect(errors[2]?.message).toContain('"dev-1"')
+  })
+})
+
+describe('Connection: the page lifecycle', () => {
+  /** A FakeLink with the MQTT.js link's liveness probe: the test answers each probe. */
+  function withProbe(link: FakeLink) {
+    const probes: { timeout: number; answer: (alive: boolean) => void }[] = []
+    Object.assign(link, { probe: (timeout: number, answer: (alive: boolean) => void) => probes.push({ timeout, answer }) })
+    return probes
+  }
+  const lostReason = (list: readonly ReconnectingStatus[]): string | undefined => list.at(-1)?.error.message
+
+  it('online during a backoff wait: the attempt starts at once and the delays start over', () => {
+    const { connection, link, reconnecting, refusedSocket } = setup({ reconnect: { initialDelay: 20_000, maxDelay: 30_000 } })
+    for (let i = 0; i < 3; i++) {
+      refusedSocket()
+      vi.advanceTimersByTime(lastDelay(reconnecting()))
+    }
+    refusedSocket()
+    expect(lastDelay(reconnecting())).toBeGreaterThanOrEqual(15_000)
+    expect(link.opens).toHaveLength(4)
+    connection.online()
+    expect(link.opens).toHaveLength(5) // no timer had to fire
+    refusedSocket()
+    expect(reconnecting().at(-1)).toMatchObject({ attempt: 1 })
+    expect(lastDelay(reconnecting())).toBeLessThanOrEqual(20_000)
+    // The skipped wait's timer is gone: no second attempt from it.
+    vi.advanceTimersByTime(lastDelay(reconnecting()) - 1)
+    expect(link.opens).toHaveLength(5)
+  })
+
+  it('offline while connected: the connection is dropped at once and the status is reconnecting, with the backoff', () => {
+    const { connection, link, reconnecting, listener } = setup({ keepalive: 60, reconnect: { initialDelay: 20_000, maxDelay: 30_000 } })
+    link.accept()
+    vi.advanceTimersByTime(60_000)
+    connection.offline()
+    expect(link.drops).toBe(1)
+    link.closed() // what the dropped socket reports
+    expect(listener.lost).toHaveBeenCalledTimes(1)
+    expect(lostReason(reconnecting())).toBe('the browser went offline')
+    // Not a retry at once: a browser offline, if it is right, would have the attempt fail.
+    vi.advanceTimersByTime(lastDelay(reconnecting()) - 1)
+    expect(link.opens).toHaveLength(1)
+    connection.online()
+    expect(link.opens).toHaveLength(2)
+  })
+
+  it('offline while not connected changes nothing; online while connected checks the connection', () => {
+    const { connection, link, refusedSocket, reconnecting } = setup()
+    const probes = withProbe(link)
+    connection.offline() // the first attempt is under way
+    refusedSocket()
+    connection.offline() // waiting
+    expect(link.drops).toBe(0)
+    vi.advanceTimersByTime(lastDelay(reconnecting()))
+    link.accept()
+    connection.online()
+    expect(probes).toHaveLength(1)
+    expect(link.opens).toHaveLength(2)
+  })
+
+  it('the page is back and the broker answers: nothing happens', () => {
+    const { connection, link, statuses } = setup()
+    const probes = withProbe(link)
+    link.accept()
+    const before = statuses.length
+    connection.check('visible')
+    expect(probes).toEqual([{ timeout: CHECK_TIMEOUT_MS, answer: expect.any(Function) }])
+    probes[0]?.answer(true)
+    expect(link.drops).toBe(0)
+    expect(statuses).toHaveLength(before)
+  })
+
+  it('the page is back and the broker does not answer: the connection is dropped and the status says why', () => {
+    const { connection, link, reconnecting } = setup({ keepalive: 60 })
+    const probes = withProbe(link)
+    link.accept()
+    connection.check('resume')
+    connection.check('visible') // one probe at a time
+    expect(probes).toHaveLength(1)
+    probes[0]?.answer(false)
+    expect(link.drops).toBe(1)
+    link.closed()
+    expect(lostReason(reconnecting())).toBe(`the broker did not answer a PINGREQ within ${CHECK_TIMEOUT_MS} ms after the page came back (resume)`)
+    // The user is looking at the page: the next attempt goes at once, not after a backoff.
+    expect(lastDelay(reconnecting())).toBe(0)
+    vi.advanceTimersByTime(0)
+    expect(link.opens).toHaveLength(2)
+    link.accept()
+    // The close after that one has the backoff again.
+    link.closed()
+    expect(lastDelay(reconnecting())).toBeGreaterThan(0)
+    vi.advanceTimersByTime(lastDelay(reconnecting()))
+    link.accept()
+    // The next check after the answer probes again.
+    connection.check('visible')
+    expect(probes).toHaveLength(2)
+  })
+
+  it('an answer about a connection that has closed since is ignored', () => {
+    const { connection, link, reconnecting } = setup()
+    const probes = withProbe(link)
+    link.accept()
+    connection.check('visible')
+    link.closed()
+    vi.advanceTimersByTime(lastDelay(reconnecting()))
+    link.accept()
+    probes[0]?.answer(false)
+    expect(link.drops).toBe(0)
+    expect(connection.connected).toBe(true)
+  })
+
+  it('the page is back during a backoff wait: the attempt starts at once, the backoff keeps counting', () => {
+    const { connection, link, reconnecting, refusedSocket } = setup({ reconnect: { initialDelay: 1_000, maxDelay: 30_000 } })
+    for (let i = 0; i < 3; i++) {
+      refusedSocket()
+      vi.advanceTimersByTime(lastDelay(reconnecting()))
+    }
+    refusedSocket()
+    connection.check('visible')
+    expect(link.opens).toHaveLength(5)
+    refusedSocket()
+    expect(reconnecting().at(-1)).toMatchObject({ attempt: 5 })
+  })
+
+  it('a link without a probe, an attempt under way, a stopped client: the page events do nothing', async () => {
+    const { connection, link } = setup()
+    connection.check('visible')
+    connection.online()
+    link.accept()
+    connection.check('visible') // the FakeLink has no probe
+    expect(link.drops).toBe(0)
+    const probes = withProbe(link)
+    await connection.stop({ force: true, timeout: 0 })
+    connection.online()
+    connection.offline()
+    connection.check('resume')
+    expect(probes).toHaveLength(0)
+    expect(link.opens).toHaveLength(1)
+    expect(link.drops).toBe(0)
   })
 })

@@ -32,6 +32,7 @@ describe('resolveOptions: defaults', () => {
       protocolVersion: 'auto',
       connectTimeout: 30_000,
       reconnect: { initialDelay: 1_000, maxDelay: 30_000 },
+      pageLifecycle: true,
       will: undefined,
       offlineQueue: { maxMessages: 1_000, maxBytes: 1_048_576, qos0: 'queue' },
       maxPacketSize: undefined,
