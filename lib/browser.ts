@@ -47,7 +47,7 @@ export interface MQTTClient extends ClientApi {}
 export const MQTTClient: new (options: MQTTClientOptions) => MQTTClient = class MQTTClient extends Client {
   constructor(options: MQTTClientOptions) {
     // `sharedConnection: true`: a client of the tabs' shared connection stands in for this one (same API).
-    const shared = sharedConnection(options, runtime.platform, (own) => new MQTTClient(own), runtime.debugLogger)
+    const shared = sharedConnection(options, runtime)
     if (shared) return shared as Client
     super(options, runtime)
   }

@@ -1,6 +1,7 @@
 import type { Subscription } from 'rxjs'
 import type { MQTTClient } from '../client/api.js'
 import { ClientClosedError } from '../errors.js'
+import type { PageLifecycle, PageReactions } from '../lifecycle/page-lifecycle.js'
 import type { Log } from '../log/log.js'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import { heldLocks, type LockManager, whenReleased } from './locks.js'
@@ -55,6 +56,8 @@ export class Hub {
   private status: WireStatus
   private subscriptions: readonly SubscriptionInfo[] = []
   private stepping = false
+  /** The engine's reactions to page events, for the other tabs' pages (undefined with `pageLifecycle: false`). */
+  private pageReactions: PageReactions | undefined
   /** While the hub waits for the open tabs' hellos. */
   private awaiting: { readonly open: Set<string>; resolve(): void } | undefined
   private done!: () => void
@@ -63,7 +66,7 @@ export class Hub {
   constructor(
     private readonly group: string,
     private readonly locks: LockManager,
-    private readonly createEngine: () => MQTTClient,
+    private readonly createEngine: (forwarded: PageLifecycle) => MQTTClient,
     private readonly clientId: string,
     url: string,
     private readonly log: Log,
@@ -83,7 +86,10 @@ export class Hub {
     await this.helloFrom(open, HELLO_WAIT_MS)
     if (this.stepping) return this.finished
     this.log.debug('shared', { hub: this.id, tabs: this.tabs.size }, `this tab holds the shared connection for ${this.tabs.size} tab(s)`)
-    const engine = this.createEngine()
+    const engine = this.createEngine((reactions) => {
+      this.pageReactions = reactions
+      return () => (this.pageReactions = undefined)
+    })
     this.engine = engine
     this.watching = [
       engine.status$.subscribe((status) => {
@@ -154,6 +160,8 @@ export class Hub {
       case 'cancel':
         tab.publishing.get(message.id)?.abort()
         return
+      case 'check':
+        return this.pageReactions?.check(message.reason)
       case 'bye':
         // The tab is ending: its observers go now; it stays until its lock is released, for its publishes' answers.
         for (const id of [...tab.wanted.keys()]) this.release(tab, id)

@@ -1,8 +1,8 @@
 import type { MQTTClient } from '../client/api.js'
+import { Client, type ClientRuntime } from '../client/client.js'
+import type { PageLifecycle, PageReactions } from '../lifecycle/page-lifecycle.js'
 import { Log } from '../log/log.js'
-import type { Logger } from '../log/logger.js'
 import type { MQTTClientOptions } from '../options/client-options.js'
-import type { Platform } from '../options/endpoints.js'
 import { resolveOptions } from '../options/resolve-options.js'
 import type { LockManager } from './locks.js'
 import { SharedClient } from './shared-client.js'
@@ -14,23 +14,32 @@ import { SharedClient } from './shared-client.js'
  *
  * @example
  * ```ts
- * const client = sharedConnection(options, browserPlatform, (own) => new Client(own, runtime), () => undefined) ?? new Client(options, runtime)
+ * const client = sharedConnection(options, runtime) ?? new Client(options, runtime)
  * ```
  */
-export function sharedConnection(
-  options: MQTTClientOptions,
-  platform: Platform,
-  engine: (options: MQTTClientOptions) => MQTTClient,
-  debugLogger: () => Logger | undefined,
-): MQTTClient | undefined {
+export function sharedConnection(options: MQTTClientOptions, runtime: ClientRuntime): MQTTClient | undefined {
   if (options.sharedConnection !== true) return undefined
-  const resolved = resolveOptions(options, platform)
-  const log = new Log(resolved.logger ?? debugLogger(), resolved.clientId)
+  const resolved = resolveOptions(options, runtime.platform)
+  const log = new Log(resolved.logger ?? runtime.debugLogger(), resolved.clientId)
   const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks
   if (!locks || typeof BroadcastChannel !== 'function') {
     log.info('shared', { webLocks: locks !== undefined, broadcastChannel: typeof BroadcastChannel === 'function' },
       'sharedConnection: this page has no Web Locks (they need a secure context: https: or localhost) or no BroadcastChannel, so this tab has a connection of its own')
     return undefined
   }
-  return new SharedClient(options, resolved, { locks, engine }, log)
+  // The holding tab's engine hears its own page and, forwarded by the hub, the other tabs' pages coming back.
+  const engine = (own: MQTTClientOptions, forwarded: PageLifecycle): MQTTClient =>
+    new Client(own, { ...runtime, lifecycle: both(runtime.lifecycle, forwarded) })
+  return new SharedClient(options, resolved, { locks, engine, lifecycle: resolved.pageLifecycle ? runtime.lifecycle : undefined }, log)
+}
+
+function both(own: PageLifecycle | undefined, forwarded: PageLifecycle): PageLifecycle {
+  return (reactions: PageReactions) => {
+    const stopOwn = own?.(reactions)
+    const stopForwarded = forwarded(reactions)
+    return () => {
+      stopOwn?.()
+      stopForwarded()
+    }
+  }
 }

@@ -3,6 +3,7 @@ import type { MQTTClient } from '../client/api.js'
 import { type Codec, resolveCodec } from '../codec.js'
 import { ClientClosedError, ConnectionLostError, DecodeError, type IotPubSubError, UnsupportedOptionError } from '../errors.js'
 import { type ObserverHost, ObserverRecord } from '../inbound/filter-observer.js'
+import type { PageLifecycle } from '../lifecycle/page-lifecycle.js'
 import { errorFields, type Log } from '../log/log.js'
 import type { Message } from '../message.js'
 import type { EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions } from '../options/client-options.js'
@@ -24,8 +25,13 @@ import { fromWireError, fromWireStatus, type ToAll, type ToHub, type ToTab, type
 /** What a shared client needs from its entry: the browser's locks, and how to make a connection of its own. */
 export interface SharingRuntime {
   readonly locks: LockManager
-  /** A client with a connection of its own, for the tab that holds the shared connection. */
-  readonly engine: (options: MQTTClientOptions) => MQTTClient
+  /**
+   * A client with a connection of its own, for the tab that holds the shared connection; `forwarded` brings it
+   * the other tabs' page events.
+   */
+  readonly engine: (options: MQTTClientOptions, forwarded: PageLifecycle) => MQTTClient
+  /** This tab's page events, when the client follows the page lifecycle. */
+  readonly lifecycle: PageLifecycle | undefined
 }
 
 /**
@@ -57,10 +63,13 @@ export class SharedClient implements MQTTClient {
   private hub: Hub | undefined
   private sharedClientId: string
   private everConnected = false
+  /** The tab's own lock is held: it may talk to the hub. */
+  private joined = false
   private requester: Requester | undefined
   private ending: Promise<void> | undefined
   private ended = false
   private fatal: IotPubSubError | undefined
+  private readonly stopListening: () => void
 
   constructor(options: MQTTClientOptions, resolved: ResolvedOptions, runtime: SharingRuntime, private readonly log: Log) {
     this.group = sharingGroup(options, resolved)
@@ -90,6 +99,9 @@ export class SharedClient implements MQTTClient {
     this.fromAll.onmessage = (event: MessageEvent<ToAll>) => this.fromHubToAll(event.data)
     this.mine.onmessage = (event: MessageEvent<ToTab>) => this.fromHubToMe(event.data)
 
+    // A tab that comes back (visible again, resumed) has the holding tab check the connection at once: that tab
+    // may be hidden, and hear nothing itself. Online and offline reach every tab, the holding one included.
+    this.stopListening = runtime.lifecycle?.({ online: () => undefined, offline: () => undefined, check: (reason) => this.send({ t: 'check', tab: this.tab, reason }) }) ?? (() => undefined)
     // The tab's own lock first (the hub watches it to know when this tab is gone), then a hello for a hub that
     // may exist already, then the line for the hub lock: when it comes, this tab holds the connection.
     // The holding tab's client id (its random one when none was given) becomes the connection's.
@@ -97,6 +109,7 @@ export class SharedClient implements MQTTClient {
     holdLock(runtime.locks, `${this.group}:tab:${this.tab}`, this.alive.signal).then(
       () => {
         if (this.alive.signal.aborted) return
+        this.joined = true
         this.send({ t: 'hello', tab: this.tab, observes: this.subscriptions.requests(), publishes: [] })
         queueForLock(runtime.locks, `${this.group}:hub`, this.alive.signal, () => this.lead(runtime, engineOptions))
       },
@@ -178,13 +191,16 @@ export class SharedClient implements MQTTClient {
   /** This tab holds the hub lock: it runs the hub until this client ends or the connection ends for good. */
   private async lead(runtime: SharingRuntime, engineOptions: MQTTClientOptions): Promise<void> {
     if (this.ended) return
-    const hub = new Hub(this.group, runtime.locks, () => runtime.engine(engineOptions), engineOptions.clientId ?? '', this.urls[0] ?? '', this.log)
+    const hub = new Hub(this.group, runtime.locks, (forwarded) => runtime.engine(engineOptions, forwarded), engineOptions.clientId ?? '', this.urls[0] ?? '', this.log)
     this.hub = hub
     await hub.run()
     this.hub = undefined
   }
 
   private send(message: ToHub): void {
+    // Nothing before the tab's own lock is held: the hub watches that lock, and would take the tab for gone.
+    // The hello sent once it is held carries the whole state, so nothing said before it is missed.
+    if (!this.joined && message.t !== 'hello') return
     if (this.alive.signal.aborted && message.t !== 'bye') return
     this.toHub.postMessage(message)
   }
@@ -194,6 +210,8 @@ export class SharedClient implements MQTTClient {
     if (message.t === 'hub') {
       if (message.hub === this.hubId) return
       this.newHub(message.hub)
+      // Not joined yet: the hello sent once this tab's lock is held reaches the new hub.
+      if (!this.joined) return
       const publishes = this.publisher.handover(message.hub)
       this.send({ t: 'hello', tab: this.tab, observes: this.subscriptions.requests(), publishes })
       return
@@ -212,7 +230,8 @@ export class SharedClient implements MQTTClient {
       if (message.clientId) this.sharedClientId = message.clientId
       this.subscriptions.hubSubscriptions(message.subscriptions)
       this.onHubStatus(message.status)
-      if (!known) this.publisher.welcome(message.hub)
+      // Hands over what this hub has not seen (publishes made before this tab had joined, say): idempotent.
+      this.publisher.welcome(message.hub)
       return
     }
     if (message.hub !== this.hubId) return
@@ -271,6 +290,7 @@ export class SharedClient implements MQTTClient {
   }
 
   private close(error: IotPubSubError | undefined): void {
+    this.stopListening()
     this.toHub.close()
     this.fromAll.close()
     this.mine.close()

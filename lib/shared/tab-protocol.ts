@@ -33,6 +33,8 @@ export type ToHub =
   | { readonly t: 'publish'; readonly tab: string; readonly publish: PublishRequest }
   | { readonly t: 'cancel'; readonly tab: string; readonly id: number }
   | { readonly t: 'bye'; readonly tab: string }
+  /** The tab's page came back (visible again, resumed): the holding tab checks the connection. */
+  | { readonly t: 'check'; readonly tab: string; readonly reason: 'visible' | 'resume' | 'pageshow' }
 
 /** One message for one of a tab's filters: [filter id, topic, payload, qos, retain, properties]. */
 export type Delivery = readonly [number, string, Uint8Array, QoS, boolean, MessageProperties | undefined]

@@ -101,6 +101,11 @@ describe.skipIf(noMosquitto() || noChromium())('one broker connection for all ta
     await connected(b)
     await connected(c)
     for (const page of [a, b, c]) await waitFor(async () => (await received(page, `${prefix}/retained`)).length === 1, 'the retained value in each tab')
+    // The reference for the latency figures: a tab with a connection of its own (no Web Locks, so no sharing).
+    const own = await openTab(broker.wsUrl, { clientId: `${clientId}-own` }, true)
+    await own.evaluate((f) => (window as any).__observe(f, 1), `${prefix}/#`)
+    // Its retained value comes after its SUBACK: from then on it receives what is published.
+    await waitFor(async () => (await received(own, `${prefix}/retained`)).length === 1, 'the retained value in the tab of its own')
 
     // Each message once per tab; the follower's extra latency against the holder, from the same publishes.
     const live = `${prefix}/live`
@@ -110,14 +115,15 @@ describe.skipIf(noMosquitto() || noChromium())('one broker connection for all ta
       await publisher.publish(live, JSON.stringify({ i: payload, at: performance.timeOrigin + performance.now() }), { qos: 0 })
       await new Promise((r) => setTimeout(r, 5))
     }
-    for (const page of [a, b, c]) await waitFor(async () => (await received(page, live)).length >= sent.length, 'every live message in each tab', 15_000)
+    for (const [name, page] of Object.entries({ a, b, c, own })) await waitFor(async () => (await received(page, live)).length >= sent.length, `every live message in tab ${name}`, 15_000)
     const latency = async (page: Page): Promise<number[]> =>
       (await state(page)).received.filter((m) => m.topic === live).map((m) => m.at - (JSON.parse(m.payload) as { at: number }).at)
-    const [holder, follower1, follower2] = await Promise.all([latency(a), latency(b), latency(c)])
-    for (const list of [holder, follower1, follower2]) expect(list.length).toBe(sent.length)
+    const [holder, follower1, follower2, alone] = await Promise.all([latency(a), latency(b), latency(c), latency(own)])
+    for (const list of [holder, follower1, follower2, alone]) expect(list.length).toBe(sent.length)
     const followers = [...follower1, ...follower2]
-    process.stdout.write(`shared connection latency, publish → page (ms): holder p50 ${percentile(holder, 50).toFixed(2)} p99 ${percentile(holder, 99).toFixed(2)}; ` +
-      `followers p50 ${percentile(followers, 50).toFixed(2)} p99 ${percentile(followers, 99).toFixed(2)}\n`)
+    const figures = (list: number[]): string => `p50 ${percentile(list, 50).toFixed(2)} p99 ${percentile(list, 99).toFixed(2)}`
+    process.stdout.write(`shared connection latency, publish → page (ms): own connection ${figures(alone)}; holder ${figures(holder)}; followers ${figures(followers)}\n`)
+    await own.close()
 
     let log = await broker.log()
     expect(connects(log, clientId)).toBe(1)
@@ -265,5 +271,43 @@ ${code.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl))}`
     } finally {
       await new Promise((closed) => readmeServer.close(closed))
     }
+  })
+
+  it('a tab that comes back (resumed) has the holding tab check the connection at once with a PINGREQ', async () => {
+    const clientId = `shared-check-${process.pid}-${Date.now().toString(36)}`
+    const options = { clientId, keepalive: 600 }
+    const holder = await openTab(broker.wsUrl, options)
+    await connected(holder)
+    const follower = await openTab(broker.wsUrl, options)
+    await connected(follower)
+    const pings = (log: string): number => countInLog(log, 'PINGREQ', clientId)
+    expect(pings(await broker.log())).toBe(0)
+    await follower.evaluate(() => (window as any).__resume())
+    await waitFor(async () => pings(await broker.log()) === 1, 'the PINGREQ of the check', 5_000)
+    for (const page of [holder, follower]) await page.close()
+  })
+
+  it('a tab that observes in the same task as it connects joins once: one SUBSCRIBE, the retained value once', async () => {
+    const prefix = uniquePrefix('shared-early')
+    const clientId = `shared-early-${process.pid}-${Date.now().toString(36)}`
+    await publisher.publish(`${prefix}/retained`, 'kept', { qos: 1, retain: true })
+    const holder = await openTab(broker.wsUrl, { clientId })
+    await connected(holder)
+    const early = await context.newPage()
+    await early.goto(`${origin}/`)
+    await early.waitForFunction(() => typeof (window as any).__start === 'function')
+    // Before its own lock is granted: a hub that heard from it then would have taken it for a tab gone.
+    await early.evaluate(([u, o, f]) => {
+      ;(window as any).__start(u, o)
+      ;(window as any).__observe(f, 1)
+    }, [broker.wsUrl, { clientId }, `${prefix}/#`] as const)
+    await waitFor(async () => (await received(early, `${prefix}/retained`)).length >= 1, 'the retained value')
+    await publisher.publish(`${prefix}/live`, 'one', { qos: 1 })
+    await waitFor(async () => (await received(early, `${prefix}/live`)).length >= 1, 'a live message')
+    expect(await received(early, `${prefix}/retained`)).toEqual(['kept'])
+    const log = await broker.log()
+    expect([countInLog(log, 'SUBSCRIBE', clientId), countInLog(log, 'UNSUBSCRIBE', clientId)]).toEqual([1, 0])
+    await publisher.publish(`${prefix}/retained`, '', { qos: 1, retain: true })
+    for (const page of [holder, early]) await page.close()
   })
 })

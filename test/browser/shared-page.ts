@@ -67,3 +67,5 @@ w.__holds = async () => {
     return held.some((l) => l.name?.endsWith(':hub') && l.clientId === me)
   })
 }
+// The page lifecycle's `resume` (headless Chromium cannot freeze a page: the event is what the client hears).
+w.__resume = () => document.dispatchEvent(new Event('resume'))
