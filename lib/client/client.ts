@@ -1,6 +1,6 @@
-import { Observable, Subject, type Subscription } from 'rxjs'
+import { Observable, Subject } from 'rxjs'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
-import { type Codec, resolveCodec } from '../codec.js'
+import { resolveCodec } from '../codec.js'
 import { Connection } from '../connection/connection.js'
 import { ClientClosedError, HandlerError, type IotPubSubError } from '../errors.js'
 import { type ObserverHost, ObserverRecord } from '../inbound/filter-observer.js'
@@ -13,13 +13,11 @@ import { checkQos } from '../options/validate.js'
 import { resolveOptions } from '../options/resolve-options.js'
 import type { ResolvedOptions } from '../options/resolved-options.js'
 import { Publisher } from '../publish/publisher.js'
-import { decodedReply, Requester, type RequestOptions } from '../services/requester.js'
-import { observeRoute, type Route, type RouteMessage, type RouteOptions, type RouteParams } from '../services/route.js'
-import { serveRequests } from '../services/serve.js'
 import type { Status } from '../status.js'
 import { Subscriptions } from '../subscriptions/subscriptions.js'
 import { parseFilter } from '../topic.js'
 import type { MQTTClient } from './api.js'
+import { ClientServices } from './client-services.js'
 import { errorFields, Log } from '../log/log.js'
 import type { Logger } from '../log/logger.js'
 import type { PageLifecycle } from '../lifecycle/page-lifecycle.js'
@@ -44,7 +42,7 @@ export interface ClientRuntime {
  * work (connection lifecycle, subscriptions, inbound dispatch, publisher, services), and `end()`.
  * @internal
  */
-export class Client implements MQTTClient {
+export class Client extends ClientServices implements MQTTClient {
   readonly status$: Observable<Status>
   readonly errors$: Observable<IotPubSubError>
   readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
@@ -60,15 +58,14 @@ export class Client implements MQTTClient {
   private readonly publisher: Publisher
   private readonly observerHost: ObserverHost
   private readonly log: Log
-  private requester: Requester | undefined
   private ending: Promise<void> | undefined
   /** Set as `end()` starts: observers completed by it must not unsubscribe. */
   private ended = false
-  private fatal: IotPubSubError | undefined
   /** Removes this client's page-lifecycle listeners. */
   private readonly stopListening: () => void
 
   constructor(options: MQTTClientOptions, runtime: ClientRuntime) {
+    super()
     const resolved = resolveOptions(options, runtime.platform)
     this.options = resolved
     this.clientId = resolved.clientId
@@ -149,6 +146,14 @@ export class Client implements MQTTClient {
     return this.connection.url
   }
 
+  protected get closed(): boolean {
+    return this.ended || this.connection.stopped
+  }
+
+  protected get replyTopicPrefix(): string {
+    return this.options.replyTopicPrefix
+  }
+
   observe<T>(filter: string, options: ObserveOptions<T> = {}): Observable<Message<T>> {
     const parsed = parseFilter(filter)
     const qos = checkQos(options.qos ?? 0)
@@ -168,25 +173,6 @@ export class Client implements MQTTClient {
 
   publish<T = unknown>(topic: string, payload: T, options: PublishOptions<T> = {}): Promise<void> {
     return this.publisher.publish(topic, payload, options)
-  }
-
-  request(topic: string, payload: unknown, options?: RequestOptions<Uint8Array> & { codec?: 'bytes' }): Promise<Message<Uint8Array>>
-  request(topic: string, payload: unknown, options: RequestOptions<string> & { codec: 'text' }): Promise<Message<string>>
-  request<T = unknown>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: 'json' }): Promise<Message<T>>
-  request<T>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: Codec<T> }): Promise<Message<T>>
-  async request<T>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
-    if (this.ended || this.connection.stopped) throw new ClientClosedError('request() on a client that has ended', this.fatal)
-    this.requester ??= new Requester(this, `${this.options.replyTopicPrefix}/${this.clientId}`)
-    return decodedReply(this.requester, topic, payload, options)
-  }
-
-  serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options: ObserveOptions<T> = {}): Subscription {
-    const qos = options.qos ?? 1
-    return serveRequests(this, this.observe(filter, { ...options, qos } as ObserveOptions<T> & { codec: Codec<T> }), handler, qos)
-  }
-
-  route<P extends string, T = Uint8Array>(pattern: P | Route<P>, options: RouteOptions<T> = {}): Observable<RouteMessage<T, RouteParams<P>>> {
-    return observeRoute(this, pattern, options)
   }
 
   end(options: EndOptions = {}): Promise<void> {

@@ -1,12 +1,10 @@
-import { encodePayload, resolveCodec } from '../codec.js'
+import { preparePublish } from './prepare-publish.js'
 import { ClientClosedError, type IotPubSubError, PayloadTooLargeError, PublishError, PublishTimeoutError } from '../errors.js'
 import type { Connack, Link, LinkAckError, LinkFailure } from '../link/link.js'
 import type { MessageProperties, QoS } from '../message.js'
 import type { PublishOptions } from '../options/client-options.js'
-import { checkQos } from '../options/validate.js'
 import type { ResolvedOptions } from '../options/resolved-options.js'
 import type { ProtocolVersion } from '../status.js'
-import { assertTopicName } from '../topic.js'
 import { OfflineQueue } from './offline-queue.js'
 import { payloadSize, publishPacketSize } from './packet-size.js'
 import { PendingPublish, type PublishHost } from './pending-publish.js'
@@ -55,15 +53,9 @@ export class Publisher implements PublishHost {
   }
 
   publish<T>(topic: string, payload: T, options: PublishOptions<T>): Promise<void> {
-    let bytes: Uint8Array | string
-    let qos: QoS
-    try {
-      assertTopicName(topic)
-      qos = checkQos(options.qos ?? 0)
-      bytes = options.codec ? resolveCodec<T>(options.codec).encode(payload) : encodePayload(payload)
-    } catch (error) {
-      return this.refuse(topic, error instanceof Error && 'reasonCode' in error ? error : new PublishError(topic, 'the payload could not be encoded', { cause: error }))
-    }
+    const prepared = preparePublish(topic, payload, options)
+    if ('error' in prepared) return this.refuse(topic, prepared.error)
+    const { bytes, qos } = prepared
     if (this.stopping || this.connection.stopped) return this.refuse(topic, new ClientClosedError('publish() on a client that has ended', this.closedError))
     const maxQos = Math.min(this.options.maxQos, this.brokerMaxQos)
     if (qos > maxQos) {

@@ -1,6 +1,7 @@
-import { BehaviorSubject, Observable, Subject, type Subscription } from 'rxjs'
+import { BehaviorSubject, Observable, Subject } from 'rxjs'
 import type { MQTTClient } from '../client/api.js'
-import { type Codec, resolveCodec } from '../codec.js'
+import { ClientServices } from '../client/client-services.js'
+import { resolveCodec } from '../codec.js'
 import { ClientClosedError, ConnectionLostError, DecodeError, type IotPubSubError, UnsupportedOptionError } from '../errors.js'
 import { type ObserverHost, ObserverRecord } from '../inbound/filter-observer.js'
 import type { PageLifecycle } from '../lifecycle/page-lifecycle.js'
@@ -9,9 +10,6 @@ import type { Message } from '../message.js'
 import type { EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions } from '../options/client-options.js'
 import type { ResolvedOptions } from '../options/resolved-options.js'
 import { checkQos } from '../options/validate.js'
-import { decodedReply, Requester, type RequestOptions } from '../services/requester.js'
-import { observeRoute, type Route, type RouteMessage, type RouteOptions, type RouteParams } from '../services/route.js'
-import { serveRequests } from '../services/serve.js'
 import type { Status } from '../status.js'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import { parseFilter } from '../topic.js'
@@ -40,14 +38,14 @@ export interface SharingRuntime {
  * talk to it over BroadcastChannel. The API and its behaviour are those of a client of its own.
  * @internal
  */
-export class SharedClient implements MQTTClient {
+export class SharedClient extends ClientServices implements MQTTClient {
   readonly status$: Observable<Status>
   readonly errors$: Observable<IotPubSubError>
   readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
   readonly urls: readonly string[]
 
   private readonly tab = randomId()
-  private readonly replyTopicPrefix: string
+  protected readonly replyTopicPrefix: string
   private readonly group: string
   private readonly status: BehaviorSubject<Status>
   private readonly errors = new Subject<IotPubSubError>()
@@ -65,13 +63,12 @@ export class SharedClient implements MQTTClient {
   private everConnected = false
   /** The tab's own lock is held: it may talk to the hub. */
   private joined = false
-  private requester: Requester | undefined
   private ending: Promise<void> | undefined
   private ended = false
-  private fatal: IotPubSubError | undefined
   private readonly stopListening: () => void
 
   constructor(options: MQTTClientOptions, resolved: ResolvedOptions, runtime: SharingRuntime, private readonly log: Log) {
+    super()
     this.group = sharingGroup(options, resolved)
     this.urls = resolved.endpoints.map((e) => e.url)
     this.sharedClientId = resolved.clientId
@@ -122,6 +119,10 @@ export class SharedClient implements MQTTClient {
     return status.type === 'closed' ? (this.urls[0] ?? '') : status.url
   }
 
+  protected get closed(): boolean {
+    return this.ended
+  }
+
   /** The client id in use: the one given, or the random one of the tab holding the connection. */
   get clientId(): string {
     return this.sharedClientId
@@ -147,26 +148,6 @@ export class SharedClient implements MQTTClient {
 
   publish<T = unknown>(topic: string, payload: T, options: PublishOptions<T> = {}): Promise<void> {
     return this.publisher.publish(topic, payload, options)
-  }
-
-  request(topic: string, payload: unknown, options?: RequestOptions<Uint8Array> & { codec?: 'bytes' }): Promise<Message<Uint8Array>>
-  request(topic: string, payload: unknown, options: RequestOptions<string> & { codec: 'text' }): Promise<Message<string>>
-  request<T = unknown>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: 'json' }): Promise<Message<T>>
-  request<T>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: Codec<T> }): Promise<Message<T>>
-  async request<T>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
-    if (this.ended) throw new ClientClosedError('request() on a client that has ended', this.fatal)
-    // Replies come to the connection's reply topic; each tab's requester keeps only its own (correlation data).
-    this.requester ??= new Requester(this, `${this.replyTopicPrefix}/${this.clientId}`)
-    return decodedReply(this.requester, topic, payload, options)
-  }
-
-  serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options: ObserveOptions<T> = {}): Subscription {
-    const qos = options.qos ?? 1
-    return serveRequests(this, this.observe(filter, { ...options, qos } as ObserveOptions<T> & { codec: Codec<T> }), handler, qos)
-  }
-
-  route<P extends string, T = Uint8Array>(pattern: P | Route<P>, options: RouteOptions<T> = {}): Observable<RouteMessage<T, RouteParams<P>>> {
-    return observeRoute(this, pattern, options)
   }
 
   end(options: EndOptions = {}): Promise<void> {

@@ -1,9 +1,6 @@
-import { encodePayload, resolveCodec } from '../codec.js'
-import { ClientClosedError, ConnectionLostError, type IotPubSubError, PublishError, PublishTimeoutError } from '../errors.js'
-import type { QoS } from '../message.js'
+import { ClientClosedError, ConnectionLostError, type IotPubSubError, PublishTimeoutError } from '../errors.js'
 import type { PublishOptions } from '../options/client-options.js'
-import { checkQos } from '../options/validate.js'
-import { assertTopicName } from '../topic.js'
+import { preparePublish } from '../publish/prepare-publish.js'
 import type { PublishRequest, ToHub } from './tab-protocol.js'
 
 /** One publish of this tab, from the call until the hub's answer. */
@@ -36,15 +33,9 @@ export class TabPublisher {
   }
 
   publish<T>(topic: string, payload: T, options: PublishOptions<T>): Promise<void> {
-    let bytes: Uint8Array | string
-    let qos: QoS
-    try {
-      assertTopicName(topic)
-      qos = checkQos(options.qos ?? 0)
-      bytes = options.codec ? resolveCodec<T>(options.codec).encode(payload) : encodePayload(payload)
-    } catch (error) {
-      return Promise.reject(error instanceof Error && 'reasonCode' in error ? error : new PublishError(topic, 'the payload could not be encoded', { cause: error }))
-    }
+    const prepared = preparePublish(topic, payload, options)
+    if ('error' in prepared) return Promise.reject(prepared.error)
+    const { bytes, qos } = prepared
     if (this.closed) return Promise.reject(new ClientClosedError('publish() on a client that has ended', this.closed))
     const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(new PublishTimeoutError('publish aborted before it was sent', { cause: signal.reason }))

@@ -1,5 +1,6 @@
-import { Observable, Subject } from 'rxjs'
+import type { Observable } from 'rxjs'
 import type { BrokerSubscription, FilterObserver, SubscriptionInfo } from '../subscriptions/broker-subscription.js'
+import { Snapshots } from '../subscriptions/snapshots.js'
 import { SubscriptionRegistry } from '../subscriptions/subscription-registry.js'
 import type { IotPubSubError } from '../errors.js'
 import type { ParsedFilter } from '../topic.js'
@@ -14,17 +15,13 @@ import type { Delivery, ObserveRequest, ToHub } from './tab-protocol.js'
 export class TabSubscriptions {
   readonly registry: SubscriptionRegistry
   readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
-  private readonly changes = new Subject<readonly SubscriptionInfo[]>()
+  private readonly report = new Snapshots<readonly SubscriptionInfo[]>(() => this.snapshot())
   private hubView = new Map<string, SubscriptionInfo>()
-  private dirty = false
   private retainAsPublished = true
 
   constructor(retainedLimit: number, private readonly send: (message: ToHub) => void, private readonly tab: string) {
     this.registry = new SubscriptionRegistry(retainedLimit)
-    this.subscriptions$ = new Observable<readonly SubscriptionInfo[]>((subscriber) => {
-      subscriber.next(this.snapshot())
-      return this.changes.subscribe(subscriber)
-    })
+    this.subscriptions$ = this.report.observable
   }
 
   add(parsed: ParsedFilter, observer: FilterObserver): BrokerSubscription {
@@ -37,13 +34,13 @@ export class TabSubscriptions {
       this.send({ t: 'observe', tab: this.tab, observe: this.request(subscription) })
     }
     if (existing) subscription.replayTo(observer)
-    this.changed()
+    this.report.changed()
     return subscription
   }
 
   release(subscription: BrokerSubscription, observer: FilterObserver): void {
     const remaining = subscription.remove(observer)
-    this.changed()
+    this.report.changed()
     if (remaining > 0 || this.registry.get(subscription.filter) !== subscription) return
     this.registry.delete(subscription)
     this.send({ t: 'release', tab: this.tab, id: subscription.id })
@@ -66,7 +63,7 @@ export class TabSubscriptions {
     if (!subscription) return
     this.registry.delete(subscription)
     subscription.errorAll(error)
-    this.changed()
+    this.report.changed()
   }
 
   /** The hub's connection: MQTT 5 keeps the retain flag as published (so the retained cache follows it). */
@@ -77,39 +74,23 @@ export class TabSubscriptions {
 
   hubSubscriptions(list: readonly SubscriptionInfo[]): void {
     this.hubView = new Map(list.map((info) => [info.filter, info]))
-    this.changed()
+    this.report.changed()
   }
 
   completeAll(): void {
-    for (const subscription of this.registry.all()) {
-      this.registry.delete(subscription)
-      subscription.completeAll()
-    }
+    this.registry.endAll()
   }
 
   errorAll(error: Error): void {
-    for (const subscription of this.registry.all()) {
-      this.registry.delete(subscription)
-      subscription.errorAll(error)
-    }
+    this.registry.endAll(error)
   }
 
   finish(): void {
-    this.changes.next([])
-    this.changes.complete()
+    this.report.finish([])
   }
 
   private request(subscription: BrokerSubscription): ObserveRequest {
     return { id: subscription.id, filter: subscription.filter, qos: subscription.requestedQos }
-  }
-
-  private changed(): void {
-    if (this.dirty || !this.changes.observed) return
-    this.dirty = true
-    queueMicrotask(() => {
-      this.dirty = false
-      if (!this.changes.closed) this.changes.next(this.snapshot())
-    })
   }
 
   /** This tab's filters, with the broker's grant from the hub and this tab's own observer counts. */

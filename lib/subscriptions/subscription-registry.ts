@@ -58,6 +58,15 @@ export class SubscriptionRegistry {
     return [...this.byFilter.values()]
   }
 
+  /** Empties the registry and ends every observer: completed, or errored with `error`. */
+  endAll(error?: Error): void {
+    for (const subscription of this.all()) {
+      this.delete(subscription)
+      if (error) subscription.errorAll(error)
+      else subscription.completeAll()
+    }
+  }
+
   /**
    * The identifier is derived from the filter (FNV-1a), so that a new client instance resuming a
    * persistent session gives a filter the same identifier as the instance that subscribed it, and the

@@ -1,8 +1,9 @@
-import { Observable, Subject } from 'rxjs'
+import type { Observable } from 'rxjs'
 import type { BrokerSubscription, FilterObserver, SubscriptionInfo } from './broker-subscription.js'
 import { SubscriptionRejectedError } from '../errors.js'
 import type { Connack, Link, Suback } from '../link/link.js'
 import type { ProtocolVersion } from '../status.js'
+import { Snapshots } from './snapshots.js'
 import { SubscriptionRegistry } from './subscription-registry.js'
 import type { ParsedFilter } from '../topic.js'
 import { Log } from '../log/log.js'
@@ -21,9 +22,7 @@ export interface SubscriptionsConnection {
 export class Subscriptions {
   readonly registry: SubscriptionRegistry
   readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
-  /** Changes for current listeners; a new listener starts from a snapshot taken when it subscribes. */
-  private readonly changes = new Subject<readonly SubscriptionInfo[]>()
-  private dirty = false
+  private readonly report = new Snapshots<readonly SubscriptionInfo[]>(() => this.snapshot())
   /** Filters whose SUBSCRIBE on this connection awaits its SUBACK: a close then is the broker's answer to it. */
   private readonly inFlight = new Set<string>()
   /** Filters released while offline: a persistent session still holds them, so they are unsubscribed on return. */
@@ -40,10 +39,7 @@ export class Subscriptions {
     private readonly log: Log = Log.off,
   ) {
     this.registry = new SubscriptionRegistry(retainedLimit)
-    this.subscriptions$ = new Observable<readonly SubscriptionInfo[]>((subscriber) => {
-      subscriber.next(this.snapshot())
-      return this.changes.subscribe(subscriber)
-    })
+    this.subscriptions$ = this.report.observable
   }
 
   /** MQTT 5 subscription identifiers in use on this connection: messages can be routed by them. */
@@ -60,7 +56,7 @@ export class Subscriptions {
     const existing = this.registry.get(parsed.filter)
     const subscription = existing ?? this.registry.create(parsed)
     subscription.add(observer)
-    this.changed()
+    this.report.changed()
     if (!existing) {
       this.stale.delete(parsed.filter)
       this.subscribe(subscription)
@@ -74,7 +70,7 @@ export class Subscriptions {
   /** An observer leaves; the last one out sends UNSUBSCRIBE. */
   release(subscription: BrokerSubscription, observer: FilterObserver): void {
     const remaining = subscription.remove(observer)
-    this.changed()
+    this.report.changed()
     // A subscription the broker refused is gone already; its filter may belong to a new one by now.
     if (remaining > 0 || this.registry.get(subscription.filter) !== subscription) return
     this.registry.delete(subscription)
@@ -106,27 +102,20 @@ export class Subscriptions {
   lost(): void {
     this.inFlight.clear()
     for (const subscription of this.registry.all()) subscription.grantedQos = undefined
-    this.changed()
+    this.report.changed()
   }
 
   /** The client is ending: observers complete, and a persistent session keeps its subscriptions on the broker. */
   completeAll(): void {
-    for (const subscription of this.registry.all()) {
-      this.registry.delete(subscription)
-      subscription.completeAll()
-    }
+    this.registry.endAll()
   }
 
   errorAll(error: Error): void {
-    for (const subscription of this.registry.all()) {
-      this.registry.delete(subscription)
-      subscription.errorAll(error)
-    }
+    this.registry.endAll(error)
   }
 
   finish(): void {
-    this.changes.next([])
-    this.changes.complete()
+    this.report.finish([])
   }
 
   private subscribe(subscription: BrokerSubscription): void {
@@ -152,23 +141,13 @@ export class Subscriptions {
     if ('refused' in result) {
       this.log.warn('suback', { filter: subscription.filter, refused: result.refused }, `SUBACK refused ${subscription.filter} (reason code ${result.refused})`)
       this.registry.delete(subscription)
-      this.changed()
+      this.report.changed()
       subscription.errorAll(new SubscriptionRejectedError(subscription.filter, result.refused))
       return
     }
     subscription.grantedQos = result.granted
     if (this.log.enabled) this.log.debug('suback', { filter: subscription.filter, granted: result.granted }, `SUBACK ${subscription.filter} (granted QoS ${result.granted})`)
-    this.changed()
-  }
-
-  /** Publishes a new snapshot on subscriptions$ once per microtask, and only for someone listening. */
-  private changed(): void {
-    if (this.dirty || !this.changes.observed) return
-    this.dirty = true
-    queueMicrotask(() => {
-      this.dirty = false
-      if (!this.changes.closed) this.changes.next(this.snapshot())
-    })
+    this.report.changed()
   }
 
   private snapshot(): readonly SubscriptionInfo[] {

@@ -1,0 +1,52 @@
+import type { Observable, Subscription } from 'rxjs'
+import type { Codec } from '../codec.js'
+import { ClientClosedError, type IotPubSubError } from '../errors.js'
+import type { Message } from '../message.js'
+import type { ObserveOptions, PublishOptions } from '../options/client-options.js'
+import { decodedReply, Requester, type RequestOptions } from '../services/requester.js'
+import { observeRoute, type Route, type RouteMessage, type RouteOptions, type RouteParams } from '../services/route.js'
+import { serveRequests } from '../services/serve.js'
+import type { Status } from '../status.js'
+import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
+
+/**
+ * `request()`, `serve()` and `route()`, built on a client's own public `observe()` and `publish()`: the
+ * facades (a connection of its own, or a tab of a shared one) differ in how they reach the broker, not in
+ * these.
+ * @internal
+ */
+export abstract class ClientServices {
+  abstract readonly clientId: string
+  abstract readonly status$: Observable<Status>
+  abstract readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
+  /** The error the client stopped with, if a fatal one did. */
+  protected fatal: IotPubSubError | undefined
+  private requester: Requester | undefined
+
+  /** Whether the client has ended (or is ending). */
+  protected abstract get closed(): boolean
+  /** Where replies go: `<replyTopicPrefix>/<clientId>`. */
+  protected abstract get replyTopicPrefix(): string
+
+  abstract observe<T>(filter: string, options?: ObserveOptions<T>): Observable<Message<T>>
+  abstract publish<T = unknown>(topic: string, payload: T, options?: PublishOptions<T>): Promise<void>
+
+  request(topic: string, payload: unknown, options?: RequestOptions<Uint8Array> & { codec?: 'bytes' }): Promise<Message<Uint8Array>>
+  request(topic: string, payload: unknown, options: RequestOptions<string> & { codec: 'text' }): Promise<Message<string>>
+  request<T = unknown>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: 'json' }): Promise<Message<T>>
+  request<T>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: Codec<T> }): Promise<Message<T>>
+  async request<T>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
+    if (this.closed) throw new ClientClosedError('request() on a client that has ended', this.fatal)
+    this.requester ??= new Requester(this, `${this.replyTopicPrefix}/${this.clientId}`)
+    return decodedReply(this.requester, topic, payload, options)
+  }
+
+  serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options: ObserveOptions<T> = {}): Subscription {
+    const qos = options.qos ?? 1
+    return serveRequests(this, this.observe(filter, { ...options, qos }), handler, qos)
+  }
+
+  route<P extends string, T = Uint8Array>(pattern: P | Route<P>, options: RouteOptions<T> = {}): Observable<RouteMessage<T, RouteParams<P>>> {
+    return observeRoute(this, pattern, options)
+  }
+}

@@ -1,0 +1,41 @@
+import { Observable, Subject } from 'rxjs'
+
+/**
+ * A state as an Observable: each new subscriber gets a snapshot taken as it subscribes, then a new snapshot
+ * at most once per microtask after `changed()` (a burst of changes is one emission), and only while someone
+ * listens: an app may observe 100,000 filters, each of which is a change.
+ *
+ * @example
+ * ```ts
+ * const list = new Snapshots(() => registry.all().map((s) => s.info()))
+ * list.observable.subscribe(render)
+ * list.changed()
+ * ```
+ */
+export class Snapshots<T> {
+  readonly observable: Observable<T>
+  private readonly changes = new Subject<T>()
+  private dirty = false
+
+  constructor(private readonly snapshot: () => T) {
+    this.observable = new Observable<T>((subscriber) => {
+      subscriber.next(this.snapshot())
+      return this.changes.subscribe(subscriber)
+    })
+  }
+
+  changed(): void {
+    if (this.dirty || !this.changes.observed) return
+    this.dirty = true
+    queueMicrotask(() => {
+      this.dirty = false
+      if (!this.changes.closed) this.changes.next(this.snapshot())
+    })
+  }
+
+  /** Sends `last` and completes. */
+  finish(last: T): void {
+    this.changes.next(last)
+    this.changes.complete()
+  }
+}
