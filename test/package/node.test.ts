@@ -125,6 +125,32 @@ describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => 
     const api = await readFile(join(dist, 'client', 'api.d.ts'), 'utf8')
     expect(api).not.toMatch(/\bprivate\b|#private|protected/)
     for (const member of ['status$', 'errors$', 'subscriptions$', 'observe(', 'publish<', 'request(', 'serve<', 'route<', 'end(']) expect(api).toContain(member)
+
+    // The framework subpaths, iotpubsub/react and iotpubsub/vue: in every declaration file of theirs, no
+    // private or protected member and no `any`; each public name documented with an example.
+    const publicNames = {
+      react: ['MqttProvider', 'MqttProviderProps', 'useClient', 'useTopic', 'useMessages', 'useStatus', 'TopicOptions', 'MessagesOptions'],
+      vue: ['MQTT_CLIENT', 'provideClient', 'useClient', 'useTopic', 'useMessages', 'useStatus', 'TopicOptions', 'MessagesOptions'],
+    }
+    for (const [sub, names] of Object.entries(publicNames)) {
+      expect((packed.manifest.exports as Record<string, unknown>)[`./${sub}`]).toEqual({ types: `./dist/${sub}/index.d.ts`, default: `./dist/${sub}/index.js` })
+      const files = (await listFiles(join(dist, sub))).filter((f) => f.endsWith('.d.ts'))
+      const declarations = await Promise.all(files.map((f) => readFile(join(dist, sub, f), 'utf8')))
+      declarations.forEach((types, i) => {
+        const code = types.replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '')
+        expect(code, `${sub}/${files[i]}`).not.toMatch(/\bprivate\b|#private|\bprotected\b|\bany\b/)
+      })
+      const index = await readFile(join(dist, sub, 'index.d.ts'), 'utf8')
+      for (const name of names) {
+        expect(index, `${sub} exports ${name}`).toMatch(new RegExp(`export \\{[^}]*\\b${name}\\b[^}]*\\}`))
+        const documented = new RegExp(`/\\*\\*(?:(?!\\*/)[\\s\\S])*@example(?:(?!\\*/)[\\s\\S])*\\*/\\s*export (?:declare )?(?:function|interface|const|type) ${name}\\b`)
+        expect(declarations.some((types) => documented.test(types)), `${sub}: ${name} has a doc comment with an example`).toBe(true)
+      }
+      // Only types from the SDK: the subpath loads none of its JavaScript, and nothing of the other framework.
+      const code = await Promise.all(files.map((f) => readFile(join(dist, sub, f.replace(/\.d\.ts$/, '.js')), 'utf8')))
+      const imports = code.flatMap((js) => [...js.matchAll(/^import [^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]!))
+      expect([...new Set(imports.filter((m) => !m.startsWith('./')))].sort()).toEqual([sub])
+    }
   })
 
   it('works from a plain .mjs: connects over mqtt://, observes, publishes, receives, ends, and exits', async () => {
