@@ -13,6 +13,18 @@ export interface BrokerOptions {
   host?: string
   /** Fail instead of taking a free port when a preferred port is taken. */
   strictPorts?: boolean
+  /**
+   * A topic on which the broker publishes, retained, who is connected whenever a client connects or
+   * disconnects: `{"connected": 8, "clients": ["dashboard-3f9a1c", "sim-kitchen-…", …]}`. The page shows it.
+   */
+  clientsTopic?: string
+}
+
+/** The payload on {@link BrokerOptions.clientsTopic}. */
+export interface BrokerClients {
+  connected: number
+  /** The connected clients' ids, sorted. */
+  clients: string[]
 }
 
 export interface EmbeddedBroker {
@@ -31,6 +43,12 @@ export interface EmbeddedBroker {
    * client's last will. Returns false when no such client is connected.
    */
   dropClient(clientId: string): boolean
+  /**
+   * The broker stops answering a client: what it writes to that connection is dropped (the client's packets
+   * still arrive), as a connection that died silently looks to the client, say after a laptop's sleep. A new
+   * connection of the client is answered again. Returns false when no such client is connected.
+   */
+  silenceClient(clientId: string): boolean
   /** Closes both listeners and every connection. */
   close(): Promise<void>
 }
@@ -79,6 +97,26 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   // aedes emits per-client errors (a client that vanished mid-packet): they are the client's problem.
   aedes.on('clientError', () => {})
   aedes.on('connectionError', () => {})
+  let closing: Promise<void> | undefined
+  if (options.clientsTopic) {
+    const clientsTopic = options.clientsTopic
+    // One publish per burst of connects and disconnects (the simulator's seven clients connect together).
+    let scheduled = false
+    const publishClients = () => {
+      scheduled = false
+      if (closing) return
+      const clients = Object.keys(clientsOf(aedes)).sort()
+      const payload: BrokerClients = { connected: clients.length, clients }
+      aedes.publish({ cmd: 'publish', topic: clientsTopic, payload: Buffer.from(JSON.stringify(payload)), qos: 0, retain: true, dup: false }, () => {})
+    }
+    const changed = () => {
+      if (scheduled) return
+      scheduled = true
+      setImmediate(publishClients)
+    }
+    aedes.on('client', changed)
+    aedes.on('clientDisconnect', changed)
+  }
 
   const sockets = new Set<Socket | Duplex>()
   const track = <T extends Socket | Duplex>(stream: T): T => {
@@ -114,7 +152,6 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
   })
 
   const urlHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host
-  let closing: Promise<void> | undefined
   return {
     tcpPort,
     wsPort,
@@ -130,6 +167,17 @@ export async function startBroker(options: BrokerOptions = {}): Promise<Embedded
       const client = clientsOf(aedes)[clientId]
       if (!client) return false
       client.conn.destroy()
+      return true
+    },
+    silenceClient(clientId) {
+      const client = clientsOf(aedes)[clientId]
+      if (!client) return false
+      // Every write "succeeds" and goes nowhere (the callback, if any, still runs, so aedes does not wait on it).
+      client.conn.write = ((_chunk: unknown, encoding?: unknown, callback?: unknown) => {
+        const done = typeof encoding === 'function' ? encoding : callback
+        if (typeof done === 'function') queueMicrotask(() => (done as () => void)())
+        return true
+      }) as Duplex['write']
       return true
     },
     close() {

@@ -39,6 +39,11 @@ export interface DemoOptions {
   log?: (line: string) => void
   /** Vite's cache folder (pre-bundled dependencies). Default: Vite's, `node_modules/.vite`. */
   cacheDir?: string
+  /**
+   * Reload the page when a source file changes (Vite's file watcher and HMR). Default true. The tests turn it
+   * off: a file saved elsewhere in the project during a run would reload the page under test.
+   */
+  watch?: boolean
 }
 
 export interface DemoStack {
@@ -133,7 +138,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
     } else {
       const tcpPort = options.tcpPort ?? DEFAULT_PORTS.tcp
       const wsPort = options.wsPort ?? DEFAULT_PORTS.ws
-      broker = await startBroker({ tcpPort, wsPort })
+      // The page shows how many clients the broker has (its tabs share one connection): `{prefix}/broker/clients`.
+      broker = await startBroker({ tcpPort, wsPort, clientsTopic: `${prefix}/broker/clients` })
       wsUrl = broker.wsUrl
       tcpUrl = broker.tcpUrl
       const notes = [
@@ -172,7 +178,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<DemoStack> {
       configFile,
       clearScreen: false,
       customLogger: vite.logger,
-      server: { port: options.webPort ?? DEFAULT_PORTS.web, strictPort: false },
+      server: { port: options.webPort ?? DEFAULT_PORTS.web, strictPort: false, ...(options.watch === false ? { watch: null, hmr: false } : {}) },
       plugins: [demoConfigPlugin(pageConfig)],
       // The page's only dependencies, pre-bundled at start: no crawl of the source, so the first page load
       // never triggers a re-optimise-and-reload, and a quick stop never interrupts a scan.

@@ -1,17 +1,21 @@
 /**
  * The dashboard's wiring: one iotpubsub client, the page's subscriptions as Observables, models updated
  * per message, views redrawn at most once per animation frame. Everything else lives in small modules:
- * models (feed, topic-tree, devices, rate) and views (ui/*), each testable on its own.
+ * models (feed, topic-tree, devices, rate, sharing, connection-story) and views (ui/*), each testable on its own.
+ * The client shares its connection with the dashboard's other tabs (`sharedConnection: true`): the tabs of
+ * one browser connect with the same client id, so they make one connection at the broker.
  */
 import { connect, parseFilter, topic, type Message, type MQTTClient, type QoS, type Status } from 'iotpubsub'
 import type { Subscription } from 'rxjs'
 import { fetchServedConfig, resolveConfig, type DemoConfig } from './config.js'
+import { ConnectionStory } from './connection-story.js'
 import { DeviceStore, type CommandReply, type DeviceMeta } from './devices.js'
 import { Feed } from './feed.js'
 import { FrameScheduler } from './frame.js'
 import { decodePayload } from './payload.js'
 import { ProtocolLog, consoleSwitch, teeLogger } from './protocol-log.js'
 import { RateMeter, formatCount, formatRate } from './rate.js'
+import { BrokerClients, SYS_CLIENTS, SharingRole, TabPresence, defaultClientId, describeBrokerCount, describeRole, roleLogger, type LocksLike } from './sharing.js'
 import { TopicTree } from './topic-tree.js'
 import { DevicesView } from './ui/devices-view.js'
 import { byId, setText } from './ui/dom.js'
@@ -52,6 +56,17 @@ class Dashboard {
   /** Raw payloads already counted in this task: one wire message reaching two overlapping subscriptions. */
   private readonly delivered = new Set<Uint8Array>()
   private status: Status | undefined
+  /** The badge's words: the status, and what the page lifecycle had to do with it. */
+  private readonly story = new ConnectionStory()
+  /** This tab's part in the shared connection (holds it, or uses another tab's), from the client's log. */
+  private role: SharingRole | undefined
+  /** This browser's tabs connected with the same settings, and how many there were at the last look. */
+  private readonly presence = new TabPresence((navigator as Navigator & { locks?: LocksLike }).locks)
+  private tabs: number | undefined
+  /** The broker's connection count, from `{prefix}/broker/clients` or `$SYS/broker/clients/connected`. */
+  private readonly brokerClients: BrokerClients
+  /** Bumped by every connect and disconnect: a connect still waiting for the old client's end gives up. */
+  private connectRun = 0
   /** Granted QoS per broker subscription, from `client.subscriptions$`. */
   private granted: ReadonlyMap<string, QoS | undefined> = NOT_GRANTED
 
@@ -81,23 +96,35 @@ class Dashboard {
    */
   private readonly logger = consoleSwitch(() => globalThis.localStorage) ? teeLogger(this.log.logger, console) : this.log.logger
 
-  constructor(private readonly config: DemoConfig) {}
+  constructor(private readonly config: DemoConfig) {
+    this.brokerClients = new BrokerClients(`${config.prefix}/broker/clients`)
+  }
 
   start(): void {
     this.bindForms()
     setText(byId('devices-prefix'), `${this.config.prefix}/devices/+/…`)
     if (!this.config.simulator) byId('stress-btn').hidden = true
     for (const filter of this.config.subscriptions) this.subscribe(filter, 0)
-    this.connect()
-    // Rates decay and "updated … ago" ages even when nothing arrives.
-    setInterval(() => this.requestAll(), 1_000)
+    // The SDK tries at once when the browser is back online; the badge says how soon the connection followed.
+    addEventListener('online', () => this.story.online(performance.now()))
+    void this.connect()
+    // Rates decay and "updated … ago" ages even when nothing arrives; tabs open and close.
+    setInterval(() => {
+      this.requestAll()
+      void this.countTabs()
+    }, 1_000)
   }
 
   // ---- connection -------------------------------------------------------------------------------------
 
-  private connect(): void {
+  private async connect(): Promise<void> {
     const form = this.formValues()
-    void this.disconnect()
+    const run = ++this.connectRun
+    // The tab's previous client ends first: sharing the connection with itself for a moment would look like a
+    // handover to another tab.
+    await this.disconnect()
+    if (run !== this.connectRun) return
+    const role = new SharingRole()
     let client: MQTTClient
     try {
       client = connect(form.url, {
@@ -105,13 +132,18 @@ class Dashboard {
         username: form.username || undefined,
         password: form.password || undefined,
         protocolVersion: form.protocol,
-        logger: this.logger,
+        // The tabs of this origin with the same URL, client id and credentials share one broker connection.
+        sharedConnection: true,
+        logger: teeLogger(this.logger, roleLogger(role)),
       })
     } catch (error) {
       setText(byId('client-errors'), describeError(error))
       return
     }
     this.client = client
+    this.role = role
+    this.presence.join([form.url, form.clientId, form.username, form.password])
+    void this.countTabs()
     setText(byId('client-errors'), '')
     const prefix = this.config.prefix.split('/')
     // topic() builds names from trusted segments and rejects wildcards in them: filters are plain strings.
@@ -120,6 +152,10 @@ class Dashboard {
     this.clientRx = [
       client.status$.subscribe((status) => {
         this.status = status
+        role.update(status)
+        this.story.update(status, performance.now())
+        // The broker's count is not forgotten on a reconnect: the SDK passes on a retained message again only
+        // when it differs from the one its observers have (MQTT 3.1.1 brokers send them again on SUBSCRIBE).
         this.frames.request('status', () => this.renderStatus())
       }),
       client.errors$.subscribe((error) => setText(byId('client-errors'), describeError(error))),
@@ -149,6 +185,15 @@ class Dashboard {
         next: (m) => this.onSimulatorReply(m.payload),
         error: ignore,
       }),
+      // The broker's connection count: the embedded broker's retained one, else Mosquitto's $SYS topic.
+      client.observe(this.brokerClients.demoTopic, { codec: 'json' }).subscribe({
+        next: (m) => this.brokerChanged(this.brokerClients.fromDemo(m.payload)),
+        error: ignore,
+      }),
+      client.observe(SYS_CLIENTS, { codec: 'text' }).subscribe({
+        next: (m) => this.brokerChanged(this.brokerClients.fromSys(m.payload)),
+        error: ignore,
+      }),
     ]
     for (const sub of this.subs.values()) this.observe(sub)
   }
@@ -160,18 +205,55 @@ class Dashboard {
     for (const rx of this.clientRx) rx.unsubscribe()
     this.clientRx = []
     this.client = undefined
+    this.role = undefined
+    this.presence.leave()
+    this.tabs = undefined
+    this.brokerClients.clear()
     this.granted = NOT_GRANTED
     this.status = { type: 'closed', error: undefined }
+    this.story.update(this.status, performance.now())
     this.frames.request('status', () => this.renderStatus())
     await client.end().catch(() => {})
   }
 
   private renderStatus(): void {
     if (!this.status) return
-    renderStatus(byId('status-badge'), byId('status-detail'), this.status)
+    renderStatus(byId('status-badge'), byId('status-detail'), this.status, this.story.view())
     const connected = this.status.type === 'connected'
     byId<HTMLButtonElement>('disconnect-btn').disabled = this.client === undefined
     byId<HTMLButtonElement>('stress-btn').disabled = !connected
+    this.renderSharing()
+  }
+
+  /** Who holds the connection, how many tabs share it, how many connections the broker has. */
+  private renderSharing(): void {
+    const role = this.role?.role ?? 'off'
+    const line = byId('conn-sharing')
+    line.dataset.role = role
+    if (this.tabs === undefined) delete line.dataset.tabs
+    else line.dataset.tabs = String(this.tabs)
+    setText(line, describeRole(role, this.tabs))
+    const connected = this.status?.type === 'connected'
+    const count = connected ? this.brokerClients.current : undefined
+    const broker = byId('conn-broker')
+    if (count) broker.dataset.connections = String(count.connected)
+    else delete broker.dataset.connections
+    setText(broker, describeBrokerCount(count, this.client?.clientId ?? '', connected))
+    broker.title = count?.clients ? `Connected clients: ${count.clients.join(', ')}` : ''
+    setText(byId('broker-count'), count ? formatCount(count.connected) : connected ? '?' : '–')
+    // A tab using another tab's connection logs no protocol events of its own: they are in the holding tab's log.
+    byId('log-shared').hidden = role !== 'follower'
+  }
+
+  private brokerChanged(changed: boolean): void {
+    if (changed) this.frames.request('sharing', () => this.renderSharing())
+  }
+
+  private async countTabs(): Promise<void> {
+    const tabs = await this.presence.count()
+    if (tabs === this.tabs) return
+    this.tabs = tabs
+    this.frames.request('sharing', () => this.renderSharing())
   }
 
   private formValues() {
@@ -311,7 +393,8 @@ class Dashboard {
 
   private bindForms(): void {
     byId<HTMLInputElement>('conn-url').value = this.config.url
-    byId<HTMLInputElement>('conn-client-id').value = `dashboard-${randomId()}`
+    // One id for every tab of this browser (kept in localStorage): the tabs share one connection.
+    byId<HTMLInputElement>('conn-client-id').value = defaultClientId(() => globalThis.localStorage)
     byId<HTMLInputElement>('conn-username').value = this.config.username
     byId<HTMLInputElement>('conn-password').value = this.config.password
     byId<HTMLSelectElement>('conn-protocol').value = String(this.config.protocolVersion)
@@ -319,9 +402,12 @@ class Dashboard {
 
     byId('connect-form').addEventListener('submit', (event) => {
       event.preventDefault()
-      this.connect()
+      void this.connect()
     })
-    byId('disconnect-btn').addEventListener('click', () => void this.disconnect())
+    byId('disconnect-btn').addEventListener('click', () => {
+      this.connectRun += 1
+      void this.disconnect()
+    })
     byId('stress-btn').addEventListener('click', () => void this.stress())
 
     byId('subscribe-form').addEventListener('submit', (event) => {

@@ -204,7 +204,7 @@ export class Connection {
   online(): void {
     if (this.state.type === 'waiting') {
       this.attempt = 0
-      return this.skipWait('the browser is online again')
+      return this.skipWait('the browser is online again', 'online')
     }
     this.check('online')
   }
@@ -217,7 +217,7 @@ export class Connection {
    */
   offline(): void {
     if (this.state.type !== 'connected') return
-    this.log.info('lifecycle', { url: this.url, event: 'offline' }, `the browser went offline: dropping the connection to ${this.url}`)
+    this.log.info('lifecycle', { url: this.url, page: 'offline' }, `the browser went offline: dropping the connection to ${this.url}`)
     this.failures.push({ type: 'protocol', message: 'the browser went offline' })
     this.link.drop()
   }
@@ -229,16 +229,16 @@ export class Connection {
    * while nothing answers on it.
    */
   check(reason: string): void {
-    if (this.state.type === 'waiting') return this.skipWait(`the page is back (${reason})`)
+    if (this.state.type === 'waiting') return this.skipWait(`the page is back (${reason})`, reason)
     if (this.state.type !== 'connected' || this.checking || !this.link.probe) return
     const epoch = this.epochCount
     this.checking = true
-    this.log.debug('lifecycle', { url: this.url, event: reason }, `the page is back (${reason}): checking the connection to ${this.url}`)
+    this.log.debug('lifecycle', { url: this.url, page: reason }, `the page is back (${reason}): checking the connection to ${this.url}`)
     this.link.probe(CHECK_TIMEOUT_MS, (alive) => {
       this.checking = false
       // An answer about a connection that has closed since is no news.
       if (alive || this.epochCount !== epoch || this.state.type !== 'connected') return
-      this.log.info('lifecycle', { url: this.url, event: reason }, `no answer from ${this.url} within ${CHECK_TIMEOUT_MS} ms after the page came back: reconnecting`)
+      this.log.info('lifecycle', { url: this.url, page: reason }, `no answer from ${this.url} within ${CHECK_TIMEOUT_MS} ms after the page came back: reconnecting`)
       this.failures.push({ type: 'protocol', message: `the broker did not answer a PINGREQ within ${CHECK_TIMEOUT_MS} ms after the page came back (${reason})` })
       // The user is looking at the page now: the connection found dead is replaced at once.
       this.retryAtOnce = true
@@ -249,10 +249,10 @@ export class Connection {
   // ----------------------------------------------------------------------------------------------------------
 
   /** Ends a backoff wait now: the attempt it was waiting for starts at once. */
-  private skipWait(reason: string): void {
+  private skipWait(reason: string, page: string): void {
     if (this.state.type !== 'waiting') return
     clearTimeout(this.state.timer)
-    this.log.info('lifecycle', { url: this.url, attempt: this.attempt + 1 }, `${reason}: trying ${this.url} now instead of waiting out the backoff`)
+    this.log.info('lifecycle', { url: this.url, page, attempt: this.attempt + 1 }, `${reason}: trying ${this.url} now instead of waiting out the backoff`)
     this.state = { type: 'opening' }
     void this.open()
   }

@@ -44,7 +44,9 @@ export class Log {
   private write(level: Level, event: LogEvent, fields: Record<string, unknown>, message: string): void {
     const logger = this.logger
     if (!logger) return
-    const line: LogFields = { event, clientId: this.clientId, ...fields }
+    // `event` and `clientId` first (the order loggers print) and last (a field of the same name must not
+    // replace what every line carries).
+    const line: LogFields = Object.assign({ event, clientId: this.clientId }, fields, { event, clientId: this.clientId })
     try {
       logger[level](line, `iotpubsub: ${message}`)
     } catch {

@@ -248,6 +248,14 @@ describe('SubscriptionsView and status badge', () => {
     expect(detail.textContent).toBe('Trying again in 800 ms.')
     renderStatus(badge, detail, { type: 'connected', sessionPresent: false })
     expect(badge.dataset.status).toBe('connected')
+    // In the words of the page lifecycle (ConnectionStory), which `data-lifecycle` names.
+    const offline = { type: 'reconnecting', attempt: 1, delay: 1_000 } as const
+    renderStatus(badge, detail, offline, { label: 'Offline — reconnecting', detail: 'The browser went offline…', tone: 'warn', lifecycle: 'offline' })
+    expect(badge.textContent).toBe('Offline — reconnecting')
+    expect(badge.dataset.lifecycle).toBe('offline')
+    expect(detail.textContent).toBe('The browser went offline…')
+    renderStatus(badge, detail, { type: 'connected', sessionPresent: false })
+    expect(badge.dataset.lifecycle).toBeUndefined()
   })
 })
 
