@@ -15,8 +15,10 @@ export class SubscriptionRegistry {
   private readonly byId = new Map<number, BrokerSubscription>()
   /** Built on first use: under MQTT 5 with subscription identifiers, messages never need it. */
   private trie: TopicTrie<BrokerSubscription> | undefined
+  private nextId = 1
 
-  constructor(private readonly retainedLimit: number) {}
+  /** `stable`: identifiers derived from the filter, the same in every client instance (persistent sessions). */
+  constructor(private readonly retainedLimit: number, private readonly stable = false) {}
 
   get size(): number {
     return this.byFilter.size
@@ -68,18 +70,28 @@ export class SubscriptionRegistry {
   }
 
   /**
-   * The identifier is derived from the filter (FNV-1a), so that a new client instance resuming a
-   * persistent session gives a filter the same identifier as the instance that subscribed it, and the
-   * messages the broker queued meanwhile still find their observers. A collision takes the next free one.
+   * Two schemes. For a clean session, identifiers count up from 1 and are never given twice by one client:
+   * the first 127 filters cost one byte on the wire (a variable byte integer), the first 16,383 two, where a
+   * hash costs four; never reusing one means a message still on its way for a released filter cannot reach
+   * another filter's observers. For a persistent session (`stable`), the identifier is derived from the
+   * filter (FNV-1a): a new client instance resuming the session gives a filter the identifier the instance
+   * that subscribed it gave, so the messages the broker queued meanwhile (which carry it) still find their
+   * observers. A collision takes the next free one.
    */
   private allocateId(filter: string): number {
-    let hash = 0x811c9dc5
-    for (let i = 0; i < filter.length; i++) {
-      hash ^= filter.charCodeAt(i)
-      hash = Math.imul(hash, 0x01000193) >>> 0
+    let id: number
+    if (this.stable) {
+      let hash = 0x811c9dc5
+      for (let i = 0; i < filter.length; i++) {
+        hash ^= filter.charCodeAt(i)
+        hash = Math.imul(hash, 0x01000193) >>> 0
+      }
+      id = (hash % MAX_SUBSCRIPTION_ID) + 1
+    } else {
+      id = this.nextId
     }
-    let id = (hash % MAX_SUBSCRIPTION_ID) + 1
     while (this.byId.has(id)) id = id >= MAX_SUBSCRIPTION_ID ? 1 : id + 1
+    if (!this.stable) this.nextId = id >= MAX_SUBSCRIPTION_ID ? 1 : id + 1
     return id
   }
 }

@@ -38,7 +38,7 @@ export class Subscriptions {
     private readonly persistentSession: boolean,
     private readonly log: Log = Log.off,
   ) {
-    this.registry = new SubscriptionRegistry(retainedLimit)
+    this.registry = new SubscriptionRegistry(retainedLimit, persistentSession)
     this.subscriptions$ = this.report.observable
   }
 
