@@ -22,6 +22,14 @@ export interface Link {
   withdraw(packetId: number): void
   subscribe(filter: string, options: LinkSubscribeOptions, done: (result: Suback) => void): void
   unsubscribe(filter: string, done: (ok: boolean) => void): void
+  /**
+   * Several filters in one SUBSCRIBE packet (one packet identifier, one SUBACK): `done` gets a result per entry,
+   * in order. None may carry a subscription identifier, which a packet has one of for all its filters. A link
+   * without it gets one `subscribe()` per filter.
+   */
+  subscribeMany?(subscriptions: readonly LinkSubscription[], done: (results: readonly Suback[]) => void): void
+  /** Several filters in one UNSUBSCRIBE packet; `done(false)` when the connection closed first. */
+  unsubscribeMany?(filters: readonly string[], done: (ok: boolean) => void): void
   /** Closes the current connection at once, without DISCONNECT (the next `open()` resends what is unacknowledged). */
   drop(): void
   /**
@@ -51,6 +59,12 @@ export interface LinkSubscribeOptions {
   readonly rh?: 0 | 1 | 2
   readonly rap?: boolean
   readonly id?: number | undefined
+}
+
+/** One filter of a SUBSCRIBE packet, with its own options. */
+export interface LinkSubscription {
+  readonly filter: string
+  readonly options: LinkSubscribeOptions
 }
 
 /** A SUBACK: the granted QoS, or the broker's failure code; `lost` when the connection closed first. */

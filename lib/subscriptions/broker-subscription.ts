@@ -1,6 +1,7 @@
 import type { MessageProperties, QoS } from '../message.js'
 import type { PendingAck } from '../inbound/pending-ack.js'
 import type { ParsedFilter } from '../topic.js'
+import type { RetainedReask } from './retained-reask.js'
 
 /**
  * A message as it came off the wire, before any observer's codec ran. MQTT.js's own PUBLISH packet has
@@ -56,6 +57,13 @@ export class BrokerSubscription {
    * live message may have replaced a retained value unseen, so the cached value is dropped instead.
    */
   retainAsPublished = false
+  /**
+   * More topics have had a retained message than the cache holds: it is no longer the filter's whole retained
+   * state, and a late observer gets that from the broker instead (MQTT 5).
+   */
+  overflowed = false
+  /** A late observers' re-ask of the retained messages under way (MQTT 5). */
+  reask: RetainedReask | undefined
   /** Created with the first retained message: most filters never see one. */
   private retained: Map<string, IncomingMessage> | undefined
   private splitLevels: readonly string[] | undefined
@@ -92,7 +100,13 @@ export class BrokerSubscription {
   /** Removes an observer; returns how many remain. */
   remove(observer: FilterObserver): number {
     this.observers = this.observers.filter((o) => o !== observer)
+    this.reask?.leave(observer)
     return this.observers.length
+  }
+
+  /** How many topics' retained messages the cache holds. */
+  get retainedCount(): number {
+    return this.retained?.size ?? 0
   }
 
   /** Sends the cached retained messages to one (new) observer, oldest first. */
@@ -102,6 +116,12 @@ export class BrokerSubscription {
 
   /** Updates the retained cache and hands the message to every observer. */
   deliver(message: IncomingMessage, ack: PendingAck | undefined): void {
+    const reask = this.reask
+    if (reask && message.retain) {
+      if (reask.resending) return this.resent(message, ack, reask)
+      // Live, published retained, before the broker took the re-ask: the waiting observers have it now.
+      reask.first(message.topic)
+    }
     if (message.retain && !this.retainAsPublished && this.isCached(message)) {
       // MQTT 3.1.1: every SUBSCRIBE makes the broker send its stored messages again, and the copy for
       // another overlapping filter is routed here too; observers already have this state.
@@ -112,11 +132,20 @@ export class BrokerSubscription {
     for (let i = 0; i < observers.length; i++) (observers[i] as FilterObserver).next(message, this, ack)
   }
 
+  /** A retained message the broker sent again because a late observer asked: for the observers waiting, once. */
+  private resent(message: IncomingMessage, ack: PendingAck | undefined, reask: RetainedReask): void {
+    this.remember(message)
+    if (!reask.first(message.topic)) return
+    const targets = reask.targets
+    for (let i = 0; i < targets.length; i++) (targets[i] as FilterObserver).next(message, this, ack)
+  }
+
   /** Completes every observer (the client is ending). */
   completeAll(): void {
     const observers = this.observers
     this.observers = []
     this.retained = undefined
+    this.reask = undefined
     for (const observer of observers) observer.complete()
   }
 
@@ -125,6 +154,7 @@ export class BrokerSubscription {
     const observers = this.observers
     this.observers = []
     this.retained = undefined
+    this.reask = undefined
     for (const observer of observers) observer.error(error)
   }
 
@@ -145,6 +175,7 @@ export class BrokerSubscription {
       if (retained.size > this.retainedLimit) {
         const oldest = retained.keys().next().value
         if (oldest !== undefined) retained.delete(oldest)
+        this.overflowed = true
       }
     } else if (!this.retainAsPublished) {
       this.retained?.delete(message.topic)

@@ -1,12 +1,17 @@
 import type { Observable } from 'rxjs'
 import type { BrokerSubscription, FilterObserver, SubscriptionInfo } from './broker-subscription.js'
 import { SubscriptionRejectedError } from '../errors.js'
-import type { Connack, Link, Suback } from '../link/link.js'
+import type { Connack, Link, LinkSubscribeOptions, Suback } from '../link/link.js'
 import type { ProtocolVersion } from '../status.js'
 import { Snapshots } from './snapshots.js'
 import { SubscriptionRegistry } from './subscription-registry.js'
 import type { ParsedFilter } from '../topic.js'
 import { Log } from '../log/log.js'
+import { RequestWindow } from './request-window.js'
+import { RetainedReask } from './retained-reask.js'
+
+/** A flood of SUBACKs is reported in `subscriptions$` at least this many grants apart (or when it is over). */
+const REPORT_GRANTS_EVERY = 1_000
 
 /** What the subscriptions read of the connection: the SDK's own state. */
 export interface SubscriptionsConnection {
@@ -17,7 +22,10 @@ export interface SubscriptionsConnection {
 /**
  * The client's broker subscriptions: the registry, one SUBSCRIBE per filter and connection (and per QoS
  * upgrade), the SUBACK's grant, resubscription after every reconnect, and the UNSUBSCRIBE after the last
- * observer leaves. `subscriptions$` reports them.
+ * observer leaves. `subscriptions$` reports them. Requests go out through a {@link RequestWindow} (a bounded
+ * number of packets in flight, filters sharing packets where no subscription identifier is involved), and a
+ * late observer of a filter whose retained cache overflowed has the broker send the retained messages again
+ * (MQTT 5, {@link RetainedReask}).
  */
 export class Subscriptions {
   readonly registry: SubscriptionRegistry
@@ -30,6 +38,15 @@ export class Subscriptions {
   private protocol: ProtocolVersion = 5
   private identifiers = false
   private resumed = false
+  private maximumPacketSize: number | undefined
+  /** Grants not reported in `subscriptions$` yet (see `grantChanged`). */
+  private unreportedGrants = 0
+  /** This connection's requests; made when it becomes writable, closed when it is lost. */
+  private window: RequestWindow | undefined
+  /** Subscriptions with a SUBSCRIBE queued in the window and not yet sent: a second one would say the same. */
+  private readonly queued = new Set<BrokerSubscription>()
+  /** Subscriptions whose incomplete cache was replayed under MQTT 3.1.1 (warned once each). */
+  private readonly warnedIncomplete = new WeakSet<BrokerSubscription>()
 
   constructor(
     retainedLimit: number,
@@ -62,7 +79,17 @@ export class Subscriptions {
       this.subscribe(subscription)
     } else {
       if (observer.qos > subscription.requestedQos) this.subscribe(subscription)
-      subscription.replayTo(observer)
+      if (!subscription.overflowed) subscription.replayTo(observer)
+      else if (this.protocol === 5) this.reask(subscription, observer)
+      else {
+        // MQTT 3.1.1 has no way to tell a resend from a live message while subscribed (no Retain As Published),
+        // so the broker is not asked again: the observer gets what the cache holds, and the log says so.
+        if (!this.warnedIncomplete.has(subscription)) {
+          this.warnedIncomplete.add(subscription)
+          this.log.warn('subscribe', { filter: subscription.filter, retained: subscription.retainedCount }, `a late observer of ${subscription.filter} gets only the ${subscription.retainedCount} retained messages the cache holds: more topics than retainedCacheSize have had one, and MQTT 3.1.1 cannot ask the broker again`)
+        }
+        subscription.replayTo(observer)
+      }
     }
     return subscription
   }
@@ -74,10 +101,12 @@ export class Subscriptions {
     // A subscription the broker refused is gone already; its filter may belong to a new one by now.
     if (remaining > 0 || this.registry.get(subscription.filter) !== subscription) return
     this.registry.delete(subscription)
+    subscription.reask = undefined
     const filter = subscription.filter
-    if (this.connection.writable) {
+    const window = this.connection.writable ? this.window : undefined
+    if (window) {
       if (this.log.enabled) this.log.debug('unsubscribe', { filter }, `UNSUBSCRIBE ${filter}`)
-      this.link.unsubscribe(filter, (ok) => {
+      window.unsubscribe(filter, (ok) => {
         if (!ok && this.persistentSession && !this.registry.get(filter)) this.stale.add(filter)
       })
     } else if (this.persistentSession) {
@@ -89,19 +118,36 @@ export class Subscriptions {
     this.protocol = protocol
     this.identifiers = protocol === 5 && connack.subscriptionIdentifiersAvailable
     this.resumed = connack.sessionPresent
+    this.maximumPacketSize = connack.maximumPacketSize
   }
 
   /** Every active filter, exactly once per connection, with its own options: a new session has none, and a resumed one may predate a QoS upgrade. */
   ready(): void {
-    for (const subscription of this.registry.all()) this.subscribe(subscription)
-    if (this.resumed) for (const filter of this.stale) this.link.unsubscribe(filter, () => undefined)
+    this.window = new RequestWindow(this.link, this.maximumPacketSize, !this.identifiers)
+    for (const subscription of this.registry.all()) {
+      this.subscribe(subscription)
+      // A new session's SUBSCRIBE brings every retained message to every observer; a resumed one's brings none.
+      if (subscription.reask && !this.resumed) subscription.reask = undefined
+      else if (subscription.reask) this.sendReask(subscription)
+    }
+    if (this.resumed) for (const filter of this.stale) this.window.unsubscribe(filter, () => undefined)
     this.stale.clear()
   }
 
   /** The connection is gone: no grant holds until the next SUBACK. */
   lost(): void {
     this.inFlight.clear()
-    for (const subscription of this.registry.all()) subscription.grantedQos = undefined
+    this.queued.clear()
+    const unsent = this.window?.close() ?? []
+    this.window = undefined
+    for (const request of unsent) {
+      // An UNSUBSCRIBE never sent: a persistent session still has the filter, unsubscribed on return.
+      if (request.type === 'unsubscribe' && this.persistentSession && !this.registry.get(request.filter)) this.stale.add(request.filter)
+    }
+    for (const subscription of this.registry.all()) {
+      subscription.grantedQos = undefined
+      subscription.reask?.restart()
+    }
     this.report.changed()
   }
 
@@ -120,33 +166,99 @@ export class Subscriptions {
 
   private subscribe(subscription: BrokerSubscription): void {
     subscription.requestedQos = subscription.wantedQos()
-    if (!this.connection.writable) return // sent by ready()
-    const v5 = this.protocol === 5
-    subscription.retainAsPublished = v5
-    this.inFlight.add(subscription.filter)
+    const window = this.connection.writable ? this.window : undefined
+    if (!window || this.queued.has(subscription)) return // sent by ready(), or by the request already waiting
+    this.queued.add(subscription)
     const epoch = this.connection.epoch
-    // rh 1: a QoS upgrade or a resubscription on a resumed session does not resend retained messages;
-    // rap: live retained publishes keep their flag, so the retained cache follows them.
-    const options = v5 ? { qos: subscription.requestedQos, rh: 1 as const, rap: true, id: this.identifiers ? subscription.id : undefined } : { qos: subscription.requestedQos }
-    // Guarded: an app may observe 100,000 filters, and the line is built only for a logger.
-    if (this.log.enabled) this.log.debug('subscribe', { filter: subscription.filter, qos: options.qos, id: v5 ? options.id : undefined }, `SUBSCRIBE ${subscription.filter} (QoS ${options.qos})`)
-    this.link.subscribe(subscription.filter, options, (result) => this.onSuback(subscription, epoch, result))
+    window.subscribe(
+      subscription.filter,
+      () => {
+        this.queued.delete(subscription)
+        // rh 1: a QoS upgrade or a resubscription on a resumed session does not resend retained messages;
+        // rap: live retained publishes keep their flag, so the retained cache follows them.
+        return this.sending(subscription, 1, true)
+      },
+      (result) => this.onSuback(subscription, epoch, result),
+    )
   }
 
-  private onSuback(subscription: BrokerSubscription, epoch: number, result: Suback): void {
+  /**
+   * A late observer of a filter whose retained cache overflowed: the broker is asked to send every retained
+   * message of the filter again, for the observers waiting for them. Two SUBSCRIBEs, each in a packet of its
+   * own: the first with Retain Handling 0 (send them) and Retain As Published off, so that between its SUBACK
+   * and the second's every message with the retain flag is one of them (the broker clears the flag on live
+   * ones); the second restores Retain As Published without a resend.
+   */
+  private reask(subscription: BrokerSubscription, observer: FilterObserver): void {
+    const current = subscription.reask
+    if (current) return current.join(observer)
+    subscription.reask = new RetainedReask([observer])
+    this.sendReask(subscription)
+  }
+
+  private sendReask(subscription: BrokerSubscription): void {
+    const window = this.connection.writable ? this.window : undefined
+    const reask = subscription.reask
+    if (!window || !reask) return // sent by ready()
+    const epoch = this.connection.epoch
+    if (this.log.enabled) this.log.debug('subscribe', { filter: subscription.filter, observers: reask.targets.length }, `SUBSCRIBE ${subscription.filter} again: its retained cache overflowed, and a late observer gets the retained messages from the broker`)
+    window.subscribe(subscription.filter, () => this.sending(subscription, 0, false), (result) => {
+      if (this.onSuback(subscription, epoch, result) && subscription.reask === reask) {
+        subscription.retainAsPublished = false
+        reask.resending = true
+      }
+    }, true)
+    window.subscribe(subscription.filter, () => this.sending(subscription, 1, true), (result) => {
+      if (!this.onSuback(subscription, epoch, result) || subscription.reask !== reask) return
+      subscription.retainAsPublished = true
+      subscription.reask = reask.next()
+      if (subscription.reask) this.sendReask(subscription)
+    }, true)
+  }
+
+  /** The options of a SUBSCRIBE being sent now (and the filter counted as awaiting its SUBACK). */
+  private sending(subscription: BrokerSubscription, rh: 0 | 1, rap: boolean): LinkSubscribeOptions {
+    const v5 = this.protocol === 5
+    this.inFlight.add(subscription.filter)
+    const qos = subscription.requestedQos
+    // Retain As Published goes off only with the re-ask's SUBACK: messages before it were routed with it on.
+    if (rap && !subscription.reask?.resending) subscription.retainAsPublished = v5
+    const options = v5 ? { qos, rh, rap, id: this.identifiers ? subscription.id : undefined } : { qos }
+    // Guarded: an app may observe 100,000 filters, and the line is built only for a logger.
+    if (this.log.enabled) this.log.debug('subscribe', { filter: subscription.filter, qos, id: v5 ? options.id : undefined }, `SUBSCRIBE ${subscription.filter} (QoS ${qos})`)
+    return options
+  }
+
+  /** Returns whether the SUBACK granted this connection's subscription. */
+  private onSuback(subscription: BrokerSubscription, epoch: number, result: Suback): boolean {
     // A SUBACK of an earlier connection says nothing about this one; ready() subscribed again.
-    if ('lost' in result || epoch !== this.connection.epoch) return
+    if ('lost' in result || epoch !== this.connection.epoch) return false
     this.inFlight.delete(subscription.filter)
-    if (this.registry.get(subscription.filter) !== subscription) return
+    if (this.registry.get(subscription.filter) !== subscription) return false
     if ('refused' in result) {
       this.log.warn('suback', { filter: subscription.filter, refused: result.refused }, `SUBACK refused ${subscription.filter} (reason code ${result.refused})`)
       this.registry.delete(subscription)
+      subscription.reask = undefined
       this.report.changed()
       subscription.errorAll(new SubscriptionRejectedError(subscription.filter, result.refused))
-      return
+      return false
     }
     subscription.grantedQos = result.granted
     if (this.log.enabled) this.log.debug('suback', { filter: subscription.filter, granted: result.granted }, `SUBACK ${subscription.filter} (granted QoS ${result.granted})`)
+    this.grantChanged()
+    return true
+  }
+
+  /**
+   * A grant to report. A snapshot lists every subscription, so a flood of SUBACKs (100,000 filters: hundreds of
+   * packets a millisecond) is reported when the window is idle, and on the way every eighth of the registry's
+   * size, instead of once per microtask: that was hundreds of 100,000-entry snapshots, most of the flood's CPU.
+   */
+  private grantChanged(): void {
+    const window = this.window
+    this.unreportedGrants += 1
+    if (window && window.pending + window.queued > 0 && this.unreportedGrants < Math.max(REPORT_GRANTS_EVERY, this.registry.size / 8)) return
+    this.unreportedGrants = 0
     this.report.changed()
   }
 

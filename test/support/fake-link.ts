@@ -12,6 +12,7 @@ import type {
   LinkPublishOptions,
   LinkSettings,
   LinkSubscribeOptions,
+  LinkSubscription,
   Suback,
 } from '../../lib/link/link.js'
 
@@ -35,6 +36,18 @@ export interface UnsubscribeCall {
   readonly done: (ok: boolean) => void
 }
 
+/** A SUBSCRIBE of several filters (the link's `subscribeMany`, once the test turns it on). */
+export interface SubscribeManyCall {
+  readonly subscriptions: readonly LinkSubscription[]
+  readonly done: (results: readonly Suback[]) => void
+}
+
+/** An UNSUBSCRIBE of several filters (the link's `unsubscribeMany`, once the test turns it on). */
+export interface UnsubscribeManyCall {
+  readonly filters: readonly string[]
+  readonly done: (ok: boolean) => void
+}
+
 export const CONNACK: Connack = { sessionPresent: false, maximumQoS: undefined, maximumPacketSize: undefined, subscriptionIdentifiersAvailable: true, properties: undefined }
 
 export class FakeLink implements Link {
@@ -45,6 +58,11 @@ export class FakeLink implements Link {
   readonly unsubscribes: UnsubscribeCall[] = []
   readonly closes: { force: boolean; timeout: number }[] = []
   drops = 0
+  readonly subscribeManys: SubscribeManyCall[] = []
+  readonly unsubscribeManys: UnsubscribeManyCall[] = []
+  /** Absent until `enableMany()`: a link without them gets one request per filter. */
+  subscribeMany?: (subscriptions: readonly LinkSubscription[], done: (results: readonly Suback[]) => void) => void
+  unsubscribeMany?: (filters: readonly string[], done: (ok: boolean) => void) => void
   /** When true, close() takes its whole `timeout` (a broker that never closes its side); else it resolves at once. */
   slowClose = false
   private nextPacketId = 1
@@ -93,6 +111,13 @@ export class FakeLink implements Link {
     this.closes.push(options)
     if (!this.slowClose || options.timeout <= 0) return Promise.resolve()
     return new Promise((resolve) => setTimeout(resolve, options.timeout))
+  }
+
+  /** Gives the link `subscribeMany` and `unsubscribeMany` (several filters per packet), recorded apart. */
+  enableMany(): this {
+    this.subscribeMany = (subscriptions, done) => void this.subscribeManys.push({ subscriptions, done })
+    this.unsubscribeMany = (filters, done) => void this.unsubscribeManys.push({ filters, done })
+    return this
   }
 
   // --- the broker's side, scripted by the test -------------------------------------------------------------

@@ -1,0 +1,97 @@
+// The request window: SUBSCRIBEs and UNSUBSCRIBEs in the order asked, a bounded number of packets in flight,
+// filters sharing a packet only where no subscription identifier is involved.
+import { describe, expect, it } from 'vitest'
+import type { LinkEvents, Suback } from '../../lib/link/link.js'
+import { FILTERS_PER_PACKET, REQUEST_WINDOW, RequestWindow } from '../../lib/subscriptions/request-window.js'
+import { FakeLink } from '../support/fake-link.js'
+
+const events: LinkEvents = { connected: () => undefined, ready: () => undefined, message: () => undefined, failed: () => undefined, closed: () => undefined }
+
+describe('RequestWindow', () => {
+  it(`keeps at most ${REQUEST_WINDOW} packets in flight, refills in runs, sends all in order, settles each`, () => {
+    const link = new FakeLink(events)
+    const window = new RequestWindow(link, undefined)
+    const results: Suback[] = []
+    for (let i = 0; i < 5_000; i++) window.subscribe(`f/${i}`, () => ({ qos: 0, id: i + 1 }), (r) => results.push(r))
+    expect(link.subscribes).toHaveLength(REQUEST_WINDOW)
+    expect(window.pending).toBe(REQUEST_WINDOW)
+    // One answer frees one slot, which waits for a run of them: packets sent together share a socket write.
+    link.subscribes[0]?.done({ granted: 0 })
+    expect(link.subscribes).toHaveLength(REQUEST_WINDOW)
+    for (let answered = 1; answered < 5_000; answered++) {
+      const call = link.subscribes[answered]
+      if (!call) throw new Error(`request ${answered} was never sent`)
+      call.done({ granted: 0 })
+      expect(window.pending).toBeLessThanOrEqual(REQUEST_WINDOW)
+    }
+    expect(link.subscribes.map((s) => s.filter)).toEqual(Array.from({ length: 5_000 }, (_, i) => `f/${i}`))
+    expect(link.subscribes.every((s) => s.options.id !== undefined)).toBe(true)
+    expect(results).toHaveLength(5_000)
+    expect(window.pending).toBe(0)
+  })
+
+  it(`puts up to ${FILTERS_PER_PACKET} filters without identifier made in one task in one packet; an UNSUBSCRIBE goes at once, order kept`, async () => {
+    const link = new FakeLink(events).enableMany()
+    const window = new RequestWindow(link, undefined, true)
+    const done: string[] = []
+    for (let i = 0; i < 250; i++) window.subscribe(`a/${i}`, () => ({ qos: 1 }), () => done.push(`a/${i}`))
+    expect(link.subscribeManys).toHaveLength(0)
+    await Promise.resolve()
+    expect(link.subscribeManys.map((c) => c.subscriptions.length)).toEqual([100, 100, 50])
+    window.subscribe('b', () => ({ qos: 0 }), () => done.push('b'))
+    // The UNSUBSCRIBE is on the wire when unsubscribe() returns, after the SUBSCRIBE asked before it.
+    window.unsubscribe('a/0', () => done.push('-a/0'))
+    expect(link.subscribes.map((s) => s.filter)).toEqual(['b'])
+    expect(link.unsubscribes.map((u) => u.filter)).toEqual(['a/0'])
+    for (const call of link.subscribeManys) call.done(call.subscriptions.map(() => ({ granted: 1 })))
+    link.subscribes[0]?.done({ granted: 0 })
+    link.unsubscribes[0]?.done(true)
+    expect(done).toEqual([...Array.from({ length: 250 }, (_, i) => `a/${i}`), 'b', '-a/0'])
+  })
+
+  it('UNSUBSCRIBEs waiting for room in the window share a packet', () => {
+    const link = new FakeLink(events).enableMany()
+    const window = new RequestWindow(link, undefined, false, 1)
+    window.subscribe('a', () => ({ qos: 0, id: 1 }), () => undefined)
+    for (const f of ['a', 'b', 'c']) window.unsubscribe(f, () => undefined)
+    expect(link.unsubscribeManys).toHaveLength(0)
+    link.subscribes[0]?.done({ granted: 0 })
+    expect(link.unsubscribeManys.map((c) => c.filters)).toEqual([['a', 'b', 'c']])
+  })
+
+  it('sends a SUBSCRIBE with an identifier, or one asked to go alone, in a packet of its own, at once', () => {
+    const link = new FakeLink(events).enableMany()
+    const window = new RequestWindow(link, undefined, false)
+    window.subscribe('x', () => ({ qos: 0 }), () => undefined)
+    window.subscribe('y', () => ({ qos: 0, id: 7 }), () => undefined)
+    window.subscribe('z', () => ({ qos: 0 }), () => undefined, true)
+    window.subscribe('w', () => ({ qos: 0 }), () => undefined)
+    // Not shared: each went out as it was asked for.
+    expect(link.subscribeManys).toHaveLength(0)
+    expect(link.subscribes.map((s) => [s.filter, s.options.id])).toEqual([['x', undefined], ['y', 7], ['z', undefined], ['w', undefined]])
+  })
+
+  it('limits a packet to the broker maximum packet size', async () => {
+    const link = new FakeLink(events).enableMany()
+    const window = new RequestWindow(link, 200, true)
+    for (let i = 0; i < 10; i++) window.subscribe(`${'x'.repeat(20)}/${i}`, () => ({ qos: 0 }), () => undefined)
+    await Promise.resolve()
+    // (200 - 16) bytes of budget, 3 bytes per UTF-16 unit plus 3: two filters of 22 units per packet.
+    expect(link.subscribeManys.map((c) => c.subscriptions.length)).toEqual([2, 2, 2, 2, 2])
+  })
+
+  it('an answer that the connection closed frees no slot and sends nothing more; close() returns what was never sent', () => {
+    const link = new FakeLink(events)
+    const window = new RequestWindow(link, undefined, false, 2)
+    const results: Suback[] = []
+    for (const f of ['a', 'b', 'c']) window.subscribe(f, () => ({ qos: 0, id: 1 }), (r) => results.push(r))
+    window.unsubscribe('d', () => undefined)
+    link.subscribes[0]?.done({ lost: true })
+    expect(link.subscribes).toHaveLength(2)
+    expect(results).toEqual([{ lost: true }])
+    expect(window.close().map((r) => `${r.type} ${r.filter}`)).toEqual(['subscribe c', 'unsubscribe d'])
+    const late: boolean[] = []
+    window.unsubscribe('e', (ok) => late.push(ok))
+    expect(late).toEqual([false])
+  })
+})
