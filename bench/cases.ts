@@ -1,12 +1,22 @@
 /**
- * The cases of issue 6. Each runs the SDK and raw MQTT.js in the same run, interleaved (the order
+ * The cases of issues 6 and 14. Each runs the SDK and raw MQTT.js in the same run, interleaved (the order
  * alternates per repetition), every trial in fresh processes, and returns table rows plus its samples.
+ *
+ * Two kinds of measurement:
+ * - live (tcp-*, filters-*, ws-publish, latency-1000): publisher, broker and subscriber all running; the
+ *   figure is end-to-end throughput, where the publisher and the broker are the limit (issue 6).
+ * - subscriber- or publisher-limited (drain-*, publish-*, broker-routing, heap, latency-10000,
+ *   profile-drain): the one process measured is the limit and times its own CPU per message (issue 14).
  */
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { Mosquitto } from '../test/support/mosquitto.js'
-import { median, orderFor, percentile, scaled, type BenchConfig } from './harness.js'
+import { MAX_BURST, median, orderFor, percentile, repoRoot, scaled, startDefaultBroker, type BenchConfig } from './harness.js'
+import { packageShares, readProfile, type PackageShares } from './profile.js'
 import type { Impl } from './protocol.js'
 import { measureSize, SIZE_BUDGET_BYTES } from './size.js'
-import { heapTrial, trial, type TrialResult } from './trial.js'
+import { BurstPublisher, drainTrial, heapTrial, publishTrial, trial, type DrainTrialResult, type TrialResult } from './trial.js'
 
 export interface Row {
   case: string
@@ -19,6 +29,13 @@ export interface Row {
   unit: 'int' | 'us' | 'bytes' | 'ratio' | 'us1'
   budget: string | undefined
   pass: boolean | undefined
+  /** Min and max over the repetitions, shown after the median (the noise seen). */
+  sdkRange?: [number, number]
+  rawRange?: [number, number]
+  /** Min and max of the per-repetition paired SDK/raw ratios, when `ratio` is their median. */
+  ratioRange?: [number, number]
+  /** A reference figure that is neither client's (the broker's own cost): shown in the SDK column, marked. */
+  reference?: boolean
 }
 
 export interface CaseResult {
@@ -172,13 +189,15 @@ const wsPublish: BenchCase = {
   },
 }
 
+/** Issue 14's budget: what one idle observed filter may cost the app's heap, at 10,000 of them. */
+const HEAP_BUDGET_BYTES = 300
+
 const heap: BenchCase = {
   id: 'heap-10000',
   async run(context) {
     const count = 10_000
     const results: Record<Impl, number[]> = { sdk: [], raw: [] }
-    const reps = Math.min(context.config.reps, 2)
-    for (let rep = 0; rep < reps; rep++) {
+    for (let rep = 0; rep < context.config.reps; rep++) {
       for (const impl of orderFor(rep, IMPLS)) {
         const result = await heapTrial(context.broker, impl, count)
         results[impl].push(result.bytesPerFilter)
@@ -189,9 +208,22 @@ const heap: BenchCase = {
     const raw = median(results.raw)
     return {
       id: 'heap-10000',
-      title: '10,000 active observed filters: heap per filter after GC (node --expose-gc, fresh process)',
-      params: { count, reps },
-      rows: [{ case: 'heap-10000', measure: 'heap B per filter', sdk, raw, ratio: sdk / raw, unit: 'bytes', budget: 'SDK ≤ 1.5 KB', pass: sdk <= 1536 }],
+      title: '10,000 idle observed filters (an observer each, confirmed by the broker): heapUsed after gc() per filter (node --expose-gc, fresh process); raw MQTT.js: the same subscriptions by client.subscribe, batches of 100',
+      params: { count, reps: context.config.reps },
+      rows: [
+        {
+          case: 'heap-10000',
+          measure: 'heap B per idle observed filter',
+          sdk,
+          raw,
+          ratio: sdk / raw,
+          unit: 'bytes',
+          budget: `SDK ≤ ${HEAP_BUDGET_BYTES} B`,
+          pass: sdk <= HEAP_BUDGET_BYTES,
+          sdkRange: range(results.sdk),
+          rawRange: range(results.raw),
+        },
+      ],
       samples: { sdk: results.sdk.map((n) => Math.round(n)), raw: results.raw.map((n) => Math.round(n)) },
     }
   },
@@ -246,6 +278,272 @@ const size: BenchCase = {
   },
 }
 
+// ----------------------------------------------------------------------------- subscriber-limited (drain)
+
+const range = (values: readonly number[]): [number, number] => [Math.min(...values), Math.max(...values)]
+
+/** Per-repetition SDK/raw ratios (repetition i of each ran back to back), the finite ones. */
+function pairedRatios(sdk: readonly number[], raw: readonly number[]): number[] {
+  return sdk.map((s, i) => s / (raw[i] ?? Number.NaN)).filter((r) => Number.isFinite(r))
+}
+
+/**
+ * A row of a CPU-per-message comparison: medians with min–max over the repetitions, SDK/raw as the median
+ * of the paired ratios with their spread, budget SDK/raw ≤ `budget` (fails when messages were lost too).
+ */
+function cpuRow(id: string, measure: string, sdk: number[], raw: number[], budget: number, lost: boolean): Row {
+  const ratios = pairedRatios(sdk, raw)
+  const ratio = median(ratios)
+  return {
+    case: id,
+    measure: `${measure}${lost ? ' (messages lost!)' : ''}`,
+    sdk: median(sdk),
+    raw: median(raw),
+    ratio,
+    unit: 'us1',
+    budget: `SDK/raw ≤ ${budget}`,
+    pass: !lost && ratio <= budget,
+    sdkRange: range(sdk),
+    rawRange: range(raw),
+    ratioRange: range(ratios),
+  }
+}
+
+/** Broker CPU per message routed (burst + drain), by QoS, collected from the 1-filter drain trials. */
+const brokerSamples: Record<0 | 1, { burst: number; drain: number }[]> = { 0: [], 1: [] }
+
+function drainCase(qos: 0 | 1, filters: 1 | 100 | 10_000, codec: 'bytes' | 'json'): BenchCase {
+  const id = `drain-qos${qos}-f${filters}-${codec}`
+  return {
+    id,
+    async run(context) {
+      // Counts that take about 0.3 s of subscriber CPU to drain; the burst must fit in the broker's queue.
+      const count = Math.min(MAX_BURST, scaled(context.config, qos === 0 ? 100_000 : 50_000, 200))
+      const results: Record<Impl, DrainTrialResult[]> = { sdk: [], raw: [] }
+      const publisher = new BurstPublisher(context.broker, { qos, filters, count, label: id })
+      try {
+        for (let rep = 0; rep < context.config.reps; rep++) {
+          for (const impl of orderFor(rep, IMPLS)) {
+            const r = await drainTrial(context.broker, { impl, qos, filters, codec, count, label: id }, publisher)
+            results[impl].push(r)
+            if (filters === 1 && codec === 'bytes' && r.brokerBurstCpuPerMessage !== undefined && r.brokerDrainCpuPerMessage !== undefined) {
+              brokerSamples[qos].push({ burst: r.brokerBurstCpuPerMessage, drain: r.brokerDrainCpuPerMessage })
+            }
+            const lost = r.expected - r.received
+            context.log(`  ${id} rep ${rep + 1} ${impl}: ${r.subCpuPerMessage.toFixed(2)} µs/msg, drained at ${Math.round(r.drainRate)} msg/s${lost ? `, ${lost} lost` : ''}`)
+          }
+        }
+      } finally {
+        await publisher.stop()
+      }
+      const cpu = (impl: Impl): number[] => results[impl].map((r) => r.subCpuPerMessage)
+      const lost = [...results.sdk, ...results.raw].some((r) => r.received < r.expected)
+      const perTrial = (list: DrainTrialResult[]): Record<string, unknown> => ({
+        subCpuMicrosPerMessage: list.map((r) => round(r.subCpuPerMessage, 3)),
+        drainRates: list.map((r) => Math.round(r.drainRate)),
+        received: list.map((r) => r.received),
+        brokerBurstCpuMicrosPerMessage: list.map((r) => r.brokerBurstCpuPerMessage),
+        brokerDrainCpuMicrosPerMessage: list.map((r) => r.brokerDrainCpuPerMessage),
+        burstRates: list.map((r) => Math.round(r.burstRate)),
+      })
+      return {
+        id,
+        title: `subscriber-limited drain: ${filters.toLocaleString('en-US')} observed filter(s) (bench/f/<i>/+), the burst matches one; QoS ${qos}, codec ${codec}, 100 B JSON payloads, MQTT 5`,
+        params: { qos, filters, codec, count, payloadBytes: 100, protocolVersion: 5, reps: context.config.reps },
+        rows: [cpuRow(id, 'subscriber CPU µs/msg, drain', cpu('sdk'), cpu('raw'), 1.05, lost)],
+        samples: { sdk: perTrial(results.sdk), raw: perTrial(results.raw), pairedRatios: pairedRatios(cpu('sdk'), cpu('raw')).map((r) => round(r, 3)) },
+      }
+    },
+  }
+}
+
+/** The physical limit: what Mosquitto spends routing one message to one subscriber, measured in the drains. */
+const brokerRouting: BenchCase = {
+  id: 'broker-routing',
+  async run(context) {
+    // Run on its own (--only=broker): collect the samples with raw MQTT.js subscribers here.
+    for (const qos of [0, 1] as const) {
+      if (brokerSamples[qos].length > 0) continue
+      const count = scaled(context.config, qos === 0 ? 100_000 : 50_000, 200)
+      for (let rep = 0; rep < context.config.reps; rep++) {
+        const r = await drainTrial(context.broker, { impl: 'raw', qos, filters: 1, codec: 'bytes', count, label: `broker-qos${qos}` })
+        if (r.brokerBurstCpuPerMessage !== undefined && r.brokerDrainCpuPerMessage !== undefined) brokerSamples[qos].push({ burst: r.brokerBurstCpuPerMessage, drain: r.brokerDrainCpuPerMessage })
+      }
+    }
+    const rows: Row[] = []
+    for (const qos of [0, 1] as const) {
+      const totals = brokerSamples[qos].map((s) => s.burst + s.drain)
+      if (totals.length === 0) throw new Error('no broker CPU figures: /proc/<pid>/stat is not readable here (Linux only)')
+      rows.push({
+        case: 'broker-routing',
+        measure: `Mosquitto CPU µs/msg routed, QoS ${qos} (reference: the limit)`,
+        sdk: median(totals),
+        raw: undefined,
+        ratio: undefined,
+        unit: 'us1',
+        budget: undefined,
+        pass: undefined,
+        sdkRange: range(totals),
+        reference: true,
+      })
+    }
+    return {
+      id: 'broker-routing',
+      title: "the broker's own cost per message (one publisher, one subscriber, 1 filter, 100 B): its CPU from /proc/<pid>/stat over the burst (receive, route, queue) plus the drain (send), per message; from the drain-*-f1-bytes trials",
+      params: { from: 'drain-qos0-f1-bytes, drain-qos1-f1-bytes trials (both clients)', clockTickMicros: 'one tick (10 ms) over the burst' },
+      rows,
+      samples: { qos0: brokerSamples[0], qos1: brokerSamples[1] },
+    }
+  },
+}
+
+// ------------------------------------------------------------------------------------- publisher-limited
+
+function publishCase(qos: 0 | 1): BenchCase {
+  const id = `publish-qos${qos}`
+  return {
+    id,
+    async run(context) {
+      // At least 10 windows of 500, so the warm-up (skip) and the measured part are both past a window.
+      const count = scaled(context.config, qos === 0 ? 100_000 : 50_000, 5_000)
+      const results: Record<Impl, number[]> = { sdk: [], raw: [] }
+      const rates: Record<Impl, number[]> = { sdk: [], raw: [] }
+      const broker: number[] = []
+      for (let rep = 0; rep < context.config.reps; rep++) {
+        for (const impl of orderFor(rep, IMPLS)) {
+          const r = await publishTrial(context.broker, { impl, qos, count, label: id })
+          results[impl].push(r.pubCpuPerMessage)
+          rates[impl].push(r.pubRate)
+          if (r.brokerCpuPerMessage !== undefined) broker.push(r.brokerCpuPerMessage)
+          context.log(`  ${id} rep ${rep + 1} ${impl}: ${r.pubCpuPerMessage.toFixed(2)} µs/msg, ${Math.round(r.pubRate)} msg/s`)
+        }
+      }
+      return {
+        id,
+        title: `publisher-limited: SDK publish() vs raw client.publish over TCP, QoS ${qos}, 100 B, 500 unsettled at most, to a topic nobody subscribes to`,
+        params: { qos, count, payloadBytes: 100, window: 500, protocolVersion: 5, reps: context.config.reps },
+        rows: [cpuRow(id, 'publisher CPU µs/msg over TCP', results.sdk, results.raw, 1.05, false)],
+        samples: {
+          sdkCpuMicrosPerMessage: results.sdk.map((n) => round(n, 3)),
+          rawCpuMicrosPerMessage: results.raw.map((n) => round(n, 3)),
+          sdkRates: rates.sdk.map(Math.round),
+          rawRates: rates.raw.map(Math.round),
+          brokerCpuMicrosPerMessageReceived: broker,
+          pairedRatios: pairedRatios(results.sdk, results.raw).map((r) => round(r, 3)),
+        },
+      }
+    },
+  }
+}
+
+// ------------------------------------------------------------------------------------ latency by default
+
+const latencyDefaults: BenchCase = {
+  id: 'latency-10000',
+  async run(context) {
+    const rate = 10_000
+    const count = scaled(context.config, 30_000, 500)
+    // The shipped conf as it is (its queue limits, no set_tcp_nodelay unless it has it), on its own broker.
+    const broker = await startDefaultBroker()
+    const results: Record<Impl, { p50: number; p99: number; max: number }[]> = { sdk: [], raw: [] }
+    try {
+      for (let rep = 0; rep < context.config.reps; rep++) {
+        for (const impl of orderFor(rep, IMPLS)) {
+          // Publisher and subscriber are the same client, each with its defaults: what an app gets.
+          const result = await trial(broker, context.config, { sub: impl, pub: impl, qos: 0, filters: 1, exact: true, count, rate, defaults: true, label: 'latency-default' })
+          const samples = result.latenciesMicros ?? []
+          const stats = { p50: percentile(samples, 50), p99: percentile(samples, 99), max: percentile(samples, 100) }
+          results[impl].push(stats)
+          context.log(`  latency-10000 rep ${rep + 1} ${impl}: p50 ${stats.p50.toFixed(0)} µs, p99 ${stats.p99.toFixed(0)} µs, max ${stats.max.toFixed(0)} µs${result.received < result.expected ? `, ${result.expected - result.received} lost` : ''}`)
+        }
+      }
+    } finally {
+      await broker.dispose()
+    }
+    const values = (impl: Impl, key: 'p50' | 'p99'): number[] => results[impl].map((r) => r[key])
+    const row = (key: 'p50' | 'p99', budget: boolean): Row => ({
+      case: 'latency-10000',
+      measure: `${key} µs, defaults`,
+      sdk: median(values('sdk', key)),
+      raw: median(values('raw', key)),
+      ratio: median(values('sdk', key)) / median(values('raw', key)),
+      unit: 'us',
+      budget: budget ? 'SDK ≤ 2,000 µs' : undefined,
+      pass: budget ? median(values('sdk', key)) <= 2_000 : undefined,
+      sdkRange: range(values('sdk', key)),
+      rawRange: range(values('raw', key)),
+    })
+    return {
+      id: 'latency-10000',
+      title: 'publish → observer latency at a paced 10,000 msg/s (QoS 0, 100 B), every default: the SDK or MQTT.js as publisher and subscriber with only a client id, the shipped mosquitto/mosquitto.conf',
+      params: { count, rate, reps: context.config.reps, conf: 'mosquitto/mosquitto.conf', options: 'client id only', confSetsTcpNoDelay: /^\s*set_tcp_nodelay\s+true/m.test(await readFile(join(repoRoot, 'mosquitto', 'mosquitto.conf'), 'utf8')) },
+      rows: [row('p50', true), row('p99', false)],
+      samples: results,
+    }
+  },
+}
+
+// ------------------------------------------------------------------------------------- where the cost goes
+
+const PROFILE_PACKAGES = ['iotpubsub lib/', 'rxjs', 'mqtt', 'mqtt-packet', 'bl', 'debug', 'readable-stream', 'other packages', 'node internals', 'V8 builtins / native', 'GC', 'V8 (program)', 'bench harness']
+
+/**
+ * One profiled drain per implementation (QoS 0, bytes, 1 and 10,000 filters): the V8 sampling profiler
+ * in the subscriber over its drain, self time booked by package, then converted to µs per message with
+ * that trial's own CPU per message (the profiler's overhead is in both). The SDK − raw difference per
+ * package is where the SDK's extra cost goes.
+ */
+const profileDrain: BenchCase = {
+  id: 'profile-drain',
+  async run(context) {
+    const keep = context.config.profile
+    const dir = keep ? join(repoRoot, 'bench-results', 'profiles') : await mkdtemp(join(tmpdir(), 'iotpubsub-profile-'))
+    const count = scaled(context.config, 100_000, 200)
+    const rows: Row[] = []
+    const samples: Record<string, { cpuMicrosPerMessage: number; shares: PackageShares }> = {}
+    try {
+      for (const filters of [1, 10_000] as const) {
+        const perImpl: Partial<Record<Impl, { cpu: number; shares: PackageShares }>> = {}
+        for (const impl of IMPLS) {
+          const file = join(dir, `profile-drain-f${filters}-${impl}-${Date.now()}.cpuprofile`)
+          const r = await drainTrial(context.broker, { impl, qos: 0, filters, codec: 'bytes', count, label: `profile-f${filters}`, profileFile: file })
+          // The profile is written before the result is sent, so it is complete here.
+          const shares = packageShares(await readProfile(file))
+          perImpl[impl] = { cpu: r.subCpuPerMessage, shares }
+          samples[`f${filters}-${impl}`] = { cpuMicrosPerMessage: round(r.subCpuPerMessage, 3), shares }
+          const top = Object.entries(shares.shares)
+            .slice(0, 6)
+            .map(([k, v]) => `${k} ${(v * 100).toFixed(0)}%`)
+            .join(', ')
+          context.log(`  profile ${filters} filter(s) ${impl}: ${r.subCpuPerMessage.toFixed(2)} µs/msg (${shares.busySamples} samples): ${top}; under lib/ ${(shares.underSdk * 100).toFixed(0)}%`)
+        }
+        const sdk = perImpl.sdk
+        const raw = perImpl.raw
+        if (!sdk || !raw) continue
+        const id = `profile-drain-f${filters}`
+        rows.push({ case: id, measure: 'µs/msg profiled (all)', sdk: sdk.cpu, raw: raw.cpu, ratio: sdk.cpu / raw.cpu, unit: 'us1', budget: undefined, pass: undefined })
+        // The SDK's code with everything it calls (RxJS, message objects, GC it triggers is not in it).
+        rows.push({ case: id, measure: '  under iotpubsub lib/ frames (inclusive)', sdk: sdk.shares.underSdk * sdk.cpu, raw: 0, ratio: undefined, unit: 'us1', budget: undefined, pass: undefined })
+        for (const pkg of PROFILE_PACKAGES) {
+          const s = (sdk.shares.shares[pkg] ?? 0) * sdk.cpu
+          const r = (raw.shares.shares[pkg] ?? 0) * raw.cpu
+          if (s < 0.005 && r < 0.005) continue
+          rows.push({ case: id, measure: `  in ${pkg}`, sdk: s, raw: r, ratio: undefined, unit: 'us1', budget: undefined, pass: undefined })
+        }
+      }
+    } finally {
+      if (!keep) await rm(dir, { recursive: true, force: true })
+    }
+    return {
+      id: 'profile-drain',
+      title: "where the subscriber's drain CPU goes: one profiled drain per client (QoS 0, bytes, 1 and 10,000 filters), self time by package (samples, 100 µs interval) × that trial's CPU per message",
+      params: { count, qos: 0, codec: 'bytes', samplingIntervalMicros: 100, kept: keep ? dir : undefined },
+      rows,
+      samples,
+    }
+  },
+}
+
 export const CASES: BenchCase[] = [
   subscriberCase('tcp-qos0', 'TCP, QoS 0, 100 B, one observer (raw MQTT.js publisher)', { qos: 0, filters: 1, count: 200_000, exact: true }, 0.95),
   subscriberCase('tcp-qos1', 'TCP, QoS 1, 100 B, one observer (raw MQTT.js publisher)', { qos: 1, filters: 1, count: 50_000, exact: true }, 0.95),
@@ -254,7 +552,13 @@ export const CASES: BenchCase[] = [
   subscriberCase('filters-10000', '10,000 observed filters, messages match one (QoS 0)', { qos: 0, filters: 10_000, count: 100_000 }, 0.95),
   subscriberCase('filters-10000-mqtt311', '10,000 observed filters over MQTT 3.1.1 (no subscription identifiers: the topic trie routes)', { qos: 0, filters: 10_000, count: 100_000, protocolVersion: 4 }, 0.95),
   wsPublish,
-  heap,
   latency,
+  ...([0, 1] as const).flatMap((qos) => ([1, 100, 10_000] as const).flatMap((filters) => (['bytes', 'json'] as const).map((codec) => drainCase(qos, filters, codec)))),
+  brokerRouting,
+  publishCase(0),
+  publishCase(1),
+  heap,
+  latencyDefaults,
+  profileDrain,
   size,
 ]

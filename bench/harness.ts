@@ -1,4 +1,5 @@
-import { fork, type ChildProcess } from 'node:child_process'
+import { execFileSync, fork, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Mosquitto } from '../test/support/mosquitto.js'
@@ -59,11 +60,64 @@ export function scaled(config: BenchConfig, count: number, min = 50): number {
 /**
  * The project's development broker profile with persistence off and the per-client queues raised, so a
  * burst is queued rather than dropped: the same broker and limits for the SDK and for raw MQTT.js.
+ *
+ * Mosquitto 2.0 holds QoS 0 messages for an online client only while its outgoing packet count is below
+ * max_queued_messages (and its bytes below max_queued_bytes, 0 = no limit); QoS 1 beyond the
+ * max_inflight_messages in flight are queued under the same limits. A stopped subscriber's whole burst
+ * (at most 200,000 messages here) must fit, or the drain would count a shorter backlog: the drain cases
+ * check that every message arrived and mark the row otherwise.
  */
-export const BROKER_EXTRA = ['max_queued_messages 1000000', 'max_inflight_messages 1000']
+export const BROKER_EXTRA = ['max_queued_messages 1000000', 'max_queued_bytes 0', 'max_inflight_messages 1000']
+
+/** The largest burst a case may queue for one stopped subscriber (below max_queued_messages). */
+export const MAX_BURST = 200_000
 
 export function startBroker(): Promise<Mosquitto> {
   return Mosquitto.start({ persistence: false, extra: BROKER_EXTRA })
+}
+
+/** The shipped mosquitto/mosquitto.conf as it is (only ports and paths moved): the latency-by-default case. */
+export function startDefaultBroker(): Promise<Mosquitto> {
+  return Mosquitto.start()
+}
+
+// ------------------------------------------------------------------------------------------- process CPU
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (100 on every Linux this runs on, but asked). */
+const clockTicks = ((): number => {
+  try {
+    const ticks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim())
+    return Number.isFinite(ticks) && ticks > 0 ? ticks : 100
+  } catch {
+    return 100
+  }
+})()
+
+/**
+ * CPU time (user + system, µs) another process has used so far, from /proc/<pid>/stat (Linux only; undefined
+ * elsewhere). Resolution is one clock tick (10 ms): callers measure bursts of hundreds of milliseconds.
+ */
+export function processCpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the command name (which may contain spaces and parentheses): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) / clockTicks) * 1e6
+  } catch {
+    return undefined
+  }
+}
+
+/** The state letter of /proc/<pid>/stat ('T' once SIGSTOP has taken effect), or undefined. */
+export function processState(pid: number | undefined): string | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
+  } catch {
+    return undefined
+  }
 }
 
 // ----------------------------------------------------------------------------------------------- workers
@@ -136,10 +190,31 @@ export class Worker {
     if (this.child.connected) this.child.send(message)
   }
 
+  get pid(): number | undefined {
+    return this.child.pid
+  }
+
+  /**
+   * SIGSTOP or SIGCONT to this process (by its own pid), resolved once the kernel shows the process stopped
+   * (state T) or running again, so nothing is published before the subscriber really is paused.
+   */
+  async signal(signal: 'SIGSTOP' | 'SIGCONT'): Promise<void> {
+    this.child.kill(signal)
+    const deadline = Date.now() + 2_000
+    for (;;) {
+      const state = processState(this.child.pid)
+      if (state === undefined || (signal === 'SIGSTOP') === (state === 'T')) return
+      if (Date.now() > deadline) throw new Error(`the process did not ${signal === 'SIGSTOP' ? 'stop' : 'resume'} (state ${state})`)
+      await new Promise((r) => setTimeout(r, 2))
+    }
+  }
+
   /** Asks the process to close its client and exit; kills it (by its own pid) if it does not within 3 s. */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return
     this.exitError ??= new Error('stopped')
+    // A stopped process would never read 'exit'.
+    this.child.kill('SIGCONT')
     this.send({ type: 'exit' })
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 3_000)
     await this.exited

@@ -1,12 +1,14 @@
 /**
  * Summarises V8 CPU profiles written by `npm run bench -- --profile` (bench-results/profiles/*.cpuprofile):
  * self time by package/file and the top functions, so the SDK's share of a subscriber's time is visible.
+ * `packageShares` is what the bench's profile-drain case reports (by package: iotpubsub, rxjs, mqtt, ...).
  *
  *   npm run bench -- --only=tcp-qos0 --reps=1 --profile
  *   npx tsx bench/profile.ts [bench-results/profiles] [--match=sub-sdk] [--top=25]
  */
 import { readdir, readFile } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { join, relative, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { repoRoot } from './harness.js'
 
 interface ProfileNode {
@@ -15,7 +17,7 @@ interface ProfileNode {
   children?: number[]
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   nodes: ProfileNode[]
   startTime: number
   endTime: number
@@ -35,8 +37,91 @@ export function area(url: string, functionName: string): string {
   return path
 }
 
+/** The package a function's time is booked to in the profile-drain case. */
+export function packageOf(url: string, functionName: string): string {
+  if (!url) {
+    if (functionName === '(garbage collector)') return 'GC'
+    // '(program)' is V8 and native code outside any JavaScript function; unnamed-url frames are builtins.
+    return functionName === '(program)' ? 'V8 (program)' : 'V8 builtins / native'
+  }
+  const path = url.replace(/^file:\/\//, '')
+  if (path.startsWith(join(repoRoot, 'lib'))) return 'iotpubsub lib/'
+  if (path.startsWith(join(repoRoot, 'bench'))) return 'bench harness'
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1]
+  if (pkg) return ['rxjs', 'mqtt', 'mqtt-packet', 'bl', 'debug', 'readable-stream'].includes(pkg) ? pkg : 'other packages'
+  if (path.startsWith('node:')) return 'node internals'
+  return 'other'
+}
+
+export interface PackageShares {
+  /** Samples that were not idle. */
+  busySamples: number
+  /** Share (0..1) of the busy samples whose innermost frame is in each package. */
+  shares: Record<string, number>
+  /**
+   * Share of the busy samples with an SDK (lib/) frame anywhere on the stack: the SDK's code with all it
+   * calls (RxJS, its message objects, ...), not the MQTT.js parsing that runs before the SDK is called.
+   */
+  underSdk: number
+  /** The SDK's functions by self samples (share of busy), the top ten. */
+  topSdkFunctions: Array<{ name: string; share: number }>
+}
+
+/**
+ * Self time by package, counted in samples, not in timeDeltas: a drain profile spans the SIGSTOP, and the
+ * first sample after SIGCONT carries the whole stopped time in its delta. Samples are taken at a fixed
+ * interval while the process runs, so their count is proportional to time spent.
+ */
+export function packageShares(profile: CpuProfile): PackageShares {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const parent = new Map<number, number>()
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id)
+  // Whether a node or any caller of it is SDK code, memoised per node (stacks share their callers).
+  const sdkOnStack = new Map<number, boolean>()
+  const inSdk = (id: number): boolean => {
+    const known = sdkOnStack.get(id)
+    if (known !== undefined) return known
+    const frame = byId.get(id)?.callFrame
+    const up = parent.get(id)
+    const result = (frame !== undefined && packageOf(frame.url, frame.functionName) === 'iotpubsub lib/') || (up !== undefined && inSdk(up))
+    sdkOnStack.set(id, result)
+    return result
+  }
+  const counts = new Map<string, number>()
+  const sdkFunctions = new Map<string, number>()
+  let busy = 0
+  let underSdk = 0
+  for (const id of profile.samples) {
+    const frame = byId.get(id)?.callFrame
+    if (!frame || frame.functionName === '(idle)' || frame.functionName === '(root)') continue
+    busy++
+    if (inSdk(id)) underSdk++
+    const where = packageOf(frame.url, frame.functionName)
+    counts.set(where, (counts.get(where) ?? 0) + 1)
+    if (where === 'iotpubsub lib/') {
+      // No line number: under tsx the profile's positions are those of the transpiled module, not the .ts file.
+      const key = `${frame.functionName || '(anonymous)'} ${relative(repoRoot, frame.url.replace(/^file:\/\//, ''))}`
+      sdkFunctions.set(key, (sdkFunctions.get(key) ?? 0) + 1)
+    }
+  }
+  const share = (n: number): number => (busy ? n / busy : 0)
+  return {
+    busySamples: busy,
+    underSdk: share(underSdk),
+    shares: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, share(n)])),
+    topSdkFunctions: [...sdkFunctions]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 10)
+      .map(([name, n]) => ({ name, share: share(n) })),
+  }
+}
+
+export async function readProfile(file: string): Promise<CpuProfile> {
+  return JSON.parse(await readFile(file, 'utf8')) as CpuProfile
+}
+
 export async function summarise(file: string, top = 25): Promise<string> {
-  const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile
+  const profile = await readProfile(file)
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const self = new Map<number, number>()
   for (let i = 0; i < profile.samples.length; i++) {
@@ -106,4 +191,5 @@ async function main(): Promise<void> {
   for (const file of files) console.log(`${await summarise(join(dir, file), top)}\n`)
 }
 
-await main()
+// Run as a script only: the bench imports packageShares from this module.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main()

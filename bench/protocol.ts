@@ -6,7 +6,10 @@ interface JobBase {
   impl: Impl
   url: string
   clientId: string
-  protocolVersion: 4 | 5
+  /** Undefined: each client's own default (the SDK negotiates, MQTT.js speaks 3.1.1). */
+  protocolVersion: 4 | 5 | undefined
+  /** Connect with nothing but the client id and URL (the latency case: what an app gets by default). */
+  defaults?: boolean
   /** Write a V8 CPU profile of the measured phase (after set-up) to this file. */
   profileFile?: string
 }
@@ -26,6 +29,14 @@ export interface SubJob extends JobBase {
   skip: number
   /** Read the send time from the first 8 bytes of each payload and report latencies. */
   latency: boolean
+  /** How the observer decodes: the SDK's codec option, for raw MQTT.js what an app would write (JSON.parse). */
+  codec?: 'bytes' | 'json'
+  /**
+   * Drain mode (the subscriber is the limit): the CPU clock starts when the subscriber reports ready, before
+   * the orchestrator stops it (SIGSTOP) and publishes the burst; a stopped process uses no CPU, so what is
+   * counted is the drain after SIGCONT (and the idle wait, about nothing). `skip` is ignored.
+   */
+  drain?: boolean
 }
 
 export interface PubJob extends JobBase {
@@ -38,6 +49,17 @@ export interface PubJob extends JobBase {
   window: number
   /** Messages per second (latency mode; payloads carry their send time). */
   rate?: number
+  /** Payloads are a JSON document of `size` bytes (for subscribers that decode JSON). */
+  json?: boolean
+  /**
+   * After the burst, a QoS 1 publish to an unrelated topic whose PUBACK ends the trial: the broker handles a
+   * connection's packets in order, so every QoS 0 message before it has been routed (queued) by then.
+   */
+  fence?: boolean
+  /** CPU and time are measured from the `skip`-th settled publish on (JIT warm-up left out). */
+  skip?: number
+  /** Publish the burst again on every 'go' until 'exit' (one result each). */
+  repeat?: boolean
 }
 
 export interface HeapJob extends JobBase {
@@ -54,10 +76,10 @@ export interface SubResult {
   type: 'result'
   received: number
   expected: number
-  /** From message number `skip` to the last one counted. */
+  /** From message number `skip` to the last one counted (drain mode: from the first message to the last). */
   seconds: number
   counted: number
-  /** CPU time (user + system) of the subscriber process over `seconds`. */
+  /** CPU time (user + system) of the subscriber process over `seconds` (drain mode: from ready to the last message). */
   cpuMicros: number
   latenciesMicros?: number[]
 }
@@ -67,6 +89,8 @@ export interface PubResult {
   sent: number
   seconds: number
   cpuMicros: number
+  /** Publishes the CPU and time are over (`sent` minus the warm-up). */
+  measured: number
 }
 
 export interface HeapResult {

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: the SDK against raw MQTT.js in one run, on a private mosquitto (loopback, free ports).
  *
- *   npm run bench                      full run (about 4 minutes), 5 repetitions per case and implementation
+ *   npm run bench                      full run (about 8 minutes), 5 repetitions per case and implementation
  *   npm run bench -- --quick           tiny counts, 1 repetition (what the CI smoke test runs)
  *   BENCH_SCALE=0.2 BENCH_REPS=5 ...   scale message counts / set repetitions
  *   --only=tcp-qos0,filters            run the cases whose id contains one of these
@@ -9,13 +9,29 @@
  *   --check                            exit 1 when a budget fails
  *   --profile                          also write a .cpuprofile of every bench process to bench-results/profiles
  */
+import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { CASES, type CaseResult, type Row } from './cases.js'
-import { readConfig, repoRoot, startBroker } from './harness.js'
+import { median, readConfig, repoRoot, startBroker } from './harness.js'
 
 const round2 = (n: number): number => Math.round(n * 100) / 100
+
+/**
+ * Which code was measured: the commit and the files of lib/ that differed from it when the run started
+ * (lib/ changes while others optimise it; figures belong to the code they were taken on).
+ */
+function codeVersion(): { commit: string | undefined; libChanges: string[] } {
+  const git = (...args: string[]): string | undefined => {
+    try {
+      return execFileSync('git', args, { cwd: repoRoot, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+    } catch {
+      return undefined
+    }
+  }
+  return { commit: git('rev-parse', 'HEAD'), libChanges: (git('status', '--short', '--', 'lib') ?? '').split('\n').filter(Boolean) }
+}
 
 function format(value: number | undefined, unit: Row['unit']): string {
   if (value === undefined || Number.isNaN(value)) return '—'
@@ -33,16 +49,35 @@ function format(value: number | undefined, unit: Row['unit']): string {
   }
 }
 
+/** The bare number of a range bound, in the row's unit but without it (the unit is on the median). */
+function bound(value: number, unit: Row['unit']): string {
+  return format(value, unit).replace(/ (µs|B)$/, '').replace(/×$/, '')
+}
+
+/** A median with the min–max seen over the repetitions, when there was more than one distinct value. */
+function withRange(value: number | undefined, unit: Row['unit'], spread: [number, number] | undefined): string {
+  const text = format(value, unit)
+  if (!spread || value === undefined || bound(spread[0], unit) === bound(spread[1], unit)) return text
+  return `${text} (${bound(spread[0], unit)}–${bound(spread[1], unit)})`
+}
+
+function ratioText(r: Row): string {
+  if (r.ratio === undefined || Number.isNaN(r.ratio)) return '—'
+  const spread = r.ratioRange
+  return spread && spread[0] !== spread[1] ? `${r.ratio.toFixed(3)} (${spread[0].toFixed(2)}–${spread[1].toFixed(2)})` : r.ratio.toFixed(3)
+}
+
 export function table(rows: Row[]): string {
   const header = ['case', 'measure', 'SDK', 'raw MQTT.js', 'SDK/raw', 'budget', 'result']
   const body = rows.map((r) => [
     r.case,
     r.measure,
-    format(r.sdk, r.unit),
-    format(r.raw, r.unit),
-    r.ratio === undefined || Number.isNaN(r.ratio) ? '—' : r.ratio.toFixed(3),
+    // A reference row (the broker's own cost) is neither client's: marked, in the first figure column.
+    `${r.reference ? 'broker: ' : ''}${withRange(r.sdk, r.unit, r.sdkRange)}`,
+    withRange(r.raw, r.unit, r.rawRange),
+    ratioText(r),
     r.budget ?? '—',
-    r.pass === undefined ? 'info' : r.pass ? 'pass' : 'FAIL',
+    r.pass === undefined ? (r.reference ? 'reference' : 'info') : r.pass ? 'pass' : 'FAIL',
   ])
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((line) => (line[i] as string).length)))
   const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i] as number)).join(' | ')} |`
@@ -54,6 +89,7 @@ async function main(): Promise<void> {
   const selected = CASES.filter((c) => !config.only || config.only.some((o) => c.id.includes(o)))
   const log = (line: string): void => console.error(line)
   const started = new Date()
+  const code = codeVersion()
   log(`iotpubsub bench: ${selected.length} cases, scale ${config.scale}, ${config.reps} repetition(s), ${cpus().length} CPUs, node ${process.version}`)
 
   const broker = await startBroker()
@@ -89,6 +125,7 @@ async function main(): Promise<void> {
     started: started.toISOString(),
     seconds: (Date.now() - started.getTime()) / 1000,
     machine: { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, platform: process.platform },
+    code,
     config,
     cases: results,
     rows,
@@ -102,6 +139,11 @@ async function main(): Promise<void> {
   console.log(table(rows))
   const loads = results.flatMap((r) => r.loadAverage ?? [])
   console.log(`\n${json.budgetsFailed.length} budget(s) failed; JSON: ${relative(process.cwd(), out)}`)
+  // The noise seen: how far the paired SDK/raw ratios of each CPU case spread around their median.
+  const spreads = rows.filter((r) => r.ratioRange && r.ratio).map((r) => Math.max((r.ratioRange as [number, number])[1] / (r.ratio as number) - 1, 1 - (r.ratioRange as [number, number])[0] / (r.ratio as number)))
+  if (spreads.length && config.reps > 1) {
+    console.log(`paired SDK/raw ratios: spread around their medians ${(100 * Math.min(...spreads)).toFixed(0)}–${(100 * Math.max(...spreads)).toFixed(0)} % (median ${(100 * median(spreads)).toFixed(0)} %) over ${config.reps} repetitions`)
+  }
   if (loads.length) {
     const high = Math.max(...loads)
     console.log(`1-minute load average during the run: ${Math.min(...loads)}–${high} on ${cpus().length} CPUs${high > cpus().length ? ' (other processes were busy: expect noise)' : ''}`)

@@ -10,8 +10,7 @@ import { EventEmitter } from 'node:events'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import { dirname } from 'node:path'
-import { firstValueFrom, filter as where } from 'rxjs'
-import { connect, type MQTTClient } from '../lib/node.js'
+import type { MQTTClient } from '../lib/node.js'
 import type { HeapJob, HeapResult, Job, PubJob, PubResult, SubJob, SubResult, ToWorker } from './protocol.js'
 
 // A publisher with a window of unsettled publishes waits on the stream's 'drain' once per publish.
@@ -39,6 +38,18 @@ function nextCommand(type: ToWorker['type']): Promise<void> {
   })
 }
 
+/** The next of these commands, by type. */
+function nextCommandOf<T extends ToWorker['type']>(types: readonly T[]): Promise<T> {
+  return new Promise((resolve) => {
+    const listener = (message: ToWorker): void => {
+      if (!(types as readonly string[]).includes(message.type)) return
+      process.off('message', listener)
+      resolve(message.type as T)
+    }
+    process.on('message', listener)
+  })
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
 
 /** Profiles the measured phase in-process (the inspector's sampling profiler), so start-up is left out. */
@@ -59,20 +70,35 @@ async function startProfile(file: string | undefined): Promise<() => Promise<voi
 
 // ---------------------------------------------------------------------------------------------- clients
 
-async function sdkClient(url: string, clientId: string, protocolVersion: 4 | 5): Promise<MQTTClient> {
-  const client = connect(url, { clientId, protocolVersion, reconnect: false })
+/** Options for a bench client: the bench's own (no reconnection, a fixed protocol), or only the id (`defaults`). */
+interface ClientSpec {
+  url: string
+  clientId: string
+  protocolVersion: 4 | 5 | undefined
+  defaults?: boolean
+}
+
+async function sdkClient(spec: ClientSpec): Promise<MQTTClient> {
+  // Loaded only by SDK processes: a raw MQTT.js process holds no SDK or RxJS code (nor its heap), as an app
+  // on raw MQTT.js would not.
+  const [{ connect }, { firstValueFrom, filter: where }] = await Promise.all([import('../lib/node.js'), import('rxjs')])
+  const client = spec.defaults
+    ? connect(spec.url, { clientId: spec.clientId })
+    : connect(spec.url, { clientId: spec.clientId, reconnect: false, ...(spec.protocolVersion ? { protocolVersion: spec.protocolVersion } : {}) })
   const status = await firstValueFrom(client.status$.pipe(where((s) => s.type === 'connected' || s.type === 'closed')))
-  if (status.type !== 'connected') throw new Error(`SDK client ${clientId} did not connect: ${status.error?.message ?? 'closed'}`)
+  if (status.type !== 'connected') throw new Error(`SDK client ${spec.clientId} did not connect: ${status.error?.message ?? 'closed'}`)
   return client
 }
 
-function rawClient(url: string, clientId: string, protocolVersion: 4 | 5): Promise<MqttClient> {
+function rawClient(spec: ClientSpec): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     // MQTT.js defaults otherwise (reconnectPeriod 1000 keeps what a resubscription needs, as the SDK does).
-    const client = mqtt.connect(url, { clientId, protocolVersion, connectTimeout: 10_000 })
+    const client = spec.defaults
+      ? mqtt.connect(spec.url, { clientId: spec.clientId })
+      : mqtt.connect(spec.url, { clientId: spec.clientId, connectTimeout: 10_000, ...(spec.protocolVersion ? { protocolVersion: spec.protocolVersion } : {}) })
     client.once('connect', () => resolve(client))
     client.once('error', reject)
-    client.once('close', () => reject(new Error(`raw client ${clientId} closed before CONNACK`)))
+    client.once('close', () => reject(new Error(`raw client ${spec.clientId} closed before CONNACK`)))
   })
 }
 
@@ -91,7 +117,8 @@ export function filterFor(prefix: string, i: number): string {
 async function subscriber(job: SubJob): Promise<void> {
   const filters = Array.from({ length: job.filters }, (_, i) => (job.filters === 1 && job.exactTopic ? job.exactTopic : filterFor(job.prefix, i)))
   const expected = job.expected
-  const skip = job.skip
+  // Drain mode counts every message: the clock starts at ready (see SubJob.drain), not at message `skip`.
+  const skip = job.drain ? 0 : job.skip
   const latencies = job.latency ? new Float64Array(expected) : undefined
   let count = 0
   let tSkip = 0n
@@ -100,6 +127,8 @@ async function subscriber(job: SubJob): Promise<void> {
   let cpuLast: NodeJS.CpuUsage = { user: 0, system: 0 }
   let reported = false
   let stopProfile: () => Promise<void> = async () => {}
+  // Keeps each decoded value reachable, so decoding is work an optimiser cannot drop.
+  let sink: unknown
 
   const report = (): void => {
     if (reported) return
@@ -122,7 +151,13 @@ async function subscriber(job: SubJob): Promise<void> {
       const sent = new DataView(raw.buffer, raw.byteOffset, raw.byteLength).getBigUint64(0)
       latencies[count] = Number(now() - sent) / 1_000
     }
+    onValue(raw)
+  }
+
+  const onValue = (value: unknown): void => {
+    sink = value
     count++
+    if (count === 1 && job.drain) tSkip = now()
     if (count === skip) {
       tSkip = now()
       cpuSkip = process.cpuUsage()
@@ -140,9 +175,12 @@ async function subscriber(job: SubJob): Promise<void> {
   let end: () => Promise<void>
 
   if (job.impl === 'sdk') {
-    const client = await sdkClient(job.url, job.clientId, job.protocolVersion)
+    const client = await sdkClient(job)
+    // What an app reads: the decoded payload (for 'bytes' the bytes as received).
     const subscriptions = filters.map((f) =>
-      client.observe(f, { qos: job.qos }).subscribe((m) => onPayload(m.raw)),
+      job.codec === 'json'
+        ? client.observe(f, { qos: job.qos, codec: 'json' }).subscribe((m) => onValue(m.payload))
+        : client.observe(f, { qos: job.qos }).subscribe((m) => onPayload(m.payload)),
     )
     const probe = client.observe(sentinel, { qos: 1 }).subscribe(() => ready())
     await untilReady(readyPromise, () => client.publish(sentinel, 'ready', { qos: 1 }))
@@ -152,9 +190,12 @@ async function subscriber(job: SubJob): Promise<void> {
       await client.end({ force: true })
     }
   } else {
-    const client = await rawClient(job.url, job.clientId, job.protocolVersion)
+    const client = await rawClient(job)
+    // For 'json', what an app on raw MQTT.js writes to get the same value the SDK's json codec gives.
+    const json = job.codec === 'json'
     client.on('message', (topic, payload) => {
       if (topic === sentinel) ready()
+      else if (json) onValue(JSON.parse(payload.toString()))
       else onPayload(payload)
     })
     // The same broker subscriptions as the SDK holds, sent as batches of 100 filters per SUBSCRIBE.
@@ -177,7 +218,10 @@ async function subscriber(job: SubJob): Promise<void> {
     }
   })
   stopProfile = await startProfile(job.profileFile)
+  if (job.drain) cpuSkip = process.cpuUsage()
   send({ type: 'ready' })
+  // `sink` is only ever written on purpose; this one read keeps TypeScript from calling it unused.
+  void sink
 }
 
 async function untilReady(ready: Promise<void>, publish: () => Promise<unknown>): Promise<void> {
@@ -197,39 +241,63 @@ async function untilReady(ready: Promise<void>, publish: () => Promise<unknown>)
  * publishes allows, or at `rate` messages per second with the send time (hrtime, ns) in the first 8 bytes.
  */
 async function publisher(job: PubJob): Promise<void> {
-  const payload = Buffer.alloc(job.size, 0x61)
+  const payload = job.json ? jsonPayload(job.size) : Buffer.alloc(job.size, 0x61)
   let publishOne: (payload: Buffer, done: () => void) => void
+  let fence: () => Promise<unknown>
   let end: () => Promise<void>
+  const fenceTopic = `bench/fence/${job.clientId}`
   if (job.impl === 'sdk') {
-    const client = await sdkClient(job.url, job.clientId, job.protocolVersion)
+    const client = await sdkClient(job)
     publishOne = (p, done) => void client.publish(job.topic, p, { qos: job.qos }).then(done, done)
+    fence = () => client.publish(fenceTopic, 'fence', { qos: 1 })
     end = () => client.end({ force: true })
   } else {
-    const client = await rawClient(job.url, job.clientId, job.protocolVersion)
+    const client = await rawClient(job)
     publishOne = (p, done) => void client.publish(job.topic, p, { qos: job.qos }, done)
+    fence = () => client.publishAsync(fenceTopic, 'fence', { qos: 1 })
     end = () => client.endAsync(true)
   }
   send({ type: 'ready' })
-  await nextCommand('go')
   // Asked to finish before every publish settled: say how far it got (a hang is a finding, not noise).
   onCommand((command) => {
     if (command.type === 'finish') send({ type: 'error', message: `publisher stuck: ${progress.sent} published, ${progress.settled} settled of ${job.count}` })
   })
-
-  const stopProfile = await startProfile(job.profileFile)
-  const cpu0 = process.cpuUsage()
-  const t0 = now()
-  if (job.rate) await paced(job, publishOne)
-  else await windowed(job, payload, publishOne)
-  const t1 = now()
-  const cpu = process.cpuUsage(cpu0)
-  await stopProfile()
-  const result: PubResult = { type: 'result', sent: job.count, seconds: Number(t1 - t0) / 1e9, cpuMicros: cpu.user + cpu.system }
-  send(result)
-  await nextCommand('exit')
+  // One burst per 'go'; a `repeat` publisher (the drain cases' burst source, not itself measured) waits for
+  // the next 'go' afterwards, so a case forks it once instead of once per trial.
+  while ((await nextCommandOf(['go', 'exit'])) === 'go') {
+    progress.sent = 0
+    progress.settled = 0
+    const stopProfile = await startProfile(job.profileFile)
+    const skip = Math.min(job.skip ?? 0, job.count - 1)
+    mark.cpu = process.cpuUsage()
+    mark.t = now()
+    mark.at = skip
+    if (job.rate) await paced(job, publishOne)
+    else await windowed(job, payload, publishOne)
+    const t1 = now()
+    const cpu = process.cpuUsage(mark.cpu)
+    await stopProfile()
+    if (job.fence) await fence()
+    const result: PubResult = { type: 'result', sent: job.count, measured: job.count - skip, seconds: Number(t1 - mark.t) / 1e9, cpuMicros: cpu.user + cpu.system }
+    send(result)
+    if (!job.repeat) {
+      await nextCommand('exit')
+      break
+    }
+  }
   await end()
   process.exit(0)
 }
+
+/** A JSON document of exactly `size` bytes (at least 10), so a JSON codec has something to parse. */
+function jsonPayload(size: number): Buffer {
+  const head = '{"seq":1,"pad":"'
+  const tail = '"}'
+  return Buffer.from(`${head}${'a'.repeat(Math.max(0, size - head.length - tail.length))}${tail}`)
+}
+
+/** Where the publisher's clock starts: re-taken when the `at`-th publish settles (windowed mode). */
+const mark: { cpu: NodeJS.CpuUsage; t: bigint; at: number } = { cpu: { user: 0, system: 0 }, t: 0n, at: 0 }
 
 const progress = { sent: 0, settled: 0 }
 
@@ -238,6 +306,10 @@ function windowed(job: PubJob, payload: Buffer, publishOne: (payload: Buffer, do
     let outstanding = 0
     const done = (): void => {
       progress.settled++
+      if (progress.settled === mark.at) {
+        mark.cpu = process.cpuUsage()
+        mark.t = now()
+      }
       outstanding--
       if (progress.settled === job.count) resolve()
       else pump()
@@ -302,7 +374,7 @@ async function heap(job: HeapJob): Promise<void> {
   let after: number
   const keep: unknown[] = []
   if (job.impl === 'sdk') {
-    const client = await sdkClient(job.url, job.clientId, job.protocolVersion)
+    const client = await sdkClient(job)
     const probe = client.observe(sentinel, { qos: 1 }).subscribe(() => ready())
     await untilReady(readyPromise, () => client.publish(sentinel, 'ready', { qos: 1 }))
     probe.unsubscribe()
@@ -320,7 +392,7 @@ async function heap(job: HeapJob): Promise<void> {
     await nextCommand('exit')
     await client.end({ force: true })
   } else {
-    const client = await rawClient(job.url, job.clientId, job.protocolVersion)
+    const client = await rawClient(job)
     let readyTopic = sentinel
     client.on('message', (topic) => {
       if (topic === readyTopic) ready()

@@ -33,9 +33,12 @@ describe.skipIf(noMosquitto())('npm run bench (smoke, --quick)', () => {
     expect(result.failures).toEqual([])
     expect(result.config.quick).toBe(true)
     expect(result.cases.map((c) => c.id)).toEqual(CASES.map((c) => c.id))
+    // Every case reports rows; every case but the two informational ones (the broker's own cost, the
+    // profile) states a budget on at least one of them.
+    const informational = new Set(['broker-routing', 'profile-drain'])
     for (const benchCase of result.cases) {
       expect(benchCase.rows.length, benchCase.id).toBeGreaterThan(0)
-      expect(benchCase.rows.some((r) => r.budget !== undefined), `${benchCase.id} has a budgeted row`).toBe(true)
+      if (!informational.has(benchCase.id)) expect(benchCase.rows.some((r) => r.budget !== undefined), `${benchCase.id} has a budgeted row`).toBe(true)
     }
     for (const row of result.rows) {
       const what = `${row.case}: ${row.measure}`
@@ -43,7 +46,40 @@ describe.skipIf(noMosquitto())('npm run bench (smoke, --quick)', () => {
       if (row.raw !== undefined && row.raw !== null) expect(Number.isFinite(row.raw), what).toBe(true)
       if (row.budget !== undefined) expect(typeof row.pass, what).toBe('boolean')
     }
-    // Throughput cases received every message (the broker's queues are raised so nothing is dropped).
+    // Throughput and drain cases received every message (the broker's queues are raised so nothing is dropped).
     expect(result.rows.filter((r) => r.measure.includes('lost'))).toEqual([])
+
+    const byCase = new Map(result.cases.map((c) => [c.id, c]))
+    const rowsOf = (id: string): Row[] => byCase.get(id)?.rows ?? []
+    // Issue 14's budgets, as stated there (a budget loosened here would pass more easily).
+    const drains = result.cases.filter((c) => c.id.startsWith('drain-'))
+    expect(drains.map((c) => c.id).sort()).toEqual(
+      [0, 1].flatMap((qos) => [1, 100, 10_000].flatMap((filters) => ['bytes', 'json'].map((codec) => `drain-qos${qos}-f${filters}-${codec}`))).sort(),
+    )
+    for (const id of [...drains.map((c) => c.id), 'publish-qos0', 'publish-qos1']) {
+      const [row] = rowsOf(id)
+      expect(row?.budget, id).toBe('SDK/raw ≤ 1.05')
+      // The paired ratio and the spread seen over the repetitions are reported.
+      expect(row?.ratioRange?.every(Number.isFinite), id).toBe(true)
+      expect(row?.sdkRange?.every(Number.isFinite), id).toBe(true)
+      expect(row?.rawRange?.every(Number.isFinite), id).toBe(true)
+    }
+    expect(rowsOf('heap-10000')[0]?.budget).toBe('SDK ≤ 300 B')
+    expect(rowsOf('latency-10000').map((r) => [r.measure, r.budget])).toEqual([
+      ['p50 µs, defaults', 'SDK ≤ 2,000 µs'],
+      ['p99 µs, defaults', undefined],
+    ])
+    // The physical reference: the broker's CPU per message routed, from /proc, per QoS.
+    const broker = rowsOf('broker-routing')
+    expect(broker.map((r) => r.reference)).toEqual([true, true])
+    for (const row of broker) expect(Number.isFinite(row.sdk), row.measure).toBe(true)
+    // The profile: each client's drain profiled and booked by package, 1 and 10,000 filters.
+    const profile = byCase.get('profile-drain')
+    expect(rowsOf('profile-drain').map((r) => r.case)).toEqual(expect.arrayContaining(['profile-drain-f1', 'profile-drain-f10000']))
+    const shares = profile?.samples as Record<string, { shares: { busySamples: number; shares: Record<string, number> } }> | undefined
+    for (const key of ['f1-sdk', 'f1-raw', 'f10000-sdk', 'f10000-raw']) {
+      expect(shares?.[key]?.shares.busySamples, key).toBeGreaterThan(0)
+      expect(Object.keys(shares?.[key]?.shares.shares ?? {}), key).toContain('mqtt-packet')
+    }
   }, 180_000)
 })
