@@ -12,6 +12,7 @@ import { launchChromium, noChromium } from '../support/chromium.js'
 import { Mosquitto } from '../support/mosquitto.js'
 import { freePort } from '../support/ports.js'
 import { uniquePrefix } from '../support/wait.js'
+import { connect, type MQTTClient } from '../../lib/node.js'
 import { expectScenario } from './expect-scenario.js'
 import {
   fixturesDir,
@@ -47,6 +48,36 @@ async function runPage(browser: Browser, url: string): Promise<Record<string, an
   }
 }
 
+/**
+ * Two tabs of the app in one browser context with `sharedConnection: true`: one CONNECT at the broker for
+ * both, and a message published from Node reaches both. Proves that the shared connection needs nothing from
+ * the bundler (no worker file), in a production build and in the dev server alike.
+ */
+async function expectOneConnectionForTwoTabs(browser: Browser, base: string, broker: Mosquitto, name: string, publish: (topic: string, payload: string) => Promise<void>): Promise<void> {
+  const prefix = uniquePrefix(name)
+  const clientId = `${name}-${process.pid}`
+  const query = new URLSearchParams({ broker: broker.wsUrl, prefix, clientId, shared: '1' })
+  const context = await browser.newContext()
+  const problems: string[] = []
+  try {
+    const tabs = [await context.newPage(), await context.newPage()]
+    for (const tab of tabs) {
+      tab.on('pageerror', (error) => problems.push(error.message))
+      await tab.goto(`${base}/?${query}`)
+    }
+    for (const tab of tabs) await tab.waitForFunction(() => (window as any).__tab?.statuses.includes('connected'), null, { timeout: 20_000 })
+    // The holding tab's SUBSCRIBE is in before the publish.
+    await broker.waitForSubscription(clientId, `${prefix}/#`)
+    await publish(`${prefix}/hello`, 'both tabs')
+    for (const tab of tabs) await tab.waitForFunction(() => (window as any).__tab.received.includes('both tabs'), null, { timeout: 10_000 })
+    const connects = (await broker.log()).split('\n').filter((l) => l.includes('New client connected') && l.includes(` as ${clientId} `))
+    expect(connects).toHaveLength(1)
+    expect(problems).toEqual([])
+  } finally {
+    await context.close()
+  }
+}
+
 describe.skipIf(noMosquitto() || noChromium())('the npm package in a fresh Vite app with no configuration', () => {
   let packed: Packed
   let app: string
@@ -54,12 +85,17 @@ describe.skipIf(noMosquitto() || noChromium())('the npm package in a fresh Vite 
   let browser: Browser
   let build: { stdout: string; stderr: string }
   let built: { url: string; close(): Promise<void> } | undefined
+  let publisher: MQTTClient | undefined
+  const publish = async (topic: string, payload: string): Promise<void> => {
+    publisher ??= connect(broker.tcpUrl, { clientId: `package-vite-publisher-${process.pid}` })
+    await publisher.publish(topic, payload, { qos: 1 })
+  }
 
   beforeAll(async () => {
     // Assigned one by one and all settled, so that afterAll cleans up whatever started if one failed.
     await allStarted([
       pack().then((p) => (packed = p)),
-      Mosquitto.start({ persistence: false }).then((b) => (broker = b)),
+      Mosquitto.start({ persistence: false, extra: ['log_type subscribe'] }).then((b) => (broker = b)),
       launchChromium().then((b) => (browser = b)),
     ])
     app = await freshProject(join(packed.dir, 'vite-app'), {
@@ -72,6 +108,7 @@ describe.skipIf(noMosquitto() || noChromium())('the npm package in a fresh Vite 
   }, 180_000)
 
   afterAll(async () => {
+    await publisher?.end()
     await built?.close()
     await browser?.close()
     await broker?.dispose()
@@ -135,7 +172,11 @@ describe.skipIf(noMosquitto() || noChromium())('the npm package in a fresh Vite 
     expect(await broker.log()).toContain(clientId)
   }, 45_000)
 
-  it('runs in Chromium from the dev server (vite with no config)', async () => {
+  it('shares one connection between two tabs of the production build (sharedConnection, no bundler configuration)', async () => {
+    await expectOneConnectionForTwoTabs(browser, built!.url, broker, 'package-vite-build-shared', publish)
+  }, 45_000)
+
+  it('runs in Chromium from the dev server (vite with no config), and two tabs share one connection there too', async () => {
     const port = await freePort()
     const dev = await startServer(
       'node',
@@ -149,6 +190,7 @@ describe.skipIf(noMosquitto() || noChromium())('the npm package in a fresh Vite 
       expect(result.refused.message).toMatch(/ws:\/\//)
       expect(result.problems).toEqual([])
       expect(dev.output()).not.toMatch(/error|externalized for browser compatibility/i)
+      await expectOneConnectionForTwoTabs(browser, `http://127.0.0.1:${port}`, broker, 'package-vite-dev-shared', publish)
     } finally {
       await dev.stop()
     }
