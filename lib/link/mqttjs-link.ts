@@ -10,6 +10,7 @@ import type { LivenessProbe } from '../connection/liveness.js'
 import { TransportWatch } from './transport-mistakes.js'
 import { InFlightAwareIds } from './in-flight-aware-ids.js'
 import { noDelayOnStreamsOf } from './no-delay.js'
+import { WriteBatch } from './write-batch.js'
 import type { Attempt, Connack, Link, LinkAckError, LinkEvents, LinkFailure, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from './link.js'
 
 function codeOf(error: unknown): unknown {
@@ -46,6 +47,12 @@ export class MqttJsLink implements Link, LivenessProbe {
   /** The topic MQTT.js resolved for the PUBLISH it is about to hand over (a topic alias leaves the packet's empty). */
   private topic = ''
   private readonly transport = new TransportWatch((failure) => this.events.failed(failure))
+  /**
+   * Node: the acknowledgements written while handling one turn's messages leave together (sockets have
+   * Nagle's algorithm off). Browsers have neither setImmediate nor a Nagle switch: their WebSocket frames
+   * each write anyway.
+   */
+  private readonly writes = typeof setImmediate === 'function' ? new WriteBatch(setImmediate) : undefined
   /** Liveness probes waiting for the next packet from the broker. */
   private probes: Array<(alive: boolean) => void> = []
 
@@ -238,6 +245,7 @@ export class MqttJsLink implements Link, LivenessProbe {
     // MQTT.js sends a QoS 1/2 acknowledgement, and reads the next packet, only when this calls back.
     client.handleMessage = (packet, callback) => {
       this.received += 1
+      this.writes?.hold(client.stream as unknown as Parameters<WriteBatch['hold']>[0])
       const message: IncomingMessage =
         packet.topic === this.topic
           ? (packet as unknown as IncomingMessage)
