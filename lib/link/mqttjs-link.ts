@@ -48,8 +48,8 @@ export class MqttJsLink implements Link, LivenessProbe {
   private topic = ''
   private readonly transport = new TransportWatch((failure) => this.events.failed(failure))
   /**
-   * Node: the acknowledgements written while handling one turn's messages leave together (sockets have
-   * Nagle's algorithm off). Browsers have neither setImmediate nor a Nagle switch: their WebSocket frames
+   * Node: the acknowledgements written while handling one turn's messages, and the publishes of one turn, leave
+   * together (sockets have Nagle's algorithm off). Browsers have neither setImmediate nor a Nagle switch: their WebSocket frames
    * each write anyway.
    */
   private readonly writes = typeof setImmediate === 'function' ? new WriteBatch(setImmediate) : undefined
@@ -97,6 +97,8 @@ export class MqttJsLink implements Link, LivenessProbe {
     const callback = done as (error?: Error) => void
     // MQTT.js's payload and property types name Buffer, where a Uint8Array is written the same way.
     const publishOptions = (options.properties ? { qos: options.qos, retain: options.retain, properties: options.properties } : { qos: options.qos, retain: options.retain }) as IClientPublishOptions
+    // The publishes of one turn leave together too (a burst from a loop), with no wait beyond the turn.
+    if (mqttClient.connected) this.writes?.hold(mqttClient.stream as unknown as Parameters<WriteBatch['hold']>[0])
     mqttClient.publish(topic, payload as string, publishOptions, callback)
     return options.qos > 0 ? this.packetIdOf(mqttClient, callback) : undefined
   }
