@@ -6,17 +6,14 @@
 // a visible headless page (its timers keep running) nor fires `freeze`/`resume`, and no CDP call makes a
 // headless page hidden. So `resume` and `visibilitychange` are dispatched on the page itself, which is what
 // the SDK listens to; the network events are the browser's own.
-import { createServer, type Server } from 'node:http'
-import { build } from 'esbuild'
 import { chromium, type Browser, type CDPSession, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { noMosquitto } from '../support/binaries.js'
 import { chromiumArgs, chromiumPath, noChromium } from '../support/chromium.js'
 import { Mosquitto } from '../support/mosquitto.js'
+import { bundlePage, servePages } from '../support/page-server.js'
 import { uniquePrefix, waitFor } from '../support/wait.js'
-import { repoDir } from '../package/package-kit.js'
 import { block } from '../readme/readme-kit.js'
-import { join } from 'node:path'
 
 /** A status as the page saw it, with the page's clock (performance.now()). */
 interface Seen {
@@ -57,47 +54,35 @@ const AT_ONCE_MS = 5_000
 describe.skipIf(noMosquitto() || noChromium())('the page lifecycle in Chromium', () => {
   let broker: Mosquitto
   let browser: Browser
-  let server: Server
+  let pages: { origin: string; close(): Promise<void> } | undefined
   let origin: string
   let page: Page
   let cdp: CDPSession
   let pageErrors: string[]
 
   beforeAll(async () => {
-    const bundle = await build({
-      stdin: { contents: pageScript, resolveDir: repoDir, loader: 'ts', sourcefile: 'page.ts' },
-      bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent',
-    })
-    const script = bundle.outputFiles[0]?.text ?? ''
-    // The README's example as it is printed, with the test's broker, a stand-in badge, and its client kept for the test.
     broker = await Mosquitto.start({ persistence: false, extra: ['log_type all'] })
+    // The README's example as it is printed, with the test's broker, a stand-in badge, and its client kept for the test.
     const readme = `window.badge = { textContent: '' }
 ${block('dashboards:lifecycle').code.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl))}
 window.__readmeClient = client`
-    const readmeBundle = await build({
-      stdin: { contents: readme, resolveDir: repoDir, loader: 'ts', sourcefile: 'readme-lifecycle.ts' },
-      alias: { iotpubsub: join(repoDir, 'lib/browser.ts') },
-      bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent',
-    })
-    const readmeScript = readmeBundle.outputFiles[0]?.text ?? ''
-    server = createServer((request, response) => {
-      const js = request.url === '/app.js' || request.url === '/readme.js'
-      response.setHeader('content-type', js ? 'text/javascript' : 'text/html')
-      // /csp: a policy that refuses every Worker; the keepalive falls back to the page's own timers.
-      if (request.url === '/csp') response.setHeader('content-security-policy', "default-src 'self'; connect-src ws://127.0.0.1:*; worker-src 'none'")
-      if (request.url === '/readme.js') return response.end(readmeScript)
-      response.end(js ? script : `<!doctype html><script type="module" src="${request.url === '/readme' ? '/readme.js' : '/app.js'}"></script>`)
-    })
-    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', () => listening()))
-    const address = server.address()
-    origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+    const script = await bundlePage({ code: pageScript, name: 'page.ts' })
+    const readmeScript = await bundlePage({ code: readme, name: 'readme-lifecycle.ts' })
+    // /csp: a policy that refuses every Worker; the keepalive falls back to the page's own timers.
+    const csp = { 'content-security-policy': "default-src 'self'; connect-src ws://127.0.0.1:*; worker-src 'none'" }
+    pages = await servePages([
+      { path: '/', script },
+      { path: '/csp', script, headers: csp },
+      { path: '/readme', script: readmeScript },
+    ])
+    origin = pages.origin
     browser = await chromium.launch({ executablePath: chromiumPath, headless: true, args: chromiumArgs })
   }, 60_000)
 
   afterAll(async () => {
     await browser?.close()
     await broker?.dispose()
-    await new Promise<void>((closed) => (server ? server.close(() => closed()) : closed()))
+    await pages?.close()
   })
 
   afterEach(async () => {

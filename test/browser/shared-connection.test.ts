@@ -2,9 +2,6 @@
 // tab that holds it, BroadcastChannel carries the rest). Three tabs of one test page against a private
 // Mosquitto over ws://, its log the witness: one CONNECT, one SUBSCRIBE, one UNSUBSCRIBE; each tab gets each
 // message once; closing the holding tab gives exactly one new CONNECT and loses no QoS 1 message.
-import { createServer, type Server } from 'node:http'
-import { join } from 'node:path'
-import { build } from 'esbuild'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { connect, type MQTTClient } from '../../lib/node.js'
@@ -12,7 +9,7 @@ import { noMosquitto } from '../support/binaries.js'
 import { launchChromium, noChromium } from '../support/chromium.js'
 import { countInLog } from '../support/clients.js'
 import { Mosquitto } from '../support/mosquitto.js'
-import { repoDir } from '../package/package-kit.js'
+import { bundlePage, servePages } from '../support/page-server.js'
 import { block } from '../readme/readme-kit.js'
 import { uniquePrefix, waitFor } from '../support/wait.js'
 
@@ -40,26 +37,15 @@ describe.skipIf(noMosquitto() || noChromium())('one broker connection for all ta
   let broker: Mosquitto
   let browser: Browser
   let context: BrowserContext
-  let server: Server
+  let pages: { origin: string; close(): Promise<void> } | undefined
   let origin: string
   let publisher: MQTTClient
   const problems: string[] = []
 
   beforeAll(async () => {
     broker = await Mosquitto.start({ extra: ['log_type all'] })
-    const bundle = await build({
-      entryPoints: [join(repoDir, 'test/browser/shared-page.ts')],
-      bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent',
-    })
-    const script = bundle.outputFiles[0]?.text ?? ''
-    server = createServer((request, response) => {
-      const js = request.url === '/app.js'
-      response.setHeader('content-type', js ? 'text/javascript' : 'text/html')
-      response.end(js ? script : '<!doctype html><title>tab</title><script type="module" src="/app.js"></script>')
-    })
-    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', () => listening()))
-    const address = server.address()
-    origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
+    pages = await servePages([{ path: '/', script: await bundlePage('test/browser/shared-page.ts') }])
+    origin = pages.origin
     browser = await launchChromium()
     context = await browser.newContext()
     publisher = connect(broker.tcpUrl, { clientId: `shared-publisher-${process.pid}` })
@@ -69,7 +55,7 @@ describe.skipIf(noMosquitto() || noChromium())('one broker connection for all ta
     await publisher?.end()
     await context?.close()
     await browser?.close()
-    await new Promise((closed) => server?.close(closed))
+    await pages?.close()
     await broker?.dispose()
   })
 
@@ -246,20 +232,9 @@ describe.skipIf(noMosquitto() || noChromium())('one broker connection for all ta
     const page = `window.rendered = []; window.render = (room, celsius) => window.rendered.push(room + ' ' + celsius)
 window.badge = { textContent: '' }
 ${code.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl))}`
-    const bundle = await build({
-      stdin: { contents: page, resolveDir: repoDir, loader: 'ts', sourcefile: 'readme-shared.ts' },
-      alias: { iotpubsub: join(repoDir, 'lib/browser.ts') },
-      bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent',
-    })
-    const script = bundle.outputFiles[0]?.text ?? ''
-    const readmeServer = createServer((request, response) => {
-      response.setHeader('content-type', request.url === '/app.js' ? 'text/javascript' : 'text/html')
-      response.end(request.url === '/app.js' ? script : '<!doctype html><script type="module" src="/app.js"></script>')
-    })
-    await new Promise<void>((listening) => readmeServer.listen(0, '127.0.0.1', () => listening()))
+    const readmePages = await servePages([{ path: '/', script: await bundlePage({ code: page, name: 'readme-shared.ts' }) }])
     try {
-      const address = readmeServer.address()
-      const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`
+      const url = `${readmePages.origin}/`
       const tabs = [await context.newPage(), await context.newPage()]
       for (const tab of tabs) await tab.goto(url)
       for (const tab of tabs) await tab.waitForFunction(() => (window as any).badge.textContent === 'connected', null, { timeout: 15_000 })
@@ -269,7 +244,7 @@ ${code.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl))}`
       expect(connects(await broker.log(), 'dash')).toBe(1)
       for (const tab of tabs) await tab.close()
     } finally {
-      await new Promise((closed) => readmeServer.close(closed))
+      await readmePages.close()
     }
   })
 
