@@ -14,7 +14,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join, relative } from 'node:path'
 import { CASES, type CaseResult, type Row } from './cases.js'
-import { median, readConfig, repoRoot, startBroker } from './harness.js'
+import { buildSdk, median, readConfig, repoRoot, startBroker } from './harness.js'
 
 const round2 = (n: number): number => Math.round(n * 100) / 100
 
@@ -92,6 +92,8 @@ async function main(): Promise<void> {
   const code = codeVersion()
   log(`iotpubsub bench: ${selected.length} cases, scale ${config.scale}, ${config.reps} repetition(s), ${cpus().length} CPUs, node ${process.version}`)
 
+  log('building the SDK (tsc, as users run it) into bench-results/sdk …')
+  buildSdk()
   const broker = await startBroker()
   const results: CaseResult[] = []
   const failures: string[] = []

@@ -81,7 +81,7 @@ interface ClientSpec {
 async function sdkClient(spec: ClientSpec): Promise<MQTTClient> {
   // Loaded only by SDK processes: a raw MQTT.js process holds no SDK or RxJS code (nor its heap), as an app
   // on raw MQTT.js would not.
-  const [{ connect }, { firstValueFrom, filter: where }] = await Promise.all([import('../lib/node.js'), import('rxjs')])
+  const [{ connect }, { firstValueFrom, filter: where }] = await Promise.all([(import(process.env.IOTPUBSUB_BENCH_SDK ?? '../lib/node.js') as Promise<typeof import('../lib/node.js')>), import('rxjs')])
   const client = spec.defaults
     ? connect(spec.url, { clientId: spec.clientId })
     : connect(spec.url, { clientId: spec.clientId, reconnect: false, ...(spec.protocolVersion ? { protocolVersion: spec.protocolVersion } : {}) })
