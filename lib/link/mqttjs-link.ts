@@ -11,18 +11,12 @@ import { TransportWatch } from './transport-mistakes.js'
 import { InFlightAwareIds } from './in-flight-aware-ids.js'
 import { noDelayOnStreamsOf } from './no-delay.js'
 import { WriteBatch } from './write-batch.js'
+import { sendRequest, subackResults, subscribePacket } from './mqttjs-requests.js'
+import { attemptOptions, sessionOptions } from './mqttjs-options.js'
 import type { Attempt, Connack, Link, LinkAckError, LinkEvents, LinkFailure, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from './link.js'
 
 function codeOf(error: unknown): unknown {
   return (error as { code?: unknown } | null)?.code
-}
-
-/** The parts of MqttClient the link's SUBSCRIBE and UNSUBSCRIBE writer uses (typed private in MQTT.js). */
-interface MqttInternals {
-  readonly connected: boolean
-  readonly outgoing: Record<number, { volatile: boolean; cmd: string; cb: (error?: Error | null, packet?: unknown) => void } | undefined>
-  readonly messageIdProvider: { allocate(): number | null }
-  _sendPacket(packet: object): void
 }
 
 /**
@@ -114,28 +108,9 @@ export class MqttJsLink implements Link, LivenessProbe {
     this.subscribeMany([{ filter, options }], (results) => done(results[0] ?? { lost: true }))
   }
 
-  /**
-   * Writes the SUBSCRIBE itself through MQTT.js's packet writer rather than `subscribe()`, which costs about twice
-   * the CPU per packet (validation, a promise per packet and one for the call): an app may observe 100,000 filters,
-   * under MQTT 5 one packet each. The acknowledgement comes back through MQTT.js's own in-flight table.
-   */
   subscribeMany(subscriptions: readonly LinkSubscription[], done: (results: readonly Suback[]) => void): void {
     const v5 = this.mqtt?.options.protocolVersion === 5
-    const entries = subscriptions.map(({ filter, options }) =>
-      v5 ? { topic: filter, qos: options.qos, nl: false, rap: options.rap ?? false, rh: options.rh ?? 0 } : { topic: filter, qos: options.qos },
-    )
-    const id = subscriptions[0]?.options.id
-    const packet: Record<string, unknown> = { cmd: 'subscribe', subscriptions: entries }
-    if (v5 && id !== undefined) packet['properties'] = { subscriptionIdentifier: id }
-    this.send(packet, 'subscribe', (_error, ack) => {
-      const granted = (ack as { granted?: readonly number[] } | undefined)?.granted
-      // No SUBACK: the connection closed first (MQTT.js flushes what awaits an answer).
-      if (!granted) return done(subscriptions.map(() => ({ lost: true }) as const))
-      done(subscriptions.map((_, i) => {
-        const code = granted[i]
-        return code === 0 || code === 1 || code === 2 ? { granted: code as QoS } : { refused: code ?? 128 }
-      }))
-    })
+    sendRequest(this.mqtt, subscribePacket(subscriptions, v5), 'subscribe', (_error, ack) => done(subackResults(subscriptions, ack)))
   }
 
   unsubscribe(filter: string, done: (ok: boolean) => void): void {
@@ -143,7 +118,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   }
 
   unsubscribeMany(filters: readonly string[], done: (ok: boolean) => void): void {
-    this.send({ cmd: 'unsubscribe', unsubscriptions: [...filters] }, 'unsubscribe', (error) => done(!error))
+    sendRequest(this.mqtt, { cmd: 'unsubscribe', unsubscriptions: [...filters] }, 'unsubscribe', (error) => done(!error))
   }
 
   drop(): void {
@@ -199,18 +174,7 @@ export class MqttJsLink implements Link, LivenessProbe {
 
   private create(attempt: Attempt): MqttClient {
     const { settings } = this
-    const options: IClientOptions = {
-      clientId: settings.clientId,
-      clean: settings.clean,
-      keepalive: settings.keepalive,
-      connectTimeout: settings.connectTimeout,
-      // Reconnects, resubscription and the retry policy are the engine's: MQTT.js's own timer is set beyond
-      // any outage. Not 0: with 0, MQTT.js rejects every in-flight publish on a keepalive timeout.
-      reconnectPeriod: 2 ** 31 - 1,
-      resubscribe: false,
-      manualConnect: true,
-      ...settings.tls,
-    }
+    const options: IClientOptions = sessionOptions(settings)
     const timers = signOfLifeTimers(
       {
         received: () => this.received,
@@ -225,9 +189,8 @@ export class MqttJsLink implements Link, LivenessProbe {
     options.timerVariant = timers as IClientOptions['timerVariant']
     let made: MqttClient | undefined
     options.messageIdProvider = new InFlightAwareIds((id) => made?.outgoing[id] !== undefined)
-    if (settings.will) options.will = { ...settings.will, payload: settings.will.payload as string }
     const url = attempt.endpoint.url
-    const client = mqtt.connect(url, { ...options, ...this.attemptOptions(attempt) })
+    const client = mqtt.connect(url, { ...options, ...(attemptOptions(attempt, settings) satisfies IClientOptions) })
     made = client
     this.transport.watchStreamsOf(client)
     noDelayOnStreamsOf(client)
@@ -257,32 +220,12 @@ export class MqttJsLink implements Link, LivenessProbe {
     return client
   }
 
-  /** The per-attempt part of MQTT.js's options: the node, the protocol level and the credentials. */
-  private attemptOptions(attempt: Attempt): IClientOptions {
-    const { endpoint } = attempt
-    const options: IClientOptions = {
-      protocol: endpoint.protocol,
-      hostname: endpoint.hostname,
-      host: endpoint.hostname,
-      port: endpoint.port,
-      path: endpoint.path,
-      protocolVersion: attempt.protocolVersion,
-      username: attempt.username,
-      password: attempt.password,
-      properties: undefined,
-    }
-    if (attempt.protocolVersion === 5 && this.settings.sessionExpiryInterval !== undefined) {
-      options.properties = { sessionExpiryInterval: this.settings.sessionExpiryInterval }
-    }
-    return options
-  }
-
   /**
    * MQTT.js reads the next attempt's node, protocol and credentials from its options object (its stream
    * builder closes over it): this is the one place that writes them, from the attempt alone.
    */
   private applyAttempt(client: MqttClient, attempt: Attempt): void {
-    Object.assign(client.options, this.attemptOptions(attempt))
+    Object.assign(client.options, attemptOptions(attempt, this.settings) satisfies IClientOptions)
   }
 
   private onPacket(packet: Packet): void {
@@ -357,23 +300,6 @@ export class MqttJsLink implements Link, LivenessProbe {
       this.events.failed({ type: 'connect-timeout' })
     }
     this.events.closed()
-  }
-
-  /**
-   * Sends a SUBSCRIBE or UNSUBSCRIBE with a fresh packet identifier, its answer expected in MQTT.js's in-flight
-   * table (volatile: MQTT.js calls it back with an error when the connection closes). Not connected: answered
-   * as lost, on a later tick, instead of MQTT.js queueing it for the next connection.
-   */
-  private send(packet: Record<string, unknown>, cmd: 'subscribe' | 'unsubscribe', answer: (error: Error | null | undefined, ack?: unknown) => void): void {
-    const client = this.mqtt as unknown as MqttInternals | undefined
-    const messageId = client?.connected ? client.messageIdProvider.allocate() : null
-    if (!client || messageId === null) {
-      queueMicrotask(() => answer(new Error('not connected')))
-      return
-    }
-    packet['messageId'] = messageId
-    client.outgoing[messageId] = { volatile: true, cmd, cb: answer }
-    client._sendPacket(packet)
   }
 
   /** The packet id MQTT.js just gave the QoS 1/2 publish with this callback (checked against its in-flight table). */
