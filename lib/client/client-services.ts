@@ -1,9 +1,10 @@
 import type { Observable, Subscription } from 'rxjs'
-import type { Codec } from '../codec.js'
-import { ClientClosedError, type IotPubSubError } from '../errors.js'
+import { type Codec, resolveCodec } from '../codec.js'
+import { reshape } from '../inbound/delivered-message.js'
+import { ClientClosedError, DecodeError, type IotPubSubError } from '../errors.js'
 import type { Message } from '../message.js'
 import type { ObserveOptions, PublishOptions } from '../options/client-options.js'
-import { decodedReply, Requester, type RequestOptions } from '../services/requester.js'
+import { Requester, type RequestOptions } from '../services/requester.js'
 import { observeRoute, type Route, type RouteMessage, type RouteOptions, type RouteParams } from '../services/route.js'
 import { serveRequests } from '../services/serve.js'
 import type { Status } from '../status.js'
@@ -49,4 +50,23 @@ export abstract class ClientServices {
   route<P extends string, T = Uint8Array>(pattern: P | Route<P>, options: RouteOptions<T> = {}): Observable<RouteMessage<T, RouteParams<P>>> {
     return observeRoute(this, pattern, options)
   }
+}
+
+/**
+ * A request through `requester`, its reply decoded by the request's codec (`DecodeError` when it cannot be).
+ *
+ * @example
+ * ```ts
+ * const reply = await decodedReply(requester, 'devices/d1/rpc/status', '', { codec: 'json', timeout: 2_000 })
+ * ```
+ */
+async function decodedReply<T>(requester: Requester, topic: string, payload: unknown, options: RequestOptions<T>): Promise<Message<T>> {
+  const reply = await requester.request(topic, payload, options)
+  let decoded: T
+  try {
+    decoded = resolveCodec<T>(options.codec).decode(reply.raw)
+  } catch (error) {
+    throw new DecodeError(reply.topic, reply.raw, error)
+  }
+  return reshape(reply, decoded, reply.params)
 }

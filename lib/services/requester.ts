@@ -1,8 +1,7 @@
 import { type Observable, skip, type Subscription } from 'rxjs'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
-import { type Codec, type CodecName, resolveCodec } from '../codec.js'
-import { reshape } from '../inbound/delivered-message.js'
-import { ClientClosedError, ConnectionLostError, DecodeError, IotPubSubError, PublishError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from '../errors.js'
+import type { Codec, CodecName } from '../codec.js'
+import { ClientClosedError, ConnectionLostError, IotPubSubError, PublishError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from '../errors.js'
 import type { Message, QoS } from '../message.js'
 import type { ObserveOptions, PublishOptions } from '../options/client-options.js'
 import type { Status } from '../status.js'
@@ -291,23 +290,4 @@ export class Requester {
     // Undefined while the constructor's subscribe() is replaying `closed`: the constructor unsubscribes then.
     this.status?.unsubscribe()
   }
-}
-
-/**
- * A request through `requester`, its reply decoded by the request's codec (`DecodeError` when it cannot be).
- *
- * @example
- * ```ts
- * const reply = await decodedReply(requester, 'devices/d1/rpc/status', '', { codec: 'json', timeout: 2_000 })
- * ```
- */
-export async function decodedReply<T>(requester: Requester, topic: string, payload: unknown, options: RequestOptions<T>): Promise<Message<T>> {
-  const reply = await requester.request(topic, payload, options)
-  let decoded: T
-  try {
-    decoded = resolveCodec<T>(options.codec).decode(reply.raw)
-  } catch (error) {
-    throw new DecodeError(reply.topic, reply.raw, error)
-  }
-  return reshape(reply, decoded, reply.params)
 }
