@@ -9,7 +9,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { repoRoot } from './harness.js'
+import { repoRoot, sdkBuildDir } from './harness.js'
 
 interface ProfileNode {
   id: number
@@ -25,12 +25,20 @@ export interface CpuProfile {
   timeDeltas: number[]
 }
 
+/** The SDK's own files: its sources, and the build of them the bench measures (bench-results/sdk/). */
+function sdkFile(path: string): string | undefined {
+  if (path.startsWith(`${sdkBuildDir}/`)) return `lib/${relative(sdkBuildDir, path)}`
+  if (path.startsWith(join(repoRoot, 'lib/'))) return relative(repoRoot, path)
+  return undefined
+}
+
 /** Where a function lives: the SDK (lib/…), a package, node internals, or V8's own buckets. */
 export function area(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : '(native)'
   const path = url.replace(/^file:\/\//, '')
-  if (path.startsWith(join(repoRoot, 'lib'))) return `sdk ${relative(repoRoot, path)}`
-  if (path.startsWith(join(repoRoot, 'bench'))) return `bench ${relative(repoRoot, path)}`
+  const sdk = sdkFile(path)
+  if (sdk) return `sdk ${sdk}`
+  if (path.startsWith(join(repoRoot, 'bench/'))) return `bench ${relative(repoRoot, path)}`
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)
   if (pkg) return `pkg ${pkg[1]}`
   if (path.startsWith('node:')) return 'node internals'
@@ -45,8 +53,8 @@ export function packageOf(url: string, functionName: string): string {
     return functionName === '(program)' ? 'V8 (program)' : 'V8 builtins / native'
   }
   const path = url.replace(/^file:\/\//, '')
-  if (path.startsWith(join(repoRoot, 'lib'))) return 'iotpubsub lib/'
-  if (path.startsWith(join(repoRoot, 'bench'))) return 'bench harness'
+  if (sdkFile(path)) return 'iotpubsub lib/'
+  if (path.startsWith(join(repoRoot, 'bench/'))) return 'bench harness'
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1]
   if (pkg) return ['rxjs', 'mqtt', 'mqtt-packet', 'bl', 'debug', 'readable-stream'].includes(pkg) ? pkg : 'other packages'
   if (path.startsWith('node:')) return 'node internals'
