@@ -210,7 +210,8 @@ export class MqttJsLink implements Link, LivenessProbe {
     // MQTT.js sends a QoS 1/2 acknowledgement, and reads the next packet, only when this calls back.
     client.handleMessage = (packet, callback) => {
       this.received += 1
-      this.writes?.hold(client.stream as unknown as Parameters<WriteBatch['hold']>[0])
+      // Only a QoS 1/2 message has an acknowledgement to write.
+      if (packet.qos > 0) this.writes?.hold(client.stream as unknown as Parameters<WriteBatch['hold']>[0])
       const message: IncomingMessage =
         packet.topic === this.topic
           ? (packet as unknown as IncomingMessage)

@@ -28,10 +28,6 @@ export class TabPublisher {
 
   constructor(private readonly send: (message: ToHub) => void, private readonly tab: string) {}
 
-  get size(): number {
-    return this.pending.size
-  }
-
   publish<T>(topic: string, payload: T, options: PublishOptions<T>): Promise<void> {
     const prepared = preparePublish(topic, payload, options)
     if ('error' in prepared) return Promise.reject(prepared.error)
