@@ -4,14 +4,16 @@ import { defineConfig } from 'vitest/config'
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
 // One config for the demo page (Vite serves and builds demo/) and for the test runner (vitest runs
-// test/ from the project root). The demo imports the SDK as users do, `from 'iotpubsub'`: in the page that
-// is the browser entry, in tests the Node entry.
+// test/ from the project root). The demo imports the SDK as users do, `from 'iotpubsub'` and
+// `from 'iotpubsub/shared'`: in the page those are the browser entries, in tests the Node entry (which is
+// what the package's `exports` give Node for both). The subpath comes first: an alias also matches the
+// paths below its key, and the first one that matches wins.
 export default defineConfig({
   root: here('./demo'),
   // Relative asset URLs: the built dashboard works from any folder, not only a web root.
   base: './',
   resolve: {
-    alias: { iotpubsub: here('./lib/browser.ts') },
+    alias: { 'iotpubsub/shared': here('./lib/shared/index.ts'), iotpubsub: here('./lib/browser.ts') },
   },
   build: {
     outDir: here('./dist-demo'),
@@ -19,12 +21,33 @@ export default defineConfig({
   },
   test: {
     root: here('.'),
-    include: ['test/**/*.test.ts'],
-    alias: { iotpubsub: here('./lib/node.ts') },
+    alias: { 'iotpubsub/shared': here('./lib/node.ts'), iotpubsub: here('./lib/node.ts') },
     testTimeout: 20_000,
     hookTimeout: 60_000,
     // Integration suites each start their own brokers; two workers match the two cores.
     maxWorkers: 2,
-    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+    // One suite, two links: every test that opens a connection runs once over each (IOTPUBSUB_LINK is the
+    // Node entry's default link; browser pages get it baked in, test/support/link-under-test.ts). Pure logic
+    // (unit tests, types) runs once.
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'mqttjs',
+          include: ['test/**/*.test.ts'],
+          env: { IOTPUBSUB_LINK: 'mqttjs' },
+          typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'lean',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/unit/**', 'test/bench/**', 'test/engines/compatibility.test.ts', 'test/readme/structure.test.ts', 'test/package/lockfile.test.ts', 'test/demo/models.test.ts', 'test/demo/views.test.ts', 'test/demo/launcher.test.ts', 'test/mosquitto/kit-files.test.ts', 'test/integration/harness.test.ts'],
+          env: { IOTPUBSUB_LINK: 'lean' },
+        },
+      },
+    ],
   },
 })

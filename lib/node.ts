@@ -5,13 +5,22 @@
  */
 import type { MQTTClient as ClientApi } from './client/api.js'
 import { Client, type ClientRuntime } from './client/client.js'
+import { leanLinks } from './link/lean-link.js'
 import { mqttJsLinks } from './link/mqttjs-link.js'
 import { nodePlatform } from './options/endpoints.js'
 import type { ClientOptions, MQTTClientOptions } from './options/client-options.js'
+import { linkChoice } from './options/link-choice.js'
+import type { LinkEvents, LinkSettings } from './link/link.js'
+import { openNodeTransport } from './transport/node-transports.js'
+
+const mqttJs = mqttJsLinks()
+const lean = leanLinks(openNodeTransport)
 
 const runtime: ClientRuntime = Object.freeze({
   platform: nodePlatform,
-  links: mqttJsLinks(),
+  links: (settings: LinkSettings, events: LinkEvents) => (settings.link === 'lean' ? lean : mqttJs)(settings, events),
+  // MQTT.js, unless IOTPUBSUB_LINK says otherwise (read per client).
+  defaultLink: () => linkChoice(process.env.IOTPUBSUB_LINK || undefined, 'mqttjs', 'IOTPUBSUB_LINK'),
   defer: setImmediate,
   // IOTPUBSUB_DEBUG=1 turns the debug log on, to the console, for a client given no logger of its own.
   debugLogger: () => (process.env.IOTPUBSUB_DEBUG && process.env.IOTPUBSUB_DEBUG !== '0' ? console : undefined),

@@ -10,6 +10,8 @@ export interface DemoConfig {
   subscriptions: string[]
   /** Whether a simulator (and its stress generator) is expected. */
   simulator: boolean
+  /** The SDK's `link` (`?link=lean` or `?link=mqttjs`); the browser's default (lean) when absent. */
+  link?: 'lean' | 'mqttjs'
 }
 
 /**
@@ -46,6 +48,8 @@ export function resolveConfig(location: { hostname: string; search: string; prot
   if (protocol === '4' || protocol === '5') config.protocolVersion = Number(protocol) as 4 | 5
   if (protocol === 'auto') config.protocolVersion = 'auto'
   config.prefix = query.get('prefix') || config.prefix
+  const link = query.get('link')
+  if (link === 'lean' || link === 'mqttjs') config.link = link
   const subs = query.getAll('sub')
   if (subs.length > 0) config.subscriptions = subs
   if (config.subscriptions.length === 0) config.subscriptions = [`${config.prefix}/#`]

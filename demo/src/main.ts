@@ -2,10 +2,12 @@
  * The dashboard's wiring: one iotpubsub client, the page's subscriptions as Observables, models updated
  * per message, views redrawn at most once per animation frame. Everything else lives in small modules:
  * models (feed, topic-tree, devices, rate, sharing, connection-story) and views (ui/*), each testable on its own.
- * The client shares its connection with the dashboard's other tabs (`sharedConnection: true`): the tabs of
- * one browser connect with the same client id, so they make one connection at the broker.
+ * The client shares its connection with the dashboard's other tabs (`connect` from `iotpubsub/shared`): the
+ * tabs of one browser connect with the same client id, so they make one connection at the broker.
  */
-import { connect, parseFilter, topic, type Message, type MQTTClient, type QoS, type Status } from 'iotpubsub'
+import { connect, parseFilter, topic, type Message, type MQTTClient, type QoS, type Status } from 'iotpubsub/shared'
+// The main entry's connect(), for the devtools console only: a client with a connection of its own.
+import { connect as connectOwn } from 'iotpubsub'
 import type { Subscription } from 'rxjs'
 import { fetchServedConfig, resolveConfig, type DemoConfig } from './config.js'
 import { ConnectionStory } from './connection-story.js'
@@ -127,13 +129,14 @@ class Dashboard {
     const role = new SharingRole()
     let client: MQTTClient
     try {
+      // From 'iotpubsub/shared': the tabs of this origin with the same URL, client id and credentials share one
+      // broker connection.
       client = connect(form.url, {
         clientId: form.clientId || undefined,
         username: form.username || undefined,
         password: form.password || undefined,
         protocolVersion: form.protocol,
-        // The tabs of this origin with the same URL, client id and credentials share one broker connection.
-        sharedConnection: true,
+        ...(this.config.link ? { link: this.config.link } : {}),
         logger: teeLogger(this.logger, roleLogger(role)),
       })
     } catch (error) {
@@ -474,5 +477,6 @@ const config = resolveConfig(location, await fetchServedConfig())
 const dashboard = new Dashboard(config)
 dashboard.start()
 // For tests and curious developers (devtools console): the resolved configuration, and the SDK's connect() to
-// try a client of your own, e.g. `iotpubsubDemo.connect(iotpubsubDemo.config.url)`.
-;(window as unknown as { iotpubsubDemo: unknown }).iotpubsubDemo = { config, connect }
+// try a client of your own, e.g. `iotpubsubDemo.connect(iotpubsubDemo.config.url)`: the one from 'iotpubsub',
+// whose client has a connection of its own (the page's client shares the tabs' connection).
+;(window as unknown as { iotpubsubDemo: unknown }).iotpubsubDemo = { config, connect: connectOwn }

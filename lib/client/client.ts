@@ -10,6 +10,7 @@ import type { Message } from '../message.js'
 import type { EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions } from '../options/client-options.js'
 import type { Platform } from '../options/endpoints.js'
 import { checkQos } from '../options/validate.js'
+import type { LinkName } from '../options/link-choice.js'
 import { resolveOptions } from '../options/resolve-options.js'
 import type { ResolvedOptions } from '../options/resolved-options.js'
 import { Publisher } from '../publish/publisher.js'
@@ -28,7 +29,10 @@ const DISCONNECT_RESERVE_MS = 1_000
 /** What differs between the entries: the platform's schemes and how a link is made. */
 export interface ClientRuntime {
   readonly platform: Platform
+  /** Makes the client's link; `settings.link` says which implementation. */
   readonly links: LinkFactory
+  /** The link of a client whose options do not choose one (the platform's default, or the environment's; else lean). */
+  readonly defaultLink?: () => LinkName
   /** Runs a callback once pending I/O and timers have had their turn. */
   readonly defer: (callback: () => void) => void
   /** The console, when the platform's switch asks for the debug log (IOTPUBSUB_DEBUG, localStorage). */
@@ -81,6 +85,8 @@ export class Client extends ClientServices implements MQTTClient {
         sessionExpiryInterval: resolved.sessionExpiryInterval,
         will: resolved.will,
         tls: resolved.tls as Readonly<Record<string, unknown>>,
+        maxIncomingPacketSize: resolved.maxIncomingPacketSize,
+        link: resolved.link ?? runtime.defaultLink?.() ?? 'lean',
       },
       {
         connected: (connack) => this.connection.onConnected(connack),

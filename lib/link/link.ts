@@ -2,6 +2,7 @@ import type { IncomingMessage } from '../subscriptions/broker-subscription.js'
 import type { MessageProperties, QoS } from '../message.js'
 import type { Endpoint } from '../options/resolved-options.js'
 import type { ProtocolVersion } from '../status.js'
+import type { LinkName } from '../options/link-choice.js'
 
 /**
  * The seam between the SDK and an MQTT protocol implementation: the only thing that touches sockets and
@@ -158,4 +159,8 @@ export interface LinkSettings {
   readonly sessionExpiryInterval: number | undefined
   readonly will: { readonly topic: string; readonly payload: Uint8Array | string; readonly qos: QoS; readonly retain: boolean } | undefined
   readonly tls: Readonly<Record<string, unknown>>
+  /** Largest packet to take from the broker (MQTT 5: announced in CONNECT); undefined: MQTT's own limit. */
+  readonly maxIncomingPacketSize: number | undefined
+  /** Which implementation the runtime's factory makes: the `link` option, or the platform's default. */
+  readonly link: LinkName
 }

@@ -1,3 +1,4 @@
+import { connectProperties } from './connect-properties.js'
 import type { Attempt, LinkSettings } from './link.js'
 
 // Plain objects, their types inferred: mqttjs-link.ts, the one module that imports `mqtt`, checks them against
@@ -48,6 +49,7 @@ export function attemptOptions(attempt: Attempt, settings: LinkSettings) {
     protocolVersion: attempt.protocolVersion,
     username: attempt.username,
     password: attempt.password,
-    properties: attempt.protocolVersion === 5 && settings.sessionExpiryInterval !== undefined ? { sessionExpiryInterval: settings.sessionExpiryInterval } : undefined,
+    properties: attempt.protocolVersion === 5 ? connectProperties(settings) : undefined,
   }
 }
+

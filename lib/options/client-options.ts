@@ -34,7 +34,14 @@ export interface Credentials {
   password?: string
 }
 
-/** Options of `connect()` and `new MQTTClient()`. None are required; the object is never modified. */
+/**
+ * Options of `connect()` and `new MQTTClient()`, the same from `iotpubsub` and `iotpubsub/shared`. None are
+ * required; the object is never modified.
+ *
+ * One broker connection shared by a browser's tabs is not an option but an import: `connect` from
+ * `'iotpubsub/shared'`, so that an app which does not share ships none of that code. The former option
+ * `sharedConnection: true` throws `UnsupportedOptionError` saying so.
+ */
 export interface ClientOptions {
   /** Default: `iotpubsub_` and 12 random hex digits. */
   clientId?: string
@@ -73,6 +80,26 @@ export interface ClientOptions {
   /** Limits on publishes held while disconnected; beyond them `publish()` rejects with `QueueFullError`. */
   offlineQueue?: OfflineQueueOptions
   /**
+   * Largest packet to accept from the broker, in bytes (whole packet, header included). Under MQTT 5 it is
+   * announced in the CONNECT, and the broker then does not send this client larger messages (it drops them
+   * for it). A larger packet anyway (a 3.1.1 broker cannot be told) closes the connection with a clear error
+   * before its body is read, so a peer cannot make the client buffer more than this. Default: no limit but
+   * MQTT's own (256 MiB). Enforced while reading by the lean link; the MQTT.js link announces it only.
+   */
+  maxIncomingPacketSize?: number
+  /**
+   * Which MQTT implementation carries the connection: `'lean'`, the SDK's own (MQTT 5 and 3.1.1 on
+   * `Uint8Array`, no dependencies: the browser's default), or `'mqttjs'` (MQTT.js 5: Node's default). Both
+   * pass the same test suites; see the README's "Links". In Node, the environment variable
+   * `IOTPUBSUB_LINK=lean` (or `mqttjs`) chooses for every client that does not say.
+   *
+   * @example
+   * ```ts
+   * connect('wss://broker.example.com/mqtt', { link: 'mqttjs' }) // back to MQTT.js in a browser (loaded on demand)
+   * ```
+   */
+  link?: 'lean' | 'mqttjs'
+  /**
    * Largest PUBLISH packet to send, in bytes; larger ones reject with `PayloadTooLargeError` without being
    * sent. The broker's own limit (MQTT 5 CONNACK maximum packet size) applies as well. Set it to the
    * broker's `message_size_limit` to avoid what the broker does otherwise (see the README).
@@ -94,13 +121,6 @@ export interface ClientOptions {
    * `localStorage.setItem('iotpubsub:debug', '1')` in a browser, logs to the console.
    */
   logger?: Logger
-  /**
-   * Browser only: every tab of this origin whose client has the same URL(s), client id and credentials shares
-   * one broker connection, held by one of the tabs and handed to another when that tab goes away. Each tab
-   * still has the whole API; payloads cross between tabs as bytes and are decoded in each tab. Needs Web Locks
-   * and BroadcastChannel; without them (and in Node) the client has a connection of its own. Default `false`.
-   */
-  sharedConnection?: boolean
   /** Node only: CA certificate(s) (PEM) that the broker's certificate must chain to (`mqtts://`, `wss://`). */
   ca?: string | Uint8Array | Array<string | Uint8Array>
   /** Node only: client certificate (PEM) for brokers that require one (X.509 authentication). */

@@ -1,3 +1,4 @@
+import { linkChoice } from './link-choice.js'
 import { UnsupportedOptionError } from '../errors.js'
 import type { Logger } from '../log/logger.js'
 import type { MQTTClientOptions, OfflineQueueOptions, ReconnectOptions, WillOptions } from './client-options.js'
@@ -30,6 +31,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
  * ```
  */
 export function resolveOptions(options: MQTTClientOptions, platform: Platform): ResolvedOptions {
+  rejectSharedConnection(options)
   const clean = options.clean ?? true
   const resolved: ResolvedOptions = {
     endpoints: endpoints(options, platform),
@@ -50,14 +52,28 @@ export function resolveOptions(options: MQTTClientOptions, platform: Platform): 
     pageLifecycle: checkOneOf('pageLifecycle', options.pageLifecycle ?? true, [true, false] as const),
     offlineQueue: resolveOfflineQueue(options.offlineQueue),
     maxPacketSize: options.maxPacketSize === undefined ? undefined : checkPositive('maxPacketSize', options.maxPacketSize, Infinity, 'bytes'),
+    link: options.link === undefined ? undefined : linkChoice(options.link, 'lean'),
+    maxIncomingPacketSize:
+      options.maxIncomingPacketSize === undefined ? undefined : Math.floor(checkPositive('maxIncomingPacketSize', options.maxIncomingPacketSize, 268_435_460, 'bytes')),
     maxQos: checkQos(options.maxQos ?? DEFAULTS.maxQos, 'maxQos'),
     replyTopicPrefix: resolveTopicName(options.replyTopicPrefix ?? DEFAULTS.replyTopicPrefix),
     retainedCacheSize: checkNonNegative('retainedCacheSize', options.retainedCacheSize ?? DEFAULTS.retainedCacheSize, 'topics per filter'),
     tls: resolveTls(options),
-    sharedConnection: checkOneOf('sharedConnection', options.sharedConnection ?? false, [true, false] as const),
     logger: resolveLogger(options.logger),
   }
   return Object.freeze(resolved)
+}
+
+/**
+ * `sharedConnection` is no longer an option (sharing is the `iotpubsub/shared` import): `true`, or anything but
+ * `false`, throws rather than leave the tabs silently unshared. Plain JavaScript only; the type lacks it.
+ */
+function rejectSharedConnection(options: MQTTClientOptions): void {
+  const shared = (options as { sharedConnection?: unknown }).sharedConnection
+  if (shared === undefined || shared === false) return
+  throw new UnsupportedOptionError(
+    `\`sharedConnection: ${show(shared)}\` is no longer an option: to share one connection among a browser's tabs, import { connect } from 'iotpubsub/shared' instead of 'iotpubsub' (the same options, without this one)`,
+  )
 }
 
 function resolveLogger(logger: unknown): Logger | undefined {

@@ -1,3 +1,4 @@
+import type { LinkName } from './link-choice.js'
 import type { Logger } from '../log/logger.js'
 import type { QoS } from '../message.js'
 import type { Credentials, MQTTClientOptions, OfflineQueueOptions, ReconnectOptions } from './client-options.js'
@@ -57,12 +58,14 @@ export interface ResolvedOptions {
   readonly will: ResolvedWill | undefined
   readonly offlineQueue: Readonly<Required<OfflineQueueOptions>>
   readonly maxPacketSize: number | undefined
+  /** The link asked for; undefined: the platform's default. */
+  readonly link: LinkName | undefined
+  /** Largest packet to accept from the broker (MQTT 5: announced in CONNECT). */
+  readonly maxIncomingPacketSize: number | undefined
   readonly maxQos: QoS
   readonly replyTopicPrefix: string
   readonly retainedCacheSize: number
   readonly tls: TlsOptions
-  /** Browser only: share one broker connection between the tabs of this origin. */
-  readonly sharedConnection: boolean
   /** The user's logger, checked to have its four methods. */
   readonly logger: Logger | undefined
 }

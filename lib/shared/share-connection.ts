@@ -8,9 +8,9 @@ import type { LockManager } from './locks.js'
 import { SharedClient } from './shared-client.js'
 
 /**
- * The client for `sharedConnection: true` in a browser: one that shares the connection of the tabs of this
- * origin, or `undefined` (a connection of its own, then) when the option is off or the browser lacks Web
- * Locks or BroadcastChannel. Web Locks exist only in secure contexts: https:, or http://localhost.
+ * The client of `iotpubsub/shared` in a browser: one that shares the connection of the tabs of this origin,
+ * or `undefined` (a connection of its own, then) when the browser lacks Web Locks or BroadcastChannel. Web
+ * Locks exist only in secure contexts: https:, or http://localhost.
  *
  * @example
  * ```ts
@@ -18,13 +18,12 @@ import { SharedClient } from './shared-client.js'
  * ```
  */
 export function sharedConnection(options: MQTTClientOptions, runtime: ClientRuntime): MQTTClient | undefined {
-  if (options.sharedConnection !== true) return undefined
   const resolved = resolveOptions(options, runtime.platform)
   const log = new Log(resolved.logger ?? runtime.debugLogger(), resolved.clientId)
   const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks
   if (!locks || typeof BroadcastChannel !== 'function') {
     log.info('shared', { webLocks: locks !== undefined, broadcastChannel: typeof BroadcastChannel === 'function' },
-      'sharedConnection: this page has no Web Locks (they need a secure context: https: or localhost) or no BroadcastChannel, so this tab has a connection of its own')
+      'this page has no Web Locks (they need a secure context: https: or localhost) or no BroadcastChannel, so this tab does not share: it has a connection of its own')
     return undefined
   }
   // The holding tab's engine hears its own page and, forwarded by the hub, the other tabs' pages coming back.

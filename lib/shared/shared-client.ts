@@ -33,7 +33,7 @@ export interface SharingRuntime {
 }
 
 /**
- * A client whose broker connection is shared by the tabs of this origin (`sharedConnection: true`). Each
+ * A client whose broker connection is shared by the tabs of this origin (`iotpubsub/shared`). Each
  * tab's client is one of these; the tab that holds the Web Lock of the group runs the {@link Hub}, the others
  * talk to it over BroadcastChannel. The API and its behaviour are those of a client of its own.
  * @internal
@@ -102,7 +102,7 @@ export class SharedClient extends ClientServices implements MQTTClient {
     // The tab's own lock first (the hub watches it to know when this tab is gone), then a hello for a hub that
     // may exist already, then the line for the hub lock: when it comes, this tab holds the connection.
     // The holding tab's client id (its random one when none was given) becomes the connection's.
-    const engineOptions: MQTTClientOptions = { ...options, clientId: resolved.clientId, sharedConnection: false }
+    const engineOptions: MQTTClientOptions = { ...options, clientId: resolved.clientId }
     holdLock(runtime.locks, `${this.group}:tab:${this.tab}`, this.alive.signal).then(
       () => {
         if (this.alive.signal.aborted) return

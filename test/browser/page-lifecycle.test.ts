@@ -25,7 +25,7 @@ interface Seen {
 
 // The page's script: one client at a time, its statuses and the page's own network events, timestamped.
 const pageScript = `
-import { connect } from './lib/browser.ts'
+import { connect } from 'iotpubsub'
 window.__seen = []
 window.__events = []
 for (const type of ['online', 'offline']) window.addEventListener(type, () => window.__events.push({ type, at: performance.now() }))

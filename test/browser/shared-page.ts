@@ -1,6 +1,7 @@
-// The page of the shared-connection tests: the SDK's browser entry as an app bundles it, and a few globals
-// the test drives each tab with. Bundled by the test with esbuild; `lib/browser.ts` is resolved from the repo.
-import { connect, type MQTTClient, type Status } from '../../lib/browser.js'
+// The page of the shared-connection tests: the SDK's `iotpubsub/shared` entry as an app bundles it, and a few
+// globals the test drives each tab with. Bundled by the test with esbuild; `lib/shared/index.ts` is resolved
+// from the repo.
+import { connect, type MQTTClient, type Status } from 'iotpubsub/shared'
 import type { Subscription } from 'rxjs'
 
 interface Received {
@@ -32,7 +33,7 @@ const w = window as unknown as Record<string, unknown>
 w.__start = (url: string, options: Record<string, unknown>, withoutLocks = false) => {
   // A browser without Web Locks (or a page that is not a secure context, where they are missing).
   if (withoutLocks) Object.defineProperty(navigator, 'locks', { value: undefined, configurable: true })
-  tab.client = connect(url, { ...options, logger, sharedConnection: true })
+  tab.client = connect(url, { ...options, logger })
   tab.client.status$.subscribe((s: Status) => tab.statuses.push(s.type === 'closed' && s.error ? `closed: ${s.error.name}` : s.type))
   tab.client.errors$.subscribe((e) => tab.errors.push(`${e.name}: ${e.message}`))
 }

@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { withLink } from '../support/link-under-test.js'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -38,7 +39,7 @@ describe.skipIf(noChromium())('the demo dashboard in a real Chromium', () => {
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 } })
     page.setDefaultTimeout(T)
     page.on('pageerror', (error) => pageErrors.push(error.message))
-    await page.goto(stack.pageUrl)
+    await page.goto(withLink(stack.pageUrl))
   })
 
   afterAll(async () => {
@@ -158,7 +159,7 @@ describe.skipIf(noChromium())('the demo dashboard in a real Chromium', () => {
     })
     const connectingAs = (clientId: string) => () => logged.some((line) => line.clientId === clientId && line.text.includes('iotpubsub: connecting to'))
     try {
-      await other.goto(stack.pageUrl)
+      await other.goto(withLink(stack.pageUrl))
       await other.locator('#status-badge[data-status="connected"]').waitFor()
       await other.locator('#log .log-line[data-event="connack"]').waitFor()
       expect(logged).toEqual([]) // switch off: the panel only

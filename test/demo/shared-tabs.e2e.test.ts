@@ -1,8 +1,9 @@
 // The demo page in two tabs of one Chromium context (one browser profile): the tabs share one broker connection
-// (`sharedConnection: true`, the same client id from localStorage), which the page shows (who holds it, how many
-// tabs, the broker's count, published by the embedded broker on demo/broker/clients) and aedes confirms; the other
-// tab takes over when the holding one closes; and the status badge shows the page lifecycle when the browser goes
-// offline (DevTools protocol: Network.emulateNetworkConditions) and comes back.
+// (`connect` from `iotpubsub/shared`, the same client id from localStorage), which the page shows (who holds it,
+// how many tabs, the broker's count, published by the embedded broker on demo/broker/clients) and aedes
+// confirms; the other tab takes over when the holding one closes; and the status badge shows the page lifecycle
+// when the browser goes offline (DevTools protocol: Network.emulateNetworkConditions) and comes back.
+import { withLink } from '../support/link-under-test.js'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -47,7 +48,7 @@ describe.skipIf(noChromium())('the demo dashboard in two tabs: one shared connec
     const page = await context.newPage()
     page.setDefaultTimeout(T)
     page.on('pageerror', (error) => pageErrors.push(error.message))
-    await page.goto(stack.pageUrl)
+    await page.goto(withLink(stack.pageUrl))
     await page.locator('#status-badge[data-status="connected"]').waitFor()
     return page
   }

@@ -140,7 +140,7 @@ describe('SharingRole: this tab holds the connection or uses another tab’s', (
 
   it('has a connection of its own when the page cannot share', () => {
     const alone = new SharingRole()
-    roleLogger(alone).info(line('shared', { webLocks: false, broadcastChannel: true }), 'iotpubsub: sharedConnection: …')
+    roleLogger(alone).info(line('shared', { webLocks: false, broadcastChannel: true }), 'iotpubsub: this page has no Web Locks … so this tab does not share: it has a connection of its own')
     alone.update({ type: 'connected' })
     expect(alone.role).toBe('own')
   })

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises'
+import { linkUnderTest } from '../support/link-under-test.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -42,7 +43,7 @@ describe.skipIf(noChromium())('the static build of the demo', () => {
     const errors: string[] = []
     page.on('pageerror', (error) => errors.push(error.message))
     const base = server.resolvedUrls?.local[0] as string
-    await page.goto(`${base}?url=${encodeURIComponent(broker.wsUrl)}`)
+    await page.goto(`${base}?url=${encodeURIComponent(broker.wsUrl)}&link=${linkUnderTest()}`)
     await page.locator('#status-badge[data-status="connected"]').waitFor({ timeout: 15_000 })
     await page.locator('[data-device="kitchen"] .pill[data-state="online"]').waitFor({ timeout: 15_000 })
     expect(await page.inputValue('#conn-url')).toBe(broker.wsUrl)

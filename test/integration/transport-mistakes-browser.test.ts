@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { build } from 'esbuild'
+import { browserAliases } from '../support/link-under-test.js'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { noMosquitto } from '../support/binaries.js'
@@ -27,7 +28,7 @@ interface Verdict {
 // The page's script: connect(), wait for the first verdict, end the client. `throwing` stands in a WebSocket
 // whose constructor throws, as a browser's does for what it refuses outright.
 const pageScript = `
-import { connect } from './lib/browser.ts'
+import { connect } from 'iotpubsub'
 let clients = 0
 window.__verdict = (url, throwing) => new Promise((resolve) => {
   const native = window.WebSocket
@@ -69,6 +70,7 @@ describe.skipIf(noMosquitto() || noChromium())('transport mistakes in Chromium, 
       '-days', '1', '-subj', '/CN=page.test', '-addext', 'subjectAltName=DNS:page.test'])
     const bundle = await build({
       stdin: { contents: pageScript, resolveDir: repoDir, loader: 'ts', sourcefile: 'page.ts' },
+      ...browserAliases(repoDir),
       bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent',
     })
     const script = bundle.outputFiles[0]?.text ?? ''

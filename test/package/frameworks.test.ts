@@ -5,6 +5,7 @@
 // Mosquitto and prefix. `npm install` of the tarball and the framework from the npm cache, `vite build`, then
 // the built page runs in Chromium over ws://: it must render the retained value, then live ones, with no page
 // error, and subscribe once per filter.
+import { linkUnderTest } from '../support/link-under-test.js'
 import { readFileSync } from 'node:fs'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -37,7 +38,8 @@ const installed = (name: string): string => `${name}@${(JSON.parse(readFileSync(
 /** The README's example with the broker, client id and topics of this test. */
 function moved(code: string, app: { prefix: string; clientId: string }, broker: Mosquitto): string {
   for (const literal of ["'ws://localhost:9001'", "'dash-1'"]) expect(code).toContain(literal)
-  return code.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl)).replace("'dash-1'", JSON.stringify(app.clientId))
+  // The client id, and the link this vitest project runs the suites over.
+  return code.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl)).replace("'dash-1'", `${JSON.stringify(app.clientId)}, link: ${JSON.stringify(linkUnderTest())}`)
 }
 
 describe.skipIf(noMosquitto() || noChromium())('iotpubsub/react and iotpubsub/vue in fresh Vite apps', () => {

@@ -47,6 +47,14 @@ describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => 
     expect(packed.manifest.type).toBe('module')
     expect(packed.manifest.sideEffects).toBe(false)
     for (const target of Object.values(exported).flatMap((c) => [c.types, c.default])) expect(packed.files).toContain(target.replace(/^\.\//, ''))
+    // `iotpubsub/shared`: the tabs' shared connection in browsers; in Node, where sharing means nothing, the Node entry.
+    const shared = (packed.manifest.exports as Record<string, Record<string, { types: string; default: string }>>)['./shared']!
+    expect(shared).toEqual({
+      browser: { types: './dist/shared/index.d.ts', default: './dist/shared/index.js' },
+      node: { types: './dist/node.d.ts', default: './dist/node.js' },
+      default: { types: './dist/shared/index.d.ts', default: './dist/shared/index.js' },
+    })
+    for (const target of Object.values(shared).flatMap((c) => [c.types, c.default])) expect(packed.files).toContain(target.replace(/^\.\//, ''))
     // Source maps are shipped; they embed their sources (inlineSources), since lib/ is not.
     expect(packed.files).toContain('dist/client/client.js.map')
     expect(packed.files).toEqual(expect.arrayContaining(['package.json', 'dist/browser.d.ts', 'dist/node.d.ts']))
@@ -115,7 +123,7 @@ describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => 
 
   it('publishes the public API only in its types: the client is an interface, no private members, no internals', async () => {
     const dist = join(packed.dir, 'source', 'dist')
-    for (const entry of ['node.d.ts', 'browser.d.ts']) {
+    for (const entry of ['node.d.ts', 'browser.d.ts', 'shared/index.d.ts']) {
       const types = await readFile(join(dist, entry), 'utf8')
       expect(types).toMatch(/export interface MQTTClient extends/)
       expect(types).toMatch(/export declare const MQTTClient: new \(options: MQTTClientOptions\) => MQTTClient;/)
@@ -192,6 +200,7 @@ describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => 
     expect(errors(nodeNext.stdout + nodeNext.stderr)).toEqual([])
     expect(nodeNext.code).toBe(0)
     expect(nodeNext.stdout).toMatch(/Module name 'iotpubsub' was successfully resolved to '[^']*node_modules\/iotpubsub\/dist\/node\.d\.ts'/)
+    expect(nodeNext.stdout).toMatch(/Module name 'iotpubsub\/shared' was successfully resolved to '[^']*node_modules\/iotpubsub\/dist\/node\.d\.ts'/)
     expect(`${bundler.stdout}${bundler.stderr}`.trim()).toBe('')
     expect(bundler.code).toBe(0)
   }, 60_000)
@@ -200,7 +209,8 @@ describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => 
     const dist = join(app, 'node_modules', 'iotpubsub', 'dist')
     const node = await readFile(join(dist, 'node.d.ts'), 'utf8')
     const browser = await readFile(join(dist, 'browser.d.ts'), 'utf8')
-    for (const declarations of [node, browser]) {
+    const shared = await readFile(join(dist, 'shared', 'index.d.ts'), 'utf8')
+    for (const declarations of [node, browser, shared]) {
       expect(declarations).toMatch(/\/\*\*(?:(?!\*\/)[\s\S])*@example(?:(?!\*\/)[\s\S])*\*\/\s*export declare function connect\(/)
     }
     const topics = await readFile(join(dist, 'topic.d.ts'), 'utf8')

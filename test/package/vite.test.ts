@@ -26,6 +26,7 @@ import {
   serveStatic,
   startServer,
 } from './package-kit.js'
+import { linkUnderTest } from '../support/link-under-test.js'
 
 /** Opens `url` in a new page and resolves with `window.__result` once the page's scenario has finished. */
 async function runPage(browser: Browser, url: string): Promise<Record<string, any>> {
@@ -49,14 +50,14 @@ async function runPage(browser: Browser, url: string): Promise<Record<string, an
 }
 
 /**
- * Two tabs of the app in one browser context with `sharedConnection: true`: one CONNECT at the broker for
- * both, and a message published from Node reaches both. Proves that the shared connection needs nothing from
+ * Two tabs of the app in one browser context, each with a client from `iotpubsub/shared`: one CONNECT at the
+ * broker for both, and a message published from Node reaches both. Proves that the shared connection needs nothing from
  * the bundler (no worker file), in a production build and in the dev server alike.
  */
 async function expectOneConnectionForTwoTabs(browser: Browser, base: string, broker: Mosquitto, name: string, publish: (topic: string, payload: string) => Promise<void>): Promise<void> {
   const prefix = uniquePrefix(name)
   const clientId = `${name}-${process.pid}`
-  const query = new URLSearchParams({ broker: broker.wsUrl, prefix, clientId, shared: '1' })
+  const query = new URLSearchParams({ broker: broker.wsUrl, prefix, clientId, shared: '1', link: linkUnderTest() })
   const context = await browser.newContext()
   const problems: string[] = []
   try {
@@ -116,7 +117,8 @@ describe.skipIf(noMosquitto() || noChromium())('the npm package in a fresh Vite 
   })
 
   const pageUrl = (base: string, name: string) => {
-    const query = new URLSearchParams({ broker: broker.wsUrl, prefix: uniquePrefix(name), clientId: `${name}-${process.pid}` })
+    // The page's `link` option: the link this vitest project runs the suites over.
+    const query = new URLSearchParams({ broker: broker.wsUrl, prefix: uniquePrefix(name), clientId: `${name}-${process.pid}`, link: linkUnderTest() })
     return { url: `${base}/?${query}`, prefix: query.get('prefix')!, clientId: query.get('clientId')! }
   }
 
@@ -132,8 +134,15 @@ describe.skipIf(noMosquitto() || noChromium())('the npm package in a fresh Vite 
     expect(output).not.toMatch(/externalized for browser compatibility/i)
     expect(output).not.toMatch(/\[plugin|warning|error/i)
     const files = await listFiles(join(app, 'dist'))
-    expect(files.filter((f) => !/^(index\.html|assets\/index-[\w-]+\.js)$/.test(f))).toEqual([])
-    const bundle = (await Promise.all(files.filter((f) => f.endsWith('.js')).map((f) => readFile(join(app, 'dist', f), 'utf8')))).join('\n')
+    // The entry chunk, and the chunks Vite split off for dynamic imports: MQTT.js, loaded only for `link: 'mqttjs'`.
+    expect(files.filter((f) => !/^(index\.html|assets\/[\w-]+\.js)$/.test(f))).toEqual([])
+    const chunks = await Promise.all(files.filter((f) => f.endsWith('.js')).map(async (f) => ({ f, code: await readFile(join(app, 'dist', f), 'utf8') })))
+    const bundle = chunks.map((c) => c.code).join('\n')
+    // MQTT.js (its default client id prefix is in its code) is in a chunk of its own, not in the entry.
+    const entry = chunks.filter((c) => /^assets\/index-[\w-]+\.js$/.test(c.f))
+    expect(entry).toHaveLength(1)
+    expect(entry[0]?.code).not.toContain('mqttjs_')
+    expect(chunks.filter((c) => c.code.includes('mqttjs_'))).toHaveLength(1)
     expect(bundle).not.toContain('__vite-browser-external')
     expect(bundle).not.toMatch(/\brequire\(\s*["'](node:)?(net|tls|fs|stream|events|crypto|url|http|https|ws)["']\s*\)/)
     expect(bundle).not.toMatch(/from\s*["']node:/)
@@ -144,6 +153,8 @@ describe.skipIf(noMosquitto() || noChromium())('the npm package in a fresh Vite 
     const inspected = JSON.parse((await runOk('node', ['inspect.mjs'], { cwd: app })).stdout)
     const modules = (inspected.app.modules as string[]).map((id) => id.replace(`${app}/`, ''))
     expect(modules).toContain('node_modules/iotpubsub/dist/browser.js')
+    // The `iotpubsub/shared` subpath (the tabs' shared connection) through its browser condition too.
+    expect(modules).toContain('node_modules/iotpubsub/dist/shared/index.js')
     expect(modules).not.toContain('node_modules/iotpubsub/dist/node.js')
     expect(modules).toContain('node_modules/mqtt/dist/mqtt.esm.js')
     expect(modules.filter((m) => m.includes('node_modules/mqtt/') && m !== 'node_modules/mqtt/dist/mqtt.esm.js')).toEqual([])
@@ -172,7 +183,7 @@ describe.skipIf(noMosquitto() || noChromium())('the npm package in a fresh Vite 
     expect(await broker.log()).toContain(clientId)
   }, 45_000)
 
-  it('shares one connection between two tabs of the production build (sharedConnection, no bundler configuration)', async () => {
+  it("shares one connection between two tabs of the production build ('iotpubsub/shared', no bundler configuration)", async () => {
     await expectOneConnectionForTwoTabs(browser, built!.url, broker, 'package-vite-build-shared', publish)
   }, 45_000)
 

@@ -6,7 +6,8 @@ import { testBed } from '../support/bed.js'
 import type { Mosquitto } from '../support/mosquitto.js'
 import { noMosquitto } from '../support/binaries.js'
 import { waitForStatus } from '../support/clients.js'
-import { uniquePrefix } from '../support/wait.js'
+import { uniquePrefix, waitFor } from '../support/wait.js'
+import { linkUnderTest } from '../support/link-under-test.js'
 
 describe.skipIf(noMosquitto())('size limits and settling', () => {
   const bed = testBed('limits')
@@ -66,5 +67,33 @@ describe.skipIf(noMosquitto())('size limits and settling', () => {
     proxy.refuse = false
     await client.publish(`${p}/after`, 'x', { qos: 1 })
     expect(await broker.log()).not.toContain(`${p}/withdrawn`)
+  })
+  it('maxIncomingPacketSize, MQTT 5: announced in CONNECT, so the broker sends this client no larger message; smaller ones arrive, no reconnect', async () => {
+    const broker = await bed.broker({ extra: ['log_type all'] })
+    const p = uniquePrefix('incoming-limit')
+    const client = await pool.connected(broker.tcpUrl, { maxIncomingPacketSize: 1_024 })
+    const received: number[] = []
+    client.observe(`${p}/#`, { qos: 1 }).subscribe((m) => received.push(m.raw.byteLength))
+    await broker.waitForSubscription(client.clientId, `${p}/#`, 1)
+    const publisher = await pool.connected(broker.tcpUrl)
+    await publisher.publish(`${p}/big`, new Uint8Array(4_000), { qos: 1 })
+    await publisher.publish(`${p}/small`, new Uint8Array(500), { qos: 1 })
+    await waitFor(() => received.includes(500), 'the small message')
+    expect(received).toEqual([500])
+    expect(await connections(broker, client.clientId)).toBe(1)
+  })
+
+  // MQTT.js reads any size: over the MQTT.js link the option is only announced (MQTT 5), as the option's doc says.
+  it.runIf(linkUnderTest() === 'lean')('maxIncomingPacketSize, MQTT 3.1.1 (a broker that cannot be told): a larger packet drops the connection, before its body is read, with an error naming the option', async () => {
+    const broker = await bed.broker({ extra: ['log_type all'] })
+    const p = uniquePrefix('incoming-limit-v4')
+    const client = await pool.connected(broker.tcpUrl, { protocolVersion: 4, maxIncomingPacketSize: 1_024, reconnect: false })
+    client.observe(`${p}/#`).subscribe({ error: () => undefined })
+    await broker.waitForSubscription(client.clientId, `${p}/#`, 0)
+    const publisher = await pool.connected(broker.tcpUrl)
+    const closed = waitForStatus(client, 'closed')
+    await publisher.publish(`${p}/big`, new Uint8Array(4_000))
+    const status = await closed
+    expect(status.error?.message).toMatch(/over the limit of 1024.*maxIncomingPacketSize/)
   })
 })

@@ -1,9 +1,11 @@
-// Test pages for Chromium: a script bundled as an app would bundle it (esbuild, `iotpubsub` meaning the
-// repository's browser entry), and a loopback HTTP server that serves each page and its script.
+// Test pages for Chromium: a script bundled as an app would bundle it (esbuild, `iotpubsub` and
+// `iotpubsub/shared` meaning the repository's browser entries), and a loopback HTTP server that serves each
+// page and its script.
 import { createServer, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import { repoDir } from '../package/package-kit.js'
+import { browserAliases } from './link-under-test.js'
 
 /** Bundles a file of the repository, or source text given as `{ code }` (resolved from the repository). */
 export async function bundlePage(source: string | { code: string; name: string }): Promise<string> {
@@ -12,7 +14,8 @@ export async function bundlePage(source: string | { code: string; name: string }
     : { stdin: { contents: source.code, resolveDir: repoDir, loader: 'ts' as const, sourcefile: source.name } }
   const bundle = await build({
     ...entry,
-    alias: { iotpubsub: join(repoDir, 'lib/browser.ts') },
+    // The browser entries, defaulting to the vitest project's link (esbuild takes the longest alias that matches).
+    ...browserAliases(repoDir),
     bundle: true, format: 'esm', platform: 'browser', write: false, logLevel: 'silent',
   })
   return bundle.outputFiles[0]?.text ?? ''

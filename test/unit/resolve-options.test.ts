@@ -3,7 +3,8 @@ import { InvalidTopicError, UnsupportedOptionError } from '../../lib/errors.js'
 import { browserPlatform, endpoints, nodePlatform } from '../../lib/options/endpoints.js'
 import { resolveOptions } from '../../lib/options/resolve-options.js'
 import { checkQos } from '../../lib/options/validate.js'
-import type { MQTTClientOptions } from '../../lib/options/client-options.js'
+import type { ClientOptions, MQTTClientOptions } from '../../lib/options/client-options.js'
+import { connect as connectInBrowser, MQTTClient as BrowserClient } from '../../lib/browser.js'
 
 const url = 'mqtt://broker.example'
 /** Options as plain JavaScript could pass them, wrong types included. */
@@ -36,11 +37,12 @@ describe('resolveOptions: defaults', () => {
       will: undefined,
       offlineQueue: { maxMessages: 1_000, maxBytes: 1_048_576, qos0: 'queue' },
       maxPacketSize: undefined,
+      link: undefined,
+      maxIncomingPacketSize: undefined,
       maxQos: 2,
       replyTopicPrefix: 'iotpubsub/reply',
       retainedCacheSize: 1_000,
       tls: {},
-      sharedConnection: false,
     })
   })
 
@@ -147,6 +149,9 @@ describe('resolveOptions: validation', () => {
     ['an unknown qos0 policy', { offlineQueue: { qos0: 'drop' } }, /`offlineQueue.qos0` must be "queue" or "reject", not "drop"/],
     ['maxPacketSize 0', { maxPacketSize: 0 }, /`maxPacketSize`.*not 0/],
     ['maxPacketSize NaN', { maxPacketSize: NaN }, /`maxPacketSize`.*not NaN/],
+    ['maxIncomingPacketSize 0', { maxIncomingPacketSize: 0 }, /`maxIncomingPacketSize`.*not 0/],
+    ['maxIncomingPacketSize over MQTT\'s own limit', { maxIncomingPacketSize: 2 ** 29 }, /`maxIncomingPacketSize` must be a number above 0 and at most 268435460/],
+    ['link paho', { link: 'paho' }, /`link` must be 'lean' or 'mqttjs', not "paho"/],
     ['maxQos 3', { maxQos: 3 }, /`maxQos` must be 0, 1 or 2, not 3/],
     ['maxQos as a string', { maxQos: '1' }, /`maxQos` must be 0, 1 or 2, not "1"/],
     ['will.qos 3', { will: { topic: 't', payload: 'x', qos: 3 } }, /`will.qos` must be 0, 1 or 2, not 3/],
@@ -172,6 +177,27 @@ describe('resolveOptions: validation', () => {
   ])('refuses %s as an invalid topic', (_, options, message) => {
     expect(() => resolve({ url, ...options })).toThrow(InvalidTopicError)
     expect(() => resolve({ url, ...options })).toThrow(message)
+  })
+
+  it('refuses the former `sharedConnection` option, naming the import that shares: iotpubsub/shared', () => {
+    // Sharing one connection among the tabs is `connect` from 'iotpubsub/shared' now; the option, gone from the
+    // type, would otherwise leave a plain-JavaScript caller's tabs silently unshared.
+    for (const [value, shown] of [[true, 'true'], ['yes', '"yes"'], [1, '1']] as const) {
+      for (const platform of [browserPlatform, nodePlatform]) {
+        expect(() => resolve({ url: 'ws://h/', sharedConnection: value }, platform)).toThrow(UnsupportedOptionError)
+        expect(() => resolve({ url: 'ws://h/', sharedConnection: value }, platform)).toThrow(
+          `\`sharedConnection: ${shown}\` is no longer an option: to share one connection among a browser's tabs, import { connect } from 'iotpubsub/shared' instead of 'iotpubsub' (the same options, without this one)`,
+        )
+      }
+    }
+    // `false` asked for what every client of 'iotpubsub' is: accepted, and not in the result.
+    expect(resolve({ url, sharedConnection: false })).not.toHaveProperty('sharedConnection')
+  })
+
+  it("the browser entry's connect() throws it at once, before connecting; the object is not modified", () => {
+    const options = deepFreeze({ clientId: 'tab', sharedConnection: true }) as ClientOptions
+    expect(() => connectInBrowser('ws://127.0.0.1:9/', options)).toThrow(UnsupportedOptionError)
+    expect(() => new BrowserClient({ url: 'ws://127.0.0.1:9/', ...options })).toThrow(/import \{ connect \} from 'iotpubsub\/shared'/)
   })
 
   it('checkQos names the option and the value', () => {

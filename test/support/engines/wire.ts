@@ -1,5 +1,7 @@
 import type { MqttClient } from 'mqtt'
 import { connect, type ClientOptions, type MQTTClient } from '../../../lib/node.js'
+import { PacketReader } from '../../../lib/wire/packet-reader.js'
+import type { Packet } from '../../../lib/wire/packets.js'
 import { waitForStatus } from '../clients.js'
 import { waitFor } from '../wait.js'
 
@@ -14,26 +16,65 @@ interface WirePacket {
   readonly payload?: Uint8Array | string
 }
 
+/** The lean link's private methods the tap wraps. */
+interface LeanInternals {
+  write(bytes: Uint8Array): void
+  handle(packet: Packet): void
+}
+
 interface WireEvent {
   readonly direction: 'sent' | 'received'
   readonly packet: WirePacket
 }
 
 /**
- * What a client put on the wire and got back, from MQTT.js's `packetsend`/`packetreceive` events: the
- * engine-neutral way to count SUBSCRIBE/UNSUBSCRIBE packets and to know when the broker acknowledged a
- * subscription, for engines that have no log to read. It reads the SDK's private MQTT.js instance (the
- * same one across reconnects), so it must be attached right after the client is made.
+ * What a client put on the wire and got back: the engine-neutral way to count SUBSCRIBE/UNSUBSCRIBE packets
+ * and to know when the broker acknowledged a subscription, for engines that have no log to read. Over the
+ * MQTT.js link it listens to MQTT.js's `packetsend`/`packetreceive` events (the SDK's private MQTT.js instance,
+ * the same across reconnects); over the lean link it wraps the link's private `write` and `handle`. Either way it must be attached right after the client is made.
  */
 export class Wire {
   readonly events: WireEvent[] = []
 
   constructor(client: MQTTClient) {
-    const mqtt = (client as unknown as { link?: { mqtt?: MqttClient } }).link?.mqtt
-    if (!mqtt || typeof mqtt.on !== 'function') throw new Error('the SDK client no longer keeps its MQTT.js instance in `link.mqtt`: update test/support/engines/wire.ts')
+    const link = (client as unknown as { link?: { mqtt?: MqttClient } & Partial<LeanInternals> }).link
+    if (link && typeof link.handle === 'function' && typeof link.write === 'function') {
+      this.tap(link as LeanInternals)
+      return
+    }
+    const mqtt = link?.mqtt
+    if (!mqtt || typeof mqtt.on !== 'function') throw new Error('the SDK client keeps neither an MQTT.js instance in `link.mqtt` nor a lean link\'s `openTransport`: update test/support/engines/wire.ts')
     // Copied when seen: MQTT.js rewrites a SUBSCRIBE's entries in place once the SUBACK comes.
     mqtt.on('packetsend', (packet) => this.events.push({ direction: 'sent', packet: snapshot(packet as unknown as WirePacket) }))
     mqtt.on('packetreceive', (packet) => this.events.push({ direction: 'received', packet: snapshot(packet as unknown as WirePacket) }))
+  }
+
+  /**
+   * Wraps the lean link's (private) `write` and `handle`: the bytes it writes, decoded with the SDK's own
+   * reader, and each packet it handles. Instance methods, so the attempt already opening is recorded too.
+   */
+  private tap(link: LeanInternals): void {
+    const write = link.write.bind(link)
+    const handle = link.handle.bind(link)
+    let sent = new PacketReader({ maximumPacketSize: 268_435_460 })
+    link.write = (bytes) => {
+      // A CONNECT starts a new connection: the reader starts over at its level.
+      if (bytes[0] === 0x10) sent = new PacketReader({ maximumPacketSize: 268_435_460 })
+      sent.push(bytes.slice())
+      try {
+        for (let packet = sent.next(); packet; packet = sent.next()) {
+          if (packet.type === 'connect') sent.level = packet.protocolVersion
+          this.events.push({ direction: 'sent', packet: fromLean(packet) })
+        }
+      } catch {
+        // Not a packet the reader takes: the record stops there; the broker's verdict is the test's business.
+      }
+      write(bytes)
+    }
+    link.handle = (packet) => {
+      this.events.push({ direction: 'received', packet: fromLean(packet) })
+      handle(packet)
+    }
   }
 
   /** How many `cmd` packets went out (`subscribe`, `unsubscribe`, `publish`, `disconnect`, ...), optionally for one filter or topic. */
@@ -98,6 +139,21 @@ export class Wire {
     }
     return 0
   }
+}
+
+/** A lean-link packet as the record MQTT.js's events give (its command names and fields). */
+function fromLean(packet: Packet): WirePacket {
+  const record: { -readonly [K in keyof WirePacket]: WirePacket[K] } = { cmd: packet.type }
+  if ('packetId' in packet && packet.packetId !== undefined) record.messageId = packet.packetId
+  if (packet.type === 'publish') {
+    record.topic = packet.topic
+    record.qos = packet.qos
+    record.payload = new TextDecoder().decode(packet.payload)
+  }
+  if (packet.type === 'subscribe') record.subscriptions = packet.subscriptions.map((s) => ({ topic: s.filter, qos: s.qos }))
+  if (packet.type === 'unsubscribe') record.unsubscriptions = [...packet.filters]
+  if (packet.type === 'suback') record.granted = [...packet.reasonCodes]
+  return record
 }
 
 function snapshot(packet: WirePacket): WirePacket {

@@ -1,0 +1,46 @@
+/**
+ * What a browser gives the client: the platform's URL rules, the links to open, timers, the debug switch and
+ * the page lifecycle. One object, shared by the browser entry (lib/browser.ts) and by `iotpubsub/shared`
+ * (lib/shared/index.ts), which differ only in whether the tabs share a connection.
+ */
+import type { ClientRuntime } from './client/client.js'
+import { lazyLinks } from './link/lazy-link.js'
+import { leanLinks } from './link/lean-link.js'
+import type { LinkEvents, LinkSettings } from './link/link.js'
+import { listenToPage } from './lifecycle/page-lifecycle.js'
+import { workerIntervals } from './lifecycle/worker-intervals.js'
+import { browserPlatform } from './options/endpoints.js'
+import { openBrowserWebSocket } from './transport/browser-websocket.js'
+
+// The keepalive's timers in a Worker of each client's own: a hidden tab's timers are throttled to one a minute.
+const lean = leanLinks(openBrowserWebSocket, () => workerIntervals())
+// MQTT.js only when asked for (`link: 'mqttjs'`): a chunk of its own, loaded as the client connects.
+const mqttJs = lazyLinks(() => import('./link/mqttjs-link.js').then((m) => m.mqttJsLinks(() => workerIntervals())))
+
+/**
+ * The browser's runtime for a client, frozen.
+ *
+ * @example
+ * ```ts
+ * const client = new Client(options, browserRuntime)
+ * ```
+ */
+export const browserRuntime: ClientRuntime = Object.freeze({
+  platform: browserPlatform,
+  links: (settings: LinkSettings, events: LinkEvents) => (settings.link === 'mqttjs' ? mqttJs : lean)(settings, events),
+  defaultLink: () => 'lean' as const,
+  defer: (callback: () => void) => setTimeout(callback, 0),
+  // localStorage.setItem('iotpubsub:debug', '1') in the devtools console (then reload) turns the debug log on.
+  debugLogger: () => (debugSwitch() ? console : undefined),
+  lifecycle: listenToPage,
+})
+
+function debugSwitch(): boolean {
+  try {
+    const flag = globalThis.localStorage?.getItem('iotpubsub:debug')
+    return flag !== null && flag !== undefined && flag !== '0'
+  } catch {
+    // Storage can be off limits (sandboxed frames, some privacy modes): no switch then.
+    return false
+  }
+}

@@ -1,0 +1,469 @@
+import type { QoS } from '../message.js'
+import { reasonText } from '../reason-codes.js'
+import type { IncomingMessage } from '../subscriptions/broker-subscription.js'
+import type { OpenTransport, Transport } from '../transport/transport.js'
+import { encodeClientPacket as encode, encodePublish } from '../wire/encode-client-packets.js'
+import { MalformedPacketError, PACKET_TOO_LARGE } from '../wire/malformed-packet.js'
+import { ClientPacketReader as PacketReader } from '../wire/client-packet-reader.js'
+import type { AckPacket, ConnackPacket, Packet, ProtocolLevel, PublishPacket, SubackPacket } from '../wire/packets.js'
+import type { LivenessProbe } from '../connection/liveness.js'
+import { connectProperties } from './connect-properties.js'
+import { InFlightAwareIds } from './in-flight-aware-ids.js'
+import { Keepalive } from './keepalive.js'
+import { OutgoingPublish, OutgoingStore } from './outgoing-store.js'
+import { threadIntervals, type Intervals } from './sign-of-life.js'
+import type { Attempt, Link, LinkAckError, LinkEvents, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from './link.js'
+
+/** MQTT's largest packet: a 268,435,455-byte remaining length behind a 5-byte fixed header. */
+const ANY_SIZE = 268_435_460
+/** Bytes read ahead of a busy reader before the socket is paused (backpressure instead of unbounded memory). */
+const READ_AHEAD = 1 << 20
+const utf8 = new TextEncoder()
+
+/** A SUBSCRIBE or UNSUBSCRIBE waiting for its acknowledgement. */
+interface Request {
+  readonly count: number
+  readonly answer: (ack: SubackPacket | undefined) => void
+}
+
+/**
+ * The lean link: MQTT 5 and 3.1.1 spoken by the SDK itself, on `Uint8Array`s (`wire/`), over one transport per
+ * attempt (`transport/`). No Node polyfills, nothing per byte: the browser entry's default. It keeps the
+ * session's client side (unacknowledged publishes, incoming QoS 2 identifiers) across connections, resends it
+ * on each new one, honours the broker's receive maximum, and reads no further packet while the engine is
+ * handling a message.
+ */
+export class LeanLink implements Link, LivenessProbe {
+  private transport: Transport | undefined
+  private reader: PacketReader | undefined
+  private level: ProtocolLevel = 5
+  /** Counts attempts: events of an earlier attempt's transport, and late `done` calls, are ignored. */
+  private attempt = 0
+  private accepted = false
+  private closeReported = true
+  private connectTimer: ReturnType<typeof setTimeout> | undefined
+  /** The engine is handling a message: no packet is read until it calls back. */
+  private busy = false
+  private paused = false
+  private readonly store = new OutgoingStore()
+  /** QoS 2 messages delivered (PUBREC sent) whose PUBREL has not come: a resent PUBLISH is not delivered again. */
+  private readonly released = new Set<number>()
+  private readonly requests = new Map<number, Request>()
+  private readonly ids = new InFlightAwareIds((id) => this.store.has(id) || this.requests.has(id))
+  private readonly keepalive: Keepalive
+  private probes: Array<(alive: boolean) => void> = []
+  private closing: (() => void) | undefined
+
+  constructor(
+    private readonly settings: LinkSettings,
+    private readonly events: LinkEvents,
+    private readonly openTransport: OpenTransport,
+    private readonly intervals: Intervals,
+  ) {
+    this.keepalive = new Keepalive(intervals, {
+      ping: () => this.write(encode({ type: 'pingreq' }, this.level)),
+      expired: () => {
+        this.events.failed({ type: 'keepalive' })
+        this.transport?.destroy()
+      },
+    })
+  }
+
+  open(attempt: Attempt): void {
+    this.attempt += 1
+    const current = this.attempt
+    this.accepted = false
+    this.closeReported = false
+    this.busy = false
+    this.paused = false
+    this.level = attempt.protocolVersion
+    const reader = new PacketReader({ maximumPacketSize: this.settings.maxIncomingPacketSize ?? ANY_SIZE })
+    reader.level = attempt.protocolVersion
+    this.reader = reader
+    this.connectTimer = setTimeout(() => {
+      if (current !== this.attempt || this.accepted) return
+      this.events.failed({ type: 'connect-timeout' })
+      this.transport?.destroy()
+    }, this.settings.connectTimeout)
+    this.transport = this.openTransport(attempt.endpoint, this.settings.tls, {
+      open: () => {
+        if (current === this.attempt) this.write(this.connectPacket(attempt))
+      },
+      data: (chunk) => {
+        if (current !== this.attempt) return
+        this.keepalive.heard()
+        this.answerProbes(true)
+        reader.push(chunk)
+        this.read()
+      },
+      failed: (failure) => {
+        if (current === this.attempt) this.events.failed(failure)
+      },
+      closed: () => {
+        if (current === this.attempt) this.onClosed()
+      },
+    })
+  }
+
+  publish(topic: string, payload: Uint8Array | string, options: LinkPublishOptions, done: (error?: LinkAckError) => void): number | undefined {
+    if (options.qos === 0) {
+      if (!this.accepted) {
+        done({ message: 'not connected' })
+        return undefined
+      }
+      this.write(encodePublish(topic, payload, 0, options.retain, false, undefined, options.properties, this.level))
+      done()
+      return undefined
+    }
+    const packetId = this.ids.allocate()
+    if (packetId === null) {
+      done({ message: 'all 65,535 packet identifiers are in use' })
+      return undefined
+    }
+    const bytes = encodePublish(topic, payload, options.qos, options.retain, false, packetId, options.properties, this.level)
+    this.store.add(new OutgoingPublish(packetId, options.qos, bytes, done))
+    if (this.accepted) this.sendStored()
+    return packetId
+  }
+
+  withdraw(packetId: number): void {
+    this.store.remove(packetId)
+    if (this.accepted) this.sendStored()
+  }
+
+  subscribe(filter: string, options: LinkSubscribeOptions, done: (result: Suback) => void): void {
+    this.subscribeMany([{ filter, options }], (results) => done(results[0] ?? { lost: true }))
+  }
+
+  subscribeMany(subscriptions: readonly LinkSubscription[], done: (results: readonly Suback[]) => void): void {
+    const id = subscriptions[0]?.options.id
+    const packet = (packetId: number): Packet => ({
+      type: 'subscribe',
+      packetId,
+      subscriptions: subscriptions.map(({ filter, options }) => ({ filter, qos: options.qos, rap: options.rap ?? false, rh: options.rh ?? 0 })),
+      properties: id !== undefined && this.level === 5 ? { subscriptionIdentifier: id } : undefined,
+    })
+    this.request(packet, subscriptions.length, (ack) => done(subscriptions.map((_, i) => subackResult(ack, i))))
+  }
+
+  unsubscribe(filter: string, done: (ok: boolean) => void): void {
+    this.unsubscribeMany([filter], done)
+  }
+
+  unsubscribeMany(filters: readonly string[], done: (ok: boolean) => void): void {
+    this.request((packetId) => ({ type: 'unsubscribe', packetId, filters }), filters.length, (ack) => done(ack !== undefined))
+  }
+
+  drop(): void {
+    this.transport?.destroy()
+  }
+
+  probe(timeout: number, answer: (alive: boolean) => void): void {
+    if (!this.accepted) return answer(false)
+    let settled = false
+    const once = (alive: boolean): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      answer(alive)
+    }
+    const timer = setTimeout(() => {
+      this.probes = this.probes.filter((p) => p !== once)
+      once(false)
+    }, timeout)
+    this.probes.push(once)
+    this.write(encode({ type: 'pingreq' }, this.level))
+  }
+
+  close({ force, timeout }: { force: boolean; timeout: number }): Promise<void> {
+    // What is unacknowledged is given up: the final close ends the session's client side.
+    this.store.clear()
+    const transport = this.transport
+    if (!transport || this.closeReported) {
+      this.keepalive.stop()
+      this.intervals.dispose()
+      return Promise.resolve()
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => transport.destroy(), Math.max(0, timeout))
+      this.closing = () => {
+        clearTimeout(timer)
+        this.intervals.dispose()
+        resolve()
+      }
+      if (!force && this.accepted && timeout > 0) {
+        this.write(encode({ type: 'disconnect', reasonCode: 0 }, this.level))
+        transport.end()
+      } else {
+        transport.destroy()
+      }
+    })
+  }
+
+  /** Reads packets until there are none or the engine is busy with a message. */
+  private read(): void {
+    const reader = this.reader
+    if (!reader) return
+    const attempt = this.attempt
+    try {
+      while (!this.busy && attempt === this.attempt) {
+        const packet = reader.next()
+        if (!packet) break
+        // Each packet read proves the broker alive, even when its PINGRESP is still behind a backlog.
+        this.keepalive.heard()
+        this.handle(packet)
+      }
+    } catch (error) {
+      if (attempt !== this.attempt) return
+      if (!(error instanceof MalformedPacketError)) throw error
+      // MQTT closes the connection on a malformed packet: the parser cannot find the next one.
+      this.reader = undefined
+      const message = error.reasonCode === PACKET_TOO_LARGE ? `${error.message} (the client's maxIncomingPacketSize)` : error.message
+      this.events.failed({ type: 'malformed', message, ack: undefined })
+      this.transport?.destroy()
+      return
+    }
+    // Backpressure: a busy engine stops the socket instead of letting the backlog grow in memory.
+    const shouldPause = this.busy && reader.buffered > READ_AHEAD
+    if (shouldPause !== this.paused) {
+      this.paused = shouldPause
+      if (shouldPause) this.transport?.pause()
+      else this.transport?.resume()
+    }
+  }
+
+  private handle(packet: Packet): void {
+    if (!this.accepted && packet.type !== 'connack' && packet.type !== 'disconnect' && packet.type !== 'auth') {
+      return this.protocolError(`${packet.type.toUpperCase()} before CONNACK`)
+    }
+    switch (packet.type) {
+      case 'publish':
+        return this.onPublish(packet)
+      case 'puback':
+      case 'pubcomp':
+        return this.onAcknowledged(packet)
+      case 'pubrec':
+        return this.onPubrec(packet)
+      case 'pubrel':
+        this.released.delete(packet.packetId)
+        return this.write(encode({ type: 'pubcomp', packetId: packet.packetId, reasonCode: 0 }, this.level))
+      case 'suback':
+      case 'unsuback':
+        return this.onRequestAcknowledged(packet.packetId, packet.type === 'suback' ? packet : { type: 'suback', packetId: packet.packetId, reasonCodes: [] })
+      case 'pingresp':
+        return
+      case 'connack':
+        return this.onConnack(packet)
+      case 'disconnect':
+        this.events.failed({ type: 'disconnect', code: packet.reasonCode, reason: packet.properties?.reasonString })
+        this.transport?.destroy()
+        return
+      case 'auth':
+        // No enhanced authentication is asked for, so the broker may not start one.
+        return this.protocolError('AUTH without an authentication method')
+      default:
+        return this.protocolError(`a ${packet.type.toUpperCase()} from the broker`)
+    }
+  }
+
+  private onConnack(connack: ConnackPacket): void {
+    if (this.accepted) return this.protocolError('a second CONNACK')
+    clearTimeout(this.connectTimer)
+    if (connack.reasonCode !== 0) {
+      const code = connack.reasonCode
+      this.events.failed({ type: 'refused', code, message: `Connection refused: ${reasonText(code)}` })
+      this.transport?.destroy()
+      return
+    }
+    this.accepted = true
+    const properties = connack.properties
+    if (!connack.sessionPresent) this.released.clear()
+    // MQTT 5: the server's keepalive is binding.
+    this.keepalive.start(properties?.serverKeepAlive ?? this.settings.keepalive)
+    this.store.restart(this.attempt, properties?.receiveMaximum ?? 65_535)
+    this.sendStored()
+    this.events.connected({
+      sessionPresent: connack.sessionPresent,
+      maximumQoS: properties?.maximumQoS,
+      maximumPacketSize: properties?.maximumPacketSize,
+      subscriptionIdentifiersAvailable: properties?.subscriptionIdentifiersAvailable !== false,
+      properties: properties as Readonly<Record<string, unknown>> | undefined,
+    })
+    if (this.accepted) this.events.ready()
+  }
+
+  private onPublish(packet: PublishPacket): void {
+    if (packet.topic === '' || packet.properties?.topicAlias !== undefined) {
+      // The CONNECT allowed no topic aliases (topic alias maximum 0).
+      return this.protocolError('a PUBLISH with a topic alias, which the client did not allow')
+    }
+    const { qos, packetId } = packet
+    if (qos === 2 && this.released.has(packetId as number)) {
+      // Delivered already: the broker resent it before it saw the PUBREC.
+      return this.write(encode({ type: 'pubrec', packetId: packetId as number, reasonCode: 0 }, this.level))
+    }
+    this.busy = true
+    let synchronous = true
+    const attempt = this.attempt
+    let called = false
+    this.events.message(packet as IncomingMessage, () => {
+      if (called) return
+      called = true
+      if (attempt !== this.attempt) return // the connection is gone; the broker resends what it did not get acknowledged
+      if (qos === 1) this.write(encode({ type: 'puback', packetId: packetId as number, reasonCode: 0 }, this.level))
+      else if (qos === 2) {
+        this.released.add(packetId as number)
+        this.write(encode({ type: 'pubrec', packetId: packetId as number, reasonCode: 0 }, this.level))
+      }
+      this.busy = false
+      if (!synchronous) this.read()
+    })
+    synchronous = false
+  }
+
+  private onAcknowledged(ack: AckPacket): void {
+    const publish = this.store.get(ack.packetId)
+    // An acknowledgement of what is not (or no longer) in flight: withdrawn meanwhile, or a broker's mistake.
+    // PUBACK answers QoS 1, and QoS 2 where the broker downgraded it (RabbitMQ does); PUBCOMP a released QoS 2.
+    if (!publish || (ack.type === 'puback') === publish.released) return
+    this.store.remove(ack.packetId)
+    this.sendStored()
+    publish.done(ack.reasonCode >= 0x80 ? ackError(ack) : undefined)
+  }
+
+  private onPubrec(ack: AckPacket): void {
+    const publish = this.store.get(ack.packetId)
+    if (!publish || publish.qos !== 2) {
+      // MQTT 5 §4.3.3: answer a PUBREC of an unknown packet identifier with PUBREL 146 (identifier not found).
+      return this.write(encode({ type: 'pubrel', packetId: ack.packetId, reasonCode: this.level === 5 ? 0x92 : 0 }, this.level))
+    }
+    if (ack.reasonCode >= 0x80) {
+      this.store.remove(ack.packetId)
+      this.sendStored()
+      return publish.done(ackError(ack))
+    }
+    publish.released = true
+    this.write(encode({ type: 'pubrel', packetId: ack.packetId, reasonCode: 0 }, this.level))
+  }
+
+  private onRequestAcknowledged(packetId: number, ack: SubackPacket): void {
+    const request = this.requests.get(packetId)
+    if (!request) return
+    this.requests.delete(packetId)
+    request.answer(ack)
+  }
+
+  /** Writes what the store lets go: stored publishes on a new connection, then what the receive maximum allows. */
+  private sendStored(): void {
+    for (const publish of this.store.sendable()) {
+      if (publish.released) {
+        this.write(encode({ type: 'pubrel', packetId: publish.packetId, reasonCode: 0 }, this.level))
+      } else if (publish.written) {
+        const again = publish.bytes.slice()
+        again[0] = (again[0] as number) | 0x08 // DUP: the broker may have it already
+        this.write(again)
+      } else {
+        publish.written = true
+        this.write(publish.bytes)
+      }
+    }
+  }
+
+  private request(packet: (packetId: number) => Packet, count: number, answer: (ack: SubackPacket | undefined) => void): void {
+    const packetId = this.accepted ? this.ids.allocate() : null
+    if (packetId === null) {
+      // Not connected: answered as lost, later, as an acknowledgement would be.
+      queueMicrotask(() => answer(undefined))
+      return
+    }
+    this.requests.set(packetId, { count, answer })
+    this.write(encode(packet(packetId), this.level))
+  }
+
+  private connectPacket(attempt: Attempt): Uint8Array {
+    const { settings } = this
+    const will = settings.will
+    return encode(
+      {
+        type: 'connect',
+        protocolVersion: attempt.protocolVersion,
+        clientId: settings.clientId,
+        clean: settings.clean,
+        keepalive: settings.keepalive,
+        username: attempt.username,
+        password: attempt.password === undefined ? undefined : utf8.encode(attempt.password),
+        will: will && {
+          topic: will.topic,
+          payload: typeof will.payload === 'string' ? utf8.encode(will.payload) : will.payload,
+          qos: will.qos,
+          retain: will.retain,
+        },
+        properties: attempt.protocolVersion === 5 ? connectProperties(settings) : undefined,
+      },
+      attempt.protocolVersion,
+    )
+  }
+
+  private write(bytes: Uint8Array): void {
+    this.transport?.write(bytes)
+    this.keepalive.wrote()
+  }
+
+  private protocolError(message: string): void {
+    this.reader = undefined
+    this.events.failed({ type: 'malformed', message: `protocol error: ${message}`, ack: undefined })
+    this.transport?.destroy()
+  }
+
+  private answerProbes(alive: boolean): void {
+    if (this.probes.length === 0) return
+    const probes = this.probes
+    this.probes = []
+    for (const answer of probes) answer(alive)
+  }
+
+  private onClosed(): void {
+    if (this.closeReported) return
+    this.closeReported = true
+    clearTimeout(this.connectTimer)
+    this.keepalive.stop()
+    this.accepted = false
+    this.reader = undefined
+    this.transport = undefined
+    this.answerProbes(false)
+    // Requests are not resent: the engine subscribes again on the next connection.
+    const requests = [...this.requests.values()]
+    this.requests.clear()
+    for (const request of requests) request.answer(undefined)
+    // A new attempt number: a `done` of a message handled on this connection writes nothing.
+    this.attempt += 1
+    this.events.closed()
+    const closing = this.closing
+    this.closing = undefined
+    closing?.()
+  }
+}
+
+function subackResult(ack: SubackPacket | undefined, index: number): Suback {
+  if (!ack) return { lost: true }
+  const code = ack.reasonCodes[index]
+  return code === 0 || code === 1 || code === 2 ? { granted: code as QoS } : { refused: code ?? 0x80 }
+}
+
+function ackError(ack: AckPacket): LinkAckError {
+  const reason = ack.properties?.reasonString
+  return { code: ack.reasonCode, message: `${ack.type.toUpperCase()} ${ack.reasonCode}: ${reason ?? reasonText(ack.reasonCode)}` }
+}
+
+/**
+ * Makes lean links over `transports`. `intervals` makes each link's keepalive timers (the thread's own by
+ * default; a browser's entry gives Worker timers), ended with the link's final close.
+ *
+ * @example
+ * ```ts
+ * const runtime = { ...rest, links: leanLinks(openNodeTransport) }
+ * ```
+ */
+export function leanLinks(transports: OpenTransport, intervals: () => Intervals = () => threadIntervals) {
+  return (settings: LinkSettings, events: LinkEvents): Link => new LeanLink(settings, events, transports, intervals())
+}
