@@ -4,7 +4,7 @@ import { reshape } from '../inbound/delivered-message.js'
 import { ClientClosedError, DecodeError, type IotPubSubError } from '../errors.js'
 import type { Message } from '../message.js'
 import type { ObserveOptions, PublishOptions } from '../options/client-options.js'
-import { Requester, type RequestOptions } from '../services/requester.js'
+import type { Requester, RequestOptions } from '../services/requester.js'
 import { observeRoute, type Route, type RouteMessage, type RouteOptions, type RouteParams } from '../services/route.js'
 import { serveRequests } from '../services/serve.js'
 import type { Status } from '../status.js'
@@ -22,7 +22,9 @@ export abstract class ClientServices {
   abstract readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
   /** The error the client stopped with, if a fatal one did. */
   protected fatal: IotPubSubError | undefined
+  /** Made by the first request; its module is loaded then (an app that never requests does not ship it). */
   private requester: Requester | undefined
+  private loadingRequester: Promise<Requester> | undefined
 
   /** Whether the client has ended (or is ending). */
   protected abstract get closed(): boolean
@@ -38,8 +40,22 @@ export abstract class ClientServices {
   request<T>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: Codec<T> }): Promise<Message<T>>
   async request<T>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
     if (this.closed) throw new ClientClosedError('request() on a client that has ended', this.fatal)
-    this.requester ??= new Requester(this, `${this.replyTopicPrefix}/${this.clientId}`)
-    return decodedReply(this.requester, topic, payload, options)
+    // Once loaded, the request goes out in this call, as before the first await; only the first waits.
+    if (this.requester) return decodedReply(this.requester, topic, payload, options)
+    const calledAt = Date.now()
+    const requester = await this.loadRequester()
+    // The client may have ended while the module was loading.
+    if (this.closed) throw new ClientClosedError('request() on a client that has ended', this.fatal)
+    return decodedReply(requester, topic, payload, options, calledAt)
+  }
+
+  /** The requester, its module loaded on demand: one for every request that waits for it. */
+  private loadRequester(): Promise<Requester> {
+    this.loadingRequester ??= import('../services/requester.js').then((module) => {
+      this.requester = new module.Requester(this, `${this.replyTopicPrefix}/${this.clientId}`)
+      return this.requester
+    })
+    return this.loadingRequester
   }
 
   serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options: ObserveOptions<T> = {}): Subscription {
@@ -54,14 +70,15 @@ export abstract class ClientServices {
 
 /**
  * A request through `requester`, its reply decoded by the request's codec (`DecodeError` when it cannot be).
+ * `calledAt`: when `request()` was called, if that was before the requester was loaded (its deadline counts from then).
  *
  * @example
  * ```ts
  * const reply = await decodedReply(requester, 'devices/d1/rpc/status', '', { codec: 'json', timeout: 2_000 })
  * ```
  */
-async function decodedReply<T>(requester: Requester, topic: string, payload: unknown, options: RequestOptions<T>): Promise<Message<T>> {
-  const reply = await requester.request(topic, payload, options)
+async function decodedReply<T>(requester: Requester, topic: string, payload: unknown, options: RequestOptions<T>, calledAt?: number): Promise<Message<T>> {
+  const reply = await requester.request(topic, payload, { timeout: options.timeout, qos: options.qos, calledAt })
   let decoded: T
   try {
     decoded = resolveCodec<T>(options.codec).decode(reply.raw)

@@ -31,13 +31,16 @@ export interface Platform {
   readonly pageProtocol?: () => string | undefined
 }
 
-/** Node opens TCP, TLS and WebSocket connections. */
-export const nodePlatform: Platform = Object.freeze({
+/**
+ * Node opens TCP, TLS and WebSocket connections. Pure (a call is kept by a bundler unless marked): a browser
+ * app, which imports this module for `browserPlatform`, drops it.
+ */
+export const nodePlatform: Platform = /* @__PURE__ */ Object.freeze({
   name: 'node',
-  schemes: Object.freeze(['mqtt', 'mqtts', 'ws', 'wss'] as const),
+  schemes: /* @__PURE__ */ Object.freeze(['mqtt', 'mqtts', 'ws', 'wss'] as const),
   defaultScheme: 'mqtt',
   tlsOptions: true,
-  aliases: Object.freeze({ tcp: 'mqtt', ssl: 'mqtts', tls: 'mqtts' } as const),
+  aliases: /* @__PURE__ */ Object.freeze({ tcp: 'mqtt', ssl: 'mqtts', tls: 'mqtts' } as const),
 })
 
 /** Browsers open WebSockets only, and trust what the browser trusts. */

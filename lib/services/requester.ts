@@ -5,17 +5,10 @@ import { ClientClosedError, ConnectionLostError, IotPubSubError, PublishError, R
 import type { Message, QoS } from '../message.js'
 import type { ObserveOptions, PublishOptions } from '../options/client-options.js'
 import type { Status } from '../status.js'
+import { ERROR_NAME_PROPERTY, ERROR_PROPERTY } from './error-reply.js'
 
-/**
- * User property by which a reply says that the responder's handler failed; its value is the error's message.
- * @example `const failed = reply.properties?.userProperties?.[ERROR_PROPERTY] !== undefined`
- */
-export const ERROR_PROPERTY = 'iotpubsub-error'
-/**
- * User property of an error reply that carries the `name` of the responder's error (`RangeError`, ...).
- * @example `const remoteName = reply.properties?.userProperties?.[ERROR_NAME_PROPERTY] // 'RangeError'`
- */
-export const ERROR_NAME_PROPERTY = 'iotpubsub-error-name'
+// Where they were first defined: the requester's tests import them from here.
+export { ERROR_NAME_PROPERTY, ERROR_PROPERTY } from './error-reply.js'
 
 /**
  * What the request/response machinery needs of a client: its public API, nothing else.
@@ -113,7 +106,7 @@ export class Requester {
    * const reply = await requester.request('devices/d1/rpc/reboot', '{"delay":5}', { timeout: 2_000, qos: 1 })
    * ```
    */
-  request(topic: string, payload: unknown, options: { timeout?: number; qos?: QoS } = {}): Promise<Message<Uint8Array>> {
+  request(topic: string, payload: unknown, options: { timeout?: number; qos?: QoS; calledAt?: number | undefined } = {}): Promise<Message<Uint8Array>> {
     if (this.protocolVersion === 4) return Promise.reject(this.needsMqtt5())
     if (this.closed) return Promise.reject(new ClientClosedError('request() on a client that has ended', this.closedCause))
     const { qos = 1 } = options
@@ -122,7 +115,9 @@ export class Requester {
     const correlation = crypto.getRandomValues(new Uint8Array(12))
     const key = hex(correlation)
     return new Promise<Message<Uint8Array>>((resolve, reject) => {
-      const timer = setTimeout(() => this.timedOut(key), timeout)
+      // `calledAt` (Date.now() of a call made before this module was loaded): the deadline counts from the call.
+      const waited = options.calledAt === undefined ? 0 : Math.max(0, Date.now() - options.calledAt)
+      const timer = setTimeout(() => this.timedOut(key), timeout - waited)
       this.pending.set(key, { topic, payload, qos, correlation, timeout, timer, abort: new AbortController(), sent: false, resolve, reject })
       try {
         this.listen(qos)

@@ -1,7 +1,7 @@
-import { mergeMap, type Observable, type Subscription } from 'rxjs'
+import { Observable, type Subscription } from 'rxjs'
 import type { Message, QoS } from '../message.js'
 import type { PublishOptions } from '../options/client-options.js'
-import { ERROR_NAME_PROPERTY, ERROR_PROPERTY } from './requester.js'
+import { ERROR_NAME_PROPERTY, ERROR_PROPERTY } from './error-reply.js'
 
 /**
  * What answering requests needs of a client.
@@ -32,9 +32,38 @@ export interface ServingClient {
  * ```
  */
 export function serveRequests<T>(client: ServingClient, requests$: Observable<Message<T>>, handler: (request: Message<T>) => unknown, qos: QoS): Subscription {
-  return requests$.pipe(mergeMap((request) => answer(client, request, handler, qos))).subscribe({
+  return answerEach(requests$, (request) => answer(client, request, handler, qos)).subscribe({
     // The error ends the subscription (closed, teardowns run); rethrowing would be an uncaught exception.
     error: () => undefined,
+  })
+}
+
+/**
+ * What `mergeMap` does with a function returning a promise that never rejects, written out: every request is
+ * answered at once, concurrently; an error of `requests$` passes at once; its completion waits for the
+ * answers still running. Not `mergeMap` itself, whose support for every kind of ObservableInput (iterables,
+ * async iterables, streams) would put some 2 KB min+gzip of rxjs into every browser app, served or not.
+ */
+function answerEach<T>(requests$: Observable<T>, run: (request: T) => Promise<void>): Observable<never> {
+  return new Observable<never>((subscriber) => {
+    let running = 0
+    let ended = false
+    const settled = (): void => {
+      running -= 1
+      if (ended && running === 0) subscriber.complete()
+    }
+    return requests$.subscribe({
+      next: (request) => {
+        running += 1
+        // `answer` never rejects; were it to, the error would end serving, as with mergeMap.
+        run(request).then(settled, (error: unknown) => subscriber.error(error))
+      },
+      error: (error: unknown) => subscriber.error(error),
+      complete: () => {
+        ended = true
+        if (running === 0) subscriber.complete()
+      },
+    })
   })
 }
 
