@@ -1,4 +1,3 @@
-import type { QoS } from '../message.js'
 import { reasonText } from '../reason-codes.js'
 import type { IncomingMessage } from '../subscriptions/broker-subscription.js'
 import type { OpenTransport, Transport } from '../transport/transport.js'
@@ -7,24 +6,19 @@ import { MalformedPacketError, PACKET_TOO_LARGE } from '../wire/malformed-packet
 import { ClientPacketReader as PacketReader } from '../wire/client-packet-reader.js'
 import type { AckPacket, ConnackPacket, Packet, ProtocolLevel, PublishPacket, SubackPacket } from '../wire/packets.js'
 import type { LivenessProbe } from '../connection/liveness.js'
-import { connectProperties } from './connect-properties.js'
+import { connectPacket } from './connect-packet.js'
 import { InFlightAwareIds } from './in-flight-aware-ids.js'
 import { Keepalive } from './keepalive.js'
+import { LivenessProbes } from './liveness-probes.js'
 import { OutgoingPublish, OutgoingStore } from './outgoing-store.js'
 import { threadIntervals, type Intervals } from './sign-of-life.js'
+import { SubscribeRequests, subackResult, subscribePacket } from './subscribe-requests.js'
 import type { Attempt, Link, LinkAckError, LinkEvents, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from './link.js'
 
 /** MQTT's largest packet: a 268,435,455-byte remaining length behind a 5-byte fixed header. */
 const ANY_SIZE = 268_435_460
 /** Bytes read ahead of a busy reader before the socket is paused (backpressure instead of unbounded memory). */
 const READ_AHEAD = 1 << 20
-const utf8 = new TextEncoder()
-
-/** A SUBSCRIBE or UNSUBSCRIBE waiting for its acknowledgement. */
-interface Request {
-  readonly count: number
-  readonly answer: (ack: SubackPacket | undefined) => void
-}
 
 /**
  * The lean link: MQTT 5 and 3.1.1 spoken by the SDK itself, on `Uint8Array`s (`wire/`), over one transport per
@@ -48,10 +42,10 @@ export class LeanLink implements Link, LivenessProbe {
   private readonly store = new OutgoingStore()
   /** QoS 2 messages delivered (PUBREC sent) whose PUBREL has not come: a resent PUBLISH is not delivered again. */
   private readonly released = new Set<number>()
-  private readonly requests = new Map<number, Request>()
+  private readonly requests = new SubscribeRequests()
   private readonly ids = new InFlightAwareIds((id) => this.store.has(id) || this.requests.has(id))
   private readonly keepalive: Keepalive
-  private probes: Array<(alive: boolean) => void> = []
+  private readonly probes = new LivenessProbes()
   private closing: (() => void) | undefined
 
   constructor(
@@ -87,12 +81,12 @@ export class LeanLink implements Link, LivenessProbe {
     }, this.settings.connectTimeout)
     this.transport = this.openTransport(attempt.endpoint, this.settings.tls, {
       open: () => {
-        if (current === this.attempt) this.write(this.connectPacket(attempt))
+        if (current === this.attempt) this.write(encode(connectPacket(this.settings, attempt), attempt.protocolVersion))
       },
       data: (chunk) => {
         if (current !== this.attempt) return
         this.keepalive.heard()
-        this.answerProbes(true)
+        this.probes.answerAll(true)
         reader.push(chunk)
         this.read()
       },
@@ -136,14 +130,7 @@ export class LeanLink implements Link, LivenessProbe {
   }
 
   subscribeMany(subscriptions: readonly LinkSubscription[], done: (results: readonly Suback[]) => void): void {
-    const id = subscriptions[0]?.options.id
-    const packet = (packetId: number): Packet => ({
-      type: 'subscribe',
-      packetId,
-      subscriptions: subscriptions.map(({ filter, options }) => ({ filter, qos: options.qos, rap: options.rap ?? false, rh: options.rh ?? 0 })),
-      properties: id !== undefined && this.level === 5 ? { subscriptionIdentifier: id } : undefined,
-    })
-    this.request(packet, subscriptions.length, (ack) => done(subscriptions.map((_, i) => subackResult(ack, i))))
+    this.request((packetId) => subscribePacket(subscriptions, packetId, this.level), (ack) => done(subscriptions.map((_, i) => subackResult(ack, i))))
   }
 
   unsubscribe(filter: string, done: (ok: boolean) => void): void {
@@ -151,7 +138,7 @@ export class LeanLink implements Link, LivenessProbe {
   }
 
   unsubscribeMany(filters: readonly string[], done: (ok: boolean) => void): void {
-    this.request((packetId) => ({ type: 'unsubscribe', packetId, filters }), filters.length, (ack) => done(ack !== undefined))
+    this.request((packetId) => ({ type: 'unsubscribe', packetId, filters }), (ack) => done(ack !== undefined))
   }
 
   drop(): void {
@@ -160,18 +147,7 @@ export class LeanLink implements Link, LivenessProbe {
 
   probe(timeout: number, answer: (alive: boolean) => void): void {
     if (!this.accepted) return answer(false)
-    let settled = false
-    const once = (alive: boolean): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      answer(alive)
-    }
-    const timer = setTimeout(() => {
-      this.probes = this.probes.filter((p) => p !== once)
-      once(false)
-    }, timeout)
-    this.probes.push(once)
+    this.probes.add(timeout, answer)
     this.write(encode({ type: 'pingreq' }, this.level))
   }
 
@@ -249,7 +225,7 @@ export class LeanLink implements Link, LivenessProbe {
         return this.write(encode({ type: 'pubcomp', packetId: packet.packetId, reasonCode: 0 }, this.level))
       case 'suback':
       case 'unsuback':
-        return this.onRequestAcknowledged(packet.packetId, packet.type === 'suback' ? packet : { type: 'suback', packetId: packet.packetId, reasonCodes: [] })
+        return this.requests.answer(packet.packetId, packet.type === 'suback' ? packet : { type: 'suback', packetId: packet.packetId, reasonCodes: [] })
       case 'pingresp':
         return
       case 'connack':
@@ -346,13 +322,6 @@ export class LeanLink implements Link, LivenessProbe {
     this.write(encode({ type: 'pubrel', packetId: ack.packetId, reasonCode: 0 }, this.level))
   }
 
-  private onRequestAcknowledged(packetId: number, ack: SubackPacket): void {
-    const request = this.requests.get(packetId)
-    if (!request) return
-    this.requests.delete(packetId)
-    request.answer(ack)
-  }
-
   /** Writes what the store lets go: stored publishes on a new connection, then what the receive maximum allows. */
   private sendStored(): void {
     for (const publish of this.store.sendable()) {
@@ -369,39 +338,15 @@ export class LeanLink implements Link, LivenessProbe {
     }
   }
 
-  private request(packet: (packetId: number) => Packet, count: number, answer: (ack: SubackPacket | undefined) => void): void {
+  private request(packet: (packetId: number) => Packet, answer: (ack: SubackPacket | undefined) => void): void {
     const packetId = this.accepted ? this.ids.allocate() : null
     if (packetId === null) {
       // Not connected: answered as lost, later, as an acknowledgement would be.
       queueMicrotask(() => answer(undefined))
       return
     }
-    this.requests.set(packetId, { count, answer })
+    this.requests.add(packetId, answer)
     this.write(encode(packet(packetId), this.level))
-  }
-
-  private connectPacket(attempt: Attempt): Uint8Array {
-    const { settings } = this
-    const will = settings.will
-    return encode(
-      {
-        type: 'connect',
-        protocolVersion: attempt.protocolVersion,
-        clientId: settings.clientId,
-        clean: settings.clean,
-        keepalive: settings.keepalive,
-        username: attempt.username,
-        password: attempt.password === undefined ? undefined : utf8.encode(attempt.password),
-        will: will && {
-          topic: will.topic,
-          payload: typeof will.payload === 'string' ? utf8.encode(will.payload) : will.payload,
-          qos: will.qos,
-          retain: will.retain,
-        },
-        properties: attempt.protocolVersion === 5 ? connectProperties(settings) : undefined,
-      },
-      attempt.protocolVersion,
-    )
   }
 
   private write(bytes: Uint8Array): void {
@@ -415,13 +360,6 @@ export class LeanLink implements Link, LivenessProbe {
     this.transport?.destroy()
   }
 
-  private answerProbes(alive: boolean): void {
-    if (this.probes.length === 0) return
-    const probes = this.probes
-    this.probes = []
-    for (const answer of probes) answer(alive)
-  }
-
   private onClosed(): void {
     if (this.closeReported) return
     this.closeReported = true
@@ -430,11 +368,9 @@ export class LeanLink implements Link, LivenessProbe {
     this.accepted = false
     this.reader = undefined
     this.transport = undefined
-    this.answerProbes(false)
+    this.probes.answerAll(false)
     // Requests are not resent: the engine subscribes again on the next connection.
-    const requests = [...this.requests.values()]
-    this.requests.clear()
-    for (const request of requests) request.answer(undefined)
+    this.requests.loseAll()
     // A new attempt number: a `done` of a message handled on this connection writes nothing.
     this.attempt += 1
     this.events.closed()
@@ -442,12 +378,6 @@ export class LeanLink implements Link, LivenessProbe {
     this.closing = undefined
     closing?.()
   }
-}
-
-function subackResult(ack: SubackPacket | undefined, index: number): Suback {
-  if (!ack) return { lost: true }
-  const code = ack.reasonCodes[index]
-  return code === 0 || code === 1 || code === 2 ? { granted: code as QoS } : { refused: code ?? 0x80 }
 }
 
 function ackError(ack: AckPacket): LinkAckError {
