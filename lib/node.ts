@@ -19,8 +19,9 @@ const lean = leanLinks(openNodeTransport)
 const runtime: ClientRuntime = Object.freeze({
   platform: nodePlatform,
   links: (settings: LinkSettings, events: LinkEvents) => (settings.link === 'lean' ? lean : mqttJs)(settings, events),
-  // MQTT.js, unless IOTPUBSUB_LINK says otherwise (read per client).
-  defaultLink: () => linkChoice(process.env.IOTPUBSUB_LINK || undefined, 'mqttjs', 'IOTPUBSUB_LINK'),
+  // The lean link, unless IOTPUBSUB_LINK says otherwise (read per client): `IOTPUBSUB_LINK=mqttjs` goes back to
+  // MQTT.js without a code change.
+  defaultLink: () => linkChoice(process.env.IOTPUBSUB_LINK || undefined, 'lean', 'IOTPUBSUB_LINK'),
   defer: setImmediate,
   // IOTPUBSUB_DEBUG=1 turns the debug log on, to the console, for a client given no logger of its own.
   debugLogger: () => (process.env.IOTPUBSUB_DEBUG && process.env.IOTPUBSUB_DEBUG !== '0' ? console : undefined),

@@ -88,10 +88,10 @@ export interface ClientOptions {
    */
   maxIncomingPacketSize?: number
   /**
-   * Which MQTT implementation carries the connection: `'lean'`, the SDK's own (MQTT 5 and 3.1.1 on
-   * `Uint8Array`, no dependencies: the browser's default), or `'mqttjs'` (MQTT.js 5: Node's default). Both
-   * pass the same test suites; see the README's "Links". In Node, the environment variable
-   * `IOTPUBSUB_LINK=lean` (or `mqttjs`) chooses for every client that does not say.
+   * Which MQTT implementation carries the connection: `'lean'` (the default), the SDK's own MQTT 5 and 3.1.1
+   * on `Uint8Array`, or `'mqttjs'`, MQTT.js 5 (in a browser loaded on demand, by a dynamic import). Both pass
+   * the same test suites; see the README's "Links". In Node, the environment variable `IOTPUBSUB_LINK=mqttjs`
+   * (or `lean`) chooses for every client that does not say.
    *
    * @example
    * ```ts
