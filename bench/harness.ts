@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Mosquitto } from '../test/support/mosquitto.js'
-import type { FromWorker, Job, ToWorker } from './protocol.js'
+import type { FromWorker, Impl, Job, ToWorker } from './protocol.js'
 
 export const benchDir = dirname(fileURLToPath(import.meta.url))
 export const repoRoot = resolve(benchDir, '..')
@@ -25,6 +25,23 @@ export interface BenchConfig {
   check: boolean
   /** Write .cpuprofile files of every trial's measured process into bench-results/profiles (--profile). */
   profile: boolean
+  /**
+   * The implementations compared, in the order of a repetition (raw in the middle: next to each of the
+   * others). Default all three; `--impls=raw,lean` (or BENCH_IMPLS) leaves the SDK on MQTT.js out. Raw
+   * MQTT.js, the baseline of every ratio, is always run.
+   */
+  impls: Impl[]
+}
+
+/** Every implementation, in the order of a repetition: raw MQTT.js next to each SDK link. */
+export const ALL_IMPLS: readonly Impl[] = ['sdk', 'raw', 'lean']
+
+function readImpls(value: string | undefined): Impl[] {
+  if (!value) return [...ALL_IMPLS]
+  const asked = value.split(',').map((v) => v.trim()).filter(Boolean)
+  const unknown = asked.filter((v) => !(ALL_IMPLS as readonly string[]).includes(v))
+  if (unknown.length) throw new Error(`--impls: unknown implementation(s) ${unknown.join(', ')} (known: ${ALL_IMPLS.join(', ')})`)
+  return ALL_IMPLS.filter((impl) => impl === 'raw' || asked.includes(impl))
 }
 
 export function readConfig(argv = process.argv.slice(2), env = process.env): BenchConfig {
@@ -47,6 +64,7 @@ export function readConfig(argv = process.argv.slice(2), env = process.env): Ben
     out: flag('out') || undefined,
     check: flag('check') !== undefined,
     profile: flag('profile') !== undefined,
+    impls: readImpls(flag('impls') ?? env.BENCH_IMPLS),
   }
 }
 
@@ -139,6 +157,16 @@ export function buildSdk(): void {
     '--outDir', sdkBuildDir, '--declaration', 'false', '--sourceMap', 'false', '--inlineSources', 'false'], { cwd: repoRoot, stdio: 'inherit' })
 }
 
+/**
+ * A bench process's environment: the orchestrator's, the SDK build to import, and no IOTPUBSUB_LINK (every
+ * job names its link; a default link from the shell must not change what the 'sdk' rows mean).
+ */
+function workerEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, IOTPUBSUB_BENCH_SDK: pathToFileURL(join(sdkBuildDir, 'node.js')).href }
+  delete env.IOTPUBSUB_LINK
+  return env
+}
+
 /** A forked bench process (bench/worker.ts under tsx) and its IPC channel. */
 export class Worker {
   private readonly child: ChildProcess
@@ -151,7 +179,7 @@ export class Worker {
     this.child = fork(workerPath, [], {
       cwd: repoRoot,
       execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
-      env: { ...process.env, IOTPUBSUB_BENCH_SDK: pathToFileURL(join(sdkBuildDir, 'node.js')).href },
+      env: workerEnv(),
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     })
     // Passed through, and the tail kept so a process that dies says why in the error.
@@ -254,7 +282,11 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank] as number
 }
 
-/** The order of implementations in repetition `rep`: alternating, so neither always runs first. */
-export function orderFor<T>(rep: number, pair: readonly [T, T]): [T, T] {
-  return rep % 2 === 0 ? [pair[0], pair[1]] : [pair[1], pair[0]]
+/**
+ * The order of implementations in repetition `rep`: as given, then reversed, alternating, so none always runs
+ * first or last. With the baseline in the middle (['sdk', 'raw', 'lean']) it runs next to each of the others
+ * in every repetition, so each paired ratio is of two trials back to back.
+ */
+export function orderFor<T>(rep: number, impls: readonly T[]): T[] {
+  return rep % 2 === 0 ? [...impls] : [...impls].reverse()
 }

@@ -1,7 +1,8 @@
 /**
  * Summarises V8 CPU profiles written by `npm run bench -- --profile` (bench-results/profiles/*.cpuprofile):
  * self time by package/file and the top functions, so the SDK's share of a subscriber's time is visible.
- * `packageShares` is what the bench's profile-drain case reports (by package: iotpubsub, rxjs, mqtt, ...).
+ * `packageShares` is what the bench's profile-drain case reports (by package: iotpubsub's lib/wire, lib/link,
+ * lib/transport and the rest of lib/, rxjs, mqtt, ...).
  *
  *   npm run bench -- --only=tcp-qos0 --reps=1 --profile
  *   npx tsx bench/profile.ts [bench-results/profiles] [--match=sub-sdk] [--top=25]
@@ -45,7 +46,20 @@ export function area(url: string, functionName: string): string {
   return path
 }
 
-/** The package a function's time is booked to in the profile-drain case. */
+/**
+ * The SDK's own code is booked by folder: its MQTT (lib/wire: packets, lib/link: the links, lib/transport:
+ * sockets), and the rest of lib/ (observe, routing, message objects, codecs, status, ...).
+ */
+export const SDK_AREAS = ['iotpubsub lib/wire', 'iotpubsub lib/link', 'iotpubsub lib/transport', 'iotpubsub lib/ other'] as const
+
+const isSdkArea = (where: string): boolean => where.startsWith('iotpubsub lib/')
+
+function sdkArea(file: string): string {
+  const folder = /^lib\/(wire|link|transport)\//.exec(file)?.[1]
+  return folder ? `iotpubsub lib/${folder}` : 'iotpubsub lib/ other'
+}
+
+/** The package a function's time is booked to in the profile-drain case (the SDK's own code by folder, see SDK_AREAS). */
 export function packageOf(url: string, functionName: string): string {
   if (!url) {
     if (functionName === '(garbage collector)') return 'GC'
@@ -53,7 +67,8 @@ export function packageOf(url: string, functionName: string): string {
     return functionName === '(program)' ? 'V8 (program)' : 'V8 builtins / native'
   }
   const path = url.replace(/^file:\/\//, '')
-  if (sdkFile(path)) return 'iotpubsub lib/'
+  const sdk = sdkFile(path)
+  if (sdk) return sdkArea(sdk)
   if (path.startsWith(join(repoRoot, 'bench/'))) return 'bench harness'
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1]
   if (pkg) return ['rxjs', 'mqtt', 'mqtt-packet', 'bl', 'debug', 'readable-stream'].includes(pkg) ? pkg : 'other packages'
@@ -64,14 +79,16 @@ export function packageOf(url: string, functionName: string): string {
 export interface PackageShares {
   /** Samples that were not idle. */
   busySamples: number
-  /** Share (0..1) of the busy samples whose innermost frame is in each package. */
+  /** Share (0..1) of the busy samples whose innermost frame is in each package (the SDK's by folder, SDK_AREAS). */
   shares: Record<string, number>
+  /** Share of the busy samples whose innermost frame is the SDK's own code (the sum of SDK_AREAS). */
+  sdkSelf: number
   /**
    * Share of the busy samples with an SDK (lib/) frame anywhere on the stack: the SDK's code with all it
    * calls (RxJS, its message objects, ...), not the MQTT.js parsing that runs before the SDK is called.
    */
   underSdk: number
-  /** The SDK's functions by self samples (share of busy), the top ten. */
+  /** The SDK's functions by self samples (share of busy), the top fifteen. */
   topSdkFunctions: Array<{ name: string; share: number }>
 }
 
@@ -91,7 +108,7 @@ export function packageShares(profile: CpuProfile): PackageShares {
     if (known !== undefined) return known
     const frame = byId.get(id)?.callFrame
     const up = parent.get(id)
-    const result = (frame !== undefined && packageOf(frame.url, frame.functionName) === 'iotpubsub lib/') || (up !== undefined && inSdk(up))
+    const result = (frame !== undefined && isSdkArea(packageOf(frame.url, frame.functionName))) || (up !== undefined && inSdk(up))
     sdkOnStack.set(id, result)
     return result
   }
@@ -99,6 +116,7 @@ export function packageShares(profile: CpuProfile): PackageShares {
   const sdkFunctions = new Map<string, number>()
   let busy = 0
   let underSdk = 0
+  let sdkSelf = 0
   for (const id of profile.samples) {
     const frame = byId.get(id)?.callFrame
     if (!frame || frame.functionName === '(idle)' || frame.functionName === '(root)') continue
@@ -106,7 +124,8 @@ export function packageShares(profile: CpuProfile): PackageShares {
     if (inSdk(id)) underSdk++
     const where = packageOf(frame.url, frame.functionName)
     counts.set(where, (counts.get(where) ?? 0) + 1)
-    if (where === 'iotpubsub lib/') {
+    if (isSdkArea(where)) {
+      sdkSelf++
       // No line number: under tsx the profile's positions are those of the transpiled module, not the .ts file.
       const key = `${frame.functionName || '(anonymous)'} ${relative(repoRoot, frame.url.replace(/^file:\/\//, ''))}`
       sdkFunctions.set(key, (sdkFunctions.get(key) ?? 0) + 1)
@@ -116,10 +135,11 @@ export function packageShares(profile: CpuProfile): PackageShares {
   return {
     busySamples: busy,
     underSdk: share(underSdk),
+    sdkSelf: share(sdkSelf),
     shares: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => [k, share(n)])),
     topSdkFunctions: [...sdkFunctions]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, 10)
+      .slice(0, 15)
       .map(([name, n]) => ({ name, share: share(n) })),
   }
 }

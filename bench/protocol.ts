@@ -1,6 +1,13 @@
 /** The messages between the orchestrator (run.ts) and a bench process (worker.ts). */
 
-export type Impl = 'sdk' | 'raw'
+/**
+ * What a bench process runs: 'sdk' is the SDK on its MQTT.js link (`link: 'mqttjs'`, Node's default; the rows
+ * of issues 6 and 14), 'lean' the SDK on its own MQTT (`link: 'lean'`, issue 15), 'raw' MQTT.js alone.
+ */
+export type Impl = 'sdk' | 'lean' | 'raw'
+
+/** The SDK's implementations: the same SDK code on either link. */
+export const isSdk = (impl: Impl): impl is 'sdk' | 'lean' => impl !== 'raw'
 
 interface JobBase {
   impl: Impl
@@ -88,7 +95,13 @@ export interface PubResult {
   type: 'result'
   sent: number
   seconds: number
+  /**
+   * CPU time (user + system) from the warm-up mark to the end: with `fence`, to the fence's PUBACK (every
+   * byte written and received by the broker); otherwise to the last settled publish.
+   */
   cpuMicros: number
+  /** CPU time to the last settled publish only (the measure before the fence was included). */
+  cpuMicrosAtSettle: number
   /** Publishes the CPU and time are over (`sent` minus the warm-up). */
   measured: number
 }

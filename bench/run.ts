@@ -1,10 +1,13 @@
 /**
- * `npm run bench`: the SDK against raw MQTT.js in one run, on a private mosquitto (loopback, free ports).
+ * `npm run bench`: the SDK against raw MQTT.js in one run, on a private mosquitto (loopback, free ports). The
+ * SDK runs on each of its links: MQTT.js (`link: 'mqttjs'`, rows marked `mqttjs`, the budgets of issues 6 and
+ * 14) and its own MQTT (`link: 'lean'`, rows marked `lean`, the budgets of issue 15).
  *
- *   npm run bench                      full run (about 8 minutes), 5 repetitions per case and implementation
+ *   npm run bench                      full run (about 12 minutes with the lean link), 5 repetitions per case and implementation
  *   npm run bench -- --quick           tiny counts, 1 repetition (what the CI smoke test runs)
  *   BENCH_SCALE=0.2 BENCH_REPS=5 ...   scale message counts / set repetitions
  *   --only=tcp-qos0,filters            run the cases whose id contains one of these
+ *   --impls=raw,lean                   leave out the SDK on MQTT.js ('sdk') or the lean link ('lean'); raw always runs
  *   --out=path.json                    where the JSON goes (default bench-results/<timestamp>.json)
  *   --check                            exit 1 when a budget fails
  *   --profile                          also write a .cpuprofile of every bench process to bench-results/profiles
@@ -68,9 +71,12 @@ function ratioText(r: Row): string {
 }
 
 export function table(rows: Row[]): string {
-  const header = ['case', 'measure', 'SDK', 'raw MQTT.js', 'SDK/raw', 'budget', 'result']
+  // 'link': which of the SDK's links the SDK column is (mqttjs: on MQTT.js; lean: its own MQTT); '—' for a row
+  // that is no link's (the broker's own cost, the bundle).
+  const header = ['case', 'link', 'measure', 'SDK', 'raw MQTT.js', 'SDK/raw', 'budget', 'result']
   const body = rows.map((r) => [
     r.case,
+    r.link ?? '—',
     r.measure,
     // A reference row (the broker's own cost) is neither client's: marked, in the first figure column.
     `${r.reference ? 'broker: ' : ''}${withRange(r.sdk, r.unit, r.sdkRange)}`,
@@ -90,7 +96,7 @@ async function main(): Promise<void> {
   const log = (line: string): void => console.error(line)
   const started = new Date()
   const code = codeVersion()
-  log(`iotpubsub bench: ${selected.length} cases, scale ${config.scale}, ${config.reps} repetition(s), ${cpus().length} CPUs, node ${process.version}`)
+  log(`iotpubsub bench: ${selected.length} cases, ${config.impls.join(' / ')}, scale ${config.scale}, ${config.reps} repetition(s), ${cpus().length} CPUs, node ${process.version}`)
 
   log('building the SDK (tsc, as users run it) into bench-results/sdk …')
   buildSdk()
@@ -142,9 +148,13 @@ async function main(): Promise<void> {
   const loads = results.flatMap((r) => r.loadAverage ?? [])
   console.log(`\n${json.budgetsFailed.length} budget(s) failed; JSON: ${relative(process.cwd(), out)}`)
   // The noise seen: how far the paired SDK/raw ratios of each CPU case spread around their median.
-  const spreads = rows.filter((r) => r.ratioRange && r.ratio).map((r) => Math.max((r.ratioRange as [number, number])[1] / (r.ratio as number) - 1, 1 - (r.ratioRange as [number, number])[0] / (r.ratio as number)))
-  if (spreads.length && config.reps > 1) {
-    console.log(`paired SDK/raw ratios: spread around their medians ${(100 * Math.min(...spreads)).toFixed(0)}–${(100 * Math.max(...spreads)).toFixed(0)} % (median ${(100 * median(spreads)).toFixed(0)} %) over ${config.reps} repetitions`)
+  for (const link of ['mqttjs', 'lean'] as const) {
+    const spreads = rows
+      .filter((r) => r.link === link && r.ratioRange && r.ratio)
+      .map((r) => Math.max((r.ratioRange as [number, number])[1] / (r.ratio as number) - 1, 1 - (r.ratioRange as [number, number])[0] / (r.ratio as number)))
+    if (spreads.length && config.reps > 1) {
+      console.log(`paired SDK/raw ratios, ${link} link: spread around their medians ${(100 * Math.min(...spreads)).toFixed(0)}–${(100 * Math.max(...spreads)).toFixed(0)} % (median ${(100 * median(spreads)).toFixed(0)} %) over ${config.reps} repetitions`)
+    }
   }
   if (loads.length) {
     const high = Math.max(...loads)

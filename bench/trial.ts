@@ -268,8 +268,10 @@ export class BurstPublisher {
 }
 
 export interface PublishTrialResult {
-  /** Publisher CPU (user + system) per message after the warm-up, µs. */
+  /** Publisher CPU (user + system) per message after the warm-up, µs, up to the fence's PUBACK (all of it written). */
   pubCpuPerMessage: number
+  /** The same up to the last settled publish only (which for the lean link's QoS 0 is before its last writes). */
+  pubCpuPerMessageAtSettle: number
   pubRate: number
   /** The broker's CPU per message received (no subscriber: nothing routed), µs. */
   brokerCpuPerMessage: number | undefined
@@ -279,7 +281,8 @@ export interface PublishTrialResult {
  * The publisher-limited measurement: one fresh publisher process (SDK publish() or raw client.publish) sends
  * `count` messages over TCP with 500 unsettled at most, to a topic nobody subscribes to, so the broker only
  * reads (and for QoS 1 acknowledges) and stays faster than the publisher; the publisher times itself with
- * process.cpuUsage() from the 5 %-th settled publish (JIT warm-up) to the last.
+ * process.cpuUsage() from the 5 %-th settled publish (JIT warm-up) to the PUBACK of a QoS 1 fence published
+ * after the last (so every byte is written, however a link settles a QoS 0 publish).
  */
 export async function publishTrial(broker: Mosquitto, options: { impl: Impl; qos: 0 | 1; count: number; label: string }): Promise<PublishTrialResult> {
   // Past the first window of 500 at least: the clock restarts at a settled publish, with a window in flight.
@@ -309,6 +312,7 @@ export async function publishTrial(broker: Mosquitto, options: { impl: Impl; qos
     const brokerEnd = processCpuMicros(broker.pid)
     return {
       pubCpuPerMessage: published.cpuMicros / published.measured,
+      pubCpuPerMessageAtSettle: published.cpuMicrosAtSettle / published.measured,
       pubRate: published.measured / published.seconds,
       brokerCpuPerMessage: brokerStart === undefined || brokerEnd === undefined ? undefined : (brokerEnd - brokerStart) / options.count,
     }

@@ -1,5 +1,6 @@
 /**
- * One bench process: a subscriber, a publisher or a heap probe, either the SDK or raw MQTT.js. The
+ * One bench process: a subscriber, a publisher or a heap probe: the SDK on its MQTT.js link ('sdk'), the SDK on
+ * its lean link ('lean'), or raw MQTT.js. The
  * orchestrator (bench/run.ts) forks a fresh process for every trial, so no JIT or GC state carries over
  * from one implementation to the other, and talks to it over the IPC channel (see protocol.ts).
  *
@@ -11,7 +12,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { Session } from 'node:inspector/promises'
 import { dirname } from 'node:path'
 import type { MQTTClient } from '../lib/node.js'
-import type { HeapJob, HeapResult, Job, PubJob, PubResult, SubJob, SubResult, ToWorker } from './protocol.js'
+import { isSdk, type HeapJob, type HeapResult, type Impl, type Job, type PubJob, type PubResult, type SubJob, type SubResult, type ToWorker } from './protocol.js'
 
 // A publisher with a window of unsettled publishes waits on the stream's 'drain' once per publish.
 EventEmitter.defaultMaxListeners = 10_000
@@ -72,6 +73,7 @@ async function startProfile(file: string | undefined): Promise<() => Promise<voi
 
 /** Options for a bench client: the bench's own (no reconnection, a fixed protocol), or only the id (`defaults`). */
 interface ClientSpec {
+  impl: Impl
   url: string
   clientId: string
   protocolVersion: 4 | 5 | undefined
@@ -82,9 +84,12 @@ async function sdkClient(spec: ClientSpec): Promise<MQTTClient> {
   // Loaded only by SDK processes: a raw MQTT.js process holds no SDK or RxJS code (nor its heap), as an app
   // on raw MQTT.js would not.
   const [{ connect }, { firstValueFrom, filter: where }] = await Promise.all([(import(process.env.IOTPUBSUB_BENCH_SDK ?? '../lib/node.js') as Promise<typeof import('../lib/node.js')>), import('rxjs')])
+  // The link is always named ('sdk' is the MQTT.js link, Node's default), so IOTPUBSUB_LINK in the bench's
+  // environment cannot turn one implementation into the other (the harness also removes it).
+  const link = spec.impl === 'lean' ? 'lean' : 'mqttjs'
   const client = spec.defaults
-    ? connect(spec.url, { clientId: spec.clientId })
-    : connect(spec.url, { clientId: spec.clientId, reconnect: false, ...(spec.protocolVersion ? { protocolVersion: spec.protocolVersion } : {}) })
+    ? connect(spec.url, { clientId: spec.clientId, link })
+    : connect(spec.url, { clientId: spec.clientId, link, reconnect: false, ...(spec.protocolVersion ? { protocolVersion: spec.protocolVersion } : {}) })
   const status = await firstValueFrom(client.status$.pipe(where((s) => s.type === 'connected' || s.type === 'closed')))
   if (status.type !== 'connected') throw new Error(`SDK client ${spec.clientId} did not connect: ${status.error?.message ?? 'closed'}`)
   return client
@@ -174,7 +179,7 @@ async function subscriber(job: SubJob): Promise<void> {
   const readyPromise = new Promise<void>((resolve) => (ready = resolve))
   let end: () => Promise<void>
 
-  if (job.impl === 'sdk') {
+  if (isSdk(job.impl)) {
     const client = await sdkClient(job)
     // What an app reads: the decoded payload (for 'bytes' the bytes as received).
     const subscriptions = filters.map((f) =>
@@ -246,7 +251,7 @@ async function publisher(job: PubJob): Promise<void> {
   let fence: () => Promise<unknown>
   let end: () => Promise<void>
   const fenceTopic = `bench/fence/${job.clientId}`
-  if (job.impl === 'sdk') {
+  if (isSdk(job.impl)) {
     const client = await sdkClient(job)
     publishOne = (p, done) => void client.publish(job.topic, p, { qos: job.qos }).then(done, done)
     fence = () => client.publish(fenceTopic, 'fence', { qos: 1 })
@@ -276,9 +281,21 @@ async function publisher(job: PubJob): Promise<void> {
     else await windowed(job, payload, publishOne)
     const t1 = now()
     const cpu = process.cpuUsage(mark.cpu)
-    await stopProfile()
+    // A settled publish is not necessarily written: the lean link settles a QoS 0 publish when it is queued
+    // for the end of the turn, so its last writes (and the copy into one chunk) come after the last settle.
+    // The fence's PUBACK comes after every byte before it left and reached the broker: CPU up to there is
+    // the whole cost of getting the burst out, whatever a link counts as settled (plus one QoS 1 publish).
     if (job.fence) await fence()
-    const result: PubResult = { type: 'result', sent: job.count, measured: job.count - skip, seconds: Number(t1 - mark.t) / 1e9, cpuMicros: cpu.user + cpu.system }
+    const cpuFenced = job.fence ? process.cpuUsage(mark.cpu) : cpu
+    await stopProfile()
+    const result: PubResult = {
+      type: 'result',
+      sent: job.count,
+      measured: job.count - skip,
+      seconds: Number(t1 - mark.t) / 1e9,
+      cpuMicros: cpuFenced.user + cpuFenced.system,
+      cpuMicrosAtSettle: cpu.user + cpu.system,
+    }
     send(result)
     if (!job.repeat) {
       await nextCommand('exit')
@@ -373,7 +390,7 @@ async function heap(job: HeapJob): Promise<void> {
   let before: number
   let after: number
   const keep: unknown[] = []
-  if (job.impl === 'sdk') {
+  if (isSdk(job.impl)) {
     const client = await sdkClient(job)
     const probe = client.observe(sentinel, { qos: 1 }).subscribe(() => ready())
     await untilReady(readyPromise, () => client.publish(sentinel, 'ready', { qos: 1 }))
