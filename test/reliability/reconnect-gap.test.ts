@@ -35,15 +35,20 @@ interface Gap {
 }
 
 /** Publishes m0 (left in flight), cuts the connection, queues m1..m5 offline, and lets the reconnect in. */
-async function setUpGap(bed: ReturnType<typeof testBed>, name: string): Promise<Gap> {
-  const broker = await bed.broker({ extra: ['log_type all'] })
+/** A broker (Mosquitto with `extra`), a proxy in front of it, and a subscriber of `${p}/n` on the broker itself. */
+async function watched(bed: ReturnType<typeof testBed>, name: string, extra: string[] = []) {
+  const broker = await bed.broker({ extra: ['log_type all', ...extra] })
   const proxy = await bed.proxy(broker)
   const p = uniquePrefix(name)
   const subscriber = await bed.pool.connected(broker.tcpUrl)
   const received: string[] = []
   subscriber.observe(`${p}/n`, { qos: 1, codec: 'text' }).subscribe((m) => received.push(m.payload))
   await broker.waitForSubscription(subscriber.clientId, `${p}/n`, 1)
+  return { broker, proxy, p, received }
+}
 
+async function setUpGap(bed: ReturnType<typeof testBed>, name: string): Promise<Gap> {
+  const { broker, proxy, p, received } = await watched(bed, name)
   const client = await bed.pool.connected(proxy.url, fast)
   proxy.holdServer(0)
   const firstHeld = once(proxy, 'held')
@@ -118,13 +123,7 @@ describe.skipIf(noMosquitto())('publishing and subscribing in the gap after a re
 
   it.runIf(linkUnderTest() === 'lean')("a publish that timed out waiting for the broker's receive maximum is never delivered", async () => {
     // Mosquitto announces max_inflight_messages as its receive maximum (MQTT 5 CONNACK).
-    const broker = await bed.broker({ extra: ['log_type all', 'max_inflight_messages 1'] })
-    const proxy = await bed.proxy(broker)
-    const p = uniquePrefix('gap-quota')
-    const subscriber = await bed.pool.connected(broker.tcpUrl)
-    const received: string[] = []
-    subscriber.observe(`${p}/n`, { qos: 1, codec: 'text' }).subscribe((m) => received.push(m.payload))
-    await broker.waitForSubscription(subscriber.clientId, `${p}/n`, 1)
+    const { proxy, p, received } = await watched(bed, 'gap-quota', ['max_inflight_messages 1'])
     const client = await bed.pool.connected(proxy.url, fast)
     proxy.holdServer(0)
     const held = once(proxy, 'held')
