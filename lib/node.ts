@@ -5,6 +5,7 @@
  */
 import type { MQTTClient as ClientApi } from './client/api.js'
 import { Client, type ClientRuntime } from './client/client.js'
+import { nodeTransportVerdict } from './connection/close-diagnosis.js'
 import { leanLinks } from './link/lean-link.js'
 import { mqttJsLinks } from './link/mqttjs-link.js'
 import { nodePlatform } from './options/endpoints.js'
@@ -25,6 +26,8 @@ const runtime: ClientRuntime = Object.freeze({
   defer: setImmediate,
   // IOTPUBSUB_DEBUG=1 turns the debug log on, to the console, for a client given no logger of its own.
   debugLogger: () => (process.env.IOTPUBSUB_DEBUG && process.env.IOTPUBSUB_DEBUG !== '0' ? console : undefined),
+  // A port that speaks another protocol than the URL's, a certificate refused: told only by Node's transports.
+  transportVerdict: nodeTransportVerdict,
 })
 
 /**

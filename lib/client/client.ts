@@ -1,7 +1,9 @@
-import { Observable, Subject } from 'rxjs'
+import { Observable } from 'rxjs'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import { resolveCodec } from '../codec.js'
 import { Connection } from '../connection/connection.js'
+import { Broadcast } from '../rx/broadcast.js'
+import type { TransportVerdict } from '../connection/close-verdict.js'
 import { ClientClosedError, HandlerError, type IotPubSubError } from '../errors.js'
 import { type ObserverHost, ObserverRecord } from '../inbound/filter-observer.js'
 import { Dispatcher } from '../inbound/dispatcher.js'
@@ -39,6 +41,11 @@ export interface ClientRuntime {
   readonly debugLogger: () => Logger | undefined
   /** Browsers: the page's online/offline, visibility and freeze events, which the connection reacts to. */
   readonly lifecycle?: PageLifecycle
+  /**
+   * Node: what the failures only its transports report mean (a port that speaks another protocol, a TLS
+   * certificate refused). Given by the Node entry, so that the browser entry does not import that wording.
+   */
+  readonly transportVerdict?: TransportVerdict
 }
 
 /**
@@ -54,7 +61,7 @@ export class Client extends ClientServices implements MQTTClient {
   readonly clientId: string
 
   private readonly options: ResolvedOptions
-  private readonly errors = new Subject<IotPubSubError>()
+  private readonly errors = new Broadcast<IotPubSubError>()
   private readonly link: Link
   private readonly connection: Connection
   private readonly subscriptions: Subscriptions
@@ -109,7 +116,7 @@ export class Client extends ClientServices implements MQTTClient {
       blamePublish: (failures, accepted) => this.publisher.blamePublish(failures, accepted),
       subscribesInFlight: () => this.subscriptions.awaitingSuback,
       stopped: (error) => this.stopped(error),
-    }, Date.now, log)
+    }, Date.now, log, runtime.transportVerdict)
     this.subscriptions = new Subscriptions(resolved.retainedCacheSize, this.link, this.connection, !resolved.clean, log)
     this.publisher = new Publisher(resolved, this.link, this.connection, Date.now, log)
     const { registry } = this.subscriptions
@@ -140,7 +147,7 @@ export class Client extends ClientServices implements MQTTClient {
       },
     }
     this.status$ = this.connection.status$
-    this.errors$ = this.errors.asObservable()
+    this.errors$ = this.errors.value$
     this.subscriptions$ = this.subscriptions.subscriptions$
     this.stopListening = resolved.pageLifecycle && runtime.lifecycle
       ? runtime.lifecycle({ online: () => connection.online(), offline: () => connection.offline(), check: (reason) => connection.check(reason) })

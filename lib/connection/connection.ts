@@ -1,14 +1,15 @@
-import { ReplaySubject, type Observable } from 'rxjs'
+import type { Observable } from 'rxjs'
 import { ConnectionRefusedError, type IotPubSubError, NotAuthorizedError } from '../errors.js'
 import type { Connack, Link, LinkFailure } from '../link/link.js'
 import type { ResolvedOptions } from '../options/resolved-options.js'
 import type { ProtocolVersion, Status } from '../status.js'
 import { backoffDelay } from './backoff.js'
-import { diagnoseClose, type Diagnosis } from './close-diagnosis.js'
+import { closeVerdict, type Diagnosis, type TransportVerdict } from './close-verdict.js'
 import { CredentialsPolicy } from './credentials-policy.js'
 import { errorFields, Log } from '../log/log.js'
 import { ProtocolNegotiation } from './protocol-negotiation.js'
 import type { LivenessProbe } from './liveness.js'
+import { Broadcast } from '../rx/broadcast.js'
 
 /**
  * How long a sign of life may take when the page comes back: a round trip, with room for a slow network and a
@@ -47,7 +48,7 @@ export class Connection {
   /** The connection status; replays the current one, completes after `closed`. */
   readonly status$: Observable<Status>
   // A replay of one, not a BehaviorSubject: after `closed` it must still replay `closed` before completing.
-  private readonly status = new ReplaySubject<Status>(1)
+  private readonly status = new Broadcast<Status>(true)
   private state: State = { type: 'opening' }
   private readonly protocol: ProtocolNegotiation
   private readonly credentials: CredentialsPolicy
@@ -70,10 +71,12 @@ export class Connection {
     private readonly listener: ConnectionListener,
     private readonly now: () => number = Date.now,
     private readonly log: Log = Log.off,
+    /** The platform's reading of its transports' own failures (the Node entry's); none in browsers. */
+    private readonly transportVerdict?: TransportVerdict,
   ) {
     this.protocol = new ProtocolNegotiation(options.protocolVersion)
     this.credentials = new CredentialsPolicy({ username: options.username, password: options.password }, options.credentials)
-    this.status$ = this.status.asObservable()
+    this.status$ = this.status.value$
     this.status.next({ type: 'connecting', url: this.url })
   }
 
@@ -156,7 +159,7 @@ export class Connection {
     // Before the verdict, so that a publish the broker closed on is not counted as a silent close.
     const blamedPublish = this.listener.blamePublish(failures, accepted)
     if (wasConnected) this.epochCount += 1
-    const diagnosis = diagnoseClose(
+    const diagnosis = closeVerdict(
       { failures, accepted, protocol: this.protocol.version, lasted, clientId: this.options.clientId, subscribesInFlight: this.listener.subscribesInFlight(), blamedPublish },
       {
         autoProtocol: this.protocol.auto,
@@ -165,6 +168,7 @@ export class Connection {
         shortConnections: this.shortConnections,
         credentialsMayChange: this.credentials.mayChange,
       },
+      this.transportVerdict,
     )
     if (diagnosis.error instanceof NotAuthorizedError) this.credentials.refused()
     if (this.log.enabled) {

@@ -1,3 +1,5 @@
+import { concatBytes } from '../transport/concat-bytes.js'
+
 /** The part of a Node-style Writable that write coalescing touches. */
 interface WritableLike {
   _write?(chunk: unknown, encoding: string, callback: (error?: Error | null) => void): void
@@ -17,15 +19,7 @@ export function coalesceWrites<S>(stream: S): S {
   if (typeof writable._write !== 'function' || typeof writable._writev === 'function') return stream
   writable._writev = function (this: WritableLike, chunks, callback) {
     const parts = chunks.map(({ chunk }) => (typeof chunk === 'string' ? encoder.encode(chunk) : (chunk as Uint8Array)))
-    let length = 0
-    for (const part of parts) length += part.length
-    const joined = new Uint8Array(length)
-    let offset = 0
-    for (const part of parts) {
-      joined.set(part, offset)
-      offset += part.length
-    }
-    this._write?.(joined, 'binary', callback)
+    this._write?.(concatBytes(parts), 'binary', callback)
   }
   return stream
 }

@@ -1,118 +1,90 @@
 import type { LivenessProbe } from '../connection/liveness.js'
-import type { Attempt, Link, LinkAckError, LinkEvents, LinkFactory, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from './link.js'
+import type { Attempt, Link, LinkEvents, LinkFactory, LinkSettings } from './link.js'
+
+/**
+ * A link that sends several filters in one SUBSCRIBE and UNSUBSCRIBE (as MQTT.js's does): the lazy link hands
+ * the batches on as they are, and needs no per-filter fallback of its own.
+ */
+export type BatchingLink = Link & Required<Pick<Link, 'subscribeMany' | 'unsubscribeMany'>> & Partial<LivenessProbe>
 
 /**
  * Links whose implementation is loaded on first use: the browser entry's MQTT.js link, behind a dynamic
  * `import()` that a bundler splits into a chunk of its own, so that an app on the lean link ships none of
  * MQTT.js (about 100 KB min+gzip) and one that asks for `link: 'mqttjs'` loads it when it connects.
+ * Until the implementation is loaded, each link is one that is opening and has nothing to send on. Written
+ * as closures rather than a class: a browser app ships this whether it uses MQTT.js or not, and local
+ * variables minify where private fields do not.
  *
  * @example
  * ```ts
  * const links = lazyLinks(() => import('./mqttjs-link.js').then((m) => m.mqttJsLinks()))
  * ```
  */
-export function lazyLinks(load: () => Promise<LinkFactory>): LinkFactory {
-  let loading: Promise<LinkFactory> | undefined
-  const once = (): Promise<LinkFactory> => (loading ??= load())
-  return (settings, events) => new LazyLink(settings, events, once)
-}
-
-/** Until the implementation is loaded, a link that is opening and has nothing to send on. */
-class LazyLink implements Link, LivenessProbe {
-  private real: (Link & Partial<LivenessProbe>) | undefined
-  /** The attempt waiting for the load; cleared by `drop()` and `close()`. */
-  private waiting: Attempt | undefined
-  private ended = false
-
-  constructor(
-    private readonly settings: LinkSettings,
-    private readonly events: LinkEvents,
-    private readonly load: () => Promise<LinkFactory>,
-  ) {}
-
-  open(attempt: Attempt): void {
-    if (this.real) return this.real.open(attempt)
-    this.waiting = attempt
-    this.load().then(
-      (make) => {
-        if (this.ended || this.real) return
-        this.real = make(this.settings, this.events)
-        const waiting = this.waiting
-        this.waiting = undefined
-        if (waiting) this.real.open(waiting)
+export function lazyLinks(load: () => Promise<(settings: LinkSettings, events: LinkEvents) => BatchingLink>): LinkFactory {
+  let loading: Promise<(settings: LinkSettings, events: LinkEvents) => BatchingLink> | undefined
+  return (settings, events): Link & LivenessProbe => {
+    let real: BatchingLink | undefined
+    /** The attempt waiting for the load; cleared by `drop()` and `close()`. */
+    let waiting: Attempt | undefined
+    let ended = false
+    return {
+      open(attempt) {
+        if (real) return real.open(attempt)
+        waiting = attempt
+        ;(loading ??= load()).then(
+          (make) => {
+            if (ended || real) return
+            real = make(settings, events)
+            const first = waiting
+            waiting = undefined
+            if (first) real.open(first)
+          },
+          (error: unknown) => {
+            if (ended || !waiting) return
+            waiting = undefined
+            events.failed({ type: 'protocol', message: `MQTT.js could not be loaded: ${error instanceof Error ? error.message : String(error)}` })
+            events.closed()
+          },
+        )
       },
-      (error: unknown) => {
-        if (this.ended || !this.waiting) return
-        this.waiting = undefined
-        this.events.failed({ type: 'protocol', message: `MQTT.js could not be loaded: ${error instanceof Error ? error.message : String(error)}` })
-        this.events.closed()
+      publish(topic, payload, options, done) {
+        if (real) return real.publish(topic, payload, options, done)
+        done({ message: 'not connected' })
+        return undefined
       },
-    )
-  }
-
-  publish(topic: string, payload: Uint8Array | string, options: LinkPublishOptions, done: (error?: LinkAckError) => void): number | undefined {
-    if (this.real) return this.real.publish(topic, payload, options, done)
-    done({ message: 'not connected' })
-    return undefined
-  }
-
-  withdraw(packetId: number): void {
-    this.real?.withdraw(packetId)
-  }
-
-  subscribe(filter: string, options: LinkSubscribeOptions, done: (result: Suback) => void): void {
-    if (this.real) return this.real.subscribe(filter, options, done)
-    queueMicrotask(() => done({ lost: true }))
-  }
-
-  subscribeMany(subscriptions: readonly LinkSubscription[], done: (results: readonly Suback[]) => void): void {
-    const real = this.real
-    if (real?.subscribeMany) return real.subscribeMany(subscriptions, done)
-    if (!real) return queueMicrotask(() => done(subscriptions.map(() => ({ lost: true }))))
-    const results: Suback[] = []
-    for (const { filter, options } of subscriptions) {
-      real.subscribe(filter, options, (result) => {
-        results.push(result)
-        if (results.length === subscriptions.length) done(results)
-      })
+      withdraw: (packetId) => real?.withdraw(packetId),
+      subscribe(filter, options, done) {
+        if (real) return real.subscribe(filter, options, done)
+        queueMicrotask(() => done({ lost: true }))
+      },
+      subscribeMany(subscriptions, done) {
+        if (real) return real.subscribeMany(subscriptions, done)
+        queueMicrotask(() => done(subscriptions.map(() => ({ lost: true }))))
+      },
+      unsubscribe(filter, done) {
+        if (real) return real.unsubscribe(filter, done)
+        queueMicrotask(() => done(false))
+      },
+      unsubscribeMany(filters, done) {
+        if (real) return real.unsubscribeMany(filters, done)
+        queueMicrotask(() => done(false))
+      },
+      drop() {
+        if (real) return real.drop()
+        if (!waiting) return
+        // The attempt is given up before it began: closed, as a socket closed at once would be.
+        waiting = undefined
+        queueMicrotask(() => events.closed())
+      },
+      probe(timeout, answer) {
+        if (real?.probe) return real.probe(timeout, answer)
+        answer(false)
+      },
+      close(options) {
+        ended = true
+        waiting = undefined
+        return real ? real.close(options) : Promise.resolve()
+      },
     }
-  }
-
-  unsubscribe(filter: string, done: (ok: boolean) => void): void {
-    if (this.real) return this.real.unsubscribe(filter, done)
-    queueMicrotask(() => done(false))
-  }
-
-  unsubscribeMany(filters: readonly string[], done: (ok: boolean) => void): void {
-    const real = this.real
-    if (real?.unsubscribeMany) return real.unsubscribeMany(filters, done)
-    if (!real) return queueMicrotask(() => done(false))
-    let left = filters.length
-    let ok = true
-    for (const filter of filters) {
-      real.unsubscribe(filter, (each) => {
-        ok &&= each
-        if (--left === 0) done(ok)
-      })
-    }
-  }
-
-  drop(): void {
-    if (this.real) return this.real.drop()
-    if (!this.waiting) return
-    // The attempt is given up before it began: closed, as a socket closed at once would be.
-    this.waiting = undefined
-    queueMicrotask(() => this.events.closed())
-  }
-
-  probe(timeout: number, answer: (alive: boolean) => void): void {
-    if (this.real?.probe) return this.real.probe(timeout, answer)
-    answer(false)
-  }
-
-  close(options: { force: boolean; timeout: number }): Promise<void> {
-    this.ended = true
-    this.waiting = undefined
-    return this.real ? this.real.close(options) : Promise.resolve()
   }
 }

@@ -9,6 +9,7 @@ import { signOfLifeTimers, threadIntervals, type Intervals } from './sign-of-lif
 import type { LivenessProbe } from '../connection/liveness.js'
 import { TransportWatch } from './transport-mistakes.js'
 import { InFlightAwareIds } from './in-flight-aware-ids.js'
+import { LivenessProbes } from './liveness-probes.js'
 import { noDelayOnStreamsOf } from './no-delay.js'
 import { WriteBatch } from './write-batch.js'
 import { sendRequest, subackResults, subscribePacket } from './mqttjs-requests.js'
@@ -48,7 +49,7 @@ export class MqttJsLink implements Link, LivenessProbe {
    */
   private readonly writes = typeof setImmediate === 'function' ? new WriteBatch(setImmediate) : undefined
   /** Liveness probes waiting for the next packet from the broker. */
-  private probes: Array<(alive: boolean) => void> = []
+  private readonly probes = new LivenessProbes()
 
   constructor(
     private readonly settings: LinkSettings,
@@ -128,19 +129,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   probe(timeout: number, answer: (alive: boolean) => void): void {
     const client = this.mqtt
     if (!client?.connected) return answer(false)
-    let settled = false
-    const once = (alive: boolean): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      answer(alive)
-    }
-    // The page is in front when this runs: a main-thread timer is on time here.
-    const timer = setTimeout(() => {
-      this.probes = this.probes.filter((p) => p !== once)
-      once(false)
-    }, timeout)
-    this.probes.push(once)
+    this.probes.add(timeout, answer)
     client.sendPing()
   }
 
@@ -230,11 +219,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   }
 
   private onPacket(packet: Packet): void {
-    if (this.probes.length > 0) {
-      const probes = this.probes
-      this.probes = []
-      for (const answer of probes) answer(true)
-    }
+    this.probes.answerAll(true)
     if (packet.cmd !== 'connack' || this.accepted) return
     const connack = packet as IConnackPacket
     const code = connack.reasonCode ?? connack.returnCode ?? 0
@@ -292,9 +277,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   private onClose(): void {
     if (this.closeReported) return
     this.closeReported = true
-    const probes = this.probes
-    this.probes = []
-    for (const answer of probes) answer(false)
+    this.probes.answerAll(false)
     this.lastChunk = undefined
     this.transport.end()
     if (!this.accepted && this.refusedCode === undefined && Date.now() - this.openedAt >= this.settings.connectTimeout) {
@@ -317,5 +300,6 @@ export class MqttJsLink implements Link, LivenessProbe {
  * browser's entry gives Worker timers), ended with the link's final close.
  */
 export function mqttJsLinks(intervals: () => Intervals = () => threadIntervals) {
-  return (settings: LinkSettings, events: LinkEvents): Link => new MqttJsLink(settings, events, intervals())
+  // A link of the class, not just `Link`: the browser's lazy link relies on its subscribeMany and unsubscribeMany.
+  return (settings: LinkSettings, events: LinkEvents): MqttJsLink => new MqttJsLink(settings, events, intervals())
 }

@@ -1,6 +1,7 @@
 import { UnsupportedOptionError } from '../errors.js'
 import type { MQTTClientOptions } from './client-options.js'
-import type { Endpoint } from './resolved-options.js'
+import type { Endpoint, TlsOptions } from './resolved-options.js'
+import { resolveTls } from './resolve-tls.js'
 import { show } from './validate.js'
 
 /** The URL schemes the SDK knows; a platform opens some of them. */
@@ -22,6 +23,8 @@ export interface Platform {
   readonly defaultScheme: 'mqtt' | 'ws'
   /** Whether TLS options (`ca`, `cert`, `key`, ...) can be honoured (browsers use their own trust store). */
   readonly tlsOptions: boolean
+  /** The TLS options its connections take, from the client's options; none when absent (browsers). */
+  readonly tls?: (options: MQTTClientOptions) => TlsOptions
   /** Other names of schemes this platform opens (MQTT.js's own: `tcp` for mqtt, `ssl` and `tls` for mqtts). */
   readonly aliases?: Readonly<Record<string, Scheme>>
   /**
@@ -40,6 +43,7 @@ export const nodePlatform: Platform = /* @__PURE__ */ Object.freeze({
   schemes: /* @__PURE__ */ Object.freeze(['mqtt', 'mqtts', 'ws', 'wss'] as const),
   defaultScheme: 'mqtt',
   tlsOptions: true,
+  tls: resolveTls,
   aliases: /* @__PURE__ */ Object.freeze({ tcp: 'mqtt', ssl: 'mqtts', tls: 'mqtts' } as const),
 })
 

@@ -5,16 +5,16 @@ import type { MQTTClientOptions, OfflineQueueOptions, ReconnectOptions, WillOpti
 import { assertTopicName } from '../topic.js'
 import { DEFAULTS, randomClientId, SESSION_NEVER_EXPIRES } from './defaults.js'
 import { endpoints, type Platform } from './endpoints.js'
-import type { ResolvedOptions, ResolvedWill, TlsOptions } from './resolved-options.js'
+import type { ResolvedOptions, ResolvedWill } from './resolved-options.js'
+import { utf8Length } from '../wire/utf8.js'
 import { checkInteger, checkNonNegative, checkOneOf, checkPositive, checkQos, MAX_TIMER_MS, show } from './validate.js'
 
 /** MQTT strings (client id, topics) carry a 16-bit length prefix. */
 const MAX_STRING_BYTES = 65_535
 // Below this many UTF-16 code units a string cannot exceed 65,535 UTF-8 bytes (3 bytes per unit at most).
 const SAFE_LENGTH = Math.floor(MAX_STRING_BYTES / 3)
-const encoder = new TextEncoder()
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+/** The TLS options of a platform that takes none. */
+const NO_TLS = Object.freeze({})
 
 /**
  * Every option checked and defaulted, once: the result is deeply frozen and shares nothing mutable with
@@ -58,7 +58,8 @@ export function resolveOptions(options: MQTTClientOptions, platform: Platform): 
     maxQos: checkQos(options.maxQos ?? DEFAULTS.maxQos, 'maxQos'),
     replyTopicPrefix: resolveTopicName(options.replyTopicPrefix ?? DEFAULTS.replyTopicPrefix),
     retainedCacheSize: checkNonNegative('retainedCacheSize', options.retainedCacheSize ?? DEFAULTS.retainedCacheSize, 'topics per filter'),
-    tls: resolveTls(options),
+    // The platform's: Node's connections take these options; a browser's trust only the browser's own store.
+    tls: platform.tls?.(options) ?? NO_TLS,
     logger: resolveLogger(options.logger),
   }
   return Object.freeze(resolved)
@@ -88,7 +89,7 @@ function resolveClientId(clientId: unknown): string {
   if (clientId === undefined) return randomClientId()
   if (typeof clientId !== 'string') throw new UnsupportedOptionError(`\`clientId\` must be a string, not ${show(clientId)}`)
   if (clientId.length > SAFE_LENGTH) {
-    const bytes = encoder.encode(clientId).length
+    const bytes = utf8Length(clientId)
     if (bytes > MAX_STRING_BYTES) {
       throw new UnsupportedOptionError(`\`clientId\` is ${bytes} UTF-8 bytes long; MQTT allows at most ${MAX_STRING_BYTES}`)
     }
@@ -152,16 +153,4 @@ function resolveWill(will: WillOptions | undefined): ResolvedWill | undefined {
     qos: checkQos(will.qos ?? 0, 'will.qos'),
     retain: will.retain ?? false,
   })
-}
-
-function resolveTls(options: MQTTClientOptions): TlsOptions {
-  const tls: Mutable<TlsOptions> = {}
-  // A copy of the list, frozen: freezing the user's own array would modify their object.
-  if (options.ca !== undefined) tls.ca = Array.isArray(options.ca) ? Object.freeze([...options.ca]) : options.ca
-  if (options.cert !== undefined) tls.cert = options.cert
-  if (options.key !== undefined) tls.key = options.key
-  if (options.passphrase !== undefined) tls.passphrase = options.passphrase
-  if (options.servername !== undefined) tls.servername = options.servername
-  if (options.rejectUnauthorized !== undefined) tls.rejectUnauthorized = options.rejectUnauthorized
-  return Object.freeze(tls)
 }

@@ -1,12 +1,6 @@
 import type { PublishProperties } from '../options/client-options.js'
-
-const encoder = new TextEncoder()
-
-function utf8Length(text: string): number {
-  // Pure ASCII is the common case and costs no encoding.
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return encoder.encode(text).length
-  return text.length
-}
+// The wire's own count (a lone surrogate as the 3 bytes of U+FFFD, as TextEncoder writes it): one helper, not two.
+import { utf8Length } from '../wire/utf8.js'
 
 /** The payload's size in bytes, as sent (a string as UTF-8). */
 export function payloadSize(payload: Uint8Array | string): number {

@@ -1,4 +1,4 @@
-import { type Observable, skip, type Subscription } from 'rxjs'
+import type { Observable, Subscription } from 'rxjs'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import type { Codec, CodecName } from '../codec.js'
 import { ClientClosedError, ConnectionLostError, IotPubSubError, PublishError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from '../errors.js'
@@ -178,8 +178,15 @@ export class Requester {
     this.stopWatch()
     const granted = (subscriptions: readonly SubscriptionInfo[]): boolean =>
       subscriptions.some((s) => s.filter === this.replyTopic && s.grantedQos !== undefined)
-    const watch = this.client.subscriptions$.pipe(skip(skipReplay ? 1 : 0)).subscribe({
+    // The replay skipped by hand, as `skip(1)` would: this module (loaded on demand) then takes nothing from rxjs
+    // at run time, and shares no rxjs code with the client's bundle in a chunk of its own.
+    let toSkip = skipReplay ? 1 : 0
+    const watch = this.client.subscriptions$.subscribe({
       next: (subscriptions) => {
+        if (toSkip > 0) {
+          toSkip -= 1
+          return
+        }
         if (!this.ready && this.connected && this.replies && granted(subscriptions)) this.onReady()
       },
       // subscriptions$ ends only with the client, which status$ reports.

@@ -1,4 +1,4 @@
-import { map, type Observable } from 'rxjs'
+import { Observable } from 'rxjs'
 import { type Codec, resolveCodec } from '../codec.js'
 import { InvalidTopicError } from '../errors.js'
 import type { Message } from '../message.js'
@@ -100,5 +100,21 @@ export function observeRoute<P extends string, T>(client: RouteClient, pattern: 
   // A schema failure throws inside decode, so it is reported like any payload that cannot be decoded.
   const decode: Codec<T> = schema ? { encode: (value) => codec.encode(value), decode: (raw) => schema(codec.decode(raw)) } : (codec as Codec<T>)
   // The message's params already hold what each `+` matched: naming them needs no second match.
-  return client.observe(typed.filter, { ...observeOptions, codec: decode }).pipe(map((m) => reshape(m, m.payload, typed.paramsOf(m.params))))
+  const messages = client.observe(typed.filter, { ...observeOptions, codec: decode })
+  // What `pipe(map(...))` does, written out: rxjs's `map` costs a browser app its operator machinery, which
+  // nothing else in a connect/observe/publish bundle uses. As in `map`, a throw while reshaping (or handing
+  // on) is the stream's error, and unsubscribing unsubscribes from the client's observable.
+  return new Observable((subscriber) =>
+    messages.subscribe({
+      next: (m) => {
+        try {
+          subscriber.next(reshape(m, m.payload, typed.paramsOf(m.params)))
+        } catch (error) {
+          subscriber.error(error)
+        }
+      },
+      error: (error: unknown) => subscriber.error(error),
+      complete: () => subscriber.complete(),
+    }),
+  )
 }

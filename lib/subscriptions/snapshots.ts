@@ -1,4 +1,5 @@
-import { Observable, Subject } from 'rxjs'
+import { Observable } from 'rxjs'
+import { Broadcast } from '../rx/broadcast.js'
 
 /**
  * A state as an Observable: each new subscriber gets a snapshot taken as it subscribes, then a new snapshot
@@ -14,13 +15,13 @@ import { Observable, Subject } from 'rxjs'
  */
 export class Snapshots<T> {
   readonly observable: Observable<T>
-  private readonly changes = new Subject<T>()
+  private readonly changes = new Broadcast<T>()
   private dirty = false
 
   constructor(private readonly snapshot: () => T) {
     this.observable = new Observable<T>((subscriber) => {
       subscriber.next(this.snapshot())
-      return this.changes.subscribe(subscriber)
+      return this.changes.value$.subscribe(subscriber)
     })
   }
 
@@ -29,7 +30,8 @@ export class Snapshots<T> {
     this.dirty = true
     queueMicrotask(() => {
       this.dirty = false
-      if (!this.changes.closed) this.changes.next(this.snapshot())
+      // After `finish()`, `next()` does nothing.
+      this.changes.next(this.snapshot())
     })
   }
 

@@ -153,7 +153,9 @@ describe.skipIf(noMosquitto() || noChromium())('one broker connection for all ta
     expect(problems).toEqual([])
     await publisher.publish(`${prefix}/retained`, '', { qos: 1, retain: true })
     for (const page of [b, c, d]) await page.close()
-  })
+    // Its own waits allow up to 15 s per step and 20 s for the handover: the default 20 s for the whole test cut
+    // it short once on the loaded machine (both links' projects each driving a Chromium); alone it takes 3-4 s.
+  }, 90_000)
 
   it('a tab that crashes or reloads releases its observers within seconds; end() ends that tab only; the holder ending hands the connection over', async () => {
     const prefix = uniquePrefix('shared-leave')
