@@ -40,6 +40,8 @@ export function lazyLinks(load: () => Promise<(settings: LinkSettings, events: L
             if (first) real.open(first)
           },
           (error: unknown) => {
+            // A chunk that failed to load (a phone's connection dropped) is loaded again at the next attempt.
+            loading = undefined
             if (ended || !waiting) return
             waiting = undefined
             events.failed({ type: 'protocol', message: `MQTT.js could not be loaded: ${error instanceof Error ? error.message : String(error)}` })
