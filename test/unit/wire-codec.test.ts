@@ -4,7 +4,7 @@ import { ByteWriter, varintLength } from '../../lib/wire/byte-writer.js'
 import { encode, encodePublish } from '../../lib/wire/encode.js'
 import { PacketReader } from '../../lib/wire/packet-reader.js'
 import type { Packet, Properties, ProtocolLevel } from '../../lib/wire/packets.js'
-import { samples } from './wire-samples.js'
+import { concat, samples } from './wire-samples.js'
 
 const NO_LIMIT = 268435460
 const LEVELS: ProtocolLevel[] = [4, 5]
@@ -25,15 +25,6 @@ function readAll(chunks: Uint8Array[], level: ProtocolLevel, eachPush = false): 
   return out
 }
 
-const concat = (parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(' ')
 const unhex = (s: string) => new Uint8Array(s.split(/\s+/).filter(Boolean).map((x) => parseInt(x, 16)))

@@ -15,7 +15,7 @@ import { encode } from '../../lib/wire/encode.js'
 import { MalformedPacketError } from '../../lib/wire/malformed-packet.js'
 import { PacketReader } from '../../lib/wire/packet-reader.js'
 import type { Packet, Properties, ProtocolLevel, UserProperties } from '../../lib/wire/packets.js'
-import { samples } from './wire-samples.js'
+import { concat, samples } from './wire-samples.js'
 
 type Rng = () => number
 
@@ -180,15 +180,6 @@ function same(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
-}
-const concat = (parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
 }
 
 function chunked(rng: Rng, input: Uint8Array): Uint8Array[] {

@@ -142,3 +142,14 @@ export function samples(level: ProtocolLevel): Packet[] {
   }
   return packets
 }
+
+/** The parts as one new array (always a copy: tests mutate what they get). */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
