@@ -1,16 +1,16 @@
 import { reasonText } from '../reason-codes.js'
 import type { IncomingMessage } from '../subscriptions/broker-subscription.js'
 import type { OpenTransport, Transport } from '../transport/transport.js'
-import { encodeClientPacket as encode, encodePublish } from '../wire/encode-client-packets.js'
+import { encodeClientPacket as encode } from '../wire/encode-client-packets.js'
 import { MalformedPacketError, PACKET_TOO_LARGE } from '../wire/malformed-packet.js'
 import { ClientPacketReader as PacketReader } from '../wire/client-packet-reader.js'
-import type { AckPacket, ConnackPacket, Packet, ProtocolLevel, PublishPacket, SubackPacket } from '../wire/packets.js'
+import type { ConnackPacket, Packet, ProtocolLevel, PublishPacket, SubackPacket } from '../wire/packets.js'
 import type { LivenessProbe } from '../connection/liveness.js'
 import { connectPacket } from './connect-packet.js'
 import { InFlightAwareIds } from './in-flight-aware-ids.js'
 import { Keepalive } from './keepalive.js'
 import { LivenessProbes } from './liveness-probes.js'
-import { OutgoingPublish, OutgoingStore } from './outgoing-store.js'
+import { PublishFlow } from './publish-flow.js'
 import { threadIntervals, type Intervals } from './sign-of-life.js'
 import { SubscribeRequests, subackResult, subscribePacket } from './subscribe-requests.js'
 import type { Attempt, Link, LinkAckError, LinkEvents, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from './link.js'
@@ -39,11 +39,16 @@ export class LeanLink implements Link, LivenessProbe {
   /** The engine is handling a message: no packet is read until it calls back. */
   private busy = false
   private paused = false
-  private readonly store = new OutgoingStore()
+  private readonly flow: PublishFlow = new PublishFlow({
+    write: (bytes) => this.write(bytes),
+    level: () => this.level,
+    accepted: () => this.accepted,
+    allocate: (): number | null => this.ids.allocate(),
+  })
   /** QoS 2 messages delivered (PUBREC sent) whose PUBREL has not come: a resent PUBLISH is not delivered again. */
   private readonly released = new Set<number>()
   private readonly requests = new SubscribeRequests()
-  private readonly ids = new InFlightAwareIds((id) => this.store.has(id) || this.requests.has(id))
+  private readonly ids: InFlightAwareIds = new InFlightAwareIds((id: number): boolean => this.flow.store.has(id) || this.requests.has(id))
   private readonly keepalive: Keepalive
   private readonly probes = new LivenessProbes()
   private closing: (() => void) | undefined
@@ -100,29 +105,11 @@ export class LeanLink implements Link, LivenessProbe {
   }
 
   publish(topic: string, payload: Uint8Array | string, options: LinkPublishOptions, done: (error?: LinkAckError) => void): number | undefined {
-    if (options.qos === 0) {
-      if (!this.accepted) {
-        done({ message: 'not connected' })
-        return undefined
-      }
-      this.write(encodePublish(topic, payload, 0, options.retain, false, undefined, options.properties, this.level))
-      done()
-      return undefined
-    }
-    const packetId = this.ids.allocate()
-    if (packetId === null) {
-      done({ message: 'all 65,535 packet identifiers are in use' })
-      return undefined
-    }
-    const bytes = encodePublish(topic, payload, options.qos, options.retain, false, packetId, options.properties, this.level)
-    this.store.add(new OutgoingPublish(packetId, options.qos, bytes, done))
-    if (this.accepted) this.sendStored()
-    return packetId
+    return this.flow.publish(topic, payload, options, done)
   }
 
   withdraw(packetId: number): void {
-    this.store.remove(packetId)
-    if (this.accepted) this.sendStored()
+    this.flow.withdraw(packetId)
   }
 
   subscribe(filter: string, options: LinkSubscribeOptions, done: (result: Suback) => void): void {
@@ -153,7 +140,7 @@ export class LeanLink implements Link, LivenessProbe {
 
   close({ force, timeout }: { force: boolean; timeout: number }): Promise<void> {
     // What is unacknowledged is given up: the final close ends the session's client side.
-    this.store.clear()
+    this.flow.store.clear()
     const transport = this.transport
     if (!transport || this.closeReported) {
       this.keepalive.stop()
@@ -217,9 +204,9 @@ export class LeanLink implements Link, LivenessProbe {
         return this.onPublish(packet)
       case 'puback':
       case 'pubcomp':
-        return this.onAcknowledged(packet)
+        return this.flow.acknowledged(packet)
       case 'pubrec':
-        return this.onPubrec(packet)
+        return this.flow.received(packet)
       case 'pubrel':
         this.released.delete(packet.packetId)
         return this.write(encode({ type: 'pubcomp', packetId: packet.packetId, reasonCode: 0 }, this.level))
@@ -256,8 +243,7 @@ export class LeanLink implements Link, LivenessProbe {
     if (!connack.sessionPresent) this.released.clear()
     // MQTT 5: the server's keepalive is binding.
     this.keepalive.start(properties?.serverKeepAlive ?? this.settings.keepalive)
-    this.store.restart(this.attempt, properties?.receiveMaximum ?? 65_535)
-    this.sendStored()
+    this.flow.restart(this.attempt, properties?.receiveMaximum ?? 65_535)
     this.events.connected({
       sessionPresent: connack.sessionPresent,
       maximumQoS: properties?.maximumQoS,
@@ -295,47 +281,6 @@ export class LeanLink implements Link, LivenessProbe {
       if (!synchronous) this.read()
     })
     synchronous = false
-  }
-
-  private onAcknowledged(ack: AckPacket): void {
-    const publish = this.store.get(ack.packetId)
-    // An acknowledgement of what is not (or no longer) in flight: withdrawn meanwhile, or a broker's mistake.
-    // PUBACK answers QoS 1, and QoS 2 where the broker downgraded it (RabbitMQ does); PUBCOMP a released QoS 2.
-    if (!publish || (ack.type === 'puback') === publish.released) return
-    this.store.remove(ack.packetId)
-    this.sendStored()
-    publish.done(ack.reasonCode >= 0x80 ? ackError(ack) : undefined)
-  }
-
-  private onPubrec(ack: AckPacket): void {
-    const publish = this.store.get(ack.packetId)
-    if (!publish || publish.qos !== 2) {
-      // MQTT 5 §4.3.3: answer a PUBREC of an unknown packet identifier with PUBREL 146 (identifier not found).
-      return this.write(encode({ type: 'pubrel', packetId: ack.packetId, reasonCode: this.level === 5 ? 0x92 : 0 }, this.level))
-    }
-    if (ack.reasonCode >= 0x80) {
-      this.store.remove(ack.packetId)
-      this.sendStored()
-      return publish.done(ackError(ack))
-    }
-    publish.released = true
-    this.write(encode({ type: 'pubrel', packetId: ack.packetId, reasonCode: 0 }, this.level))
-  }
-
-  /** Writes what the store lets go: stored publishes on a new connection, then what the receive maximum allows. */
-  private sendStored(): void {
-    for (const publish of this.store.sendable()) {
-      if (publish.released) {
-        this.write(encode({ type: 'pubrel', packetId: publish.packetId, reasonCode: 0 }, this.level))
-      } else if (publish.written) {
-        const again = publish.bytes.slice()
-        again[0] = (again[0] as number) | 0x08 // DUP: the broker may have it already
-        this.write(again)
-      } else {
-        publish.written = true
-        this.write(publish.bytes)
-      }
-    }
   }
 
   private request(packet: (packetId: number) => Packet, answer: (ack: SubackPacket | undefined) => void): void {
@@ -378,11 +323,6 @@ export class LeanLink implements Link, LivenessProbe {
     this.closing = undefined
     closing?.()
   }
-}
-
-function ackError(ack: AckPacket): LinkAckError {
-  const reason = ack.properties?.reasonString
-  return { code: ack.reasonCode, message: `${ack.type.toUpperCase()} ${ack.reasonCode}: ${reason ?? reasonText(ack.reasonCode)}` }
 }
 
 /**

@@ -18,7 +18,7 @@ interface Internals {
     mqtt?: { eventNames(): Array<string | symbol>; listenerCount(name: string | symbol): number; outgoing: object }
     /** The lean link's requests and publishes waiting for their acknowledgements. */
     requests?: Map<number, unknown>
-    store?: { size: number }
+    flow?: { store: { size: number } }
   }
   subscriptions: { registry: { size: number } }
   publisher: { size: number }
@@ -27,7 +27,7 @@ interface Internals {
 /** Packets waiting for an acknowledgement in the client's link, whichever it is. */
 function awaitingAck(client: MQTTClient): number {
   const { link } = client as unknown as Internals
-  return link.mqtt ? Object.keys(link.mqtt.outgoing).length : (link.requests?.size ?? 0) + (link.store?.size ?? 0)
+  return link.mqtt ? Object.keys(link.mqtt.outgoing).length : (link.requests?.size ?? 0) + (link.flow?.store.size ?? 0)
 }
 
 describe.skipIf(noMosquitto())('no leaks', () => {

@@ -1,0 +1,115 @@
+import { reasonText } from '../reason-codes.js'
+import { encodeClientPacket as encode, encodePublish } from '../wire/encode-client-packets.js'
+import type { AckPacket, ProtocolLevel } from '../wire/packets.js'
+import type { LinkAckError, LinkPublishOptions } from './link.js'
+import { OutgoingPublish, OutgoingStore } from './outgoing-store.js'
+
+/** What the flow uses of its link. */
+export interface PublishFlowHost {
+  write(bytes: Uint8Array): void
+  level(): ProtocolLevel
+  /** Whether a CONNACK accepted the current connection: what is stored may go out. */
+  accepted(): boolean
+  /** A free packet identifier (none in flight), or null. */
+  allocate(): number | null
+}
+
+/**
+ * The lean link's publishing side: PUBLISH out, and the QoS 1 and 2 flows back (PUBACK; PUBREC, PUBREL,
+ * PUBCOMP), over the outgoing store that keeps them across connections and the broker's receive maximum.
+ *
+ * @example
+ * ```ts
+ * const flow = new PublishFlow({ write, level: () => 5, accepted: () => true, allocate: () => ids.allocate() })
+ * const packetId = flow.publish('a/b', 'x', { qos: 1, retain: false }, done)
+ * flow.acknowledged({ type: 'puback', packetId, reasonCode: 0 })
+ * ```
+ */
+export class PublishFlow {
+  readonly store = new OutgoingStore()
+
+  constructor(private readonly host: PublishFlowHost) {}
+
+  publish(topic: string, payload: Uint8Array | string, options: LinkPublishOptions, done: (error?: LinkAckError) => void): number | undefined {
+    const { host } = this
+    if (options.qos === 0) {
+      if (!host.accepted()) {
+        done({ message: 'not connected' })
+        return undefined
+      }
+      host.write(encodePublish(topic, payload, 0, options.retain, false, undefined, options.properties, host.level()))
+      done()
+      return undefined
+    }
+    const packetId = host.allocate()
+    if (packetId === null) {
+      done({ message: 'all 65,535 packet identifiers are in use' })
+      return undefined
+    }
+    const bytes = encodePublish(topic, payload, options.qos, options.retain, false, packetId, options.properties, host.level())
+    this.store.add(new OutgoingPublish(packetId, options.qos, bytes, done))
+    if (host.accepted()) this.sendStored()
+    return packetId
+  }
+
+  withdraw(packetId: number): void {
+    this.store.remove(packetId)
+    if (this.host.accepted()) this.sendStored()
+  }
+
+  /** A new connection accepted: what is stored goes out again, as far as `receiveMaximum` allows. */
+  restart(connection: number, receiveMaximum: number): void {
+    this.store.restart(connection, receiveMaximum)
+    this.sendStored()
+  }
+
+  /** PUBACK or PUBCOMP. */
+  acknowledged(ack: AckPacket): void {
+    const publish = this.store.get(ack.packetId)
+    // An acknowledgement of what is not (or no longer) in flight: withdrawn meanwhile, or a broker's mistake.
+    // PUBACK answers QoS 1, and QoS 2 where the broker downgraded it (RabbitMQ does); PUBCOMP a released QoS 2.
+    if (!publish || (ack.type === 'puback') === publish.released) return
+    this.store.remove(ack.packetId)
+    this.sendStored()
+    publish.done(ack.reasonCode >= 0x80 ? ackError(ack) : undefined)
+  }
+
+  /** PUBREC: the broker has a QoS 2 publish; PUBREL releases it (or it refused it). */
+  received(ack: AckPacket): void {
+    const { host } = this
+    const publish = this.store.get(ack.packetId)
+    if (!publish || publish.qos !== 2) {
+      // MQTT 5 §4.3.3: answer a PUBREC of an unknown packet identifier with PUBREL 146 (identifier not found).
+      return host.write(encode({ type: 'pubrel', packetId: ack.packetId, reasonCode: host.level() === 5 ? 0x92 : 0 }, host.level()))
+    }
+    if (ack.reasonCode >= 0x80) {
+      this.store.remove(ack.packetId)
+      this.sendStored()
+      return publish.done(ackError(ack))
+    }
+    publish.released = true
+    host.write(encode({ type: 'pubrel', packetId: ack.packetId, reasonCode: 0 }, host.level()))
+  }
+
+  /** Writes what the store lets go: stored publishes on a new connection, then what the receive maximum allows. */
+  private sendStored(): void {
+    const { host } = this
+    for (const publish of this.store.sendable()) {
+      if (publish.released) {
+        host.write(encode({ type: 'pubrel', packetId: publish.packetId, reasonCode: 0 }, host.level()))
+      } else if (publish.written) {
+        const again = publish.bytes.slice()
+        again[0] = (again[0] as number) | 0x08 // DUP: the broker may have it already
+        host.write(again)
+      } else {
+        publish.written = true
+        host.write(publish.bytes)
+      }
+    }
+  }
+}
+
+function ackError(ack: AckPacket): LinkAckError {
+  const reason = ack.properties?.reasonString
+  return { code: ack.reasonCode, message: `${ack.type.toUpperCase()} ${ack.reasonCode}: ${reason ?? reasonText(ack.reasonCode)}` }
+}
