@@ -8,6 +8,7 @@ import type { ConnackPacket, Packet, ProtocolLevel, PublishPacket, SubackPacket 
 import type { LivenessProbe } from '../connection/liveness.js'
 import { connectPacket } from './connect-packet.js'
 import { InFlightAwareIds } from './in-flight-aware-ids.js'
+import { IncomingAcks } from './incoming-acks.js'
 import { Keepalive } from './keepalive.js'
 import { LivenessProbes } from './liveness-probes.js'
 import { PublishFlow } from './publish-flow.js'
@@ -45,8 +46,7 @@ export class LeanLink implements Link, LivenessProbe {
     accepted: () => this.accepted,
     allocate: (): number | null => this.ids.allocate(),
   })
-  /** QoS 2 messages delivered (PUBREC sent) whose PUBREL has not come: a resent PUBLISH is not delivered again. */
-  private readonly released = new Set<number>()
+  private readonly incoming = new IncomingAcks()
   private readonly requests = new SubscribeRequests()
   private readonly ids: InFlightAwareIds = new InFlightAwareIds((id: number): boolean => this.flow.store.has(id) || this.requests.has(id))
   private readonly keepalive: Keepalive
@@ -208,8 +208,7 @@ export class LeanLink implements Link, LivenessProbe {
       case 'pubrec':
         return this.flow.received(packet)
       case 'pubrel':
-        this.released.delete(packet.packetId)
-        return this.write(encode({ type: 'pubcomp', packetId: packet.packetId, reasonCode: 0 }, this.level))
+        return this.write(this.incoming.release(packet.packetId, this.level))
       case 'suback':
       case 'unsuback':
         return this.requests.answer(packet.packetId, packet.type === 'suback' ? packet : { type: 'suback', packetId: packet.packetId, reasonCodes: [] })
@@ -240,7 +239,7 @@ export class LeanLink implements Link, LivenessProbe {
     }
     this.accepted = true
     const properties = connack.properties
-    if (!connack.sessionPresent) this.released.clear()
+    if (!connack.sessionPresent) this.incoming.forget()
     // MQTT 5: the server's keepalive is binding.
     this.keepalive.start(properties?.serverKeepAlive ?? this.settings.keepalive)
     this.flow.restart(this.attempt, properties?.receiveMaximum ?? 65_535)
@@ -259,11 +258,8 @@ export class LeanLink implements Link, LivenessProbe {
       // The CONNECT allowed no topic aliases (topic alias maximum 0).
       return this.protocolError('a PUBLISH with a topic alias, which the client did not allow')
     }
-    const { qos, packetId } = packet
-    if (qos === 2 && this.released.has(packetId as number)) {
-      // Delivered already: the broker resent it before it saw the PUBREC.
-      return this.write(encode({ type: 'pubrec', packetId: packetId as number, reasonCode: 0 }, this.level))
-    }
+    // Delivered already: the broker resent it before it saw the PUBREC, which goes again.
+    if (this.incoming.delivered(packet)) return this.write(this.incoming.handled(packet, this.level) as Uint8Array)
     this.busy = true
     let synchronous = true
     const attempt = this.attempt
@@ -272,11 +268,8 @@ export class LeanLink implements Link, LivenessProbe {
       if (called) return
       called = true
       if (attempt !== this.attempt) return // the connection is gone; the broker resends what it did not get acknowledged
-      if (qos === 1) this.write(encode({ type: 'puback', packetId: packetId as number, reasonCode: 0 }, this.level))
-      else if (qos === 2) {
-        this.released.add(packetId as number)
-        this.write(encode({ type: 'pubrec', packetId: packetId as number, reasonCode: 0 }, this.level))
-      }
+      const ack = this.incoming.handled(packet, this.level)
+      if (ack) this.write(ack)
       this.busy = false
       if (!synchronous) this.read()
     })

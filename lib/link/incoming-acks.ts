@@ -1,0 +1,41 @@
+import { encodeClientPacket as encode } from '../wire/encode-client-packets.js'
+import type { ProtocolLevel, PublishPacket } from '../wire/packets.js'
+
+/**
+ * The lean link's side of the broker's QoS 1 and 2 flows: the acknowledgement each handled message gets, and
+ * the QoS 2 messages delivered (PUBREC sent) whose PUBREL has not come, so that one the broker resends is not
+ * delivered again. That set is session state: it outlives connections until a CONNACK says the session is new.
+ *
+ * @example
+ * ```ts
+ * if (acks.delivered(packet)) return write(acks.handled(packet, level)!) // resent: PUBREC again, no delivery
+ * ```
+ */
+export class IncomingAcks {
+  private readonly released = new Set<number>()
+
+  /** A QoS 2 message delivered already: the broker resent it before it saw the PUBREC. */
+  delivered(packet: PublishPacket): boolean {
+    return packet.qos === 2 && this.released.has(packet.packetId as number)
+  }
+
+  /** The bytes that acknowledge a handled message (none for QoS 0); a QoS 2 one is remembered until its PUBREL. */
+  handled(packet: PublishPacket, level: ProtocolLevel): Uint8Array | undefined {
+    const packetId = packet.packetId as number
+    if (packet.qos === 1) return encode({ type: 'puback', packetId, reasonCode: 0 }, level)
+    if (packet.qos !== 2) return undefined
+    this.released.add(packetId)
+    return encode({ type: 'pubrec', packetId, reasonCode: 0 }, level)
+  }
+
+  /** PUBREL: the message is the application's; its identifier is free, and PUBCOMP says so. */
+  release(packetId: number, level: ProtocolLevel): Uint8Array {
+    this.released.delete(packetId)
+    return encode({ type: 'pubcomp', packetId, reasonCode: 0 }, level)
+  }
+
+  /** The broker has no session for the client: nothing it sends is a resend. */
+  forget(): void {
+    this.released.clear()
+  }
+}
