@@ -111,7 +111,9 @@ export interface MQTTClient {
   /**
    * Answers requests on a filter: each request's handler result is published to its response topic with its
    * correlation data; a handler that throws sends an error reply, which the requester gets as `ResponderError`.
-   * Handlers run concurrently. Unsubscribe the returned subscription to stop serving.
+   * Handlers run concurrently. Unsubscribe the returned subscription to stop serving. The filter is checked at
+   * once (`InvalidTopicError`); the serving code is loaded on first use (a chunk of its own in a browser app),
+   * and if it cannot be loaded the returned subscription closes, as when serving ends.
    *
    * @example
    * ```ts
@@ -123,7 +125,9 @@ export interface MQTTClient {
   /**
    * Messages on a typed route: a pattern with named parameters (`'devices/{deviceId}/telemetry/{sensor}'`),
    * whose `params` are an object typed from the pattern. With `schema`, each decoded payload is validated
-   * (`(value: unknown) => T`, throwing on bad input); failures are reported like decode errors.
+   * (`(value: unknown) => T`, throwing on bad input); failures are reported like decode errors. A pattern that
+   * is not a route is the observable's error (`InvalidTopicError`) when subscribed: call `route()` first to
+   * have it thrown. The routing code is loaded on first use, as `serve()`'s is.
    *
    * @example
    * ```ts

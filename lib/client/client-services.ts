@@ -1,14 +1,15 @@
-import type { Observable, Subscription } from 'rxjs'
-import { type Codec, resolveCodec } from '../codec.js'
-import { reshape } from '../inbound/delivered-message.js'
-import { ClientClosedError, DecodeError, type IotPubSubError } from '../errors.js'
+import { Observable, Subscription } from 'rxjs'
+import type { Codec } from '../codec.js'
+import { ClientClosedError, type IotPubSubError } from '../errors.js'
 import type { Message } from '../message.js'
 import type { ObserveOptions, PublishOptions } from '../options/client-options.js'
 import type { Requester, RequestOptions } from '../services/requester.js'
-import { observeRoute, type Route, type RouteMessage, type RouteOptions, type RouteParams } from '../services/route.js'
-import { serveRequests } from '../services/serve.js'
+import type { Route, RouteMessage, RouteOptions, RouteParams } from '../services/route.js'
 import type { Status } from '../status.js'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
+
+/** lib/services/on-demand.ts: the services' code, loaded by the first call that needs it. */
+export type Services = typeof import('../services/on-demand.js')
 
 /**
  * `request()`, `serve()` and `route()`, built on a client's own public `observe()` and `publish()`: the
@@ -22,9 +23,14 @@ export abstract class ClientServices {
   abstract readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
   /** The error the client stopped with, if a fatal one did. */
   protected fatal: IotPubSubError | undefined
-  /** Made by the first request; its module is loaded then (an app that never requests does not ship it). */
+  /**
+   * The services' module once loaded: from then on each call is served at once, as if it had been there from
+   * the start. An app that never requests, serves or routes never loads it.
+   */
+  private services: Services | undefined
+  private loadingServices: Promise<Services> | undefined
+  /** Made by the first request. */
   private requester: Requester | undefined
-  private loadingRequester: Promise<Requester> | undefined
 
   /** Whether the client has ended (or is ending). */
   protected abstract get closed(): boolean
@@ -41,49 +47,74 @@ export abstract class ClientServices {
   async request<T>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
     if (this.closed) throw new ClientClosedError('request() on a client that has ended', this.fatal)
     // Once loaded, the request goes out in this call, as before the first await; only the first waits.
-    if (this.requester) return decodedReply(this.requester, topic, payload, options)
+    if (this.services) return this.services.decodedReply(this.requesterOf(this.services), topic, payload, options)
     const calledAt = Date.now()
-    const requester = await this.loadRequester()
+    const services = await this.loadServices()
     // The client may have ended while the module was loading.
     if (this.closed) throw new ClientClosedError('request() on a client that has ended', this.fatal)
-    return decodedReply(requester, topic, payload, options, calledAt)
-  }
-
-  /** The requester, its module loaded on demand: one for every request that waits for it. */
-  private loadRequester(): Promise<Requester> {
-    this.loadingRequester ??= import('../services/requester.js').then((module) => {
-      this.requester = new module.Requester(this, `${this.replyTopicPrefix}/${this.clientId}`)
-      return this.requester
-    })
-    return this.loadingRequester
+    return services.decodedReply(this.requesterOf(services), topic, payload, options, calledAt)
   }
 
   serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options: ObserveOptions<T> = {}): Subscription {
     const qos = options.qos ?? 1
-    return serveRequests(this, this.observe(filter, { ...options, qos }), handler, qos)
+    // The filter is checked now (observe() throws InvalidTopicError at once), whether or not the code is loaded.
+    const requests$ = this.observe(filter, { ...options, qos })
+    if (this.services) return this.services.serveRequests(this, requests$, handler, qos)
+    const serving = new Subscription()
+    this.loadServices().then(
+      (services) => {
+        if (serving.closed) return
+        const inner = services.serveRequests(this, requests$, handler, qos)
+        serving.add(inner)
+        // Serving that ends by itself (the requests' observable errored) closes what the caller holds.
+        inner.add(() => serving.unsubscribe())
+      },
+      // The code could not be loaded (a browser offline): serving ends, as when the requests' observable errors.
+      () => serving.unsubscribe(),
+    )
+    return serving
   }
 
   route<P extends string, T = Uint8Array>(pattern: P | Route<P>, options: RouteOptions<T> = {}): Observable<RouteMessage<T, RouteParams<P>>> {
-    return observeRoute(this, pattern, options)
+    // A pattern that is not a route is the observable's error (InvalidTopicError) when subscribed, loaded or not.
+    return new Observable((subscriber) => {
+      if (this.services) return this.services.observeRoute(this, pattern, options).subscribe(subscriber)
+      let inner: Subscription | undefined
+      this.loadServices().then(
+        (services) => {
+          if (subscriber.closed) return
+          try {
+            inner = services.observeRoute(this, pattern, options).subscribe(subscriber)
+          } catch (error) {
+            // A pattern that is not a route: its InvalidTopicError, not a rejection nobody handles.
+            subscriber.error(error)
+          }
+        },
+        (error: unknown) => subscriber.error(error),
+      )
+      return () => inner?.unsubscribe()
+    })
   }
-}
 
-/**
- * A request through `requester`, its reply decoded by the request's codec (`DecodeError` when it cannot be).
- * `calledAt`: when `request()` was called, if that was before the requester was loaded (its deadline counts from then).
- *
- * @example
- * ```ts
- * const reply = await decodedReply(requester, 'devices/d1/rpc/status', '', { codec: 'json', timeout: 2_000 })
- * ```
- */
-async function decodedReply<T>(requester: Requester, topic: string, payload: unknown, options: RequestOptions<T>, calledAt?: number): Promise<Message<T>> {
-  const reply = await requester.request(topic, payload, { timeout: options.timeout, qos: options.qos, calledAt })
-  let decoded: T
-  try {
-    decoded = resolveCodec<T>(options.codec).decode(reply.raw)
-  } catch (error) {
-    throw new DecodeError(reply.topic, reply.raw, error)
+  /** The services' module: one load for every call that waits for it; a failed load is tried again by the next call. */
+  private loadServices(): Promise<Services> {
+    this.loadingServices ??= this.importServices().then(
+      (services) => (this.services = services),
+      (error: unknown) => {
+        this.loadingServices = undefined
+        throw error
+      },
+    )
+    return this.loadingServices
   }
-  return reshape(reply, decoded, reply.params)
+
+  /** The dynamic import itself; a test replaces it to see a failed load. */
+  protected importServices(): Promise<Services> {
+    return import('../services/on-demand.js')
+  }
+
+  private requesterOf(services: Services): Requester {
+    this.requester ??= new services.Requester(this, `${this.replyTopicPrefix}/${this.clientId}`)
+    return this.requester
+  }
 }

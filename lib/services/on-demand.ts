@@ -1,0 +1,14 @@
+/**
+ * The services a client loads the first time one is used: `request()`, `serve()` and `route()`. One dynamic
+ * `import()` of this file, which a bundler splits into a chunk of its own, so that a dashboard that only
+ * observes and publishes ships none of them.
+ *
+ * @example
+ * ```ts
+ * const { serveRequests } = await import('./on-demand.js')
+ * ```
+ */
+export { Requester } from './requester.js'
+export { serveRequests } from './serve.js'
+export { observeRoute } from './route.js'
+export { decodedReply } from './decoded-reply.js'
