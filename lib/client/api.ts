@@ -5,7 +5,8 @@ import type { IotPubSubError } from '../errors.js'
 import type { Message } from '../message.js'
 import type { EndOptions, ObserveOptions, PublishOptions } from '../options/client-options.js'
 import type { RequestOptions } from '../services/requester.js'
-import type { Route, RouteMessage, RouteOptions, RouteParams } from '../services/route.js'
+import type { RouteMessage, RouteOptions } from '../services/observe-route.js'
+import type { Route, RouteParams } from '../services/route.js'
 import type { Status } from '../status.js'
 
 /**

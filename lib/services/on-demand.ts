@@ -10,5 +10,5 @@
  */
 export { Requester } from './requester.js'
 export { serveRequests } from './serve.js'
-export { observeRoute } from './route.js'
+export { observeRoute } from './observe-route.js'
 export { decodedReply } from './decoded-reply.js'

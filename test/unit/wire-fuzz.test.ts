@@ -243,6 +243,12 @@ function timed(name: string, f: () => number) {
   return n
 }
 
+/**
+ * A fixed number of inputs (seeded), not a time budget: a run takes 11 s on an idle machine and 40 s on a slow
+ * one, and vitest's default 20 s would cut the slow run short without anything being wrong.
+ */
+const FUZZ_TIMEOUT_MS = 180_000
+
 describe('wire fuzz', () => {
   it('random bytes', () => {
     const n = timed('random bytes', () => {
@@ -262,7 +268,7 @@ describe('wire fuzz', () => {
       return count
     })
     expect(n).toBe(600_000)
-  })
+  }, FUZZ_TIMEOUT_MS)
 
   it('valid streams, mutated', () => {
     const n = timed('mutated', () => {
@@ -284,7 +290,7 @@ describe('wire fuzz', () => {
       return count
     })
     expect(n).toBe(400_000)
-  })
+  }, FUZZ_TIMEOUT_MS)
 
   it('random valid packets round-trip, in random chunks', () => {
     const n = timed('property-based', () => {
@@ -306,7 +312,7 @@ describe('wire fuzz', () => {
       return count
     })
     expect(n).toBe(240_000)
-  })
+  }, FUZZ_TIMEOUT_MS)
 })
 
 function mutate(rng: Rng, input: Uint8Array, other: Uint8Array): Uint8Array {
