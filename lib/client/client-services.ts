@@ -28,10 +28,10 @@ export abstract class ClientServices {
    * The services' module once loaded: from then on each call is served at once, as if it had been there from
    * the start. An app that never requests, serves or routes never loads it.
    */
-  private services: Services | undefined
-  private loadingServices: Promise<Services> | undefined
+  #services: Services | undefined
+  #loadingServices: Promise<Services> | undefined
   /** Made by the first request. */
-  private requester: Requester | undefined
+  #requester: Requester | undefined
 
   /** Whether the client has ended (or is ending). */
   protected abstract get closed(): boolean
@@ -48,21 +48,21 @@ export abstract class ClientServices {
   async request<T>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
     if (this.closed) throw new ClientClosedError('request() on a client that has ended', this.fatal)
     // Once loaded, the request goes out in this call, as before the first await; only the first waits.
-    if (this.services) return this.services.decodedReply(this.requesterOf(this.services), topic, payload, options)
+    if (this.#services) return this.#services.decodedReply(this.#requesterOf(this.#services), topic, payload, options)
     const calledAt = Date.now()
-    const services = await this.loadServices()
+    const services = await this.#loadServices()
     // The client may have ended while the module was loading.
     if (this.closed) throw new ClientClosedError('request() on a client that has ended', this.fatal)
-    return services.decodedReply(this.requesterOf(services), topic, payload, options, calledAt)
+    return services.decodedReply(this.#requesterOf(services), topic, payload, options, calledAt)
   }
 
   serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options: ObserveOptions<T> = {}): Subscription {
     const qos = options.qos ?? 1
     // The filter is checked now (observe() throws InvalidTopicError at once), whether or not the code is loaded.
     const requests$ = this.observe(filter, { ...options, qos })
-    if (this.services) return this.services.serveRequests(this, requests$, handler, qos)
+    if (this.#services) return this.#services.serveRequests(this, requests$, handler, qos)
     const serving = new Subscription()
-    this.loadServices().then(
+    this.#loadServices().then(
       (services) => {
         if (serving.closed) return
         const inner = services.serveRequests(this, requests$, handler, qos)
@@ -79,9 +79,9 @@ export abstract class ClientServices {
   route<P extends string, T = Uint8Array>(pattern: P | Route<P>, options: RouteOptions<T> = {}): Observable<RouteMessage<T, RouteParams<P>>> {
     // A pattern that is not a route is the observable's error (InvalidTopicError) when subscribed, loaded or not.
     return new Observable((subscriber) => {
-      if (this.services) return this.services.observeRoute(this, pattern, options).subscribe(subscriber)
+      if (this.#services) return this.#services.observeRoute(this, pattern, options).subscribe(subscriber)
       let inner: Subscription | undefined
-      this.loadServices().then(
+      this.#loadServices().then(
         (services) => {
           if (subscriber.closed) return
           try {
@@ -98,15 +98,15 @@ export abstract class ClientServices {
   }
 
   /** The services' module: one load for every call that waits for it; a failed load is tried again by the next call. */
-  private loadServices(): Promise<Services> {
-    this.loadingServices ??= this.importServices().then(
-      (services) => (this.services = services),
+  #loadServices(): Promise<Services> {
+    this.#loadingServices ??= this.importServices().then(
+      (services) => (this.#services = services),
       (error: unknown) => {
-        this.loadingServices = undefined
+        this.#loadingServices = undefined
         throw error
       },
     )
-    return this.loadingServices
+    return this.#loadingServices
   }
 
   /** The dynamic import itself; a test replaces it to see a failed load. */
@@ -114,8 +114,8 @@ export abstract class ClientServices {
     return import('../services/on-demand.js')
   }
 
-  private requesterOf(services: Services): Requester {
-    this.requester ??= new services.Requester(this, `${this.replyTopicPrefix}/${this.clientId}`)
-    return this.requester
+  #requesterOf(services: Services): Requester {
+    this.#requester ??= new services.Requester(this, `${this.replyTopicPrefix}/${this.clientId}`)
+    return this.#requester
   }
 }

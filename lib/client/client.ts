@@ -60,29 +60,29 @@ export class Client extends ClientServices implements MQTTClient {
   readonly urls: readonly string[]
   readonly clientId: string
 
-  private readonly options: ResolvedOptions
-  private readonly errors = new Broadcast<IotPubSubError>()
+  readonly #options: ResolvedOptions
+  readonly #errors = new Broadcast<IotPubSubError>()
   private readonly link: Link
-  private readonly connection: Connection
+  readonly #connection: Connection
   private readonly subscriptions: Subscriptions
-  private readonly dispatcher: Dispatcher
+  readonly #dispatcher: Dispatcher
   private readonly publisher: Publisher
-  private readonly observerHost: ObserverHost
-  private readonly log: Log
-  private ending: Promise<void> | undefined
+  readonly #observerHost: ObserverHost
+  readonly #log: Log
+  #ending: Promise<void> | undefined
   /** Set as `end()` starts: observers completed by it must not unsubscribe. */
-  private ended = false
+  #ended = false
   /** Removes this client's page-lifecycle listeners. */
-  private readonly stopListening: () => void
+  readonly #stopListening: () => void
 
   constructor(options: MQTTClientOptions, runtime: ClientRuntime) {
     super()
     const resolved = resolveOptions(options, runtime.platform)
-    this.options = resolved
+    this.#options = resolved
     this.clientId = resolved.clientId
     this.urls = resolved.endpoints.map((e) => e.url)
     const log = new Log(resolved.logger ?? runtime.debugLogger(), resolved.clientId)
-    this.log = log
+    this.#log = log
     this.link = runtime.links(
       {
         clientId: resolved.clientId,
@@ -96,14 +96,14 @@ export class Client extends ClientServices implements MQTTClient {
         link: resolved.link ?? runtime.defaultLink?.() ?? 'lean',
       },
       {
-        connected: (connack) => this.connection.onConnected(connack),
-        ready: () => this.connection.onReady(),
-        message: (message, done) => this.dispatcher.message(message, done),
-        failed: (failure) => this.connection.onFailed(failure),
-        closed: () => this.connection.onClosed(),
+        connected: (connack) => this.#connection.onConnected(connack),
+        ready: () => this.#connection.onReady(),
+        message: (message, done) => this.#dispatcher.message(message, done),
+        failed: (failure) => this.#connection.onFailed(failure),
+        closed: () => this.#connection.onClosed(),
       },
     )
-    this.connection = new Connection(resolved, this.link, {
+    this.#connection = new Connection(resolved, this.link, {
       connected: (connack, protocol) => {
         this.subscriptions.connected(connack, protocol)
         this.publisher.connected(connack, protocol)
@@ -115,14 +115,14 @@ export class Client extends ClientServices implements MQTTClient {
       lost: () => this.subscriptions.lost(),
       blamePublish: (failures, accepted) => this.publisher.blamePublish(failures, accepted),
       subscribesInFlight: () => this.subscriptions.awaitingSuback,
-      stopped: (error) => this.stopped(error),
+      stopped: (error) => this.#stopped(error),
     }, Date.now, log, runtime.transportVerdict)
-    this.subscriptions = new Subscriptions(resolved.retainedCacheSize, this.link, this.connection, !resolved.clean, log)
-    this.publisher = new Publisher(resolved, this.link, this.connection, Date.now, log)
+    this.subscriptions = new Subscriptions(resolved.retainedCacheSize, this.link, this.#connection, !resolved.clean, log)
+    this.publisher = new Publisher(resolved, this.link, this.#connection, Date.now, log)
     const { registry } = this.subscriptions
     const subscriptions = this.subscriptions
-    const connection = this.connection
-    this.dispatcher = new Dispatcher(
+    const connection = this.#connection
+    this.#dispatcher = new Dispatcher(
       {
         registry,
         get useIdentifiers() {
@@ -131,40 +131,40 @@ export class Client extends ClientServices implements MQTTClient {
         get epoch() {
           return connection.epoch
         },
-        redeliver: (topic, reason) => this.redeliver(topic, reason),
+        redeliver: (topic, reason) => this.#redeliver(topic, reason),
       },
       runtime.defer,
     )
-    this.observerHost = {
+    this.#observerHost = {
       decodeFailed: (error) => {
-        this.log.warn('decode-error', { topic: error.topic, bytes: error.raw.length, ...errorFields(error.cause) }, `a payload on ${JSON.stringify(error.topic)} could not be decoded: ${String((error.cause as Error | undefined)?.message ?? error.cause)}`)
-        this.errors.next(error)
+        this.#log.warn('decode-error', { topic: error.topic, bytes: error.raw.length, ...errorFields(error.cause) }, `a payload on ${JSON.stringify(error.topic)} could not be decoded: ${String((error.cause as Error | undefined)?.message ?? error.cause)}`)
+        this.#errors.next(error)
       },
       detach: (observer) => {
-        if (observer.manual) this.dispatcher.manualObservers -= 1
+        if (observer.manual) this.#dispatcher.manualObservers -= 1
         // Completing observers on end() must leave a persistent session's subscriptions on the broker.
-        if (observer.subscription && !this.ended && !this.connection.stopped) this.subscriptions.release(observer.subscription, observer)
+        if (observer.subscription && !this.#ended && !this.#connection.stopped) this.subscriptions.release(observer.subscription, observer)
       },
     }
-    this.status$ = this.connection.status$
-    this.errors$ = this.errors.value$
+    this.status$ = this.#connection.status$
+    this.errors$ = this.#errors.value$
     this.subscriptions$ = this.subscriptions.subscriptions$
-    this.stopListening = resolved.pageLifecycle && runtime.lifecycle
+    this.#stopListening = resolved.pageLifecycle && runtime.lifecycle
       ? runtime.lifecycle({ online: () => connection.online(), offline: () => connection.offline(), check: (reason) => connection.check(reason) })
       : () => undefined
-    this.connection.start()
+    this.#connection.start()
   }
 
   get url(): string {
-    return this.connection.url
+    return this.#connection.url
   }
 
   protected get closed(): boolean {
-    return this.ended || this.connection.stopped
+    return this.#ended || this.#connection.stopped
   }
 
   protected get replyTopicPrefix(): string {
-    return this.options.replyTopicPrefix
+    return this.#options.replyTopicPrefix
   }
 
   observe<T>(filter: string, options: ObserveOptions<T> = {}): Observable<Message<T>> {
@@ -173,12 +173,12 @@ export class Client extends ClientServices implements MQTTClient {
     const codec = resolveCodec<T>(options.codec)
     const manual = options.ack === 'manual'
     return new Observable<Message<T>>((subscriber) => {
-      if (this.ended || this.connection.stopped) {
+      if (this.#ended || this.#connection.stopped) {
         subscriber.error(this.fatal ?? new ClientClosedError('observe() on a client that has ended'))
         return undefined
       }
-      const observer = new ObserverRecord<T>(this.observerHost, subscriber, qos, codec, manual)
-      if (manual) this.dispatcher.manualObservers += 1
+      const observer = new ObserverRecord<T>(this.#observerHost, subscriber, qos, codec, manual)
+      if (manual) this.#dispatcher.manualObservers += 1
       observer.subscription = this.subscriptions.add(parsed, observer)
       return observer
     })
@@ -189,29 +189,29 @@ export class Client extends ClientServices implements MQTTClient {
   }
 
   end(options: EndOptions = {}): Promise<void> {
-    this.ending ??= this.shutdown(options)
-    return this.ending
+    this.#ending ??= this.#shutdown(options)
+    return this.#ending
   }
 
-  private async shutdown({ force = false, timeout = 5_000 }: EndOptions): Promise<void> {
+  async #shutdown({ force = false, timeout = 5_000 }: EndOptions): Promise<void> {
     // One deadline for all of it: waiting for acknowledgements, then DISCONNECT, for which a part is kept back
     // (a graceful end that sent none would have the broker publish the last will).
     const deadline = Date.now() + timeout
-    this.ended = true
+    this.#ended = true
     this.subscriptions.completeAll()
     if (!force) await this.publisher.drain(deadline - Math.min(DISCONNECT_RESERVE_MS, timeout / 4))
-    await this.connection.stop({ force, timeout: Math.max(0, deadline - Date.now()) })
+    await this.#connection.stop({ force, timeout: Math.max(0, deadline - Date.now()) })
   }
 
   /** The connection lifecycle stopped for good: settle everything. */
-  private stopped(error: IotPubSubError | undefined): void {
-    this.stopListening()
+  #stopped(error: IotPubSubError | undefined): void {
+    this.#stopListening()
     this.fatal = error
     if (error) this.subscriptions.errorAll(error)
     else this.subscriptions.completeAll()
     this.publisher.stop(error)
     this.subscriptions.finish()
-    this.errors.complete()
+    this.#errors.complete()
   }
 
   /**
@@ -219,12 +219,12 @@ export class Client extends ClientServices implements MQTTClient {
    * so the connection is closed without acknowledging it, and the broker delivers it again to the resumed
    * session (`clean: false`) after the reconnect.
    */
-  private redeliver(topic: string, reason: unknown): void {
-    this.log.warn('handler-error', { topic, ...errorFields(reason) }, `a manually acknowledged message on ${JSON.stringify(topic)} was refused by its handler: it comes again`)
-    this.errors.next(new HandlerError(topic, reason))
-    if (!this.connection.connected) return
-    this.connection.onFailed({ type: 'protocol', message: `a message on ${JSON.stringify(topic)} was not acknowledged: reconnecting so that the broker delivers it again` })
-    this.connection.drop()
+  #redeliver(topic: string, reason: unknown): void {
+    this.#log.warn('handler-error', { topic, ...errorFields(reason) }, `a manually acknowledged message on ${JSON.stringify(topic)} was refused by its handler: it comes again`)
+    this.#errors.next(new HandlerError(topic, reason))
+    if (!this.#connection.connected) return
+    this.#connection.onFailed({ type: 'protocol', message: `a message on ${JSON.stringify(topic)} was not acknowledged: reconnecting so that the broker delivers it again` })
+    this.#connection.drop()
   }
 }
 

@@ -48,46 +48,60 @@ export class Connection {
   /** The connection status; replays the current one, completes after `closed`. */
   readonly status$: Observable<Status>
   // A replay of one, not a BehaviorSubject: after `closed` it must still replay `closed` before completing.
-  private readonly status = new Broadcast<Status>(true)
-  private state: State = { type: 'opening' }
-  private readonly protocol: ProtocolNegotiation
-  private readonly credentials: CredentialsPolicy
-  private failures: LinkFailure[] = []
-  private accepted = false
-  private ready = false
-  private attempt = 0
-  private endpointIndex = 0
-  private shortConnections = 0
-  private silentCloses = 0
-  private epochCount = 0
+  readonly #status = new Broadcast<Status>(true)
+  #state: State = { type: 'opening' }
+  readonly #protocol: ProtocolNegotiation
+  readonly #credentials: CredentialsPolicy
+  #failures: LinkFailure[] = []
+  #accepted = false
+  #ready = false
+  #attempt = 0
+  #endpointIndex = 0
+  #shortConnections = 0
+  #silentCloses = 0
+  #epochCount = 0
   /** A liveness check is under way (a second `check()` waits for its answer). */
-  private checking = false
+  #checking = false
   /** The close under way was a failed liveness check: the next attempt goes at once, not after a backoff. */
-  private retryAtOnce = false
+  #retryAtOnce = false
+
+  readonly #options: ResolvedOptions
+  readonly #link: Link & Partial<LivenessProbe>
+  readonly #listener: ConnectionListener
+  readonly #now: () => number
+  readonly #log: Log
+  /** The platform's reading of its transports' own failures (the Node entry's); none in browsers. */
+  readonly #transportVerdict?: TransportVerdict
 
   constructor(
-    private readonly options: ResolvedOptions,
-    private readonly link: Link & Partial<LivenessProbe>,
-    private readonly listener: ConnectionListener,
-    private readonly now: () => number = Date.now,
-    private readonly log: Log = Log.off,
+    options: ResolvedOptions,
+    link: Link & Partial<LivenessProbe>,
+    listener: ConnectionListener,
+    now: () => number = Date.now,
+    log: Log = Log.off,
     /** The platform's reading of its transports' own failures (the Node entry's); none in browsers. */
-    private readonly transportVerdict?: TransportVerdict,
+    transportVerdict?: TransportVerdict,
   ) {
-    this.protocol = new ProtocolNegotiation(options.protocolVersion)
-    this.credentials = new CredentialsPolicy({ username: options.username, password: options.password }, options.credentials)
-    this.status$ = this.status.value$
-    this.status.next({ type: 'connecting', url: this.url })
+    this.#options = options
+    this.#link = link
+    this.#listener = listener
+    this.#now = now
+    this.#log = log
+    this.#transportVerdict = transportVerdict
+    this.#protocol = new ProtocolNegotiation(options.protocolVersion)
+    this.#credentials = new CredentialsPolicy({ username: options.username, password: options.password }, options.credentials)
+    this.status$ = this.#status.value$
+    this.#status.next({ type: 'connecting', url: this.url })
   }
 
   /** The broker URL in use, or the one the next attempt goes to. */
   get url(): string {
-    return (this.options.endpoints[this.endpointIndex] ?? this.options.endpoints[0])?.url as string
+    return (this.#options.endpoints[this.#endpointIndex] ?? this.#options.endpoints[0])?.url as string
   }
 
   /** The SDK's own idea of the connection: accepted and not yet lost. */
   get connected(): boolean {
-    return this.state.type === 'connected'
+    return this.#state.type === 'connected'
   }
 
   /**
@@ -95,108 +109,108 @@ export class Connection {
    * SUBSCRIBEs go out from now on (before, they wait in the SDK, in order).
    */
   get writable(): boolean {
-    return this.ready && this.state.type === 'connected'
+    return this.#ready && this.#state.type === 'connected'
   }
 
   get stopped(): boolean {
-    return this.state.type === 'stopped'
+    return this.#state.type === 'stopped'
   }
 
   /** Counts accepted connections (and drops): an acknowledgement for an older one is stale. */
   get epoch(): number {
-    return this.epochCount
+    return this.#epochCount
   }
 
   get protocolVersion(): ProtocolVersion {
-    return this.protocol.version
+    return this.#protocol.version
   }
 
   /** Starts the first attempt. */
   start(): void {
-    void this.open()
+    void this.#open()
   }
 
   // --- what the link reports -------------------------------------------------------------------------------
 
   onConnected(connack: Connack): void {
-    if (this.state.type !== 'opening') return
-    this.accepted = true
-    this.epochCount += 1
-    this.silentCloses = 0
-    this.protocol.accepted()
-    this.credentials.accepted()
-    this.state = { type: 'connected', since: this.now() }
-    if (this.log.enabled) {
-      this.log.info(
+    if (this.#state.type !== 'opening') return
+    this.#accepted = true
+    this.#epochCount += 1
+    this.#silentCloses = 0
+    this.#protocol.accepted()
+    this.#credentials.accepted()
+    this.#state = { type: 'connected', since: this.#now() }
+    if (this.#log.enabled) {
+      this.#log.info(
         'connack',
-        { url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.protocol.version, properties: connack.properties },
-        `connected to ${this.url} (MQTT ${this.protocol.version === 5 ? '5' : '3.1.1'}, session ${connack.sessionPresent ? 'resumed' : 'new'})`,
+        { url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.#protocol.version, properties: connack.properties },
+        `connected to ${this.url} (MQTT ${this.#protocol.version === 5 ? '5' : '3.1.1'}, session ${connack.sessionPresent ? 'resumed' : 'new'})`,
       )
     }
-    this.status.next({ type: 'connected', url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.protocol.version })
-    this.listener.connected(connack, this.protocol.version, this.epochCount)
+    this.#status.next({ type: 'connected', url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.#protocol.version })
+    this.#listener.connected(connack, this.#protocol.version, this.#epochCount)
   }
 
   onReady(): void {
-    if (this.state.type !== 'connected' || this.ready) return
-    this.ready = true
-    this.listener.ready()
+    if (this.#state.type !== 'connected' || this.#ready) return
+    this.#ready = true
+    this.#listener.ready()
   }
 
   onFailed(failure: LinkFailure): void {
-    this.failures.push(failure)
+    this.#failures.push(failure)
   }
 
   onClosed(): void {
-    if (this.state.type === 'stopped' || this.state.type === 'waiting') return
-    const lasted = this.state.type === 'connected' ? this.now() - this.state.since : undefined
-    const wasConnected = this.state.type === 'connected'
-    const failures = this.failures
-    const accepted = this.accepted
-    this.failures = []
-    this.accepted = false
-    this.ready = false
+    if (this.#state.type === 'stopped' || this.#state.type === 'waiting') return
+    const lasted = this.#state.type === 'connected' ? this.#now() - this.#state.since : undefined
+    const wasConnected = this.#state.type === 'connected'
+    const failures = this.#failures
+    const accepted = this.#accepted
+    this.#failures = []
+    this.#accepted = false
+    this.#ready = false
     // Before the verdict, so that a publish the broker closed on is not counted as a silent close.
-    const blamedPublish = this.listener.blamePublish(failures, accepted)
-    if (wasConnected) this.epochCount += 1
+    const blamedPublish = this.#listener.blamePublish(failures, accepted)
+    if (wasConnected) this.#epochCount += 1
     const diagnosis = closeVerdict(
-      { failures, accepted, protocol: this.protocol.version, lasted, clientId: this.options.clientId, subscribesInFlight: this.listener.subscribesInFlight(), blamedPublish },
+      { failures, accepted, protocol: this.#protocol.version, lasted, clientId: this.#options.clientId, subscribesInFlight: this.#listener.subscribesInFlight(), blamedPublish },
       {
-        autoProtocol: this.protocol.auto,
-        spoke5: this.protocol.spoke5,
-        silentCloses: this.silentCloses,
-        shortConnections: this.shortConnections,
-        credentialsMayChange: this.credentials.mayChange,
+        autoProtocol: this.#protocol.auto,
+        spoke5: this.#protocol.spoke5,
+        silentCloses: this.#silentCloses,
+        shortConnections: this.#shortConnections,
+        credentialsMayChange: this.#credentials.mayChange,
       },
-      this.transportVerdict,
+      this.#transportVerdict,
     )
-    if (diagnosis.error instanceof NotAuthorizedError) this.credentials.refused()
-    if (this.log.enabled) {
+    if (diagnosis.error instanceof NotAuthorizedError) this.#credentials.refused()
+    if (this.#log.enabled) {
       const refusal = failures.find((f) => f.type === 'refused')
-      if (refusal) this.log.warn('refused', { url: this.url, code: refusal.type === 'refused' ? refusal.code : undefined }, `${this.url} refused the connection: ${diagnosis.error.message}`)
-      this.log.warn(
+      if (refusal) this.#log.warn('refused', { url: this.url, code: refusal.type === 'refused' ? refusal.code : undefined }, `${this.url} refused the connection: ${diagnosis.error.message}`)
+      this.#log.warn(
         'closed',
         { url: this.url, accepted, lasted, failures: failures.map((f) => f.type), action: diagnosis.action, ...errorFields(diagnosis.error) },
         `${accepted ? 'the connection' : 'the attempt'} to ${this.url} ended: ${diagnosis.error.message} (${diagnosis.action === 'retry' ? `retry${diagnosis.delay === 'none' ? ' at once' : ''}` : diagnosis.action})`,
       )
     }
-    if (wasConnected) this.listener.lost()
-    this.follow(diagnosis, accepted)
+    if (wasConnected) this.#listener.lost()
+    this.#follow(diagnosis, accepted)
   }
 
   /** Closes the connection in use at once; the reconnect resends what is unacknowledged. */
   drop(): void {
-    if (this.state.type === 'connected') this.link.drop()
+    if (this.#state.type === 'connected') this.#link.drop()
   }
 
   /** Stops for good: no further attempt; the link sends DISCONNECT unless `force`. */
   async stop(options: { force: boolean; timeout: number }, error?: IotPubSubError): Promise<void> {
-    if (this.state.type === 'stopped') return
-    if (this.state.type === 'waiting') clearTimeout(this.state.timer)
-    const graceful = this.state.type === 'connected' && !options.force
-    this.state = { type: 'stopped' }
-    await this.link.close({ force: !graceful, timeout: options.timeout })
-    this.finish(error)
+    if (this.#state.type === 'stopped') return
+    if (this.#state.type === 'waiting') clearTimeout(this.#state.timer)
+    const graceful = this.#state.type === 'connected' && !options.force
+    this.#state = { type: 'stopped' }
+    await this.#link.close({ force: !graceful, timeout: options.timeout })
+    this.#finish(error)
   }
 
   // --- what the page reports (browsers: lib/lifecycle/page-lifecycle.ts) -------------------------------------
@@ -206,9 +220,9 @@ export class Connection {
    * backoff tries at once with the delays started over; a connected one checks its connection.
    */
   online(): void {
-    if (this.state.type === 'waiting') {
-      this.attempt = 0
-      return this.skipWait('the browser is online again', 'online')
+    if (this.#state.type === 'waiting') {
+      this.#attempt = 0
+      return this.#skipWait('the browser is online again', 'online')
     }
     this.check('online')
   }
@@ -220,10 +234,10 @@ export class Connection {
    * (a broker on this machine or the LAN, an adapter it does not count), and the client must not sit idle then.
    */
   offline(): void {
-    if (this.state.type !== 'connected') return
-    this.log.info('lifecycle', { url: this.url, page: 'offline' }, `the browser went offline: dropping the connection to ${this.url}`)
-    this.failures.push({ type: 'protocol', message: 'the browser went offline' })
-    this.link.drop()
+    if (this.#state.type !== 'connected') return
+    this.#log.info('lifecycle', { url: this.url, page: 'offline' }, `the browser went offline: dropping the connection to ${this.url}`)
+    this.#failures.push({ type: 'protocol', message: 'the browser went offline' })
+    this.#link.drop()
   }
 
   /**
@@ -233,111 +247,111 @@ export class Connection {
    * while nothing answers on it.
    */
   check(reason: string): void {
-    if (this.state.type === 'waiting') return this.skipWait(`the page is back (${reason})`, reason)
-    if (this.state.type !== 'connected' || this.checking || !this.link.probe) return
-    const epoch = this.epochCount
-    this.checking = true
-    this.log.debug('lifecycle', { url: this.url, page: reason }, `the page is back (${reason}): checking the connection to ${this.url}`)
-    this.link.probe(CHECK_TIMEOUT_MS, (alive) => {
-      this.checking = false
+    if (this.#state.type === 'waiting') return this.#skipWait(`the page is back (${reason})`, reason)
+    if (this.#state.type !== 'connected' || this.#checking || !this.#link.probe) return
+    const epoch = this.#epochCount
+    this.#checking = true
+    this.#log.debug('lifecycle', { url: this.url, page: reason }, `the page is back (${reason}): checking the connection to ${this.url}`)
+    this.#link.probe(CHECK_TIMEOUT_MS, (alive) => {
+      this.#checking = false
       // An answer about a connection that has closed since is no news.
-      if (alive || this.epochCount !== epoch || this.state.type !== 'connected') return
-      this.log.info('lifecycle', { url: this.url, page: reason }, `no answer from ${this.url} within ${CHECK_TIMEOUT_MS} ms after the page came back: reconnecting`)
-      this.failures.push({ type: 'protocol', message: `the broker did not answer a PINGREQ within ${CHECK_TIMEOUT_MS} ms after the page came back (${reason})` })
+      if (alive || this.#epochCount !== epoch || this.#state.type !== 'connected') return
+      this.#log.info('lifecycle', { url: this.url, page: reason }, `no answer from ${this.url} within ${CHECK_TIMEOUT_MS} ms after the page came back: reconnecting`)
+      this.#failures.push({ type: 'protocol', message: `the broker did not answer a PINGREQ within ${CHECK_TIMEOUT_MS} ms after the page came back (${reason})` })
       // The user is looking at the page now: the connection found dead is replaced at once.
-      this.retryAtOnce = true
-      this.link.drop()
+      this.#retryAtOnce = true
+      this.#link.drop()
     })
   }
 
   // ----------------------------------------------------------------------------------------------------------
 
   /** Ends a backoff wait now: the attempt it was waiting for starts at once. */
-  private skipWait(reason: string, page: string): void {
-    if (this.state.type !== 'waiting') return
-    clearTimeout(this.state.timer)
-    this.log.info('lifecycle', { url: this.url, page, attempt: this.attempt + 1 }, `${reason}: trying ${this.url} now instead of waiting out the backoff`)
-    this.state = { type: 'opening' }
-    void this.open()
+  #skipWait(reason: string, page: string): void {
+    if (this.#state.type !== 'waiting') return
+    clearTimeout(this.#state.timer)
+    this.#log.info('lifecycle', { url: this.url, page, attempt: this.#attempt + 1 }, `${reason}: trying ${this.url} now instead of waiting out the backoff`)
+    this.#state = { type: 'opening' }
+    void this.#open()
   }
 
-  private follow(diagnosis: Diagnosis, accepted: boolean): void {
-    const atOnce = this.retryAtOnce
-    this.retryAtOnce = false
-    if (diagnosis.action === 'fatal') return this.fail(diagnosis.error)
+  #follow(diagnosis: Diagnosis, accepted: boolean): void {
+    const atOnce = this.#retryAtOnce
+    this.#retryAtOnce = false
+    if (diagnosis.action === 'fatal') return this.#fail(diagnosis.error)
     if (diagnosis.action === 'fall-back') {
-      this.log.info('fallback', { url: this.url, protocolVersion: 4 }, `${this.url} does not speak MQTT 5: trying MQTT 3.1.1`)
-      this.protocol.fallBack(diagnosis.error instanceof ConnectionRefusedError ? 'refused' : 'silent')
-      return this.wait(0, diagnosis.error, false)
+      this.#log.info('fallback', { url: this.url, protocolVersion: 4 }, `${this.url} does not speak MQTT 5: trying MQTT 3.1.1`)
+      this.#protocol.fallBack(diagnosis.error instanceof ConnectionRefusedError ? 'refused' : 'silent')
+      return this.#wait(0, diagnosis.error, false)
     }
-    if (!accepted && this.protocol.closedUnanswered()) this.silentCloses = 0
+    if (!accepted && this.#protocol.closedUnanswered()) this.#silentCloses = 0
     if (diagnosis.silent) {
       // Part of negotiating the protocol, not a lost connection: no status, no backoff.
-      this.silentCloses += 1
-      return this.wait(0, diagnosis.error, false)
+      this.#silentCloses += 1
+      return this.#wait(0, diagnosis.error, false)
     }
     if (diagnosis.stable) {
-      this.attempt = 0
-      this.shortConnections = 0
+      this.#attempt = 0
+      this.#shortConnections = 0
     } else if (diagnosis.short) {
-      this.shortConnections += 1
+      this.#shortConnections += 1
     }
-    if (this.options.reconnect === false) return this.fail(diagnosis.error)
-    if (diagnosis.delay === 'none' || atOnce) return this.wait(0, diagnosis.error, true)
-    this.attempt += 1
-    if (this.options.endpoints.length > 1) this.endpointIndex = (this.endpointIndex + 1) % this.options.endpoints.length
-    this.wait(backoffDelay(this.attempt, this.options.reconnect), diagnosis.error, true)
+    if (this.#options.reconnect === false) return this.#fail(diagnosis.error)
+    if (diagnosis.delay === 'none' || atOnce) return this.#wait(0, diagnosis.error, true)
+    this.#attempt += 1
+    if (this.#options.endpoints.length > 1) this.#endpointIndex = (this.#endpointIndex + 1) % this.#options.endpoints.length
+    this.#wait(backoffDelay(this.#attempt, this.#options.reconnect), diagnosis.error, true)
   }
 
-  private wait(delay: number, error: IotPubSubError, report: boolean): void {
+  #wait(delay: number, error: IotPubSubError, report: boolean): void {
     const timer = setTimeout(() => {
-      this.state = { type: 'opening' }
-      void this.open()
+      this.#state = { type: 'opening' }
+      void this.#open()
     }, delay)
-    this.state = { type: 'waiting', timer }
-    if (report) this.log.info('reconnecting', { url: this.url, attempt: Math.max(this.attempt, 1), delay }, `next attempt to ${this.url} in ${delay} ms`)
-    if (report) this.status.next({ type: 'reconnecting', url: this.url, attempt: Math.max(this.attempt, 1), delay, error })
+    this.#state = { type: 'waiting', timer }
+    if (report) this.#log.info('reconnecting', { url: this.url, attempt: Math.max(this.#attempt, 1), delay }, `next attempt to ${this.url} in ${delay} ms`)
+    if (report) this.#status.next({ type: 'reconnecting', url: this.url, attempt: Math.max(this.#attempt, 1), delay, error })
   }
 
   /** One attempt: the credentials first (a provider may take its time, or fail), then the link. */
-  private async open(): Promise<void> {
-    let username = this.options.username
-    let password = this.options.password
-    if (this.credentials.dynamic) {
+  async #open(): Promise<void> {
+    let username = this.#options.username
+    let password = this.#options.password
+    if (this.#credentials.dynamic) {
       try {
-        ;({ username, password } = await this.credentials.next())
+        ;({ username, password } = await this.#credentials.next())
       } catch (error) {
-        if (this.state.type !== 'opening') return
+        if (this.#state.type !== 'opening') return
         // A provider that fails is a failed attempt: back off and ask again.
         const failed = new ConnectionRefusedError('the credentials provider failed', { cause: error })
-        if (this.options.reconnect === false) return this.fail(failed)
-        this.attempt += 1
-        return this.wait(backoffDelay(this.attempt, this.options.reconnect), failed, true)
+        if (this.#options.reconnect === false) return this.#fail(failed)
+        this.#attempt += 1
+        return this.#wait(backoffDelay(this.#attempt, this.#options.reconnect), failed, true)
       }
       // end() while the provider was thinking: no connection is opened.
-      if (this.state.type !== 'opening') return
+      if (this.#state.type !== 'opening') return
     }
-    const endpoint = this.options.endpoints[this.endpointIndex] ?? (this.options.endpoints[0] as NonNullable<(typeof this.options.endpoints)[0]>)
-    this.log.info(
+    const endpoint = this.#options.endpoints[this.#endpointIndex] ?? (this.#options.endpoints[0] as NonNullable<ResolvedOptions['endpoints'][0]>)
+    this.#log.info(
       'attempt',
-      { url: endpoint.url, attempt: this.attempt + 1, protocolVersion: this.protocol.version, username },
-      `connecting to ${endpoint.url} (MQTT ${this.protocol.version === 5 ? '5' : '3.1.1'}${username === undefined ? '' : `, as ${JSON.stringify(username)}`})`,
+      { url: endpoint.url, attempt: this.#attempt + 1, protocolVersion: this.#protocol.version, username },
+      `connecting to ${endpoint.url} (MQTT ${this.#protocol.version === 5 ? '5' : '3.1.1'}${username === undefined ? '' : `, as ${JSON.stringify(username)}`})`,
     )
-    this.link.open({ endpoint, protocolVersion: this.protocol.version, username, password })
+    this.#link.open({ endpoint, protocolVersion: this.#protocol.version, username, password })
   }
 
   /** Ends the client after an error that retrying cannot fix. */
-  private fail(error: IotPubSubError): void {
-    this.state = { type: 'stopped' }
-    void this.link.close({ force: true, timeout: 0 })
-    this.finish(error)
+  #fail(error: IotPubSubError): void {
+    this.#state = { type: 'stopped' }
+    void this.#link.close({ force: true, timeout: 0 })
+    this.#finish(error)
   }
 
-  private finish(error: IotPubSubError | undefined): void {
-    if (error) this.log.error('stopped', errorFields(error), `stopped for good: ${error.message}`)
-    else this.log.info('stopped', {}, 'ended')
-    this.listener.stopped(error)
-    this.status.next({ type: 'closed', error })
-    this.status.complete()
+  #finish(error: IotPubSubError | undefined): void {
+    if (error) this.#log.error('stopped', errorFields(error), `stopped for good: ${error.message}`)
+    else this.#log.info('stopped', {}, 'ended')
+    this.#listener.stopped(error)
+    this.#status.next({ type: 'closed', error })
+    this.#status.complete()
   }
 }

@@ -15,37 +15,43 @@ function same(a: Credentials | undefined, b: Credentials | undefined): boolean {
  * ```
  */
 export class CredentialsPolicy {
-  private inUse: Credentials | undefined
-  private lastRefused: Credentials | undefined
+  #inUse: Credentials | undefined
+  #lastRefused: Credentials | undefined
+
+  readonly #fixed: Credentials
+  readonly #provider: (() => Credentials | Promise<Credentials>) | undefined
 
   constructor(
-    private readonly fixed: Credentials,
-    private readonly provider: (() => Credentials | Promise<Credentials>) | undefined,
-  ) {}
+    fixed: Credentials,
+    provider: (() => Credentials | Promise<Credentials>) | undefined,
+  ) {
+    this.#fixed = fixed
+    this.#provider = provider
+  }
 
   /** Whether `next()` has to wait for a provider. */
   get dynamic(): boolean {
-    return this.provider !== undefined
+    return this.#provider !== undefined
   }
 
   /** The credentials for the next attempt (a copy: the provider's object is not kept). */
   async next(): Promise<Credentials> {
-    const credentials = this.provider ? await this.provider() : this.fixed
-    this.inUse = { username: credentials.username, password: credentials.password }
-    return this.inUse
+    const credentials = this.#provider ? await this.#provider() : this.#fixed
+    this.#inUse = { username: credentials.username, password: credentials.password }
+    return this.#inUse
   }
 
   /** If the broker refused the credentials in use: whether a retry may bring other ones. */
   get mayChange(): boolean {
-    return this.provider !== undefined && !same(this.inUse, this.lastRefused)
+    return this.#provider !== undefined && !same(this.#inUse, this.#lastRefused)
   }
 
   /** The broker refused the credentials in use. */
   refused(): void {
-    this.lastRefused = this.inUse
+    this.#lastRefused = this.#inUse
   }
 
   accepted(): void {
-    this.lastRefused = undefined
+    this.#lastRefused = undefined
   }
 }

@@ -13,31 +13,34 @@ import type { ProtocolVersion } from '../status.js'
  * ```
  */
 export class ProtocolNegotiation {
-  private current: ProtocolVersion
-  private silentFallback = false
+  #current: ProtocolVersion
+  #silentFallback = false
   /** Some broker accepted an MQTT 5 CONNECT: from then on only an explicit refusal moves to 3.1.1. */
   spoke5 = false
 
-  constructor(private readonly wanted: 4 | 5 | 'auto') {
-    this.current = wanted === 4 ? 4 : 5
+  readonly #wanted: 4 | 5 | 'auto'
+
+  constructor(wanted: 4 | 5 | 'auto') {
+    this.#wanted = wanted
+    this.#current = wanted === 4 ? 4 : 5
   }
 
   get version(): ProtocolVersion {
-    return this.current
+    return this.#current
   }
 
   get auto(): boolean {
-    return this.wanted === 'auto'
+    return this.#wanted === 'auto'
   }
 
   fallBack(why: 'refused' | 'silent'): void {
-    this.current = 4
-    this.silentFallback = why === 'silent'
+    this.#current = 4
+    this.#silentFallback = why === 'silent'
   }
 
   accepted(): void {
-    if (this.current === 5) this.spoke5 = true
-    this.silentFallback = false
+    if (this.#current === 5) this.spoke5 = true
+    this.#silentFallback = false
   }
 
   /**
@@ -45,9 +48,9 @@ export class ProtocolNegotiation {
    * whether it did (the count of silent closes starts over).
    */
   closedUnanswered(): boolean {
-    if (this.current !== 4 || !this.silentFallback) return false
-    this.current = 5
-    this.silentFallback = false
+    if (this.#current !== 4 || !this.#silentFallback) return false
+    this.#current = 5
+    this.#silentFallback = false
     return true
   }
 }

@@ -11,10 +11,10 @@ export class DeliveredMessage<T> implements Message<T> {
   readonly qos: QoS
   readonly retain: boolean
   readonly properties?: MessageProperties
-  private readonly filterLevels: readonly string[]
-  private cachedParams: readonly string[] | undefined
+  readonly #filterLevels: readonly string[]
+  #cachedParams: readonly string[] | undefined
 
-  private readonly held: AckHandle | undefined
+  readonly #held: AckHandle | undefined
 
   constructor(message: IncomingMessage, payload: T, filterLevels: readonly string[], held?: AckHandle) {
     this.topic = message.topic
@@ -23,21 +23,21 @@ export class DeliveredMessage<T> implements Message<T> {
     this.qos = message.qos
     this.retain = message.retain
     if (message.properties) this.properties = message.properties
-    this.filterLevels = filterLevels
-    this.held = held
+    this.#filterLevels = filterLevels
+    this.#held = held
   }
 
   ack(): void {
-    this.held?.ack()
+    this.#held?.ack()
   }
 
   nack(reason?: unknown): void {
-    this.held?.nack(reason)
+    this.#held?.nack(reason)
   }
 
   get params(): readonly string[] {
-    this.cachedParams ??= matchParams(this.filterLevels, this.topic) ?? []
-    return this.cachedParams
+    this.#cachedParams ??= matchParams(this.#filterLevels, this.topic) ?? []
+    return this.#cachedParams
   }
 
   toJSON(): Omit<Message<T>, 'ack' | 'nack'> {

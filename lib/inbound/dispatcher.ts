@@ -25,35 +25,44 @@ export interface DispatchContext {
 export class Dispatcher {
   /** Observers with `ack: 'manual'`; while there are none, messages carry no acknowledgement state. */
   manualObservers = 0
-  private handled = 0
-  private batchStart = 0
+  #handled = 0
+  #batchStart = 0
+
+  readonly #context: DispatchContext
+  /** Runs a callback after pending I/O and timers (setImmediate in Node). */
+  readonly #defer: (callback: () => void) => void
+  readonly #now: () => number
 
   constructor(
-    private readonly context: DispatchContext,
+    context: DispatchContext,
     /** Runs a callback after pending I/O and timers (setImmediate in Node). */
-    private readonly defer: (callback: () => void) => void,
-    private readonly now: () => number = () => performance.now(),
-  ) {}
+    defer: (callback: () => void) => void,
+    now: () => number = () => performance.now(),
+  ) {
+    this.#context = context
+    this.#defer = defer
+    this.#now = now
+  }
 
   /** The link's `message` event: deliver, then let the link go on (at once, after the acks, or after a pause). */
   message(message: IncomingMessage, done: () => void): void {
     let ack: PendingAck | undefined
     if (this.manualObservers > 0 && message.qos > 0) {
-      const epoch = this.context.epoch
+      const epoch = this.#context.epoch
       ack = new PendingAck(
-        () => epoch === this.context.epoch,
-        (reason) => this.context.redeliver(message.topic, reason),
+        () => epoch === this.#context.epoch,
+        (reason) => this.#context.redeliver(message.topic, reason),
       )
     }
-    this.deliver(message, ack)
-    if (ack) ack.whenReleased(() => this.pace(done))
-    else this.pace(done)
+    this.#deliver(message, ack)
+    if (ack) ack.whenReleased(() => this.#pace(done))
+    else this.#pace(done)
   }
 
-  private deliver(message: IncomingMessage, ack: PendingAck | undefined): void {
-    const { registry } = this.context
+  #deliver(message: IncomingMessage, ack: PendingAck | undefined): void {
+    const { registry } = this.#context
     const ids = message.properties?.subscriptionIdentifier
-    if (ids !== undefined && this.context.useIdentifiers) {
+    if (ids !== undefined && this.#context.useIdentifiers) {
       // MQTT 5: each copy names the subscription(s) it is for, so each observer gets its copy once.
       if (typeof ids === 'number') {
         const subscription = registry.byIdentifier(ids)
@@ -77,12 +86,12 @@ export class Dispatcher {
   }
 
   /** Lets the link read on: at once, unless this batch of handling has run past its budget. */
-  private pace(done: () => void): void {
-    if (++this.handled < BATCH) return done()
-    this.handled = 0
-    const now = this.now()
-    if (now - this.batchStart < BUDGET_MS) return done()
-    this.batchStart = now
-    this.defer(done)
+  #pace(done: () => void): void {
+    if (++this.#handled < BATCH) return done()
+    this.#handled = 0
+    const now = this.#now()
+    if (now - this.#batchStart < BUDGET_MS) return done()
+    this.#batchStart = now
+    this.#defer(done)
   }
 }

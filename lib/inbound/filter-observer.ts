@@ -19,36 +19,44 @@ export interface ObserverHost {
 export class ObserverRecord<T> implements FilterObserver {
   subscription: BrokerSubscription | undefined
   /** Manual acknowledgement: the messages handed out and not yet acknowledged. */
-  private holding: Set<AckHandle> | undefined
+  #holding: Set<AckHandle> | undefined
+
+  readonly #host: ObserverHost
+  readonly #subscriber: Subscriber<Message<T>>
+  readonly #codec: Codec<T>
 
   constructor(
-    private readonly host: ObserverHost,
-    private readonly subscriber: Subscriber<Message<T>>,
+    host: ObserverHost,
+    subscriber: Subscriber<Message<T>>,
     readonly qos: QoS,
-    private readonly codec: Codec<T>,
+    codec: Codec<T>,
     readonly manual: boolean,
-  ) {}
+  ) {
+    this.#host = host
+    this.#subscriber = subscriber
+    this.#codec = codec
+  }
 
   next(message: IncomingMessage, subscription: BrokerSubscription, ack: PendingAck | undefined): void {
     let payload: T
-    if (this.codec === (bytesCodec as Codec<unknown>)) {
+    if (this.#codec === (bytesCodec as Codec<unknown>)) {
       payload = message.payload as T
     } else {
       try {
-        payload = this.codec.decode(message.payload)
+        payload = this.#codec.decode(message.payload)
       } catch (error) {
-        this.host.decodeFailed(new DecodeError(message.topic, message.payload, error))
+        this.#host.decodeFailed(new DecodeError(message.topic, message.payload, error))
         return
       }
     }
-    this.subscriber.next(new DeliveredMessage(message, payload, subscription.levels, this.manual ? this.hold(ack) : undefined))
+    this.#subscriber.next(new DeliveredMessage(message, payload, subscription.levels, this.manual ? this.#hold(ack) : undefined))
   }
 
   /** Takes a share of a message's acknowledgement, remembered until this observer acknowledges it. */
-  private hold(ack: PendingAck | undefined): AckHandle | undefined {
+  #hold(ack: PendingAck | undefined): AckHandle | undefined {
     const handle = ack?.hold()
     if (!handle) return undefined
-    const holding = (this.holding ??= new Set())
+    const holding = (this.#holding ??= new Set())
     holding.add(handle)
     return {
       ack: () => {
@@ -63,11 +71,11 @@ export class ObserverRecord<T> implements FilterObserver {
   }
 
   error(error: Error): void {
-    this.subscriber.error(error)
+    this.#subscriber.error(error)
   }
 
   complete(): void {
-    this.subscriber.complete()
+    this.#subscriber.complete()
   }
 
   /**
@@ -75,8 +83,8 @@ export class ObserverRecord<T> implements FilterObserver {
    * it no longer wants them, and an acknowledgement never given would stop the connection for good.
    */
   unsubscribe(): void {
-    if (this.holding) for (const handle of [...this.holding]) handle.ack()
-    this.holding = undefined
-    this.host.detach(this as ObserverRecord<unknown>)
+    if (this.#holding) for (const handle of [...this.#holding]) handle.ack()
+    this.#holding = undefined
+    this.#host.detach(this as ObserverRecord<unknown>)
   }
 }

@@ -9,22 +9,26 @@
  */
 export class InFlightAwareIds {
   /** Not 1: a new client instance resuming a session should not start on the identifiers its predecessor used. */
-  private next = Math.max(1, Math.floor(Math.random() * 65_535))
-  private last: number | null = null
+  #next = Math.max(1, Math.floor(Math.random() * 65_535))
+  #last: number | null = null
 
-  constructor(private readonly inUse: (id: number) => boolean) {}
+  readonly #inUse: (id: number) => boolean
+
+  constructor(inUse: (id: number) => boolean) {
+    this.#inUse = inUse
+  }
 
   allocate(): number | null {
     for (let tries = 0; tries < 65_535; tries++) {
-      const id = this.next
-      this.next = id >= 65_535 ? 1 : id + 1
-      if (!this.inUse(id)) return (this.last = id)
+      const id = this.#next
+      this.#next = id >= 65_535 ? 1 : id + 1
+      if (!this.#inUse(id)) return (this.#last = id)
     }
     return null
   }
 
   getLastAllocated(): number | null {
-    return this.last
+    return this.#last
   }
 
   /** Stored publishes resent on a new connection keep their identifiers; they are in the in-flight table by then. */

@@ -12,11 +12,11 @@ import type { ProtocolLevel, PublishPacket } from '../wire/packets.js'
  * ```
  */
 export class IncomingAcks {
-  private readonly released = new Set<number>()
+  readonly #released = new Set<number>()
 
   /** A QoS 2 message delivered already: the broker resent it before it saw the PUBREC. */
   delivered(packet: PublishPacket): boolean {
-    return packet.qos === 2 && this.released.has(packet.packetId as number)
+    return packet.qos === 2 && this.#released.has(packet.packetId as number)
   }
 
   /** The bytes that acknowledge a handled message (none for QoS 0); a QoS 2 one is remembered until its PUBREL. */
@@ -24,18 +24,18 @@ export class IncomingAcks {
     const packetId = packet.packetId as number
     if (packet.qos === 1) return encode({ type: 'puback', packetId, reasonCode: 0 }, level)
     if (packet.qos !== 2) return undefined
-    this.released.add(packetId)
+    this.#released.add(packetId)
     return encode({ type: 'pubrec', packetId, reasonCode: 0 }, level)
   }
 
   /** PUBREL: the message is the application's; its identifier is free, and PUBCOMP says so. */
   release(packetId: number, level: ProtocolLevel): Uint8Array {
-    this.released.delete(packetId)
+    this.#released.delete(packetId)
     return encode({ type: 'pubcomp', packetId, reasonCode: 0 }, level)
   }
 
   /** The broker has no session for the client: nothing it sends is a resend. */
   forget(): void {
-    this.released.clear()
+    this.#released.clear()
   }
 }

@@ -22,53 +22,59 @@ export interface KeepaliveActions {
  * ```
  */
 export class Keepalive {
-  private timer: unknown
-  private heardCount = 0
-  private wroteCount = 0
-  private heardAtTick = 0
-  private wroteAtTick = 0
-  private silentTicks = 0
+  #timer: unknown
+  #heardCount = 0
+  #wroteCount = 0
+  #heardAtTick = 0
+  #wroteAtTick = 0
+  #silentTicks = 0
+
+  readonly #intervals: TimerVariant
+  readonly #actions: KeepaliveActions
 
   constructor(
-    private readonly intervals: TimerVariant,
-    private readonly actions: KeepaliveActions,
-  ) {}
+    intervals: TimerVariant,
+    actions: KeepaliveActions,
+  ) {
+    this.#intervals = intervals
+    this.#actions = actions
+  }
 
   /** Starts the timer for a connection; 0 seconds turns the keepalive off. */
   start(seconds: number): void {
     this.stop()
     if (!(seconds > 0)) return
-    this.silentTicks = 0
-    this.heardAtTick = this.heardCount
-    this.wroteAtTick = this.wroteCount
-    this.timer = this.intervals.set(() => this.tick(), (seconds * 1000) / 2)
+    this.#silentTicks = 0
+    this.#heardAtTick = this.#heardCount
+    this.#wroteAtTick = this.#wroteCount
+    this.#timer = this.#intervals.set(() => this.#tick(), (seconds * 1000) / 2)
   }
 
   stop(): void {
-    if (this.timer === undefined) return
-    this.intervals.clear(this.timer)
-    this.timer = undefined
+    if (this.#timer === undefined) return
+    this.#intervals.clear(this.#timer)
+    this.#timer = undefined
   }
 
   heard(): void {
-    this.heardCount += 1
+    this.#heardCount += 1
   }
 
   wrote(): void {
-    this.wroteCount += 1
+    this.#wroteCount += 1
   }
 
-  private tick(): void {
-    const silent = this.heardCount === this.heardAtTick
-    const idle = this.wroteCount === this.wroteAtTick
-    this.heardAtTick = this.heardCount
-    this.silentTicks = silent ? this.silentTicks + 1 : 0
-    if (this.silentTicks >= 3) {
+  #tick(): void {
+    const silent = this.#heardCount === this.#heardAtTick
+    const idle = this.#wroteCount === this.#wroteAtTick
+    this.#heardAtTick = this.#heardCount
+    this.#silentTicks = silent ? this.#silentTicks + 1 : 0
+    if (this.#silentTicks >= 3) {
       this.stop()
-      this.actions.expired()
+      this.#actions.expired()
       return
     }
-    if (idle || silent) this.actions.ping()
-    this.wroteAtTick = this.wroteCount
+    if (idle || silent) this.#actions.ping()
+    this.#wroteAtTick = this.#wroteCount
   }
 }

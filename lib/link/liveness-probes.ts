@@ -10,7 +10,7 @@
  * ```
  */
 export class LivenessProbes {
-  private waiting: Array<(alive: boolean) => void> = []
+  #waiting: Array<(alive: boolean) => void> = []
 
   add(timeout: number, answer: (alive: boolean) => void): void {
     let settled = false
@@ -22,16 +22,16 @@ export class LivenessProbes {
     }
     // A main-thread timer: a probe runs when the page is in front, where timers are on time.
     const timer = setTimeout(() => {
-      this.waiting = this.waiting.filter((p) => p !== once)
+      this.#waiting = this.#waiting.filter((p) => p !== once)
       once(false)
     }, timeout)
-    this.waiting.push(once)
+    this.#waiting.push(once)
   }
 
   answerAll(alive: boolean): void {
-    if (this.waiting.length === 0) return
-    const waiting = this.waiting
-    this.waiting = []
+    if (this.#waiting.length === 0) return
+    const waiting = this.#waiting
+    this.#waiting = []
     for (const answer of waiting) answer(alive)
   }
 }

@@ -28,57 +28,66 @@ function codeOf(error: unknown): unknown {
 export class MqttJsLink implements Link, LivenessProbe {
   private mqtt: MqttClient | undefined
   /** Whether the attempt under way has had its CONNACK; a refusal is reported from the packet itself. */
-  private accepted = false
-  private refusedCode: number | undefined
-  private connack: Connack | undefined
-  private openedAt = 0
+  #accepted = false
+  #refusedCode: number | undefined
+  #connack: Connack | undefined
+  #openedAt = 0
   /** Reported once per attempt: MQTT.js can emit `close` more than once. */
-  private closeReported = true
-  private keepaliveExpired = false
+  #closeReported = true
+  #keepaliveExpired = false
   /** Counts messages received, so that a PINGRESP stuck behind a backlog is not taken for a dead broker. */
-  private received = 0
+  #received = 0
   /** The latest chunk read from the socket: where a malformed acknowledgement's bytes can be looked up. */
-  private lastChunk: Uint8Array | undefined
+  #lastChunk: Uint8Array | undefined
   /** The topic MQTT.js resolved for the PUBLISH it is about to hand over (a topic alias leaves the packet's empty). */
-  private topic = ''
-  private readonly transport = new TransportWatch((failure) => this.events.failed(failure))
+  #topic = ''
+  readonly #transport = new TransportWatch((failure) => this.#events.failed(failure))
   /**
    * Node: the acknowledgements written while handling one turn's messages, and the publishes of one turn, leave
    * together (sockets have Nagle's algorithm off). Browsers have neither setImmediate nor a Nagle switch: their WebSocket frames
    * each write anyway.
    */
-  private readonly writes = typeof setImmediate === 'function' ? new WriteBatch(setImmediate) : undefined
+  readonly #writes = typeof setImmediate === 'function' ? new WriteBatch(setImmediate) : undefined
   /** Liveness probes waiting for the next packet from the broker. */
-  private readonly probes = new LivenessProbes()
+  readonly #probes = new LivenessProbes()
+
+  readonly #settings: LinkSettings
+  readonly #events: LinkEvents
+  /** The keepalive's timers: a browser's run in a Worker, out of reach of hidden-tab throttling. */
+  readonly #intervals: Intervals
 
   constructor(
-    private readonly settings: LinkSettings,
-    private readonly events: LinkEvents,
+    settings: LinkSettings,
+    events: LinkEvents,
     /** The keepalive's timers: a browser's run in a Worker, out of reach of hidden-tab throttling. */
-    private readonly intervals: Intervals,
-  ) {}
+    intervals: Intervals,
+  ) {
+    this.#settings = settings
+    this.#events = events
+    this.#intervals = intervals
+  }
 
   open(attempt: Attempt): void {
-    this.accepted = false
-    this.refusedCode = undefined
-    this.connack = undefined
-    this.keepaliveExpired = false
-    this.closeReported = false
-    this.openedAt = Date.now()
-    this.transport.begin(attempt.endpoint)
+    this.#accepted = false
+    this.#refusedCode = undefined
+    this.#connack = undefined
+    this.#keepaliveExpired = false
+    this.#closeReported = false
+    this.#openedAt = Date.now()
+    this.#transport.begin(attempt.endpoint)
     try {
       if (!this.mqtt) {
-        this.mqtt = this.create(attempt)
+        this.mqtt = this.#create(attempt)
         this.mqtt.connect()
       } else {
-        this.applyAttempt(this.mqtt, attempt)
+        this.#applyAttempt(this.mqtt, attempt)
         // The stores passed back in keep the unacknowledged publishes, which MQTT.js resends first.
         this.mqtt.reconnect({ incomingStore: this.mqtt.incomingStore, outgoingStore: this.mqtt.outgoingStore })
       }
     } catch (error) {
       // A stream that could not even be built (a browser's WebSocket constructor throws): a failed attempt.
-      this.events.failed({ type: 'protocol', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
-      queueMicrotask(() => this.onClose())
+      this.#events.failed({ type: 'protocol', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
+      queueMicrotask(() => this.#onClose())
     }
   }
 
@@ -93,9 +102,9 @@ export class MqttJsLink implements Link, LivenessProbe {
     // MQTT.js's payload and property types name Buffer, where a Uint8Array is written the same way.
     const publishOptions = (options.properties ? { qos: options.qos, retain: options.retain, properties: options.properties } : { qos: options.qos, retain: options.retain }) as IClientPublishOptions
     // The publishes of one turn leave together too (a burst from a loop), with no wait beyond the turn.
-    if (mqttClient.connected) this.writes?.hold(mqttClient.stream as unknown as Parameters<WriteBatch['hold']>[0])
+    if (mqttClient.connected) this.#writes?.hold(mqttClient.stream as unknown as Parameters<WriteBatch['hold']>[0])
     mqttClient.publish(topic, payload as string, publishOptions, callback)
-    return options.qos > 0 ? this.packetIdOf(mqttClient, callback) : undefined
+    return options.qos > 0 ? this.#packetIdOf(mqttClient, callback) : undefined
   }
 
   withdraw(packetId: number): void {
@@ -129,21 +138,21 @@ export class MqttJsLink implements Link, LivenessProbe {
   probe(timeout: number, answer: (alive: boolean) => void): void {
     const client = this.mqtt
     if (!client?.connected) return answer(false)
-    this.probes.add(timeout, answer)
+    this.#probes.add(timeout, answer)
     client.sendPing()
   }
 
   close({ force, timeout }: { force: boolean; timeout: number }): Promise<void> {
     const mqttClient = this.mqtt
     if (!mqttClient?.stream) {
-      this.intervals.dispose()
+      this.#intervals.dispose()
       return Promise.resolve() // never connected: MQTT.js's end() needs a stream
     }
     return new Promise<void>((resolve) => {
       let timer: ReturnType<typeof setTimeout> | undefined
       const done = (): void => {
         if (timer !== undefined) clearTimeout(timer)
-        this.intervals.dispose()
+        this.#intervals.dispose()
         resolve()
       }
       if (!force && mqttClient.connected && timeout > 0) {
@@ -161,19 +170,19 @@ export class MqttJsLink implements Link, LivenessProbe {
     })
   }
 
-  private create(attempt: Attempt): MqttClient {
-    const { settings } = this
+  #create(attempt: Attempt): MqttClient {
+    const settings = this.#settings
     const options: IClientOptions = sessionOptions(settings)
     const timers = signOfLifeTimers(
       {
-        received: () => this.received,
+        received: () => this.#received,
         pingAgain: () => {
           this.mqtt?.sendPing()
           this.mqtt?.reschedulePing(true)
         },
-        expiring: () => (this.keepaliveExpired = true),
+        expiring: () => (this.#keepaliveExpired = true),
       },
-      this.intervals,
+      this.#intervals,
     )
     options.timerVariant = timers as IClientOptions['timerVariant']
     let made: MqttClient | undefined
@@ -181,31 +190,31 @@ export class MqttJsLink implements Link, LivenessProbe {
     const url = attempt.endpoint.url
     const client = mqtt.connect(url, { ...options, ...(attemptOptions(attempt, settings) satisfies IClientOptions) })
     made = client
-    this.transport.watchStreamsOf(client)
+    this.#transport.watchStreamsOf(client)
     noDelayOnStreamsOf(client)
-    client.on('packetreceive', (packet) => this.onPacket(packet))
-    client.on('message', (topic) => (this.topic = topic))
-    client.on('error', (error) => this.onError(error))
+    client.on('packetreceive', (packet) => this.#onPacket(packet))
+    client.on('message', (topic) => (this.#topic = topic))
+    client.on('error', (error) => this.#onError(error))
     client.on('disconnect', (packet: IDisconnectPacket) =>
-      this.events.failed({ type: 'disconnect', code: packet.reasonCode ?? 0, reason: packet.properties?.reasonString }),
+      this.#events.failed({ type: 'disconnect', code: packet.reasonCode ?? 0, reason: packet.properties?.reasonString }),
     )
-    client.on('close', () => this.onClose())
+    client.on('close', () => this.#onClose())
     // MQTT.js emits `connect` once it has resent (one by one, each acknowledged) the stored publishes.
     client.on('connect', () => {
-      if (!this.accepted) return
-      this.reportConnected()
-      this.events.ready()
+      if (!this.#accepted) return
+      this.#reportConnected()
+      this.#events.ready()
     })
     // MQTT.js sends a QoS 1/2 acknowledgement, and reads the next packet, only when this calls back.
     client.handleMessage = (packet, callback) => {
-      this.received += 1
+      this.#received += 1
       // Only a QoS 1/2 message has an acknowledgement to write.
-      if (packet.qos > 0) this.writes?.hold(client.stream as unknown as Parameters<WriteBatch['hold']>[0])
+      if (packet.qos > 0) this.#writes?.hold(client.stream as unknown as Parameters<WriteBatch['hold']>[0])
       const message: IncomingMessage =
-        packet.topic === this.topic
+        packet.topic === this.#topic
           ? (packet as unknown as IncomingMessage)
-          : { topic: this.topic, payload: packet.payload as Uint8Array, qos: packet.qos, retain: packet.retain, properties: packet.properties }
-      this.events.message(message, callback as () => void)
+          : { topic: this.#topic, payload: packet.payload as Uint8Array, qos: packet.qos, retain: packet.retain, properties: packet.properties }
+      this.#events.message(message, callback as () => void)
     }
     return client
   }
@@ -214,30 +223,30 @@ export class MqttJsLink implements Link, LivenessProbe {
    * MQTT.js reads the next attempt's node, protocol and credentials from its options object (its stream
    * builder closes over it): this is the one place that writes them, from the attempt alone.
    */
-  private applyAttempt(client: MqttClient, attempt: Attempt): void {
-    Object.assign(client.options, attemptOptions(attempt, this.settings) satisfies IClientOptions)
+  #applyAttempt(client: MqttClient, attempt: Attempt): void {
+    Object.assign(client.options, attemptOptions(attempt, this.#settings) satisfies IClientOptions)
   }
 
-  private onPacket(packet: Packet): void {
-    this.probes.answerAll(true)
-    if (packet.cmd !== 'connack' || this.accepted) return
+  #onPacket(packet: Packet): void {
+    this.#probes.answerAll(true)
+    if (packet.cmd !== 'connack' || this.#accepted) return
     const connack = packet as IConnackPacket
     const code = connack.reasonCode ?? connack.returnCode ?? 0
     if (code !== 0) {
-      this.refusedCode = code
-      this.events.failed({ type: 'refused', code, message: `Connection refused: ${reasonText(code)}` })
+      this.#refusedCode = code
+      this.#events.failed({ type: 'refused', code, message: `Connection refused: ${reasonText(code)}` })
       return
     }
-    this.accepted = true
+    this.#accepted = true
     const client = this.mqtt as MqttClient
     // Before MQTT.js sends any PUBLISH on this connection (it holds them until the CONNACK).
     coalesceWrites(client.stream)
     // Ahead of MQTT.js's own listener, which parses the chunk (and reports its errors) synchronously.
-    client.stream.prependListener('data', (chunk: Uint8Array) => (this.lastChunk = chunk))
+    client.stream.prependListener('data', (chunk: Uint8Array) => (this.#lastChunk = chunk))
     // MQTT 5: a server keepalive is binding, but MQTT.js ignores it when the client asked for 0.
     const serverKeepAlive = connack.properties?.serverKeepAlive
-    if (serverKeepAlive && !this.settings.keepalive) client.options.keepalive = serverKeepAlive
-    this.connack = {
+    if (serverKeepAlive && !this.#settings.keepalive) client.options.keepalive = serverKeepAlive
+    this.#connack = {
       sessionPresent: connack.sessionPresent,
       maximumQoS: connack.properties?.maximumQoS as QoS | undefined,
       maximumPacketSize: connack.properties?.maximumPacketSize,
@@ -247,47 +256,47 @@ export class MqttJsLink implements Link, LivenessProbe {
     // After MQTT.js's own CONNACK handling (it runs next, synchronously): from then on a publish is sent, or
     // queued behind the unacknowledged ones MQTT.js resends first, never held in its offline store.
     queueMicrotask(() => {
-      if (client.connected) this.reportConnected()
+      if (client.connected) this.#reportConnected()
     })
   }
 
-  private reportConnected(): void {
-    const connack = this.connack
-    this.connack = undefined
-    if (connack && this.accepted) this.events.connected(connack)
+  #reportConnected(): void {
+    const connack = this.#connack
+    this.#connack = undefined
+    if (connack && this.#accepted) this.#events.connected(connack)
   }
 
-  private onError(error: Error): void {
+  #onError(error: Error): void {
     const code = codeOf(error)
-    if (typeof code === 'number' && code === this.refusedCode) return // reported from the CONNACK
+    if (typeof code === 'number' && code === this.#refusedCode) return // reported from the CONNACK
     let failure: LinkFailure
     if (typeof code === 'string') failure = { type: 'socket', code, message: error.message }
-    else if (this.keepaliveExpired) failure = { type: 'keepalive' }
-    else if (!this.accepted) failure = { type: 'protocol', message: error.message }
+    else if (this.#keepaliveExpired) failure = { type: 'keepalive' }
+    else if (!this.#accepted) failure = { type: 'protocol', message: error.message }
     else if (typeof code === 'number') failure = { type: 'protocol', message: error.message }
     else {
       // mqtt-packet refused a packet: its parser is out of step and no later acknowledgement would arrive.
       // MQTT says to close the connection after a malformed packet.
-      failure = { type: 'malformed', message: error.message, ack: findMalformedAck(error.message, this.lastChunk) }
+      failure = { type: 'malformed', message: error.message, ack: findMalformedAck(error.message, this.#lastChunk) }
       this.mqtt?.stream?.destroy()
     }
-    this.events.failed(failure)
+    this.#events.failed(failure)
   }
 
-  private onClose(): void {
-    if (this.closeReported) return
-    this.closeReported = true
-    this.probes.answerAll(false)
-    this.lastChunk = undefined
-    this.transport.end()
-    if (!this.accepted && this.refusedCode === undefined && Date.now() - this.openedAt >= this.settings.connectTimeout) {
-      this.events.failed({ type: 'connect-timeout' })
+  #onClose(): void {
+    if (this.#closeReported) return
+    this.#closeReported = true
+    this.#probes.answerAll(false)
+    this.#lastChunk = undefined
+    this.#transport.end()
+    if (!this.#accepted && this.#refusedCode === undefined && Date.now() - this.#openedAt >= this.#settings.connectTimeout) {
+      this.#events.failed({ type: 'connect-timeout' })
     }
-    this.events.closed()
+    this.#events.closed()
   }
 
   /** The packet id MQTT.js just gave the QoS 1/2 publish with this callback (checked against its in-flight table). */
-  private packetIdOf(client: MqttClient, callback: (error?: Error) => void): number | undefined {
+  #packetIdOf(client: MqttClient, callback: (error?: Error) => void): number | undefined {
     const last = client.messageIdProvider.getLastAllocated()
     if (last !== null && client.outgoing[last]?.cb === callback) return last
     for (const [id, entry] of Object.entries(client.outgoing)) if (entry.cb === callback) return Number(id)

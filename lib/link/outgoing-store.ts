@@ -32,39 +32,39 @@ export class OutgoingPublish {
  * ```
  */
 export class OutgoingStore {
-  private readonly byId = new Map<number, OutgoingPublish>()
+  readonly #byId = new Map<number, OutgoingPublish>()
   /** Not yet written on this connection, oldest first, from `head` on (withdrawn ones are skipped). */
-  private waiting: OutgoingPublish[] = []
-  private head = 0
+  #waiting: OutgoingPublish[] = []
+  #head = 0
   /** Written on this connection and not yet acknowledged: counts against the receive maximum. */
-  private inFlight = 0
-  private quota = 65_535
-  private connection = 0
+  #inFlight = 0
+  #quota = 65_535
+  #connection = 0
 
   get size(): number {
-    return this.byId.size
+    return this.#byId.size
   }
 
   has(packetId: number): boolean {
-    return this.byId.has(packetId)
+    return this.#byId.has(packetId)
   }
 
   get(packetId: number): OutgoingPublish | undefined {
-    return this.byId.get(packetId)
+    return this.#byId.get(packetId)
   }
 
   /** A new publish, to be written after those waiting before it. */
   add(publish: OutgoingPublish): void {
-    this.byId.set(publish.packetId, publish)
-    this.waiting.push(publish)
+    this.#byId.set(publish.packetId, publish)
+    this.#waiting.push(publish)
   }
 
   /** Takes a publish out (acknowledged, refused or withdrawn). */
   remove(packetId: number): OutgoingPublish | undefined {
-    const publish = this.byId.get(packetId)
+    const publish = this.#byId.get(packetId)
     if (!publish) return undefined
-    this.byId.delete(packetId)
-    if (publish.connection === this.connection && this.connection !== 0) this.inFlight -= 1
+    this.#byId.delete(packetId)
+    if (publish.connection === this.#connection && this.#connection !== 0) this.#inFlight -= 1
     return publish
   }
 
@@ -73,11 +73,11 @@ export class OutgoingStore {
    * order (the broker resumes the session, or has forgotten it; either way at least once holds).
    */
   restart(connection: number, receiveMaximum: number): void {
-    this.connection = connection
-    this.quota = receiveMaximum
-    this.inFlight = 0
-    this.waiting = [...this.byId.values()]
-    this.head = 0
+    this.#connection = connection
+    this.#quota = receiveMaximum
+    this.#inFlight = 0
+    this.#waiting = [...this.#byId.values()]
+    this.#head = 0
   }
 
   /**
@@ -85,27 +85,27 @@ export class OutgoingStore {
    * those not yet written on it (a `released` one as its PUBREL), as far as the receive maximum allows.
    */
   *sendable(): Generator<OutgoingPublish> {
-    while (this.head < this.waiting.length && this.inFlight < this.quota) {
-      const publish = this.waiting[this.head] as OutgoingPublish
-      this.head += 1
-      if (this.byId.get(publish.packetId) !== publish) continue // withdrawn or acknowledged meanwhile
-      publish.connection = this.connection
-      this.inFlight += 1
+    while (this.#head < this.#waiting.length && this.#inFlight < this.#quota) {
+      const publish = this.#waiting[this.#head] as OutgoingPublish
+      this.#head += 1
+      if (this.#byId.get(publish.packetId) !== publish) continue // withdrawn or acknowledged meanwhile
+      publish.connection = this.#connection
+      this.#inFlight += 1
       yield publish
     }
-    if (this.head === this.waiting.length) {
-      this.waiting = []
-      this.head = 0
+    if (this.#head === this.#waiting.length) {
+      this.#waiting = []
+      this.#head = 0
     }
   }
 
   /** Everything, taken out (the final close gives it up). */
   clear(): OutgoingPublish[] {
-    const all = [...this.byId.values()]
-    this.byId.clear()
-    this.waiting = []
-    this.head = 0
-    this.inFlight = 0
+    const all = [...this.#byId.values()]
+    this.#byId.clear()
+    this.#waiting = []
+    this.#head = 0
+    this.#inFlight = 0
     return all
   }
 }

@@ -28,10 +28,14 @@ export interface PublishFlowHost {
 export class PublishFlow {
   readonly store = new OutgoingStore()
 
-  constructor(private readonly host: PublishFlowHost) {}
+  readonly #host: PublishFlowHost
+
+  constructor(host: PublishFlowHost) {
+    this.#host = host
+  }
 
   publish(topic: string, payload: Uint8Array | string, options: LinkPublishOptions, done: (error?: LinkAckError) => void): number | undefined {
-    const { host } = this
+    const host = this.#host
     if (options.qos === 0) {
       if (!host.accepted()) {
         done({ message: 'not connected' })
@@ -48,19 +52,19 @@ export class PublishFlow {
     }
     const bytes = encodePublish(topic, payload, options.qos, options.retain, false, packetId, options.properties, host.level())
     this.store.add(new OutgoingPublish(packetId, options.qos, bytes, done))
-    if (host.accepted()) this.sendStored()
+    if (host.accepted()) this.#sendStored()
     return packetId
   }
 
   withdraw(packetId: number): void {
     this.store.remove(packetId)
-    if (this.host.accepted()) this.sendStored()
+    if (this.#host.accepted()) this.#sendStored()
   }
 
   /** A new connection accepted: what is stored goes out again, as far as `receiveMaximum` allows. */
   restart(connection: number, receiveMaximum: number): void {
     this.store.restart(connection, receiveMaximum)
-    this.sendStored()
+    this.#sendStored()
   }
 
   /** PUBACK or PUBCOMP. */
@@ -70,13 +74,13 @@ export class PublishFlow {
     // PUBACK answers QoS 1, and QoS 2 where the broker downgraded it (RabbitMQ does); PUBCOMP a released QoS 2.
     if (!publish || (ack.type === 'puback') === publish.released) return
     this.store.remove(ack.packetId)
-    this.sendStored()
+    this.#sendStored()
     publish.done(ack.reasonCode >= 0x80 ? ackError(ack) : undefined)
   }
 
   /** PUBREC: the broker has a QoS 2 publish; PUBREL releases it (or it refused it). */
   received(ack: AckPacket): void {
-    const { host } = this
+    const host = this.#host
     const publish = this.store.get(ack.packetId)
     if (!publish || publish.qos !== 2) {
       // MQTT 5 §4.3.3: answer a PUBREC of an unknown packet identifier with PUBREL 146 (identifier not found).
@@ -84,7 +88,7 @@ export class PublishFlow {
     }
     if (ack.reasonCode >= 0x80) {
       this.store.remove(ack.packetId)
-      this.sendStored()
+      this.#sendStored()
       return publish.done(ackError(ack))
     }
     publish.released = true
@@ -92,8 +96,8 @@ export class PublishFlow {
   }
 
   /** Writes what the store lets go: stored publishes on a new connection, then what the receive maximum allows. */
-  private sendStored(): void {
-    const { host } = this
+  #sendStored(): void {
+    const host = this.#host
     for (const publish of this.store.sendable()) {
       if (publish.released) {
         host.write(encode({ type: 'pubrel', packetId: publish.packetId, reasonCode: 0 }, host.level()))

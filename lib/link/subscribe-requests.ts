@@ -13,32 +13,32 @@ import type { LinkSubscription, Suback } from './link.js'
  * ```
  */
 export class SubscribeRequests {
-  private readonly waiting = new Map<number, (ack: SubackPacket | undefined) => void>()
+  readonly #waiting = new Map<number, (ack: SubackPacket | undefined) => void>()
 
   get size(): number {
-    return this.waiting.size
+    return this.#waiting.size
   }
 
   has(packetId: number): boolean {
-    return this.waiting.has(packetId)
+    return this.#waiting.has(packetId)
   }
 
   add(packetId: number, answer: (ack: SubackPacket | undefined) => void): void {
-    this.waiting.set(packetId, answer)
+    this.#waiting.set(packetId, answer)
   }
 
   /** A SUBACK or UNSUBACK; one for no request waiting (a broker's mistake) is ignored. */
   answer(packetId: number, ack: SubackPacket): void {
-    const answer = this.waiting.get(packetId)
+    const answer = this.#waiting.get(packetId)
     if (!answer) return
-    this.waiting.delete(packetId)
+    this.#waiting.delete(packetId)
     answer(ack)
   }
 
   /** The connection closed: every request is answered as lost. */
   loseAll(): void {
-    const answers = [...this.waiting.values()]
-    this.waiting.clear()
+    const answers = [...this.#waiting.values()]
+    this.#waiting.clear()
     for (const answer of answers) answer(undefined)
   }
 }

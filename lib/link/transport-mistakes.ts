@@ -33,19 +33,23 @@ const isBrowserWebSocket = (socket: unknown): socket is BrowserWebSocket =>
  * the watch reads the stream itself and reports what it saw as a {@link LinkFailure}.
  */
 export class TransportWatch {
-  private endpoint: Endpoint | undefined
+  #endpoint: Endpoint | undefined
   /** Counts attempts, so that a late event of an earlier attempt's stream is not reported as this one's. */
-  private attempt = 0
+  #attempt = 0
   /** The attempt's browser WebSocket: whether it opened, and its close event. */
-  private browser: { opened: boolean; code: number | undefined; reason: string } | undefined
+  #browser: { opened: boolean; code: number | undefined; reason: string } | undefined
 
-  constructor(private readonly report: (failure: LinkFailure) => void) {}
+  readonly #report: (failure: LinkFailure) => void
+
+  constructor(report: (failure: LinkFailure) => void) {
+    this.#report = report
+  }
 
   /** A new connection attempt to `endpoint`. */
   begin(endpoint: Endpoint): void {
-    this.endpoint = endpoint
-    this.attempt += 1
-    this.browser = undefined
+    this.#endpoint = endpoint
+    this.#attempt += 1
+    this.#browser = undefined
   }
 
   /**
@@ -65,18 +69,18 @@ export class TransportWatch {
 
   /** MQTT.js built the attempt's stream. */
   watch(stream: WatchedStream): void {
-    const endpoint = this.endpoint
+    const endpoint = this.#endpoint
     if (!endpoint) return
-    const attempt = this.attempt
+    const attempt = this.#attempt
     const tell = (failure: LinkFailure | undefined): void => {
-      if (failure && attempt === this.attempt) this.report(failure)
+      if (failure && attempt === this.#attempt) this.#report(failure)
     }
     if (endpoint.protocol === 'mqtt' || endpoint.protocol === 'mqtts') return listenForHttp(stream, endpoint, tell)
     if (isBrowserWebSocket(stream.socket)) {
       // Browsers tell a page nothing about a failed handshake but the close code (1006): only whether the
       // WebSocket opened tells a handshake failure from a broker that closed the CONNECT.
       const browser = { opened: false, code: undefined as number | undefined, reason: '' }
-      this.browser = browser
+      this.#browser = browser
       stream.socket.addEventListener('open', () => (browser.opened = true))
       stream.socket.addEventListener('close', (event) => Object.assign(browser, { code: event.code, reason: event.reason }))
       return
@@ -86,10 +90,11 @@ export class TransportWatch {
 
   /** MQTT.js closed the attempt's stream: a browser WebSocket that never opened failed its handshake. */
   end(): void {
-    const { browser, endpoint } = this
-    this.browser = undefined
+    const browser = this.#browser
+    const endpoint = this.#endpoint
+    this.#browser = undefined
     if (!browser || browser.opened || !endpoint) return
-    this.report({ type: 'websocket-handshake', url: endpoint.url, status: undefined, closeCode: browser.code, detail: browser.reason })
+    this.#report({ type: 'websocket-handshake', url: endpoint.url, status: undefined, closeCode: browser.code, detail: browser.reason })
   }
 }
 

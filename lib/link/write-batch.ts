@@ -18,16 +18,20 @@ interface Corkable {
  * ```
  */
 export class WriteBatch {
-  private held = false
+  #held = false
 
-  constructor(private readonly afterThisTurn: (callback: () => void) => unknown) {}
+  readonly #afterThisTurn: (callback: () => void) => unknown
+
+  constructor(afterThisTurn: (callback: () => void) => unknown) {
+    this.#afterThisTurn = afterThisTurn
+  }
 
   hold(stream: Corkable | undefined): void {
-    if (this.held || typeof stream?.cork !== 'function') return
-    this.held = true
+    if (this.#held || typeof stream?.cork !== 'function') return
+    this.#held = true
     stream.cork()
-    this.afterThisTurn(() => {
-      this.held = false
+    this.#afterThisTurn(() => {
+      this.#held = false
       stream.uncork()
     })
   }

@@ -16,37 +16,43 @@ export class Log {
   /** A log that writes nothing, for parts made without one. */
   static readonly off = new Log(undefined, '')
 
+  readonly #logger: Logger | undefined
+  readonly #clientId: string
+
   constructor(
-    private readonly logger: Logger | undefined,
-    private readonly clientId: string,
-  ) {}
+    logger: Logger | undefined,
+    clientId: string,
+  ) {
+    this.#logger = logger
+    this.#clientId = clientId
+  }
 
   get enabled(): boolean {
-    return this.logger !== undefined
+    return this.#logger !== undefined
   }
 
   debug(event: LogEvent, fields: Record<string, unknown>, message: string): void {
-    this.write('debug', event, fields, message)
+    this.#write('debug', event, fields, message)
   }
 
   info(event: LogEvent, fields: Record<string, unknown>, message: string): void {
-    this.write('info', event, fields, message)
+    this.#write('info', event, fields, message)
   }
 
   warn(event: LogEvent, fields: Record<string, unknown>, message: string): void {
-    this.write('warn', event, fields, message)
+    this.#write('warn', event, fields, message)
   }
 
   error(event: LogEvent, fields: Record<string, unknown>, message: string): void {
-    this.write('error', event, fields, message)
+    this.#write('error', event, fields, message)
   }
 
-  private write(level: Level, event: LogEvent, fields: Record<string, unknown>, message: string): void {
-    const logger = this.logger
+  #write(level: Level, event: LogEvent, fields: Record<string, unknown>, message: string): void {
+    const logger = this.#logger
     if (!logger) return
     // `event` and `clientId` first (the order loggers print) and last (a field of the same name must not
     // replace what every line carries).
-    const line: LogFields = Object.assign({ event, clientId: this.clientId }, fields, { event, clientId: this.clientId })
+    const line: LogFields = Object.assign({ event, clientId: this.#clientId }, fields, { event, clientId: this.#clientId })
     try {
       logger[level](line, `iotpubsub: ${message}`)
     } catch {

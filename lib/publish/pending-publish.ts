@@ -21,12 +21,14 @@ export class PendingPublish {
   /** Connections the broker closed while this was the oldest unacknowledged publish on them. */
   strikes = 0
   timer: ReturnType<typeof setTimeout> | undefined
-  private resolve!: () => void
-  private reject!: (error: Error) => void
+  #resolve!: () => void
+  #reject!: (error: Error) => void
   readonly promise: Promise<void>
 
+  readonly #host: PublishHost
+
   constructor(
-    private readonly host: PublishHost,
+    host: PublishHost,
     readonly topic: string,
     readonly payload: Uint8Array | string,
     readonly qos: QoS,
@@ -35,18 +37,19 @@ export class PendingPublish {
     readonly size: number,
     readonly signal: AbortSignal | undefined,
   ) {
+    this.#host = host
     this.promise = new Promise<void>((resolve, reject) => {
-      this.resolve = resolve
-      this.reject = reject
+      this.#resolve = resolve
+      this.#reject = reject
     })
   }
 
   /** MQTT.js's callback for this publish. */
-  readonly onAck = (error?: LinkAckError): void => this.host.acked(this, error)
+  readonly onAck = (error?: LinkAckError): void => this.#host.acked(this, error)
 
   /** The AbortSignal listener (an EventListener object, so no closure is made for it). */
   handleEvent(): void {
-    this.host.expired(this, 'abort')
+    this.#host.expired(this, 'abort')
   }
 
   settle(error?: Error): void {
@@ -54,7 +57,7 @@ export class PendingPublish {
     this.state = 'settled'
     if (this.timer !== undefined) clearTimeout(this.timer)
     this.signal?.removeEventListener('abort', this)
-    if (error) this.reject(error)
-    else this.resolve()
+    if (error) this.#reject(error)
+    else this.#resolve()
   }
 }

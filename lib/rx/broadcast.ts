@@ -22,40 +22,43 @@ import { Observable, type Subscriber } from 'rxjs'
 export class Broadcast<T> {
   readonly value$: Observable<T>
   /** Replaced, never changed in place: a `next()` under way goes on with the subscribers it started with. */
-  private observers: readonly Subscriber<T>[] = []
-  private stopped = false
-  private latest: { readonly value: T } | undefined
+  #observers: readonly Subscriber<T>[] = []
+  #stopped = false
+  #latest: { readonly value: T } | undefined
+
+  readonly #replay: boolean
 
   /** @param replay Whether a new subscriber is sent the latest value first, as by `ReplaySubject(1)`. */
-  constructor(private readonly replay = false) {
+  constructor(replay = false) {
+    this.#replay = replay
     this.value$ = new Observable<T>((subscriber) => {
-      const latest = this.latest
-      if (!this.stopped) this.observers = [...this.observers, subscriber]
+      const latest = this.#latest
+      if (!this.#stopped) this.#observers = [...this.#observers, subscriber]
       if (latest) subscriber.next(latest.value)
-      if (this.stopped) return subscriber.complete()
+      if (this.#stopped) return subscriber.complete()
       return () => {
-        this.observers = this.observers.filter((each) => each !== subscriber)
+        this.#observers = this.#observers.filter((each) => each !== subscriber)
       }
     })
   }
 
   /** Whether anyone subscribes now. */
   get observed(): boolean {
-    return this.observers.length > 0
+    return this.#observers.length > 0
   }
 
   next(value: T): void {
-    if (this.stopped) return
+    if (this.#stopped) return
     // Kept before it is handed on: a subscriber added by a handler of this value is replayed this value.
-    if (this.replay) this.latest = { value }
-    for (const observer of this.observers) observer.next(value)
+    if (this.#replay) this.#latest = { value }
+    for (const observer of this.#observers) observer.next(value)
   }
 
   complete(): void {
-    if (this.stopped) return
-    this.stopped = true
-    const observers = this.observers
-    this.observers = []
+    if (this.#stopped) return
+    this.#stopped = true
+    const observers = this.#observers
+    this.#observers = []
     for (const observer of observers) observer.complete()
   }
 }

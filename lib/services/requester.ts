@@ -69,30 +69,35 @@ const typed = (error: unknown, wrap: (cause: unknown) => IotPubSubError): IotPub
  * ```
  */
 export class Requester {
-  private readonly pending = new Map<string, Pending>()
-  private readonly status: Subscription
+  readonly #pending = new Map<string, Pending>()
+  readonly #status: Subscription
   /** The reply subscription, made by the first request and kept until the client closes or it errors. */
-  private replies: Subscription | undefined
+  #replies: Subscription | undefined
   /** Listens to subscriptions$ only while a SUBACK for the reply filter is awaited. */
-  private watch: Subscription | undefined
-  private connected = false
+  #watch: Subscription | undefined
+  #connected = false
   /** Whether the broker confirmed the reply subscription on the current connection. */
-  private ready = false
-  private protocolVersion: 4 | 5 | undefined
+  #ready = false
+  #protocolVersion: 4 | 5 | undefined
   /** Why the last connection attempt failed, to explain a request that timed out waiting for a connection. */
-  private lastConnectionError: IotPubSubError | undefined
-  private closed = false
-  private closedCause: IotPubSubError | undefined
+  #lastConnectionError: IotPubSubError | undefined
+  #closed = false
+  #closedCause: IotPubSubError | undefined
 
-  constructor(private readonly client: RequestClient, private readonly replyTopic: string) {
-    this.status = client.status$.subscribe({
-      next: (status) => this.onStatus(status),
+  readonly #client: RequestClient
+  readonly #replyTopic: string
+
+  constructor(client: RequestClient, replyTopic: string) {
+    this.#client = client
+    this.#replyTopic = replyTopic
+    this.#status = client.status$.subscribe({
+      next: (status) => this.#onStatus(status),
       // status$ ends only with the client; an error there means the same.
-      error: (error: unknown) => this.shutDown(typed(error, (cause) => new ClientClosedError('the client status ended with an error', cause))),
-      complete: () => this.shutDown(undefined),
+      error: (error: unknown) => this.#shutDown(typed(error, (cause) => new ClientClosedError('the client status ended with an error', cause))),
+      complete: () => this.#shutDown(undefined),
     })
     // A client that had already closed replayed `closed` before `this.status` was assigned.
-    if (this.closed) this.status.unsubscribe()
+    if (this.#closed) this.#status.unsubscribe()
   }
 
   /**
@@ -107,8 +112,8 @@ export class Requester {
    * ```
    */
   request(topic: string, payload: unknown, options: { timeout?: number; qos?: QoS; calledAt?: number | undefined } = {}): Promise<Message<Uint8Array>> {
-    if (this.protocolVersion === 4) return Promise.reject(this.needsMqtt5())
-    if (this.closed) return Promise.reject(new ClientClosedError('request() on a client that has ended', this.closedCause))
+    if (this.#protocolVersion === 4) return Promise.reject(this.#needsMqtt5())
+    if (this.#closed) return Promise.reject(new ClientClosedError('request() on a client that has ended', this.#closedCause))
     const { qos = 1 } = options
     // Node fires a longer timer at once (24.8 days is the most a timer can wait).
     const timeout = Math.min(options.timeout ?? 10_000, 2_147_483_647)
@@ -117,179 +122,179 @@ export class Requester {
     return new Promise<Message<Uint8Array>>((resolve, reject) => {
       // `calledAt` (Date.now() of a call made before this module was loaded): the deadline counts from the call.
       const waited = options.calledAt === undefined ? 0 : Math.max(0, Date.now() - options.calledAt)
-      const timer = setTimeout(() => this.timedOut(key), timeout - waited)
-      this.pending.set(key, { topic, payload, qos, correlation, timeout, timer, abort: new AbortController(), sent: false, resolve, reject })
+      const timer = setTimeout(() => this.#timedOut(key), timeout - waited)
+      this.#pending.set(key, { topic, payload, qos, correlation, timeout, timer, abort: new AbortController(), sent: false, resolve, reject })
       try {
-        this.listen(qos)
+        this.#listen(qos)
       } catch (error) {
         // observe() threw (an invalid reply topic): a typed error, but typed() keeps that promise.
-        return this.fail(key, typed(error, (cause) => new ClientClosedError('the reply subscription could not be made', cause)))
+        return this.#fail(key, typed(error, (cause) => new ClientClosedError('the reply subscription could not be made', cause)))
       }
-      if (this.ready) this.send(key)
+      if (this.#ready) this.#send(key)
     })
   }
 
-  private onStatus(status: Status): void {
+  #onStatus(status: Status): void {
     if (status.type === 'connected') {
-      this.protocolVersion = status.protocolVersion
-      this.connected = true
+      this.#protocolVersion = status.protocolVersion
+      this.#connected = true
       // A new connection (a clean session has no subscriptions) needs its own SUBACK before a request goes out.
-      this.ready = false
-      if (status.protocolVersion === 4) return this.failAll(() => this.needsMqtt5())
+      this.#ready = false
+      if (status.protocolVersion === 4) return this.#failAll(() => this.#needsMqtt5())
       // The snapshot replayed now predates this connection's SUBACK (its grantedQos may be the last connection's).
-      if (this.replies) this.awaitSuback(true)
+      if (this.#replies) this.#awaitSuback(true)
     } else if (status.type === 'reconnecting') {
-      this.connected = false
-      this.ready = false
-      this.stopWatch()
-      this.lastConnectionError = status.error
+      this.#connected = false
+      this.#ready = false
+      this.#stopWatch()
+      this.#lastConnectionError = status.error
       // Replies on their way are lost with the connection (the reply subscription is a clean one); requests
       // not yet sent wait for the next connection, within their deadline.
       const lost = new ConnectionLostError('the connection was lost before the reply came', { cause: status.error })
-      for (const [key, pending] of [...this.pending]) if (pending.sent) this.fail(key, lost)
+      for (const [key, pending] of [...this.#pending]) if (pending.sent) this.#fail(key, lost)
     } else if (status.type === 'closed') {
-      this.shutDown(status.error)
+      this.#shutDown(status.error)
     }
   }
 
   /** Subscribes to the reply topic once; the broker's SUBACK makes the requester ready. */
-  private listen(qos: QoS): void {
-    if (this.replies) return
-    const replies = this.client.observe(this.replyTopic, { qos }).subscribe({
-      next: (message) => this.onReply(message),
-      error: (error: unknown) => this.onRepliesEnded(typed(error, (cause) => new ConnectionLostError('the reply subscription failed', { cause }))),
-      complete: () => this.onRepliesEnded(new ClientClosedError('the client closed before the reply came', this.closedCause)),
+  #listen(qos: QoS): void {
+    if (this.#replies) return
+    const replies = this.#client.observe(this.#replyTopic, { qos }).subscribe({
+      next: (message) => this.#onReply(message),
+      error: (error: unknown) => this.#onRepliesEnded(typed(error, (cause) => new ConnectionLostError('the reply subscription failed', { cause }))),
+      complete: () => this.#onRepliesEnded(new ClientClosedError('the client closed before the reply came', this.#closedCause)),
     })
     // An observe() that ended at once (a closing client) already failed the requests: nothing to keep.
     if (replies.closed) return
-    this.replies = replies
-    if (this.connected) this.awaitSuback(false)
+    this.#replies = replies
+    if (this.#connected) this.#awaitSuback(false)
   }
 
   /** The reply subscription ended (connection lost with `reconnect: false`, SUBACK refused, client closed). */
-  private onRepliesEnded(error: IotPubSubError): void {
-    this.replies = undefined
-    this.ready = false
-    this.stopWatch()
-    this.failAll(() => error)
+  #onRepliesEnded(error: IotPubSubError): void {
+    this.#replies = undefined
+    this.#ready = false
+    this.#stopWatch()
+    this.#failAll(() => error)
   }
 
-  private awaitSuback(skipReplay: boolean): void {
-    this.stopWatch()
+  #awaitSuback(skipReplay: boolean): void {
+    this.#stopWatch()
     const granted = (subscriptions: readonly SubscriptionInfo[]): boolean =>
-      subscriptions.some((s) => s.filter === this.replyTopic && s.grantedQos !== undefined)
+      subscriptions.some((s) => s.filter === this.#replyTopic && s.grantedQos !== undefined)
     // The replay skipped by hand, as `skip(1)` would: this module (loaded on demand) then takes nothing from rxjs
     // at run time, and shares no rxjs code with the client's bundle in a chunk of its own.
     let toSkip = skipReplay ? 1 : 0
-    const watch = this.client.subscriptions$.subscribe({
+    const watch = this.#client.subscriptions$.subscribe({
       next: (subscriptions) => {
         if (toSkip > 0) {
           toSkip -= 1
           return
         }
-        if (!this.ready && this.connected && this.replies && granted(subscriptions)) this.onReady()
+        if (!this.#ready && this.#connected && this.#replies && granted(subscriptions)) this.#onReady()
       },
       // subscriptions$ ends only with the client, which status$ reports.
       error: () => undefined,
     })
     // The replay may have made the requester ready already, before `watch` was assigned.
-    if (this.ready) watch.unsubscribe()
-    else this.watch = watch
+    if (this.#ready) watch.unsubscribe()
+    else this.#watch = watch
   }
 
-  private onReady(): void {
-    this.ready = true
-    this.stopWatch()
-    for (const [key, pending] of [...this.pending]) if (!pending.sent) this.send(key)
+  #onReady(): void {
+    this.#ready = true
+    this.#stopWatch()
+    for (const [key, pending] of [...this.#pending]) if (!pending.sent) this.#send(key)
   }
 
-  private send(key: string): void {
-    const pending = this.pending.get(key)
+  #send(key: string): void {
+    const pending = this.#pending.get(key)
     if (!pending || pending.sent) return
     pending.sent = true
     const wrap = (cause: unknown): IotPubSubError => new PublishError(pending.topic, cause instanceof Error ? cause.message : String(cause), { cause })
     let publishing: Promise<void>
     try {
       // The signal aborts at the deadline: a publish still queued or unacknowledged then is withdrawn.
-      publishing = this.client.publish(pending.topic, pending.payload, {
+      publishing = this.#client.publish(pending.topic, pending.payload, {
         qos: pending.qos,
-        properties: { responseTopic: this.replyTopic, correlationData: pending.correlation },
+        properties: { responseTopic: this.#replyTopic, correlationData: pending.correlation },
         signal: pending.abort.signal,
       })
     } catch (error) {
-      return this.fail(key, typed(error, wrap))
+      return this.#fail(key, typed(error, wrap))
     }
     // After the request settled (its own abort, a reply before the PUBACK) this finds nothing to settle.
-    publishing.then(undefined, (error: unknown) => this.fail(key, typed(error, wrap)))
+    publishing.then(undefined, (error: unknown) => this.#fail(key, typed(error, wrap)))
   }
 
-  private onReply(message: Message<Uint8Array>): void {
+  #onReply(message: Message<Uint8Array>): void {
     const correlation = message.properties?.correlationData
     if (!correlation) return
     const key = hex(correlation)
     const failure = message.properties?.userProperties?.[ERROR_PROPERTY]
     if (failure !== undefined) {
       const name = message.properties?.userProperties?.[ERROR_NAME_PROPERTY]
-      this.fail(key, new ResponderError(String(failure), String(name ?? 'Error')))
+      this.#fail(key, new ResponderError(String(failure), String(name ?? 'Error')))
       return
     }
-    const pending = this.pending.get(key)
+    const pending = this.#pending.get(key)
     if (!pending) return // a late reply to a request that already failed, or another client's
-    this.pending.delete(key)
+    this.#pending.delete(key)
     clearTimeout(pending.timer)
     pending.resolve(message)
   }
 
-  private timedOut(key: string): void {
-    const pending = this.pending.get(key)
+  #timedOut(key: string): void {
+    const pending = this.#pending.get(key)
     if (!pending) return
     const where = JSON.stringify(pending.topic)
     if (pending.sent) {
-      this.fail(key, new RequestTimeoutError(`no reply to the request on ${where} within ${pending.timeout} ms`))
+      this.#fail(key, new RequestTimeoutError(`no reply to the request on ${where} within ${pending.timeout} ms`))
     } else {
-      const why = this.connected ? 'the broker had not confirmed the reply subscription' : 'the client was not connected'
-      const cause = this.connected ? undefined : this.lastConnectionError
-      this.fail(key, new RequestTimeoutError(`the request on ${where} was not sent within ${pending.timeout} ms: ${why}`, { cause }))
+      const why = this.#connected ? 'the broker had not confirmed the reply subscription' : 'the client was not connected'
+      const cause = this.#connected ? undefined : this.#lastConnectionError
+      this.#fail(key, new RequestTimeoutError(`the request on ${where} was not sent within ${pending.timeout} ms: ${why}`, { cause }))
     }
   }
 
-  private fail(key: string, error: IotPubSubError): void {
-    const pending = this.pending.get(key)
+  #fail(key: string, error: IotPubSubError): void {
+    const pending = this.#pending.get(key)
     if (!pending) return
-    this.pending.delete(key)
+    this.#pending.delete(key)
     clearTimeout(pending.timer)
     pending.abort.abort(error)
     pending.reject(error)
   }
 
-  private failAll(error: () => IotPubSubError): void {
-    for (const key of [...this.pending.keys()]) this.fail(key, error())
+  #failAll(error: () => IotPubSubError): void {
+    for (const key of [...this.#pending.keys()]) this.#fail(key, error())
   }
 
-  private needsMqtt5(): UnsupportedOptionError {
+  #needsMqtt5(): UnsupportedOptionError {
     return new UnsupportedOptionError('request() needs MQTT 5 (response topic and correlation data); the broker speaks 3.1.1')
   }
 
-  private stopWatch(): void {
-    this.watch?.unsubscribe()
-    this.watch = undefined
+  #stopWatch(): void {
+    this.#watch?.unsubscribe()
+    this.#watch = undefined
   }
 
   /** The client closed: every request fails, and nothing of the requester stays subscribed. */
-  private shutDown(error: IotPubSubError | undefined): void {
-    if (this.closed) return
-    this.closed = true
-    this.closedCause = error
-    this.connected = false
-    this.ready = false
-    this.stopWatch()
+  #shutDown(error: IotPubSubError | undefined): void {
+    if (this.#closed) return
+    this.#closed = true
+    this.#closedCause = error
+    this.#connected = false
+    this.#ready = false
+    this.#stopWatch()
     // A connection lost for good (`reconnect: false`) is reported as such; anything else as the client closing.
     const failure = error instanceof ConnectionLostError ? error : new ClientClosedError('the client closed before the reply came', error)
-    this.failAll(() => failure)
-    const replies = this.replies
-    this.replies = undefined
+    this.#failAll(() => failure)
+    const replies = this.#replies
+    this.#replies = undefined
     replies?.unsubscribe()
     // Undefined while the constructor's subscribe() is replaying `closed`: the constructor unsubscribes then.
-    this.status?.unsubscribe()
+    this.#status?.unsubscribe()
   }
 }

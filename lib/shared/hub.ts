@@ -16,13 +16,17 @@ class HubTab {
   readonly observing = new Map<number, { readonly qos: number; readonly subscription: Subscription }>()
   readonly publishing = new Map<number, AbortController>()
   readonly waiting: PublishRequest[] = []
-  private outbox: Delivery[] = []
+  #outbox: Delivery[] = []
 
-  constructor(readonly id: string, readonly channel: BroadcastChannel, private readonly hub: string) {}
+  readonly #hub: string
+
+  constructor(readonly id: string, readonly channel: BroadcastChannel, hub: string) {
+    this.#hub = hub
+  }
 
   /** Messages go out in one post per burst (a microtask), not one per message. */
   deliver(delivery: Delivery): void {
-    if (this.outbox.push(delivery) === 1) queueMicrotask(() => this.flush())
+    if (this.#outbox.push(delivery) === 1) queueMicrotask(() => this.flush())
   }
 
   post(message: ToTab): void {
@@ -31,10 +35,10 @@ class HubTab {
   }
 
   flush(): void {
-    if (this.outbox.length === 0) return
-    const batch = this.outbox
-    this.outbox = []
-    this.channel.postMessage({ t: 'messages', hub: this.hub, batch } satisfies ToTab)
+    if (this.#outbox.length === 0) return
+    const batch = this.#outbox
+    this.#outbox = []
+    this.channel.postMessage({ t: 'messages', hub: this.#hub, batch } satisfies ToTab)
   }
 }
 
@@ -46,158 +50,169 @@ class HubTab {
  */
 export class Hub {
   readonly id = randomId()
-  private readonly inbox: BroadcastChannel
-  private readonly all: BroadcastChannel
-  private readonly tabs = new Map<string, HubTab>()
+  readonly #inbox: BroadcastChannel
+  readonly #all: BroadcastChannel
+  readonly #tabs = new Map<string, HubTab>()
   /** Aborted when the hub steps down: it stops watching the tabs' locks. */
-  private readonly alive = new AbortController()
-  private engine: MQTTClient | undefined
-  private watching: Subscription[] = []
-  private status: WireStatus
-  private subscriptions: readonly SubscriptionInfo[] = []
-  private stepping = false
+  readonly #alive = new AbortController()
+  #engine: MQTTClient | undefined
+  #watching: Subscription[] = []
+  #status: WireStatus
+  #subscriptions: readonly SubscriptionInfo[] = []
+  #stepping = false
   /** The engine's reactions to page events, for the other tabs' pages (undefined with `pageLifecycle: false`). */
-  private pageReactions: PageReactions | undefined
+  #pageReactions: PageReactions | undefined
   /** While the hub waits for the open tabs' hellos. */
-  private awaiting: { readonly open: Set<string>; resolve(): void } | undefined
-  private done!: () => void
-  private readonly finished = new Promise<void>((resolve) => (this.done = resolve))
+  #awaiting: { readonly open: Set<string>; resolve(): void } | undefined
+  #done!: () => void
+  readonly #finished = new Promise<void>((resolve) => (this.#done = resolve))
+
+  readonly #group: string
+  readonly #locks: LockManager
+  readonly #createEngine: (forwarded: PageLifecycle) => MQTTClient
+  readonly #clientId: string
+  readonly #log: Log
 
   constructor(
-    private readonly group: string,
-    private readonly locks: LockManager,
-    private readonly createEngine: (forwarded: PageLifecycle) => MQTTClient,
-    private readonly clientId: string,
+    group: string,
+    locks: LockManager,
+    createEngine: (forwarded: PageLifecycle) => MQTTClient,
+    clientId: string,
     url: string,
-    private readonly log: Log,
+    log: Log,
   ) {
-    this.status = { type: 'connecting', url }
-    this.inbox = new BroadcastChannel(`${group}:hub`)
-    this.all = new BroadcastChannel(`${group}:all`)
-    this.inbox.onmessage = (event: MessageEvent<ToHub>) => this.receive(event.data)
+    this.#group = group
+    this.#locks = locks
+    this.#createEngine = createEngine
+    this.#clientId = clientId
+    this.#log = log
+    this.#status = { type: 'connecting', url }
+    this.#inbox = new BroadcastChannel(`${group}:hub`)
+    this.#all = new BroadcastChannel(`${group}:all`)
+    this.#inbox.onmessage = (event: MessageEvent<ToHub>) => this.#receive(event.data)
   }
 
   /** Runs while the hub lock is held: resolves when the hub steps down or its connection ends for good. */
   async run(): Promise<void> {
-    this.broadcast({ t: 'hub', hub: this.id })
+    this.#broadcast({ t: 'hub', hub: this.id })
     // The tabs already open hold their own locks: wait (briefly) until each has said what it observes, so
     // that a resumed session's queued messages find their observers on the very first connection.
-    const open = new Set((await heldLocks(this.locks, `${this.group}:tab:`)).map((name) => name.slice(`${this.group}:tab:`.length)))
-    await this.helloFrom(open, HELLO_WAIT_MS)
-    if (this.stepping) return this.finished
-    this.log.debug('shared', { hub: this.id, tabs: this.tabs.size }, `this tab holds the shared connection for ${this.tabs.size} tab(s)`)
-    const engine = this.createEngine((reactions) => {
-      this.pageReactions = reactions
-      return () => (this.pageReactions = undefined)
+    const open = new Set((await heldLocks(this.#locks, `${this.#group}:tab:`)).map((name) => name.slice(`${this.#group}:tab:`.length)))
+    await this.#helloFrom(open, HELLO_WAIT_MS)
+    if (this.#stepping) return this.#finished
+    this.#log.debug('shared', { hub: this.id, tabs: this.#tabs.size }, `this tab holds the shared connection for ${this.#tabs.size} tab(s)`)
+    const engine = this.#createEngine((reactions) => {
+      this.#pageReactions = reactions
+      return () => (this.#pageReactions = undefined)
     })
-    this.engine = engine
-    this.watching = [
+    this.#engine = engine
+    this.#watching = [
       engine.status$.subscribe((status) => {
-        if (this.stepping) return
-        this.status = toWireStatus(status)
-        this.broadcast({ t: 'status', hub: this.id, status: this.status })
-        if (status.type === 'closed') this.finish()
+        if (this.#stepping) return
+        this.#status = toWireStatus(status)
+        this.#broadcast({ t: 'status', hub: this.id, status: this.#status })
+        if (status.type === 'closed') this.#finish()
       }),
       engine.subscriptions$.subscribe((subscriptions) => {
-        this.subscriptions = subscriptions
-        if (!this.stepping) this.broadcast({ t: 'subscriptions', hub: this.id, subscriptions })
+        this.#subscriptions = subscriptions
+        if (!this.#stepping) this.#broadcast({ t: 'subscriptions', hub: this.id, subscriptions })
       }),
     ]
-    for (const tab of this.tabs.values()) this.apply(tab)
-    return this.finished
+    for (const tab of this.#tabs.values()) this.#apply(tab)
+    return this.#finished
   }
 
   /** Tabs other than `tab` that use the connection. */
   othersThan(tab: string): number {
-    return [...this.tabs.keys()].filter((id) => id !== tab).length
+    return [...this.#tabs.keys()].filter((id) => id !== tab).length
   }
 
   /** The hub's tab is ending: the engine ends (gracefully, unless `force`) and the lock goes to another tab. */
   async stepDown(options: { force: boolean; timeout: number }): Promise<void> {
-    if (this.stepping) return this.finished
-    this.stepping = true
-    this.alive.abort()
-    this.awaiting?.resolve()
-    for (const watch of this.watching) watch.unsubscribe()
-    for (const tab of this.tabs.values()) tab.flush()
+    if (this.#stepping) return this.#finished
+    this.#stepping = true
+    this.#alive.abort()
+    this.#awaiting?.resolve()
+    for (const watch of this.#watching) watch.unsubscribe()
+    for (const tab of this.#tabs.values()) tab.flush()
     try {
-      await this.engine?.end(options)
+      await this.#engine?.end(options)
     } finally {
-      this.finish()
+      this.#finish()
     }
   }
 
-  private finish(): void {
-    this.stepping = true
-    this.alive.abort()
-    this.inbox.close()
-    this.all.close()
-    for (const tab of this.tabs.values()) {
+  #finish(): void {
+    this.#stepping = true
+    this.#alive.abort()
+    this.#inbox.close()
+    this.#all.close()
+    for (const tab of this.#tabs.values()) {
       tab.flush()
       tab.channel.close()
     }
-    this.tabs.clear()
-    this.done()
+    this.#tabs.clear()
+    this.#done()
   }
 
-  private receive(message: ToHub): void {
-    if (this.stepping || !message || typeof message !== 'object') return
-    const tab = this.tabs.get(message.tab) ?? (message.t === 'bye' ? undefined : this.join(message.tab))
+  #receive(message: ToHub): void {
+    if (this.#stepping || !message || typeof message !== 'object') return
+    const tab = this.#tabs.get(message.tab) ?? (message.t === 'bye' ? undefined : this.#join(message.tab))
     if (!tab) return
     switch (message.t) {
       case 'hello':
         // A tab's whole state: what it no longer lists is released.
-        for (const id of [...tab.wanted.keys()]) if (!message.observes.some((o) => o.id === id)) this.release(tab, id)
-        for (const observe of message.observes) this.observe(tab, observe)
-        for (const publish of message.publishes) this.publish(tab, publish)
+        for (const id of [...tab.wanted.keys()]) if (!message.observes.some((o) => o.id === id)) this.#release(tab, id)
+        for (const observe of message.observes) this.#observe(tab, observe)
+        for (const publish of message.publishes) this.#publish(tab, publish)
         return
       case 'observe':
-        return this.observe(tab, message.observe)
+        return this.#observe(tab, message.observe)
       case 'release':
-        return this.release(tab, message.id)
+        return this.#release(tab, message.id)
       case 'publish':
-        return this.publish(tab, message.publish)
+        return this.#publish(tab, message.publish)
       case 'cancel':
         tab.publishing.get(message.id)?.abort()
         return
       case 'check':
-        return this.pageReactions?.check(message.reason)
+        return this.#pageReactions?.check(message.reason)
       case 'bye':
         // The tab is ending: its observers go now; it stays until its lock is released, for its publishes' answers.
-        for (const id of [...tab.wanted.keys()]) this.release(tab, id)
+        for (const id of [...tab.wanted.keys()]) this.#release(tab, id)
         return
     }
   }
 
   /** A tab the hub has not heard of: welcome it, and drop it when its lock says it has gone. */
-  private join(id: string): HubTab {
-    const tab = new HubTab(id, new BroadcastChannel(`${this.group}:tab:${id}`), this.id)
-    this.tabs.set(id, tab)
-    if (this.awaiting?.open.delete(id) && this.awaiting.open.size === 0) this.awaiting.resolve()
-    tab.post({ t: 'welcome', hub: this.id, clientId: this.clientId, status: this.status, subscriptions: this.subscriptions })
-    whenReleased(this.locks, `${this.group}:tab:${id}`, this.alive.signal, () => this.drop(id))
+  #join(id: string): HubTab {
+    const tab = new HubTab(id, new BroadcastChannel(`${this.#group}:tab:${id}`), this.id)
+    this.#tabs.set(id, tab)
+    if (this.#awaiting?.open.delete(id) && this.#awaiting.open.size === 0) this.#awaiting.resolve()
+    tab.post({ t: 'welcome', hub: this.id, clientId: this.#clientId, status: this.#status, subscriptions: this.#subscriptions })
+    whenReleased(this.#locks, `${this.#group}:tab:${id}`, this.#alive.signal, () => this.#drop(id))
     return tab
   }
 
-  private drop(id: string): void {
-    const tab = this.tabs.get(id)
-    if (!tab || this.stepping) return
-    this.tabs.delete(id)
+  #drop(id: string): void {
+    const tab = this.#tabs.get(id)
+    if (!tab || this.#stepping) return
+    this.#tabs.delete(id)
     for (const observation of tab.observing.values()) observation.subscription.unsubscribe()
     tab.observing.clear()
     tab.wanted.clear()
     tab.channel.close()
-    this.log.debug('shared', { hub: this.id, tab: id, tabs: this.tabs.size }, `a tab left the shared connection (${this.tabs.size} remain)`)
+    this.#log.debug('shared', { hub: this.id, tab: id, tabs: this.#tabs.size }, `a tab left the shared connection (${this.#tabs.size} remain)`)
   }
 
-  private apply(tab: HubTab): void {
-    for (const observe of tab.wanted.values()) this.observe(tab, observe)
-    for (const publish of tab.waiting.splice(0)) this.publish(tab, publish)
+  #apply(tab: HubTab): void {
+    for (const observe of tab.wanted.values()) this.#observe(tab, observe)
+    for (const publish of tab.waiting.splice(0)) this.#publish(tab, publish)
   }
 
-  private observe(tab: HubTab, request: ObserveRequest): void {
+  #observe(tab: HubTab, request: ObserveRequest): void {
     tab.wanted.set(request.id, request)
-    const engine = this.engine
+    const engine = this.#engine
     if (!engine) return
     const current = tab.observing.get(request.id)
     if (current && current.qos >= request.qos) return
@@ -206,7 +221,7 @@ export class Hub {
       subscription = engine.observe(request.filter, { qos: request.qos }).subscribe({
         next: (m) => tab.deliver([request.id, m.topic, m.raw, m.qos, m.retain, m.properties]),
         error: (error: unknown) => {
-          if (this.stepping || tab.observing.get(request.id)?.subscription !== subscription) return
+          if (this.#stepping || tab.observing.get(request.id)?.subscription !== subscription) return
           tab.observing.delete(request.id)
           tab.wanted.delete(request.id)
           tab.post({ t: 'failed', hub: this.id, id: request.id, error: toWireError(error) })
@@ -221,14 +236,14 @@ export class Hub {
     current?.subscription.unsubscribe()
   }
 
-  private release(tab: HubTab, id: number): void {
+  #release(tab: HubTab, id: number): void {
     tab.wanted.delete(id)
     tab.observing.get(id)?.subscription.unsubscribe()
     tab.observing.delete(id)
   }
 
-  private publish(tab: HubTab, request: PublishRequest): void {
-    const engine = this.engine
+  #publish(tab: HubTab, request: PublishRequest): void {
+    const engine = this.#engine
     if (!engine) {
       tab.waiting.push(request)
       return
@@ -238,35 +253,35 @@ export class Hub {
     tab.publishing.set(request.id, abort)
     const { topic, payload, qos, retain, properties } = request
     engine.publish(topic, payload, { qos, retain, properties, signal: abort.signal }).then(
-      () => this.published(tab, request.id, undefined),
-      (error: unknown) => this.published(tab, request.id, error),
+      () => this.#published(tab, request.id, undefined),
+      (error: unknown) => this.#published(tab, request.id, error),
     )
   }
 
-  private published(tab: HubTab, id: number, error: unknown): void {
+  #published(tab: HubTab, id: number, error: unknown): void {
     tab.publishing.delete(id)
     // A publish the ending engine gave up is sent again by its tab, to the next hub.
-    if (this.stepping && error instanceof ClientClosedError) return
+    if (this.#stepping && error instanceof ClientClosedError) return
     // A tab that left (closed, reloaded) while its publish was in flight waits for no answer.
-    if (this.tabs.get(tab.id) !== tab) return
+    if (this.#tabs.get(tab.id) !== tab) return
     tab.post(error === undefined ? { t: 'published', hub: this.id, id } : { t: 'published', hub: this.id, id, error: toWireError(error) })
   }
 
-  private broadcast(message: ToAll): void {
-    this.all.postMessage(message)
+  #broadcast(message: ToAll): void {
+    this.#all.postMessage(message)
   }
 
   /** Resolves once each of `open` has said hello, or after `ms`. */
-  private helloFrom(open: Set<string>, ms: number): Promise<void> {
-    for (const id of this.tabs.keys()) open.delete(id)
+  #helloFrom(open: Set<string>, ms: number): Promise<void> {
+    for (const id of this.#tabs.keys()) open.delete(id)
     if (open.size === 0) return Promise.resolve()
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => this.awaiting?.resolve(), ms)
-      this.awaiting = {
+      const timer = setTimeout(() => this.#awaiting?.resolve(), ms)
+      this.#awaiting = {
         open,
         resolve: () => {
           clearTimeout(timer)
-          this.awaiting = undefined
+          this.#awaiting = undefined
           resolve()
         },
       }

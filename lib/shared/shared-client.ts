@@ -44,88 +44,91 @@ export class SharedClient extends ClientServices implements MQTTClient {
   readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
   readonly urls: readonly string[]
 
-  private readonly tab = randomId()
+  readonly #tab = randomId()
   protected readonly replyTopicPrefix: string
-  private readonly group: string
-  private readonly status: BehaviorSubject<Status>
-  private readonly errors = new Subject<IotPubSubError>()
-  private readonly subscriptions: TabSubscriptions
-  private readonly publisher: TabPublisher
-  private readonly observerHost: ObserverHost
-  private readonly toHub: BroadcastChannel
-  private readonly fromAll: BroadcastChannel
-  private readonly mine: BroadcastChannel
+  readonly #group: string
+  readonly #status: BehaviorSubject<Status>
+  readonly #errors = new Subject<IotPubSubError>()
+  readonly #subscriptions: TabSubscriptions
+  readonly #publisher: TabPublisher
+  readonly #observerHost: ObserverHost
+  readonly #toHub: BroadcastChannel
+  readonly #fromAll: BroadcastChannel
+  readonly #mine: BroadcastChannel
   /** Aborted when this client ends: releases the tab's lock and leaves the line for the hub lock. */
-  private readonly alive = new AbortController()
-  private hubId: string | undefined
-  private hub: Hub | undefined
-  private sharedClientId: string
-  private everConnected = false
+  readonly #alive = new AbortController()
+  #hubId: string | undefined
+  #hub: Hub | undefined
+  #sharedClientId: string
+  #everConnected = false
   /** The tab's own lock is held: it may talk to the hub. */
-  private joined = false
-  private ending: Promise<void> | undefined
-  private ended = false
-  private readonly stopListening: () => void
+  #joined = false
+  #ending: Promise<void> | undefined
+  #ended = false
+  readonly #stopListening: () => void
 
-  constructor(options: MQTTClientOptions, resolved: ResolvedOptions, runtime: SharingRuntime, private readonly log: Log) {
+  readonly #log: Log
+
+  constructor(options: MQTTClientOptions, resolved: ResolvedOptions, runtime: SharingRuntime, log: Log) {
     super()
-    this.group = sharingGroup(options, resolved)
+    this.#log = log
+    this.#group = sharingGroup(options, resolved)
     this.urls = resolved.endpoints.map((e) => e.url)
-    this.sharedClientId = resolved.clientId
+    this.#sharedClientId = resolved.clientId
     this.replyTopicPrefix = resolved.replyTopicPrefix
-    this.status = new BehaviorSubject<Status>({ type: 'connecting', url: this.urls[0] ?? '' })
-    const send = (message: ToHub): void => this.send(message)
-    this.subscriptions = new TabSubscriptions(resolved.retainedCacheSize, send, this.tab)
-    this.publisher = new TabPublisher(send, this.tab)
-    this.observerHost = {
+    this.#status = new BehaviorSubject<Status>({ type: 'connecting', url: this.urls[0] ?? '' })
+    const send = (message: ToHub): void => this.#send(message)
+    this.#subscriptions = new TabSubscriptions(resolved.retainedCacheSize, send, this.#tab)
+    this.#publisher = new TabPublisher(send, this.#tab)
+    this.#observerHost = {
       decodeFailed: (error: DecodeError) => {
-        this.log.warn('decode-error', { topic: error.topic, bytes: error.raw.length, ...errorFields(error.cause) }, `a payload on ${JSON.stringify(error.topic)} could not be decoded`)
-        this.errors.next(error)
+        this.#log.warn('decode-error', { topic: error.topic, bytes: error.raw.length, ...errorFields(error.cause) }, `a payload on ${JSON.stringify(error.topic)} could not be decoded`)
+        this.#errors.next(error)
       },
       detach: (observer) => {
-        if (observer.subscription && !this.ended) this.subscriptions.release(observer.subscription, observer)
+        if (observer.subscription && !this.#ended) this.#subscriptions.release(observer.subscription, observer)
       },
     }
-    this.status$ = new Observable<Status>((subscriber) => this.status.subscribe(subscriber))
-    this.errors$ = this.errors.asObservable()
-    this.subscriptions$ = this.subscriptions.subscriptions$
+    this.status$ = new Observable<Status>((subscriber) => this.#status.subscribe(subscriber))
+    this.errors$ = this.#errors.asObservable()
+    this.subscriptions$ = this.#subscriptions.subscriptions$
 
-    this.toHub = new BroadcastChannel(`${this.group}:hub`)
-    this.fromAll = new BroadcastChannel(`${this.group}:all`)
-    this.mine = new BroadcastChannel(`${this.group}:tab:${this.tab}`)
-    this.fromAll.onmessage = (event: MessageEvent<ToAll>) => this.fromHubToAll(event.data)
-    this.mine.onmessage = (event: MessageEvent<ToTab>) => this.fromHubToMe(event.data)
+    this.#toHub = new BroadcastChannel(`${this.#group}:hub`)
+    this.#fromAll = new BroadcastChannel(`${this.#group}:all`)
+    this.#mine = new BroadcastChannel(`${this.#group}:tab:${this.#tab}`)
+    this.#fromAll.onmessage = (event: MessageEvent<ToAll>) => this.#fromHubToAll(event.data)
+    this.#mine.onmessage = (event: MessageEvent<ToTab>) => this.#fromHubToMe(event.data)
 
     // A tab that comes back (visible again, resumed) has the holding tab check the connection at once: that tab
     // may be hidden, and hear nothing itself. Online and offline reach every tab, the holding one included.
-    this.stopListening = runtime.lifecycle?.({ online: () => undefined, offline: () => undefined, check: (reason) => this.send({ t: 'check', tab: this.tab, reason }) }) ?? (() => undefined)
+    this.#stopListening = runtime.lifecycle?.({ online: () => undefined, offline: () => undefined, check: (reason) => this.#send({ t: 'check', tab: this.#tab, reason }) }) ?? (() => undefined)
     // The tab's own lock first (the hub watches it to know when this tab is gone), then a hello for a hub that
     // may exist already, then the line for the hub lock: when it comes, this tab holds the connection.
     // The holding tab's client id (its random one when none was given) becomes the connection's.
     const engineOptions: MQTTClientOptions = { ...options, clientId: resolved.clientId }
-    holdLock(runtime.locks, `${this.group}:tab:${this.tab}`, this.alive.signal).then(
+    holdLock(runtime.locks, `${this.#group}:tab:${this.#tab}`, this.#alive.signal).then(
       () => {
-        if (this.alive.signal.aborted) return
-        this.joined = true
-        this.send({ t: 'hello', tab: this.tab, observes: this.subscriptions.requests(), publishes: [] })
-        queueForLock(runtime.locks, `${this.group}:hub`, this.alive.signal, () => this.lead(runtime, engineOptions))
+        if (this.#alive.signal.aborted) return
+        this.#joined = true
+        this.#send({ t: 'hello', tab: this.#tab, observes: this.#subscriptions.requests(), publishes: [] })
+        queueForLock(runtime.locks, `${this.#group}:hub`, this.#alive.signal, () => this.#lead(runtime, engineOptions))
       },
-      (error: unknown) => this.stop(new ConnectionLostError('the tab could not join the shared connection (Web Locks refused)', { cause: error })),
+      (error: unknown) => this.#stop(new ConnectionLostError('the tab could not join the shared connection (Web Locks refused)', { cause: error })),
     )
   }
 
   get url(): string {
-    const status = this.status.value
+    const status = this.#status.value
     return status.type === 'closed' ? (this.urls[0] ?? '') : status.url
   }
 
   protected get closed(): boolean {
-    return this.ended
+    return this.#ended
   }
 
   /** The client id in use: the one given, or the random one of the tab holding the connection. */
   get clientId(): string {
-    return this.sharedClientId
+    return this.#sharedClientId
   }
 
   observe<T>(filter: string, options: ObserveOptions<T> = {}): Observable<Message<T>> {
@@ -136,93 +139,93 @@ export class SharedClient extends ClientServices implements MQTTClient {
       throw new UnsupportedOptionError("`ack: 'manual'` needs a connection of its own: it holds the connection's reading, which the tabs sharing it cannot")
     }
     return new Observable<Message<T>>((subscriber) => {
-      if (this.ended) {
+      if (this.#ended) {
         subscriber.error(this.fatal ?? new ClientClosedError('observe() on a client that has ended'))
         return undefined
       }
-      const observer = new ObserverRecord<T>(this.observerHost, subscriber, qos, codec, false)
-      observer.subscription = this.subscriptions.add(parsed, observer)
+      const observer = new ObserverRecord<T>(this.#observerHost, subscriber, qos, codec, false)
+      observer.subscription = this.#subscriptions.add(parsed, observer)
       return observer
     })
   }
 
   publish<T = unknown>(topic: string, payload: T, options: PublishOptions<T> = {}): Promise<void> {
-    return this.publisher.publish(topic, payload, options)
+    return this.#publisher.publish(topic, payload, options)
   }
 
   end(options: EndOptions = {}): Promise<void> {
-    this.ending ??= this.shutdown(options)
-    return this.ending
+    this.#ending ??= this.#shutdown(options)
+    return this.#ending
   }
 
-  private async shutdown({ force = false, timeout = 5_000 }: EndOptions): Promise<void> {
+  async #shutdown({ force = false, timeout = 5_000 }: EndOptions): Promise<void> {
     const deadline = Date.now() + timeout
-    this.ended = true
-    this.subscriptions.completeAll()
-    this.send({ t: 'bye', tab: this.tab })
-    if (!force) await this.publisher.drain(deadline - Math.min(1_000, timeout / 4))
-    this.publisher.stop(undefined)
-    const hub = this.hub
-    this.alive.abort()
+    this.#ended = true
+    this.#subscriptions.completeAll()
+    this.#send({ t: 'bye', tab: this.#tab })
+    if (!force) await this.#publisher.drain(deadline - Math.min(1_000, timeout / 4))
+    this.#publisher.stop(undefined)
+    const hub = this.#hub
+    this.#alive.abort()
     // The connection stays up for the other tabs: the engine ends gracefully and another tab takes over.
-    if (hub) await hub.stepDown({ force: force && hub.othersThan(this.tab) === 0, timeout: Math.max(0, deadline - Date.now()) })
-    this.close(undefined)
+    if (hub) await hub.stepDown({ force: force && hub.othersThan(this.#tab) === 0, timeout: Math.max(0, deadline - Date.now()) })
+    this.#close(undefined)
   }
 
   /** This tab holds the hub lock: it runs the hub until this client ends or the connection ends for good. */
-  private async lead(runtime: SharingRuntime, engineOptions: MQTTClientOptions): Promise<void> {
-    if (this.ended) return
-    const hub = new Hub(this.group, runtime.locks, (forwarded) => runtime.engine(engineOptions, forwarded), engineOptions.clientId ?? '', this.urls[0] ?? '', this.log)
-    this.hub = hub
+  async #lead(runtime: SharingRuntime, engineOptions: MQTTClientOptions): Promise<void> {
+    if (this.#ended) return
+    const hub = new Hub(this.#group, runtime.locks, (forwarded) => runtime.engine(engineOptions, forwarded), engineOptions.clientId ?? '', this.urls[0] ?? '', this.#log)
+    this.#hub = hub
     await hub.run()
-    this.hub = undefined
+    this.#hub = undefined
   }
 
-  private send(message: ToHub): void {
+  #send(message: ToHub): void {
     // Nothing before the tab's own lock is held: the hub watches that lock, and would take the tab for gone.
     // The hello sent once it is held carries the whole state, so nothing said before it is missed.
-    if (!this.joined && message.t !== 'hello') return
-    if (this.alive.signal.aborted && message.t !== 'bye') return
-    this.toHub.postMessage(message)
+    if (!this.#joined && message.t !== 'hello') return
+    if (this.#alive.signal.aborted && message.t !== 'bye') return
+    this.#toHub.postMessage(message)
   }
 
-  private fromHubToAll(message: ToAll): void {
-    if (this.ended || !message || typeof message !== 'object') return
+  #fromHubToAll(message: ToAll): void {
+    if (this.#ended || !message || typeof message !== 'object') return
     if (message.t === 'hub') {
-      if (message.hub === this.hubId) return
-      this.newHub(message.hub)
+      if (message.hub === this.#hubId) return
+      this.#newHub(message.hub)
       // Not joined yet: the hello sent once this tab's lock is held reaches the new hub.
-      if (!this.joined) return
-      const publishes = this.publisher.handover(message.hub)
-      this.send({ t: 'hello', tab: this.tab, observes: this.subscriptions.requests(), publishes })
+      if (!this.#joined) return
+      const publishes = this.#publisher.handover(message.hub)
+      this.#send({ t: 'hello', tab: this.#tab, observes: this.#subscriptions.requests(), publishes })
       return
     }
-    if (message.hub !== this.hubId) return
-    if (message.t === 'status') this.onHubStatus(message.status)
-    else this.subscriptions.hubSubscriptions(message.subscriptions)
+    if (message.hub !== this.#hubId) return
+    if (message.t === 'status') this.#onHubStatus(message.status)
+    else this.#subscriptions.hubSubscriptions(message.subscriptions)
   }
 
-  private fromHubToMe(message: ToTab): void {
-    if (this.ended && !(message?.t === 'published')) return
+  #fromHubToMe(message: ToTab): void {
+    if (this.#ended && !(message?.t === 'published')) return
     if (!message || typeof message !== 'object') return
     if (message.t === 'welcome') {
-      const known = message.hub === this.hubId
-      if (!known) this.newHub(message.hub)
-      if (message.clientId) this.sharedClientId = message.clientId
-      this.subscriptions.hubSubscriptions(message.subscriptions)
-      this.onHubStatus(message.status)
+      const known = message.hub === this.#hubId
+      if (!known) this.#newHub(message.hub)
+      if (message.clientId) this.#sharedClientId = message.clientId
+      this.#subscriptions.hubSubscriptions(message.subscriptions)
+      this.#onHubStatus(message.status)
       // Hands over what this hub has not seen (publishes made before this tab had joined, say): idempotent.
-      this.publisher.welcome(message.hub)
+      this.#publisher.welcome(message.hub)
       return
     }
-    if (message.hub !== this.hubId) return
+    if (message.hub !== this.#hubId) return
     switch (message.t) {
       case 'messages':
-        return this.subscriptions.deliver(message.batch)
+        return this.#subscriptions.deliver(message.batch)
       case 'failed':
-        return this.subscriptions.failed(message.id, fromWireError(message.error))
+        return this.#subscriptions.failed(message.id, fromWireError(message.error))
       case 'published':
-        return this.publisher.settle(message.id, message.error ? fromWireError(message.error) : undefined)
+        return this.#publisher.settle(message.id, message.error ? fromWireError(message.error) : undefined)
     }
   }
 
@@ -230,54 +233,54 @@ export class SharedClient extends ClientServices implements MQTTClient {
    * Another tab holds the connection now (the 'hub' announcement and the new hub's welcome come on different
    * channels, in either order): for a tab that was connected, that is a reconnect.
    */
-  private newHub(hub: string): void {
-    this.hubId = hub
-    this.subscriptions.hubSubscriptions([])
-    if (!this.everConnected || this.status.value.type !== 'connected') return
-    this.status.next({ type: 'reconnecting', url: this.url, attempt: 1, delay: 0, error: new ConnectionLostError('the tab holding the shared connection went away; another tab takes over') })
+  #newHub(hub: string): void {
+    this.#hubId = hub
+    this.#subscriptions.hubSubscriptions([])
+    if (!this.#everConnected || this.#status.value.type !== 'connected') return
+    this.#status.next({ type: 'reconnecting', url: this.url, attempt: 1, delay: 0, error: new ConnectionLostError('the tab holding the shared connection went away; another tab takes over') })
   }
 
   /** The hub's connection status, as this tab's client reports it. */
-  private onHubStatus(wire: WireStatus): void {
+  #onHubStatus(wire: WireStatus): void {
     const status = fromWireStatus(wire)
-    const current = this.status.value
-    if (status.type === 'closed') return this.stop(status.error ?? new ConnectionLostError('the shared connection closed'))
+    const current = this.#status.value
+    if (status.type === 'closed') return this.#stop(status.error ?? new ConnectionLostError('the shared connection closed'))
     if (status.type === 'connected') {
-      this.everConnected = true
-      this.subscriptions.protocol(status.protocolVersion)
+      this.#everConnected = true
+      this.#subscriptions.protocol(status.protocolVersion)
       // The same connection told twice (a welcome and a broadcast): reported once.
-      if (current.type !== 'connected') this.status.next(status)
+      if (current.type !== 'connected') this.#status.next(status)
       return
     }
     // A new hub's first attempt: `connecting` for a tab never connected, else the `reconnecting` of newHub().
     if (status.type === 'connecting') {
-      if (current.type !== 'connecting' && !this.everConnected) this.status.next(status)
+      if (current.type !== 'connecting' && !this.#everConnected) this.#status.next(status)
       return
     }
-    this.status.next(status)
+    this.#status.next(status)
   }
 
   /** The shared connection ended for good (a fatal error at the hub): this client ends with it. */
-  private stop(error: IotPubSubError): void {
-    if (this.ended) return
-    this.ended = true
+  #stop(error: IotPubSubError): void {
+    if (this.#ended) return
+    this.#ended = true
     this.fatal = error
-    this.log.warn('stopped', errorFields(error), `the shared connection ended: ${error.message}`)
-    this.subscriptions.errorAll(error)
-    this.publisher.stop(error)
-    this.alive.abort()
-    const hub = this.hub
-    this.ending = (hub ? hub.stepDown({ force: false, timeout: 1_000 }) : Promise.resolve()).then(() => this.close(error))
+    this.#log.warn('stopped', errorFields(error), `the shared connection ended: ${error.message}`)
+    this.#subscriptions.errorAll(error)
+    this.#publisher.stop(error)
+    this.#alive.abort()
+    const hub = this.#hub
+    this.#ending = (hub ? hub.stepDown({ force: false, timeout: 1_000 }) : Promise.resolve()).then(() => this.#close(error))
   }
 
-  private close(error: IotPubSubError | undefined): void {
-    this.stopListening()
-    this.toHub.close()
-    this.fromAll.close()
-    this.mine.close()
-    this.subscriptions.finish()
-    this.errors.complete()
-    if (this.status.value.type !== 'closed') this.status.next({ type: 'closed', error })
-    this.status.complete()
+  #close(error: IotPubSubError | undefined): void {
+    this.#stopListening()
+    this.#toHub.close()
+    this.#fromAll.close()
+    this.#mine.close()
+    this.#subscriptions.finish()
+    this.#errors.complete()
+    if (this.#status.value.type !== 'closed') this.#status.next({ type: 'closed', error })
+    this.#status.complete()
   }
 }

@@ -20,28 +20,34 @@ interface TabPublish {
  * already handed over fails with `ConnectionLostError`, since it may or may not have been sent.
  */
 export class TabPublisher {
-  private readonly pending = new Map<number, TabPublish>()
-  private nextId = 1
-  private closed: IotPubSubError | undefined
-  private hub: string | undefined
-  private onDrained: (() => void) | undefined
+  readonly #pending = new Map<number, TabPublish>()
+  #nextId = 1
+  #closed: IotPubSubError | undefined
+  #hub: string | undefined
+  #onDrained: (() => void) | undefined
 
-  constructor(private readonly send: (message: ToHub) => void, private readonly tab: string) {}
+  readonly #send: (message: ToHub) => void
+  readonly #tab: string
+
+  constructor(send: (message: ToHub) => void, tab: string) {
+    this.#send = send
+    this.#tab = tab
+  }
 
   publish<T>(topic: string, payload: T, options: PublishOptions<T>): Promise<void> {
     const prepared = preparePublish(topic, payload, options)
     if ('error' in prepared) return Promise.reject(prepared.error)
     const { bytes, qos } = prepared
-    if (this.closed) return Promise.reject(new ClientClosedError('publish() on a client that has ended', this.closed))
+    if (this.#closed) return Promise.reject(new ClientClosedError('publish() on a client that has ended', this.#closed))
     const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(new PublishTimeoutError('publish aborted before it was sent', { cause: signal.reason }))
-    const id = this.nextId++
+    const id = this.#nextId++
     const request: PublishRequest = { id, topic, payload: bytes, qos, retain: options.retain ?? false, properties: options.properties }
     return new Promise<void>((resolve, reject) => {
       const expire = (reason: string, cause?: unknown): void => {
-        if (!this.pending.has(id)) return
+        if (!this.#pending.has(id)) return
         this.settle(id, new PublishTimeoutError(reason, cause === undefined ? {} : { cause }))
-        this.send({ t: 'cancel', tab: this.tab, id })
+        this.#send({ t: 'cancel', tab: this.#tab, id })
       }
       const timer = timeout === undefined ? undefined : setTimeout(() => expire(`publish not acknowledged within ${timeout} ms`), timeout)
       const onAbort = (): void => expire('publish aborted', signal?.reason)
@@ -51,32 +57,32 @@ export class TabPublisher {
         signal?.removeEventListener('abort', onAbort)
       }
       const publish: TabPublish = { request, sentTo: undefined, resolve, reject, cleanup }
-      this.pending.set(id, publish)
-      if (this.hub) this.handTo(publish, this.hub)
+      this.#pending.set(id, publish)
+      if (this.#hub) this.#handTo(publish, this.#hub)
     })
   }
 
   /** The hub answered. */
   settle(id: number, error: IotPubSubError | undefined): void {
-    const publish = this.pending.get(id)
+    const publish = this.#pending.get(id)
     if (!publish) return
-    this.pending.delete(id)
+    this.#pending.delete(id)
     publish.cleanup()
     if (error) publish.reject(error)
     else publish.resolve()
-    if (this.pending.size === 0) this.onDrained?.()
+    if (this.#pending.size === 0) this.#onDrained?.()
   }
 
   /** A hub that knows this tab: the publishes it has not seen go to it. */
   welcome(hub: string): void {
-    this.hub = hub
-    for (const publish of this.takeFor(hub)) this.handTo(publish, hub)
+    this.#hub = hub
+    for (const publish of this.#takeFor(hub)) this.#handTo(publish, hub)
   }
 
   /** A new hub: what it must be told in this tab's hello (it has not seen any of it). */
   handover(hub: string): PublishRequest[] {
-    this.hub = hub
-    return this.takeFor(hub).map((publish) => {
+    this.#hub = hub
+    return this.#takeFor(hub).map((publish) => {
       publish.sentTo = hub
       return publish.request
     })
@@ -84,11 +90,11 @@ export class TabPublisher {
 
   /** Resolves when nothing is pending, or at `deadline` (ms since the epoch). */
   drain(deadline: number): Promise<void> {
-    if (this.pending.size === 0) return Promise.resolve()
+    if (this.#pending.size === 0) return Promise.resolve()
     return new Promise<void>((resolve) => {
       const timer = setTimeout(done, Math.max(0, deadline - Date.now()))
-      const previous = this.onDrained
-      this.onDrained = done
+      const previous = this.#onDrained
+      this.#onDrained = done
       function done(): void {
         clearTimeout(timer)
         previous?.()
@@ -99,14 +105,14 @@ export class TabPublisher {
 
   /** The client ends: whatever is still pending fails. */
   stop(error: IotPubSubError | undefined): void {
-    this.closed = error ?? new ClientClosedError('The client has ended')
-    for (const id of [...this.pending.keys()]) this.settle(id, new ClientClosedError('the client ended before the publish was acknowledged', error))
-    this.onDrained = undefined
+    this.#closed = error ?? new ClientClosedError('The client has ended')
+    for (const id of [...this.#pending.keys()]) this.settle(id, new ClientClosedError('the client ended before the publish was acknowledged', error))
+    this.#onDrained = undefined
   }
 
-  private takeFor(hub: string): TabPublish[] {
+  #takeFor(hub: string): TabPublish[] {
     const taken: TabPublish[] = []
-    for (const publish of [...this.pending.values()]) {
+    for (const publish of [...this.#pending.values()]) {
       if (publish.sentTo === hub) continue
       if (publish.sentTo !== undefined && publish.request.qos === 0) {
         this.settle(publish.request.id, new ConnectionLostError('the tab holding the shared connection went away before answering; a QoS 0 message may or may not have been sent'))
@@ -117,8 +123,8 @@ export class TabPublisher {
     return taken
   }
 
-  private handTo(publish: TabPublish, hub: string): void {
+  #handTo(publish: TabPublish, hub: string): void {
     publish.sentTo = hub
-    this.send({ t: 'publish', tab: this.tab, publish: publish.request })
+    this.#send({ t: 'publish', tab: this.#tab, publish: publish.request })
   }
 }

@@ -15,40 +15,45 @@ import type { Delivery, ObserveRequest, ToHub } from './tab-protocol.js'
 export class TabSubscriptions {
   readonly registry: SubscriptionRegistry
   readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
-  private readonly report = new Snapshots<readonly SubscriptionInfo[]>(() => this.snapshot())
-  private hubView = new Map<string, SubscriptionInfo>()
-  private retainAsPublished = true
+  readonly #report = new Snapshots<readonly SubscriptionInfo[]>(() => this.#snapshot())
+  #hubView = new Map<string, SubscriptionInfo>()
+  #retainAsPublished = true
 
-  constructor(retainedLimit: number, private readonly send: (message: ToHub) => void, private readonly tab: string) {
+  readonly #send: (message: ToHub) => void
+  readonly #tab: string
+
+  constructor(retainedLimit: number, send: (message: ToHub) => void, tab: string) {
+    this.#send = send
+    this.#tab = tab
     this.registry = new SubscriptionRegistry(retainedLimit)
-    this.subscriptions$ = this.report.observable
+    this.subscriptions$ = this.#report.observable
   }
 
   add(parsed: ParsedFilter, observer: FilterObserver): BrokerSubscription {
     const existing = this.registry.get(parsed.filter)
     const subscription = existing ?? this.registry.create(parsed)
-    subscription.retainAsPublished = this.retainAsPublished
+    subscription.retainAsPublished = this.#retainAsPublished
     subscription.add(observer)
     if (!existing || observer.qos > subscription.requestedQos) {
       subscription.requestedQos = subscription.wantedQos()
-      this.send({ t: 'observe', tab: this.tab, observe: this.request(subscription) })
+      this.#send({ t: 'observe', tab: this.#tab, observe: this.#request(subscription) })
     }
     if (existing) subscription.replayTo(observer)
-    this.report.changed()
+    this.#report.changed()
     return subscription
   }
 
   release(subscription: BrokerSubscription, observer: FilterObserver): void {
     const remaining = subscription.remove(observer)
-    this.report.changed()
+    this.#report.changed()
     if (remaining > 0 || this.registry.get(subscription.filter) !== subscription) return
     this.registry.delete(subscription)
-    this.send({ t: 'release', tab: this.tab, id: subscription.id })
+    this.#send({ t: 'release', tab: this.#tab, id: subscription.id })
   }
 
   /** What this tab observes, for a hub that is new to it. */
   requests(): ObserveRequest[] {
-    return this.registry.all().map((s) => this.request(s))
+    return this.registry.all().map((s) => this.#request(s))
   }
 
   deliver(batch: readonly Delivery[]): void {
@@ -63,18 +68,18 @@ export class TabSubscriptions {
     if (!subscription) return
     this.registry.delete(subscription)
     subscription.errorAll(error)
-    this.report.changed()
+    this.#report.changed()
   }
 
   /** The hub's connection: MQTT 5 keeps the retain flag as published (so the retained cache follows it). */
   protocol(version: 4 | 5): void {
-    this.retainAsPublished = version === 5
-    for (const subscription of this.registry.all()) subscription.retainAsPublished = this.retainAsPublished
+    this.#retainAsPublished = version === 5
+    for (const subscription of this.registry.all()) subscription.retainAsPublished = this.#retainAsPublished
   }
 
   hubSubscriptions(list: readonly SubscriptionInfo[]): void {
-    this.hubView = new Map(list.map((info) => [info.filter, info]))
-    this.report.changed()
+    this.#hubView = new Map(list.map((info) => [info.filter, info]))
+    this.#report.changed()
   }
 
   completeAll(): void {
@@ -86,17 +91,17 @@ export class TabSubscriptions {
   }
 
   finish(): void {
-    this.report.finish([])
+    this.#report.finish([])
   }
 
-  private request(subscription: BrokerSubscription): ObserveRequest {
+  #request(subscription: BrokerSubscription): ObserveRequest {
     return { id: subscription.id, filter: subscription.filter, qos: subscription.requestedQos }
   }
 
   /** This tab's filters, with the broker's grant from the hub and this tab's own observer counts. */
-  private snapshot(): readonly SubscriptionInfo[] {
+  #snapshot(): readonly SubscriptionInfo[] {
     return this.registry.all().map((s) => {
-      const hub = this.hubView.get(s.filter)
+      const hub = this.#hubView.get(s.filter)
       return { filter: s.filter, requestedQos: hub?.requestedQos ?? s.requestedQos, grantedQos: hub?.grantedQos, observers: s.observers.length }
     })
   }

@@ -65,21 +65,21 @@ export class BrokerSubscription {
   /** A late observers' re-ask of the retained messages under way (MQTT 5). */
   reask: RetainedReask | undefined
   /** Created with the first retained message: most filters never see one. */
-  private retained: Map<string, IncomingMessage> | undefined
-  private splitLevels: readonly string[] | undefined
-  private readonly retainedLimit: number
+  #retained: Map<string, IncomingMessage> | undefined
+  #splitLevels: readonly string[] | undefined
+  readonly #retainedLimit: number
 
   constructor(parsed: ParsedFilter, id: number, retainedLimit: number) {
     this.filter = parsed.filter
     this.match = parsed.match
     this.id = id
-    this.retainedLimit = retainedLimit
+    this.#retainedLimit = retainedLimit
   }
 
   /** The levels of `match`, for computing message params. */
   get levels(): readonly string[] {
-    this.splitLevels ??= this.match.split('/')
-    return this.splitLevels
+    this.#splitLevels ??= this.match.split('/')
+    return this.#splitLevels
   }
 
   info(): SubscriptionInfo {
@@ -106,35 +106,35 @@ export class BrokerSubscription {
 
   /** How many topics' retained messages the cache holds. */
   get retainedCount(): number {
-    return this.retained?.size ?? 0
+    return this.#retained?.size ?? 0
   }
 
   /** Sends the cached retained messages to one (new) observer, oldest first. */
   replayTo(observer: FilterObserver): void {
-    if (this.retained) for (const message of [...this.retained.values()]) observer.next(message, this, undefined)
+    if (this.#retained) for (const message of [...this.#retained.values()]) observer.next(message, this, undefined)
   }
 
   /** Updates the retained cache and hands the message to every observer. */
   deliver(message: IncomingMessage, ack: PendingAck | undefined): void {
     const reask = this.reask
     if (reask && message.retain) {
-      if (reask.resending) return this.resent(message, ack, reask)
+      if (reask.resending) return this.#resent(message, ack, reask)
       // Live, published retained, before the broker took the re-ask: the waiting observers have it now.
       reask.first(message.topic)
     }
-    if (message.retain && !this.retainAsPublished && this.isCached(message)) {
+    if (message.retain && !this.retainAsPublished && this.#isCached(message)) {
       // MQTT 3.1.1: every SUBSCRIBE makes the broker send its stored messages again, and the copy for
       // another overlapping filter is routed here too; observers already have this state.
       return
     }
-    if (message.retain || this.retained) this.remember(message)
+    if (message.retain || this.#retained) this.#remember(message)
     const observers = this.observers
     for (let i = 0; i < observers.length; i++) (observers[i] as FilterObserver).next(message, this, ack)
   }
 
   /** A retained message the broker sent again because a late observer asked: for the observers waiting, once. */
-  private resent(message: IncomingMessage, ack: PendingAck | undefined, reask: RetainedReask): void {
-    this.remember(message)
+  #resent(message: IncomingMessage, ack: PendingAck | undefined, reask: RetainedReask): void {
+    this.#remember(message)
     if (!reask.first(message.topic)) return
     const targets = reask.targets
     for (let i = 0; i < targets.length; i++) (targets[i] as FilterObserver).next(message, this, ack)
@@ -144,7 +144,7 @@ export class BrokerSubscription {
   completeAll(): void {
     const observers = this.observers
     this.observers = []
-    this.retained = undefined
+    this.#retained = undefined
     this.reask = undefined
     for (const observer of observers) observer.complete()
   }
@@ -153,32 +153,32 @@ export class BrokerSubscription {
   errorAll(error: Error): void {
     const observers = this.observers
     this.observers = []
-    this.retained = undefined
+    this.#retained = undefined
     this.reask = undefined
     for (const observer of observers) observer.error(error)
   }
 
-  private isCached(message: IncomingMessage): boolean {
-    const cached = this.retained?.get(message.topic)
+  #isCached(message: IncomingMessage): boolean {
+    const cached = this.#retained?.get(message.topic)
     if (!cached || cached.payload.length !== message.payload.length) return false
     for (let i = 0; i < cached.payload.length; i++) if (cached.payload[i] !== message.payload[i]) return false
     return true
   }
 
-  private remember(message: IncomingMessage): void {
+  #remember(message: IncomingMessage): void {
     if (message.retain) {
-      const retained = (this.retained ??= new Map())
+      const retained = (this.#retained ??= new Map())
       retained.delete(message.topic)
       // An empty retained payload is MQTT's way of deleting the retained value.
       if (message.payload.length === 0) return
       retained.set(message.topic, message)
-      if (retained.size > this.retainedLimit) {
+      if (retained.size > this.#retainedLimit) {
         const oldest = retained.keys().next().value
         if (oldest !== undefined) retained.delete(oldest)
         this.overflowed = true
       }
     } else if (!this.retainAsPublished) {
-      this.retained?.delete(message.topic)
+      this.#retained?.delete(message.topic)
     }
   }
 }

@@ -41,142 +41,150 @@ const encodedSize = (filter: string): number => filter.length * 3 + 3
  * identifier for all its filters and messages are routed by it.
  */
 export class RequestWindow {
-  private queue: WindowRequest[] = []
-  private head = 0
-  private inFlight = 0
-  private pumping = false
-  private scheduled = false
-  private closed = false
+  #queue: WindowRequest[] = []
+  #head = 0
+  #inFlight = 0
+  #pumping = false
+  #scheduled = false
+  #closed = false
+
+  readonly #link: Link
+  /** No SUBSCRIBE on this connection carries a subscription identifier: filters may share packets. */
+  readonly #shareable: boolean
+  readonly #window: number
 
   constructor(
-    private readonly link: Link,
+    link: Link,
     /** Largest packet the broker takes (its MQTT 5 maximum packet size), bytes. */
     maxPacketSize: number | undefined,
     /** No SUBSCRIBE on this connection carries a subscription identifier: filters may share packets. */
-    private readonly shareable = false,
-    private readonly window = REQUEST_WINDOW,
+    shareable = false,
+    window = REQUEST_WINDOW,
   ) {
-    this.budget = Math.max(1, Math.min(BYTES_PER_PACKET, (maxPacketSize ?? Infinity) - 16))
-    this.refill = Math.max(1, Math.floor(window / 4))
+    this.#link = link
+    this.#shareable = shareable
+    this.#window = window
+    this.#budget = Math.max(1, Math.min(BYTES_PER_PACKET, (maxPacketSize ?? Infinity) - 16))
+    this.#refill = Math.max(1, Math.floor(window / 4))
   }
 
-  private readonly budget: number
-  private readonly refill: number
+  readonly #budget: number
+  readonly #refill: number
 
   /** Packets sent and not yet acknowledged. */
   get pending(): number {
-    return this.inFlight
+    return this.#inFlight
   }
 
   /** Requests not sent yet. */
   get queued(): number {
-    return this.queue.length - this.head
+    return this.#queue.length - this.#head
   }
 
   subscribe(filter: string, prepare: () => LinkSubscribeOptions, done: (result: Suback) => void, alone = false): void {
-    if (this.closed) return done({ lost: true })
-    this.queue.push({ type: 'subscribe', filter, prepare, done, alone })
-    this.request(this.shareable && !alone && !!this.link.subscribeMany)
+    if (this.#closed) return done({ lost: true })
+    this.#queue.push({ type: 'subscribe', filter, prepare, done, alone })
+    this.#request(this.#shareable && !alone && !!this.#link.subscribeMany)
   }
 
   unsubscribe(filter: string, done: (ok: boolean) => void): void {
-    if (this.closed) return done(false)
-    this.queue.push({ type: 'unsubscribe', filter, done })
+    if (this.#closed) return done(false)
+    this.#queue.push({ type: 'unsubscribe', filter, done })
     // At once: the last observer leaving is answered by an UNSUBSCRIBE on the wire before unsubscribe()
     // returns. UNSUBSCRIBEs share a packet when they have to wait for room in the window.
-    this.pump()
+    this.#pump()
   }
 
   /**
    * A SUBSCRIBE that may share its packet goes out at the end of the current task, with the others made in it
    * (an app observing 100,000 filters in a loop gets packets of 100); one that goes alone goes now.
    */
-  private request(shared: boolean): void {
-    if (!shared) return this.pump()
-    if (this.scheduled) return
-    this.scheduled = true
+  #request(shared: boolean): void {
+    if (!shared) return this.#pump()
+    if (this.#scheduled) return
+    this.#scheduled = true
     queueMicrotask(() => {
-      this.scheduled = false
-      this.pump()
+      this.#scheduled = false
+      this.#pump()
     })
   }
 
   /** The connection is gone: nothing more is sent. Returns the requests that never were, for the caller to settle. */
   close(): WindowRequest[] {
-    this.closed = true
-    const unsent = this.queue.slice(this.head)
-    this.queue = []
-    this.head = 0
+    this.#closed = true
+    const unsent = this.#queue.slice(this.#head)
+    this.#queue = []
+    this.#head = 0
     return unsent
   }
 
-  private pump(): void {
+  #pump(): void {
     // An acknowledgement answered synchronously inside a send (or a request made by a callback) comes back here.
-    if (this.pumping) return
-    this.pumping = true
+    if (this.#pumping) return
+    this.#pumping = true
     try {
-      while (!this.closed && this.inFlight < this.window && this.head < this.queue.length) this.sendNext()
+      while (!this.#closed && this.#inFlight < this.#window && this.#head < this.#queue.length) this.#sendNext()
       // Drop what was sent, now and then, rather than shifting a long array once per request.
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue = this.queue.slice(this.head)
-        this.head = 0
+      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+        this.#queue = this.#queue.slice(this.#head)
+        this.#head = 0
       }
     } finally {
-      this.pumping = false
+      this.#pumping = false
     }
   }
 
-  private sendNext(): void {
-    const first = this.queue[this.head] as WindowRequest
-    this.inFlight += 1
+  #sendNext(): void {
+    const first = this.#queue[this.#head] as WindowRequest
+    this.#inFlight += 1
     if (first.type === 'unsubscribe') {
-      const batch = this.take((r): r is UnsubscribeRequest => r.type === 'unsubscribe', !this.link.unsubscribeMany)
-      if (batch.length === 1 || !this.link.unsubscribeMany) return this.link.unsubscribe(first.filter, (ok) => this.answered(ok, () => first.done(ok)))
-      this.link.unsubscribeMany(
+      const batch = this.#take((r): r is UnsubscribeRequest => r.type === 'unsubscribe', !this.#link.unsubscribeMany)
+      if (batch.length === 1 || !this.#link.unsubscribeMany) return this.#link.unsubscribe(first.filter, (ok) => this.#answered(ok, () => first.done(ok)))
+      this.#link.unsubscribeMany(
         batch.map((r) => r.filter),
-        (ok) => this.answered(ok, () => batch.forEach((r) => r.done(ok))),
+        (ok) => this.#answered(ok, () => batch.forEach((r) => r.done(ok))),
       )
       return
     }
-    this.head += 1
+    this.#head += 1
     const options = first.prepare()
-    const shareable = !!this.link.subscribeMany && !first.alone && options.id === undefined
-    if (!shareable) return this.link.subscribe(first.filter, options, (result) => this.answered(!('lost' in result), () => first.done(result)))
+    const shareable = !!this.#link.subscribeMany && !first.alone && options.id === undefined
+    if (!shareable) return this.#link.subscribe(first.filter, options, (result) => this.#answered(!('lost' in result), () => first.done(result)))
     const batch: SubscribeRequest[] = [first]
     const entries: LinkSubscription[] = [{ filter: first.filter, options }]
     let bytes = encodedSize(first.filter)
-    while (batch.length < FILTERS_PER_PACKET && this.head < this.queue.length) {
-      const next = this.queue[this.head] as WindowRequest
-      if (next.type !== 'subscribe' || next.alone || bytes + encodedSize(next.filter) > this.budget) break
+    while (batch.length < FILTERS_PER_PACKET && this.#head < this.#queue.length) {
+      const next = this.#queue[this.#head] as WindowRequest
+      if (next.type !== 'subscribe' || next.alone || bytes + encodedSize(next.filter) > this.#budget) break
       const nextOptions = next.prepare()
-      this.head += 1
+      this.#head += 1
       if (nextOptions.id !== undefined) {
         // Rare (identifiers switched on for one filter only): it goes alone, right after this packet.
-        this.head -= 1
-        this.queue[this.head] = { ...next, prepare: () => nextOptions }
+        this.#head -= 1
+        this.#queue[this.#head] = { ...next, prepare: () => nextOptions }
         break
       }
       batch.push(next)
       entries.push({ filter: next.filter, options: nextOptions })
       bytes += encodedSize(next.filter)
     }
-    if (batch.length === 1) return this.link.subscribe(first.filter, options, (result) => this.answered(!('lost' in result), () => first.done(result)))
-    ;(this.link.subscribeMany as NonNullable<Link['subscribeMany']>)(entries, (results) => {
+    if (batch.length === 1) return this.#link.subscribe(first.filter, options, (result) => this.#answered(!('lost' in result), () => first.done(result)))
+    ;(this.#link.subscribeMany as NonNullable<Link['subscribeMany']>)(entries, (results) => {
       const lost = results.some((r) => 'lost' in r)
-      this.answered(!lost, () => batch.forEach((r, i) => r.done(results[i] ?? { lost: true })))
+      this.#answered(!lost, () => batch.forEach((r, i) => r.done(results[i] ?? { lost: true })))
     })
   }
 
   /** Takes the run of requests at the head that `fits` (one if `single`), within the packet limits. */
-  private take<R extends WindowRequest>(fits: (request: WindowRequest) => request is R, single: boolean): R[] {
+  #take<R extends WindowRequest>(fits: (request: WindowRequest) => request is R, single: boolean): R[] {
     const batch: R[] = []
     let bytes = 0
-    while (this.head < this.queue.length && batch.length < (single ? 1 : FILTERS_PER_PACKET)) {
-      const next = this.queue[this.head] as WindowRequest
-      if (!fits(next) || (batch.length > 0 && bytes + encodedSize(next.filter) > this.budget)) break
+    while (this.#head < this.#queue.length && batch.length < (single ? 1 : FILTERS_PER_PACKET)) {
+      const next = this.#queue[this.#head] as WindowRequest
+      if (!fits(next) || (batch.length > 0 && bytes + encodedSize(next.filter) > this.#budget)) break
       batch.push(next)
       bytes += encodedSize(next.filter)
-      this.head += 1
+      this.#head += 1
     }
     return batch
   }
@@ -186,10 +194,10 @@ export class RequestWindow {
    * connection closed frees no slot: the window is closed with the connection, and sending on from inside the
    * link's close would only queue packets in MQTT.js for the next connection.
    */
-  private answered(delivered: boolean, settle: () => void): void {
-    if (delivered && !this.closed) this.inFlight -= 1
+  #answered(delivered: boolean, settle: () => void): void {
+    if (delivered && !this.#closed) this.#inFlight -= 1
     settle()
     // Refilled in runs, not one packet per acknowledgement: packets sent in one go share a socket write.
-    if (delivered && this.window - this.inFlight >= Math.min(this.refill, this.queued)) this.pump()
+    if (delivered && this.#window - this.#inFlight >= Math.min(this.#refill, this.queued)) this.#pump()
   }
 }

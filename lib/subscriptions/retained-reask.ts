@@ -20,9 +20,9 @@ export class RetainedReask {
    */
   resending = false
   /** Observers that joined while the broker was already sending: their turn comes with the next re-ask. */
-  private later: FilterObserver[] = []
+  #later: FilterObserver[] = []
   /** Topics the targets have had a retained message of since they joined: each is delivered once. */
-  private readonly seen = new Set<string>()
+  readonly #seen = new Set<string>()
 
   constructor(
     /** The observers waiting for the broker's resend. */
@@ -31,33 +31,33 @@ export class RetainedReask {
 
   /** Another late observer: in this re-ask if the broker has not begun sending, else in the next. */
   join(observer: FilterObserver): void {
-    if (this.resending) this.later.push(observer)
+    if (this.resending) this.#later.push(observer)
     else this.targets.push(observer)
   }
 
   /** An observer left: it waits for nothing any more. */
   leave(observer: FilterObserver): void {
     this.targets = this.targets.filter((o) => o !== observer)
-    this.later = this.later.filter((o) => o !== observer)
+    this.#later = this.#later.filter((o) => o !== observer)
   }
 
   /** Whether `topic` is new to the targets in this re-ask (and counts it as delivered). */
   first(topic: string): boolean {
-    if (this.seen.has(topic)) return false
-    this.seen.add(topic)
+    if (this.#seen.has(topic)) return false
+    this.#seen.add(topic)
     return true
   }
 
   /** The re-ask is answered: the one for the observers that came during it, if any. */
   next(): RetainedReask | undefined {
-    return this.later.length > 0 ? new RetainedReask(this.later) : undefined
+    return this.#later.length > 0 ? new RetainedReask(this.#later) : undefined
   }
 
   /** The connection was lost before the broker finished: everyone waiting is asked for again from scratch. */
   restart(): void {
-    this.targets = [...this.targets, ...this.later]
-    this.later = []
+    this.targets = [...this.targets, ...this.#later]
+    this.#later = []
     this.resending = false
-    this.seen.clear()
+    this.#seen.clear()
   }
 }

@@ -15,29 +15,32 @@ import { Broadcast } from '../rx/broadcast.js'
  */
 export class Snapshots<T> {
   readonly observable: Observable<T>
-  private readonly changes = new Broadcast<T>()
-  private dirty = false
+  readonly #changes = new Broadcast<T>()
+  #dirty = false
 
-  constructor(private readonly snapshot: () => T) {
+  readonly #snapshot: () => T
+
+  constructor(snapshot: () => T) {
+    this.#snapshot = snapshot
     this.observable = new Observable<T>((subscriber) => {
-      subscriber.next(this.snapshot())
-      return this.changes.value$.subscribe(subscriber)
+      subscriber.next(this.#snapshot())
+      return this.#changes.value$.subscribe(subscriber)
     })
   }
 
   changed(): void {
-    if (this.dirty || !this.changes.observed) return
-    this.dirty = true
+    if (this.#dirty || !this.#changes.observed) return
+    this.#dirty = true
     queueMicrotask(() => {
-      this.dirty = false
+      this.#dirty = false
       // After `finish()`, `next()` does nothing.
-      this.changes.next(this.snapshot())
+      this.#changes.next(this.#snapshot())
     })
   }
 
   /** Sends `last` and completes. */
   finish(last: T): void {
-    this.changes.next(last)
-    this.changes.complete()
+    this.#changes.next(last)
+    this.#changes.complete()
   }
 }

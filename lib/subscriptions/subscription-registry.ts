@@ -11,53 +11,59 @@ const MAX_SUBSCRIPTION_ID = 268_435_455
  * for MQTT 3.1.1 and brokers without identifiers).
  */
 export class SubscriptionRegistry {
-  private readonly byFilter = new Map<string, BrokerSubscription>()
-  private readonly byId = new Map<number, BrokerSubscription>()
+  readonly #byFilter = new Map<string, BrokerSubscription>()
+  readonly #byId = new Map<number, BrokerSubscription>()
   /** Built on first use: under MQTT 5 with subscription identifiers, messages never need it. */
-  private trie: TopicTrie<BrokerSubscription> | undefined
-  private nextId = 1
+  #trie: TopicTrie<BrokerSubscription> | undefined
+  #nextId = 1
+
+  readonly #retainedLimit: number
+  readonly #stable: boolean
 
   /** `stable`: identifiers derived from the filter, the same in every client instance (persistent sessions). */
-  constructor(private readonly retainedLimit: number, private readonly stable = false) {}
+  constructor(retainedLimit: number, stable = false) {
+    this.#retainedLimit = retainedLimit
+    this.#stable = stable
+  }
 
   get size(): number {
-    return this.byFilter.size
+    return this.#byFilter.size
   }
 
   get(filter: string): BrokerSubscription | undefined {
-    return this.byFilter.get(filter)
+    return this.#byFilter.get(filter)
   }
 
   create(parsed: ParsedFilter): BrokerSubscription {
-    const subscription = new BrokerSubscription(parsed, this.allocateId(parsed.filter), this.retainedLimit)
-    this.byFilter.set(subscription.filter, subscription)
-    this.byId.set(subscription.id, subscription)
-    this.trie?.add(subscription.match, subscription)
+    const subscription = new BrokerSubscription(parsed, this.#allocateId(parsed.filter), this.#retainedLimit)
+    this.#byFilter.set(subscription.filter, subscription)
+    this.#byId.set(subscription.id, subscription)
+    this.#trie?.add(subscription.match, subscription)
     return subscription
   }
 
   delete(subscription: BrokerSubscription): void {
-    if (this.byFilter.get(subscription.filter) !== subscription) return
-    this.byFilter.delete(subscription.filter)
-    this.byId.delete(subscription.id)
-    this.trie?.remove(subscription.match, subscription)
+    if (this.#byFilter.get(subscription.filter) !== subscription) return
+    this.#byFilter.delete(subscription.filter)
+    this.#byId.delete(subscription.id)
+    this.#trie?.remove(subscription.match, subscription)
   }
 
   byIdentifier(id: number): BrokerSubscription | undefined {
-    return this.byId.get(id)
+    return this.#byId.get(id)
   }
 
   /** Every subscription whose filter matches `topic`. */
   matching(topic: string): BrokerSubscription[] {
-    if (!this.trie) {
-      this.trie = new TopicTrie()
-      for (const subscription of this.byFilter.values()) this.trie.add(subscription.match, subscription)
+    if (!this.#trie) {
+      this.#trie = new TopicTrie()
+      for (const subscription of this.#byFilter.values()) this.#trie.add(subscription.match, subscription)
     }
-    return this.trie.match(topic)
+    return this.#trie.match(topic)
   }
 
   all(): BrokerSubscription[] {
-    return [...this.byFilter.values()]
+    return [...this.#byFilter.values()]
   }
 
   /** Empties the registry and ends every observer: completed, or errored with `error`. */
@@ -78,9 +84,9 @@ export class SubscriptionRegistry {
    * that subscribed it gave, so the messages the broker queued meanwhile (which carry it) still find their
    * observers. A collision takes the next free one.
    */
-  private allocateId(filter: string): number {
+  #allocateId(filter: string): number {
     let id: number
-    if (this.stable) {
+    if (this.#stable) {
       let hash = 0x811c9dc5
       for (let i = 0; i < filter.length; i++) {
         hash ^= filter.charCodeAt(i)
@@ -88,10 +94,10 @@ export class SubscriptionRegistry {
       }
       id = (hash % MAX_SUBSCRIPTION_ID) + 1
     } else {
-      id = this.nextId
+      id = this.#nextId
     }
-    while (this.byId.has(id)) id = id >= MAX_SUBSCRIPTION_ID ? 1 : id + 1
-    if (!this.stable) this.nextId = id >= MAX_SUBSCRIPTION_ID ? 1 : id + 1
+    while (this.#byId.has(id)) id = id >= MAX_SUBSCRIPTION_ID ? 1 : id + 1
+    if (!this.#stable) this.#nextId = id >= MAX_SUBSCRIPTION_ID ? 1 : id + 1
     return id
   }
 }

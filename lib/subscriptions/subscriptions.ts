@@ -30,42 +30,51 @@ export interface SubscriptionsConnection {
 export class Subscriptions {
   readonly registry: SubscriptionRegistry
   readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
-  private readonly report = new Snapshots<readonly SubscriptionInfo[]>(() => this.snapshot())
+  readonly #report = new Snapshots<readonly SubscriptionInfo[]>(() => this.#snapshot())
   /** Filters whose SUBSCRIBE on this connection awaits its SUBACK: a close then is the broker's answer to it. */
-  private readonly inFlight = new Set<string>()
+  readonly #inFlight = new Set<string>()
   /** Filters released while offline: a persistent session still holds them, so they are unsubscribed on return. */
-  private readonly stale = new Set<string>()
-  private protocol: ProtocolVersion = 5
-  private identifiers = false
-  private resumed = false
-  private maximumPacketSize: number | undefined
+  readonly #stale = new Set<string>()
+  #protocol: ProtocolVersion = 5
+  #identifiers = false
+  #resumed = false
+  #maximumPacketSize: number | undefined
   /** Grants not reported in `subscriptions$` yet (see `grantChanged`). */
-  private unreportedGrants = 0
+  #unreportedGrants = 0
   /** This connection's requests; made when it becomes writable, closed when it is lost. */
-  private window: RequestWindow | undefined
+  #window: RequestWindow | undefined
   /** Subscriptions with a SUBSCRIBE queued in the window and not yet sent: a second one would say the same. */
-  private readonly queued = new Set<BrokerSubscription>()
+  readonly #queued = new Set<BrokerSubscription>()
   /** Subscriptions whose incomplete cache was replayed under MQTT 3.1.1 (warned once each). */
-  private readonly warnedIncomplete = new WeakSet<BrokerSubscription>()
+  readonly #warnedIncomplete = new WeakSet<BrokerSubscription>()
+
+  readonly #link: Link
+  readonly #connection: SubscriptionsConnection
+  readonly #persistentSession: boolean
+  readonly #log: Log
 
   constructor(
     retainedLimit: number,
-    private readonly link: Link,
-    private readonly connection: SubscriptionsConnection,
-    private readonly persistentSession: boolean,
-    private readonly log: Log = Log.off,
+    link: Link,
+    connection: SubscriptionsConnection,
+    persistentSession: boolean,
+    log: Log = Log.off,
   ) {
+    this.#link = link
+    this.#connection = connection
+    this.#persistentSession = persistentSession
+    this.#log = log
     this.registry = new SubscriptionRegistry(retainedLimit, persistentSession)
-    this.subscriptions$ = this.report.observable
+    this.subscriptions$ = this.#report.observable
   }
 
   /** MQTT 5 subscription identifiers in use on this connection: messages can be routed by them. */
   get useIdentifiers(): boolean {
-    return this.identifiers
+    return this.#identifiers
   }
 
   get awaitingSuback(): readonly string[] {
-    return [...this.inFlight]
+    return [...this.#inFlight]
   }
 
   /** An observer joins `parsed.filter`: a new broker subscription, or a share of one (upgraded if it wants more). */
@@ -73,20 +82,20 @@ export class Subscriptions {
     const existing = this.registry.get(parsed.filter)
     const subscription = existing ?? this.registry.create(parsed)
     subscription.add(observer)
-    this.report.changed()
+    this.#report.changed()
     if (!existing) {
-      this.stale.delete(parsed.filter)
-      this.subscribe(subscription)
+      this.#stale.delete(parsed.filter)
+      this.#subscribe(subscription)
     } else {
-      if (observer.qos > subscription.requestedQos) this.subscribe(subscription)
+      if (observer.qos > subscription.requestedQos) this.#subscribe(subscription)
       if (!subscription.overflowed) subscription.replayTo(observer)
-      else if (this.protocol === 5) this.reask(subscription, observer)
+      else if (this.#protocol === 5) this.#reask(subscription, observer)
       else {
         // MQTT 3.1.1 has no way to tell a resend from a live message while subscribed (no Retain As Published),
         // so the broker is not asked again: the observer gets what the cache holds, and the log says so.
-        if (!this.warnedIncomplete.has(subscription)) {
-          this.warnedIncomplete.add(subscription)
-          this.log.warn('subscribe', { filter: subscription.filter, retained: subscription.retainedCount }, `a late observer of ${subscription.filter} gets only the ${subscription.retainedCount} retained messages the cache holds: more topics than retainedCacheSize have had one, and MQTT 3.1.1 cannot ask the broker again`)
+        if (!this.#warnedIncomplete.has(subscription)) {
+          this.#warnedIncomplete.add(subscription)
+          this.#log.warn('subscribe', { filter: subscription.filter, retained: subscription.retainedCount }, `a late observer of ${subscription.filter} gets only the ${subscription.retainedCount} retained messages the cache holds: more topics than retainedCacheSize have had one, and MQTT 3.1.1 cannot ask the broker again`)
         }
         subscription.replayTo(observer)
       }
@@ -97,58 +106,58 @@ export class Subscriptions {
   /** An observer leaves; the last one out sends UNSUBSCRIBE. */
   release(subscription: BrokerSubscription, observer: FilterObserver): void {
     const remaining = subscription.remove(observer)
-    this.report.changed()
+    this.#report.changed()
     // A subscription the broker refused is gone already; its filter may belong to a new one by now.
     if (remaining > 0 || this.registry.get(subscription.filter) !== subscription) return
     this.registry.delete(subscription)
     subscription.reask = undefined
     const filter = subscription.filter
-    const window = this.connection.writable ? this.window : undefined
+    const window = this.#connection.writable ? this.#window : undefined
     if (window) {
-      if (this.log.enabled) this.log.debug('unsubscribe', { filter }, `UNSUBSCRIBE ${filter}`)
+      if (this.#log.enabled) this.#log.debug('unsubscribe', { filter }, `UNSUBSCRIBE ${filter}`)
       window.unsubscribe(filter, (ok) => {
-        if (!ok && this.persistentSession && !this.registry.get(filter)) this.stale.add(filter)
+        if (!ok && this.#persistentSession && !this.registry.get(filter)) this.#stale.add(filter)
       })
-    } else if (this.persistentSession) {
-      this.stale.add(filter)
+    } else if (this.#persistentSession) {
+      this.#stale.add(filter)
     }
   }
 
   connected(connack: Connack, protocol: ProtocolVersion): void {
-    this.protocol = protocol
-    this.identifiers = protocol === 5 && connack.subscriptionIdentifiersAvailable
-    this.resumed = connack.sessionPresent
-    this.maximumPacketSize = connack.maximumPacketSize
+    this.#protocol = protocol
+    this.#identifiers = protocol === 5 && connack.subscriptionIdentifiersAvailable
+    this.#resumed = connack.sessionPresent
+    this.#maximumPacketSize = connack.maximumPacketSize
   }
 
   /** Every active filter, exactly once per connection, with its own options: a new session has none, and a resumed one may predate a QoS upgrade. */
   ready(): void {
-    this.window = new RequestWindow(this.link, this.maximumPacketSize, !this.identifiers)
+    this.#window = new RequestWindow(this.#link, this.#maximumPacketSize, !this.#identifiers)
     for (const subscription of this.registry.all()) {
-      this.subscribe(subscription)
+      this.#subscribe(subscription)
       // A new session's SUBSCRIBE brings every retained message to every observer; a resumed one's brings none.
-      if (subscription.reask && !this.resumed) subscription.reask = undefined
-      else if (subscription.reask) this.sendReask(subscription)
+      if (subscription.reask && !this.#resumed) subscription.reask = undefined
+      else if (subscription.reask) this.#sendReask(subscription)
     }
-    if (this.resumed) for (const filter of this.stale) this.window.unsubscribe(filter, () => undefined)
-    this.stale.clear()
+    if (this.#resumed) for (const filter of this.#stale) this.#window.unsubscribe(filter, () => undefined)
+    this.#stale.clear()
   }
 
   /** The connection is gone: no grant holds until the next SUBACK. */
   lost(): void {
-    this.inFlight.clear()
-    this.queued.clear()
-    const unsent = this.window?.close() ?? []
-    this.window = undefined
+    this.#inFlight.clear()
+    this.#queued.clear()
+    const unsent = this.#window?.close() ?? []
+    this.#window = undefined
     for (const request of unsent) {
       // An UNSUBSCRIBE never sent: a persistent session still has the filter, unsubscribed on return.
-      if (request.type === 'unsubscribe' && this.persistentSession && !this.registry.get(request.filter)) this.stale.add(request.filter)
+      if (request.type === 'unsubscribe' && this.#persistentSession && !this.registry.get(request.filter)) this.#stale.add(request.filter)
     }
     for (const subscription of this.registry.all()) {
       subscription.grantedQos = undefined
       subscription.reask?.restart()
     }
-    this.report.changed()
+    this.#report.changed()
   }
 
   /** The client is ending: observers complete, and a persistent session keeps its subscriptions on the broker. */
@@ -161,24 +170,24 @@ export class Subscriptions {
   }
 
   finish(): void {
-    this.report.finish([])
+    this.#report.finish([])
   }
 
-  private subscribe(subscription: BrokerSubscription): void {
+  #subscribe(subscription: BrokerSubscription): void {
     subscription.requestedQos = subscription.wantedQos()
-    const window = this.connection.writable ? this.window : undefined
-    if (!window || this.queued.has(subscription)) return // sent by ready(), or by the request already waiting
-    this.queued.add(subscription)
-    const epoch = this.connection.epoch
+    const window = this.#connection.writable ? this.#window : undefined
+    if (!window || this.#queued.has(subscription)) return // sent by ready(), or by the request already waiting
+    this.#queued.add(subscription)
+    const epoch = this.#connection.epoch
     window.subscribe(
       subscription.filter,
       () => {
-        this.queued.delete(subscription)
+        this.#queued.delete(subscription)
         // rh 1: a QoS upgrade or a resubscription on a resumed session does not resend retained messages;
         // rap: live retained publishes keep their flag, so the retained cache follows them.
-        return this.sending(subscription, 1, true)
+        return this.#sending(subscription, 1, true)
       },
-      (result) => this.onSuback(subscription, epoch, result),
+      (result) => this.#onSuback(subscription, epoch, result),
     )
   }
 
@@ -189,63 +198,63 @@ export class Subscriptions {
    * and the second's every message with the retain flag is one of them (the broker clears the flag on live
    * ones); the second restores Retain As Published without a resend.
    */
-  private reask(subscription: BrokerSubscription, observer: FilterObserver): void {
+  #reask(subscription: BrokerSubscription, observer: FilterObserver): void {
     const current = subscription.reask
     if (current) return current.join(observer)
     subscription.reask = new RetainedReask([observer])
-    this.sendReask(subscription)
+    this.#sendReask(subscription)
   }
 
-  private sendReask(subscription: BrokerSubscription): void {
-    const window = this.connection.writable ? this.window : undefined
+  #sendReask(subscription: BrokerSubscription): void {
+    const window = this.#connection.writable ? this.#window : undefined
     const reask = subscription.reask
     if (!window || !reask) return // sent by ready()
-    const epoch = this.connection.epoch
-    if (this.log.enabled) this.log.debug('subscribe', { filter: subscription.filter, observers: reask.targets.length }, `SUBSCRIBE ${subscription.filter} again: its retained cache overflowed, and a late observer gets the retained messages from the broker`)
-    window.subscribe(subscription.filter, () => this.sending(subscription, 0, false), (result) => {
-      if (this.onSuback(subscription, epoch, result) && subscription.reask === reask) {
+    const epoch = this.#connection.epoch
+    if (this.#log.enabled) this.#log.debug('subscribe', { filter: subscription.filter, observers: reask.targets.length }, `SUBSCRIBE ${subscription.filter} again: its retained cache overflowed, and a late observer gets the retained messages from the broker`)
+    window.subscribe(subscription.filter, () => this.#sending(subscription, 0, false), (result) => {
+      if (this.#onSuback(subscription, epoch, result) && subscription.reask === reask) {
         subscription.retainAsPublished = false
         reask.resending = true
       }
     }, true)
-    window.subscribe(subscription.filter, () => this.sending(subscription, 1, true), (result) => {
-      if (!this.onSuback(subscription, epoch, result) || subscription.reask !== reask) return
+    window.subscribe(subscription.filter, () => this.#sending(subscription, 1, true), (result) => {
+      if (!this.#onSuback(subscription, epoch, result) || subscription.reask !== reask) return
       subscription.retainAsPublished = true
       subscription.reask = reask.next()
-      if (subscription.reask) this.sendReask(subscription)
+      if (subscription.reask) this.#sendReask(subscription)
     }, true)
   }
 
   /** The options of a SUBSCRIBE being sent now (and the filter counted as awaiting its SUBACK). */
-  private sending(subscription: BrokerSubscription, rh: 0 | 1, rap: boolean): LinkSubscribeOptions {
-    const v5 = this.protocol === 5
-    this.inFlight.add(subscription.filter)
+  #sending(subscription: BrokerSubscription, rh: 0 | 1, rap: boolean): LinkSubscribeOptions {
+    const v5 = this.#protocol === 5
+    this.#inFlight.add(subscription.filter)
     const qos = subscription.requestedQos
     // Retain As Published goes off only with the re-ask's SUBACK: messages before it were routed with it on.
     if (rap && !subscription.reask?.resending) subscription.retainAsPublished = v5
-    const options = v5 ? { qos, rh, rap, id: this.identifiers ? subscription.id : undefined } : { qos }
+    const options = v5 ? { qos, rh, rap, id: this.#identifiers ? subscription.id : undefined } : { qos }
     // Guarded: an app may observe 100,000 filters, and the line is built only for a logger.
-    if (this.log.enabled) this.log.debug('subscribe', { filter: subscription.filter, qos, id: v5 ? options.id : undefined }, `SUBSCRIBE ${subscription.filter} (QoS ${qos})`)
+    if (this.#log.enabled) this.#log.debug('subscribe', { filter: subscription.filter, qos, id: v5 ? options.id : undefined }, `SUBSCRIBE ${subscription.filter} (QoS ${qos})`)
     return options
   }
 
   /** Returns whether the SUBACK granted this connection's subscription. */
-  private onSuback(subscription: BrokerSubscription, epoch: number, result: Suback): boolean {
+  #onSuback(subscription: BrokerSubscription, epoch: number, result: Suback): boolean {
     // A SUBACK of an earlier connection says nothing about this one; ready() subscribed again.
-    if ('lost' in result || epoch !== this.connection.epoch) return false
-    this.inFlight.delete(subscription.filter)
+    if ('lost' in result || epoch !== this.#connection.epoch) return false
+    this.#inFlight.delete(subscription.filter)
     if (this.registry.get(subscription.filter) !== subscription) return false
     if ('refused' in result) {
-      this.log.warn('suback', { filter: subscription.filter, refused: result.refused }, `SUBACK refused ${subscription.filter} (reason code ${result.refused})`)
+      this.#log.warn('suback', { filter: subscription.filter, refused: result.refused }, `SUBACK refused ${subscription.filter} (reason code ${result.refused})`)
       this.registry.delete(subscription)
       subscription.reask = undefined
-      this.report.changed()
+      this.#report.changed()
       subscription.errorAll(new SubscriptionRejectedError(subscription.filter, result.refused))
       return false
     }
     subscription.grantedQos = result.granted
-    if (this.log.enabled) this.log.debug('suback', { filter: subscription.filter, granted: result.granted }, `SUBACK ${subscription.filter} (granted QoS ${result.granted})`)
-    this.grantChanged()
+    if (this.#log.enabled) this.#log.debug('suback', { filter: subscription.filter, granted: result.granted }, `SUBACK ${subscription.filter} (granted QoS ${result.granted})`)
+    this.#grantChanged()
     return true
   }
 
@@ -254,15 +263,15 @@ export class Subscriptions {
    * packets a millisecond) is reported when the window is idle, and on the way every eighth of the registry's
    * size, instead of once per microtask: that was hundreds of 100,000-entry snapshots, most of the flood's CPU.
    */
-  private grantChanged(): void {
-    const window = this.window
-    this.unreportedGrants += 1
-    if (window && window.pending + window.queued > 0 && this.unreportedGrants < Math.max(REPORT_GRANTS_EVERY, this.registry.size / 8)) return
-    this.unreportedGrants = 0
-    this.report.changed()
+  #grantChanged(): void {
+    const window = this.#window
+    this.#unreportedGrants += 1
+    if (window && window.pending + window.queued > 0 && this.#unreportedGrants < Math.max(REPORT_GRANTS_EVERY, this.registry.size / 8)) return
+    this.#unreportedGrants = 0
+    this.#report.changed()
   }
 
-  private snapshot(): readonly SubscriptionInfo[] {
+  #snapshot(): readonly SubscriptionInfo[] {
     return this.registry.all().map((s) => s.info())
   }
 }

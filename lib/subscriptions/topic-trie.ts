@@ -21,11 +21,11 @@ const node = <V>(): TrieNode<V> => ({ children: undefined, values: undefined, ha
  */
 export class TopicTrie<V> {
   private readonly root: TrieNode<V> = node()
-  private count = 0
+  #count = 0
 
   /** How many values are stored. */
   get size(): number {
-    return this.count
+    return this.#count
   }
 
   /** Stores `value` under `filter` (a valid MQTT filter without a `$share/` prefix). */
@@ -36,7 +36,7 @@ export class TopicTrie<V> {
       const level = levels[i] as string
       if (level === '#' && i === levels.length - 1) {
         ;(current.hashValues ??= []).push(value)
-        this.count++
+        this.#count++
         return
       }
       current.children ??= new Map()
@@ -48,7 +48,7 @@ export class TopicTrie<V> {
       current = child
     }
     ;(current.values ??= []).push(value)
-    this.count++
+    this.#count++
   }
 
   /** Removes one `value` stored under `filter`; returns whether it was there. Prunes empty branches. */
@@ -68,7 +68,7 @@ export class TopicTrie<V> {
     const index = list ? list.indexOf(value) : -1
     if (!list || index === -1) return false
     list.splice(index, 1)
-    this.count--
+    this.#count--
     // Prune nodes that hold nothing any more, from the leaf up.
     for (let i = path.length - 1; i > 0; i--) {
       const n = path[i] as TrieNode<V>
@@ -83,11 +83,11 @@ export class TopicTrie<V> {
     const out: V[] = []
     const levels = topic.split('/')
     const dollar = topic.charCodeAt(0) === 36 /* $ */
-    this.walk(this.root, levels, 0, out, dollar)
+    this.#walk(this.root, levels, 0, out, dollar)
     return out
   }
 
-  private walk(current: TrieNode<V>, levels: string[], depth: number, out: V[], dollar: boolean): void {
+  #walk(current: TrieNode<V>, levels: string[], depth: number, out: V[], dollar: boolean): void {
     const wildcardsAllowed = !(dollar && depth === 0)
     // `a/#` matches `a` itself as well as everything below it.
     if (current.hashValues && wildcardsAllowed) out.push(...current.hashValues)
@@ -98,10 +98,10 @@ export class TopicTrie<V> {
     const children = current.children
     if (!children) return
     const exact = children.get(levels[depth] as string)
-    if (exact) this.walk(exact, levels, depth + 1, out, dollar)
+    if (exact) this.#walk(exact, levels, depth + 1, out, dollar)
     if (wildcardsAllowed) {
       const plus = children.get('+')
-      if (plus) this.walk(plus, levels, depth + 1, out, dollar)
+      if (plus) this.#walk(plus, levels, depth + 1, out, dollar)
     }
   }
 }

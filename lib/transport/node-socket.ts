@@ -43,78 +43,85 @@ function connectSecure(endpoint: Endpoint, tls: TransportTls): Socket {
 }
 
 class NodeSocketTransport implements Transport {
-  private readonly batch: TurnBatch
+  readonly #batch: TurnBatch
   /** `end()` or `destroy()` was called, or the socket closed: nothing more is written. */
-  private over = false
+  #over = false
   /** Reads the first bytes for an HTTP answer until they tell; undefined after. */
-  private sniff: HttpSniff | undefined
+  #sniff: HttpSniff | undefined
+
+  readonly #socket: Socket
+  readonly #endpoint: Endpoint
+  readonly #events: TransportEvents
 
   constructor(
-    private readonly socket: Socket,
-    private readonly endpoint: Endpoint,
-    private readonly events: TransportEvents,
+    socket: Socket,
+    endpoint: Endpoint,
+    events: TransportEvents,
   ) {
-    this.batch = new TurnBatch(setImmediate, (bytes) => {
-      if (!this.over) socket.write(bytes)
+    this.#socket = socket
+    this.#endpoint = endpoint
+    this.#events = events
+    this.#batch = new TurnBatch(setImmediate, (bytes) => {
+      if (!this.#over) socket.write(bytes)
     })
-    this.sniff = new HttpSniff()
+    this.#sniff = new HttpSniff()
     socket.setNoDelay(true) // latency: see lib/link/no-delay.ts
     // TLS too opens on the TCP connection, as MQTT.js does: the CONNECT then waits in the TLS socket and leaves
     // with the handshake's end. Written after 'secureConnect', it could meet a broker that has just refused the
     // client's certificate (TLS 1.3 verifies it after the client's Finished), and the write's ECONNRESET would
     // hide the broker's alert ("unknown ca", "certificate expired") that says why.
     socket.once('connect', () => events.open())
-    socket.on('data', (chunk: Buffer) => this.onData(chunk))
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('error', (error) => events.failed(socketFailure(error)))
-    socket.once('close', () => this.onClose())
+    socket.once('close', () => this.#onClose())
   }
 
   write(bytes: Uint8Array): void {
-    if (!this.over) this.batch.add(bytes)
+    if (!this.#over) this.#batch.add(bytes)
   }
 
   pause(): void {
-    this.socket.pause()
+    this.#socket.pause()
   }
 
   resume(): void {
-    this.socket.resume()
+    this.#socket.resume()
   }
 
   end(): void {
-    if (this.over) return
-    this.batch.flush()
-    this.over = true
-    this.socket.end()
+    if (this.#over) return
+    this.#batch.flush()
+    this.#over = true
+    this.#socket.end()
   }
 
   destroy(): void {
-    this.over = true
-    this.batch.drop()
-    this.socket.destroy()
+    this.#over = true
+    this.#batch.drop()
+    this.#socket.destroy()
   }
 
-  private onData(buffer: Buffer): void {
+  #onData(buffer: Buffer): void {
     // A plain Uint8Array over the same memory: a Buffer's `slice` does not copy, a Uint8Array's does.
     const chunk = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)
-    const sniff = this.sniff
-    if (!sniff) return this.events.data(chunk)
+    const sniff = this.#sniff
+    if (!sniff) return this.#events.data(chunk)
     const heard = sniff.read(chunk)
     if (heard === 'more') return
-    this.sniff = undefined
-    if (heard === 'not-http') return this.events.data(sniff.held())
-    this.events.failed({ type: 'wrong-transport', url: this.endpoint.url, heard: 'http', detail: heard.statusLine, suggested: otherTransport(this.endpoint) })
+    this.#sniff = undefined
+    if (heard === 'not-http') return this.#events.data(sniff.held())
+    this.#events.failed({ type: 'wrong-transport', url: this.#endpoint.url, heard: 'http', detail: heard.statusLine, suggested: otherTransport(this.#endpoint) })
     // Whatever follows is more HTTP, which the link would read as packets.
     this.destroy()
   }
 
-  private onClose(): void {
-    this.over = true
-    this.batch.drop()
-    const held = this.sniff?.held()
-    this.sniff = undefined
-    if (held && held.byteLength > 0) this.events.data(held)
-    this.events.closed()
+  #onClose(): void {
+    this.#over = true
+    this.#batch.drop()
+    const held = this.#sniff?.held()
+    this.#sniff = undefined
+    if (held && held.byteLength > 0) this.#events.data(held)
+    this.#events.closed()
   }
 }
 
@@ -125,20 +132,20 @@ class NodeSocketTransport implements Transport {
  * (CONNACK 0x20, AUTH 0xF0, DISCONNECT 0xE0) is never an `H`, so nothing is held from a broker.
  */
 class HttpSniff {
-  private head = ''
-  private readonly chunks: Uint8Array[] = []
+  #head = ''
+  readonly #chunks: Uint8Array[] = []
 
   read(chunk: Uint8Array): 'more' | 'not-http' | { readonly statusLine: string } {
-    this.chunks.push(chunk)
-    this.head += String.fromCharCode(...chunk.subarray(0, QUOTED - this.head.length))
-    if (this.head.length < HTTP.length && HTTP.startsWith(this.head)) return 'more' // the answer may come in more than one chunk
-    if (!this.head.startsWith(HTTP)) return 'not-http'
-    return { statusLine: this.head.split(/\r?\n/)[0] ?? this.head }
+    this.#chunks.push(chunk)
+    this.#head += String.fromCharCode(...chunk.subarray(0, QUOTED - this.#head.length))
+    if (this.#head.length < HTTP.length && HTTP.startsWith(this.#head)) return 'more' // the answer may come in more than one chunk
+    if (!this.#head.startsWith(HTTP)) return 'not-http'
+    return { statusLine: this.#head.split(/\r?\n/)[0] ?? this.#head }
   }
 
   /** The bytes read so far, as one chunk. */
   held(): Uint8Array {
-    return concatBytes(this.chunks)
+    return concatBytes(this.#chunks)
   }
 }
 

@@ -16,37 +16,43 @@ import { concatBytes } from './concat-bytes.js'
  * ```
  */
 export class TurnBatch {
-  private chunks: Uint8Array[] = []
-  private scheduled = false
+  #chunks: Uint8Array[] = []
+  #scheduled = false
+
+  readonly #afterTurn: (callback: () => void) => unknown
+  readonly #send: (bytes: Uint8Array) => void
 
   constructor(
-    private readonly afterTurn: (callback: () => void) => unknown,
-    private readonly send: (bytes: Uint8Array) => void,
-  ) {}
+    afterTurn: (callback: () => void) => unknown,
+    send: (bytes: Uint8Array) => void,
+  ) {
+    this.#afterTurn = afterTurn
+    this.#send = send
+  }
 
   /** Holds `bytes` until the turn is over (or `flush()`). */
   add(bytes: Uint8Array): void {
     if (bytes.byteLength === 0) return
-    this.chunks.push(bytes)
-    if (this.scheduled) return
-    this.scheduled = true
-    this.afterTurn(() => {
-      this.scheduled = false
+    this.#chunks.push(bytes)
+    if (this.#scheduled) return
+    this.#scheduled = true
+    this.#afterTurn(() => {
+      this.#scheduled = false
       this.flush()
     })
   }
 
   /** Sends what is held now, as one chunk (a single write as it is, without a copy). */
   flush(): void {
-    const chunks = this.chunks
+    const chunks = this.#chunks
     if (chunks.length === 0) return
-    this.chunks = []
-    this.send(concatBytes(chunks))
+    this.#chunks = []
+    this.#send(concatBytes(chunks))
   }
 
   /** Forgets what is held: the stream is gone. */
   drop(): void {
-    this.chunks = []
+    this.#chunks = []
   }
 }
 

@@ -90,143 +90,152 @@ export function openWebSocket(platform: WebSocketPlatform): OpenTransport {
 }
 
 class WebSocketTransport implements Transport {
-  private readonly batch: TurnBatch
-  private opened = false
+  readonly #batch: TurnBatch
+  #opened = false
   /** A failure was reported: a close before `open` needs no other. */
-  private reported = false
+  #reported = false
   /** `end()` was called: nothing more is sent, and a close before `open` is the link's own, not a failure. */
-  private ending = false
+  #ending = false
   /** `destroy()` was called: nothing more is sent or handed on, and nothing the socket does is a failure. */
-  private destroyed = false
+  #destroyed = false
   /** `closed` was reported: the socket's later events are not this transport's any more. */
-  private finished = false
-  private paused = false
+  #finished = false
+  #paused = false
   /** Writes before `open`, which a WebSocket refuses. */
-  private early: Uint8Array[] = []
+  #early: Uint8Array[] = []
   /**
    * Messages that came while paused: `ws` stops reading the socket, but hands on what it has already read,
    * and browsers cannot stop at all. They wait here for `resume()`.
    */
-  private inbox: Uint8Array[] = []
+  #inbox: Uint8Array[] = []
   /** The socket closed with messages in the inbox: `closed` waits for them. */
-  private closePending = false
+  #closePending = false
+
+  readonly #socket: WebSocketLike
+  readonly #endpoint: Endpoint
+  readonly #platform: WebSocketPlatform
+  readonly #events: TransportEvents
 
   constructor(
-    private readonly socket: WebSocketLike,
-    private readonly endpoint: Endpoint,
-    private readonly platform: WebSocketPlatform,
-    private readonly events: TransportEvents,
+    socket: WebSocketLike,
+    endpoint: Endpoint,
+    platform: WebSocketPlatform,
+    events: TransportEvents,
   ) {
-    this.batch = new TurnBatch(platform.afterTurn, (bytes) => {
+    this.#socket = socket
+    this.#endpoint = endpoint
+    this.#platform = platform
+    this.#events = events
+    this.#batch = new TurnBatch(platform.afterTurn, (bytes) => {
       // The link may have ended the stream, or the broker closed it, within the turn.
-      if (!this.finished && socket.readyState === OPEN) socket.send(bytes)
+      if (!this.#finished && socket.readyState === OPEN) socket.send(bytes)
     })
     socket.binaryType = 'arraybuffer'
-    socket.addEventListener('open', () => this.onOpen())
-    socket.addEventListener('message', (event) => this.onMessage(event.data))
-    socket.addEventListener('error', (event) => this.onError(event))
-    socket.addEventListener('close', (event) => this.onClose(event))
+    socket.addEventListener('open', () => this.#onOpen())
+    socket.addEventListener('message', (event) => this.#onMessage(event.data))
+    socket.addEventListener('error', (event) => this.#onError(event))
+    socket.addEventListener('close', (event) => this.#onClose(event))
   }
 
   write(bytes: Uint8Array): void {
-    if (this.ending || this.destroyed || this.finished) return
-    if (this.opened) this.batch.add(bytes)
-    else this.early.push(bytes)
+    if (this.#ending || this.#destroyed || this.#finished) return
+    if (this.#opened) this.#batch.add(bytes)
+    else this.#early.push(bytes)
   }
 
   pause(): void {
-    this.paused = true
-    if (this.opened) this.socket.pause?.() // `ws` ignores it before the handshake: done on `open`
+    this.#paused = true
+    if (this.#opened) this.#socket.pause?.() // `ws` ignores it before the handshake: done on `open`
   }
 
   resume(): void {
-    if (!this.paused) return
-    this.paused = false
-    if (this.opened) this.socket.resume?.()
+    if (!this.#paused) return
+    this.#paused = false
+    if (this.#opened) this.#socket.resume?.()
     // Later, as a socket's `resume()` hands on data: the link is not called back from within its own call.
-    if (this.inbox.length > 0) queueMicrotask(() => this.drain())
+    if (this.#inbox.length > 0) queueMicrotask(() => this.#drain())
   }
 
   end(): void {
-    if (this.ending || this.destroyed || this.finished) return
-    this.ending = true
-    this.early = []
-    this.batch.flush()
+    if (this.#ending || this.#destroyed || this.#finished) return
+    this.#ending = true
+    this.#early = []
+    this.#batch.flush()
     // A close frame follows the messages sent before it; `closed` comes with the broker's answer to it.
-    this.socket.close(1000)
+    this.#socket.close(1000)
   }
 
   destroy(): void {
-    if (this.finished) return
-    this.destroyed = true
-    this.early = []
-    this.inbox = []
-    this.batch.drop()
-    if (this.socket.terminate) this.socket.terminate()
-    else this.socket.close()
+    if (this.#finished) return
+    this.#destroyed = true
+    this.#early = []
+    this.#inbox = []
+    this.#batch.drop()
+    if (this.#socket.terminate) this.#socket.terminate()
+    else this.#socket.close()
     // A browser's close waits for the closing handshake, which a dead network never completes: the link
     // needs `closed` now, and whatever the socket does later is not its business.
-    queueMicrotask(() => this.finish())
+    queueMicrotask(() => this.#finish())
   }
 
-  private onOpen(): void {
-    if (this.finished) return
-    this.opened = true
-    if (this.paused) this.socket.pause?.()
-    for (const bytes of this.early) this.batch.add(bytes)
-    this.early = []
-    this.events.open()
+  #onOpen(): void {
+    if (this.#finished) return
+    this.#opened = true
+    if (this.#paused) this.#socket.pause?.()
+    for (const bytes of this.#early) this.#batch.add(bytes)
+    this.#early = []
+    this.#events.open()
   }
 
-  private onMessage(data: unknown): void {
-    if (this.finished || this.destroyed) return
+  #onMessage(data: unknown): void {
+    if (this.#finished || this.#destroyed) return
     if (typeof data === 'string') {
       // MQTT travels in binary frames only, and a receiver of any other must close the connection (MQTT 6.0).
-      this.events.failed({ type: 'protocol', message: 'The broker sent a text WebSocket frame: MQTT over WebSockets uses binary frames' })
-      this.reported = true
+      this.#events.failed({ type: 'protocol', message: 'The broker sent a text WebSocket frame: MQTT over WebSockets uses binary frames' })
+      this.#reported = true
       return this.destroy()
     }
     const chunk = new Uint8Array(data as ArrayBuffer)
-    if (this.paused || this.inbox.length > 0) this.inbox.push(chunk)
-    else this.events.data(chunk)
+    if (this.#paused || this.#inbox.length > 0) this.#inbox.push(chunk)
+    else this.#events.data(chunk)
   }
 
-  private onError(event: unknown): void {
+  #onError(event: unknown): void {
     // Closing before the handshake is done is an error to `ws`, not to the link that asked for it.
-    if (this.finished || this.destroyed || (this.ending && !this.opened)) return
-    const failure = this.platform.failure?.(event, this.endpoint, this.opened)
+    if (this.#finished || this.#destroyed || (this.#ending && !this.#opened)) return
+    const failure = this.#platform.failure?.(event, this.#endpoint, this.#opened)
     if (!failure) return
-    this.reported = true
-    this.events.failed(failure)
+    this.#reported = true
+    this.#events.failed(failure)
   }
 
-  private onClose(event: { readonly code: number; readonly reason: string }): void {
-    if (this.finished) return
-    this.batch.drop()
-    if (!this.opened && !this.reported && !this.ending && !this.destroyed) {
+  #onClose(event: { readonly code: number; readonly reason: string }): void {
+    if (this.#finished) return
+    this.#batch.drop()
+    if (!this.#opened && !this.#reported && !this.#ending && !this.#destroyed) {
       // All a browser tells a page of a failed handshake (a refused port, a 404, a wrong subprotocol): 1006.
-      this.events.failed({ type: 'websocket-handshake', url: this.endpoint.url, status: undefined, closeCode: event.code, detail: event.reason })
+      this.#events.failed({ type: 'websocket-handshake', url: this.#endpoint.url, status: undefined, closeCode: event.code, detail: event.reason })
     }
-    if (this.inbox.length > 0) {
+    if (this.#inbox.length > 0) {
       // As a paused TCP socket, which reads its end only after its data.
-      this.closePending = true
+      this.#closePending = true
       return
     }
-    this.finish()
+    this.#finish()
   }
 
-  private drain(): void {
-    while (!this.paused && !this.finished) {
-      const chunk = this.inbox.shift()
+  #drain(): void {
+    while (!this.#paused && !this.#finished) {
+      const chunk = this.#inbox.shift()
       if (!chunk) break
-      this.events.data(chunk)
+      this.#events.data(chunk)
     }
-    if (this.closePending && this.inbox.length === 0) this.finish()
+    if (this.#closePending && this.#inbox.length === 0) this.#finish()
   }
 
-  private finish(): void {
-    if (this.finished) return
-    this.finished = true
-    this.events.closed()
+  #finish(): void {
+    if (this.#finished) return
+    this.#finished = true
+    this.#events.closed()
   }
 }

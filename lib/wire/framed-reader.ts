@@ -15,15 +15,17 @@ export class FramedReader {
   /** The layouts of PUBLISH, the acks, SUBACK… differ by level: the link sets it once it knows. */
   level: ProtocolLevel = 4
 
-  private readonly maximumPacketSize: number
-  private chunks: Uint8Array[] = []
+  readonly #maximumPacketSize: number
+  #chunks: Uint8Array[] = []
   /** Index in `chunks` of the first chunk still held (consumed ones are dropped in batches). */
-  private head = 0
+  #head = 0
   /** Bytes of `chunks[head]` already consumed. */
-  private offset = 0
-  private held = 0
-  private failure: Error | undefined
-  private readonly cursor = new ByteCursor()
+  #offset = 0
+  #held = 0
+  #failure: Error | undefined
+  readonly #cursor = new ByteCursor()
+
+  readonly #decoders: PacketDecoders
 
   /**
    * `maximumPacketSize` counts the whole packet, fixed header included; 268435460 is no limit. `decoders`: the
@@ -36,9 +38,10 @@ export class FramedReader {
    */
   constructor(
     limits: { readonly maximumPacketSize: number },
-    private readonly decoders: PacketDecoders,
+    decoders: PacketDecoders,
   ) {
-    this.maximumPacketSize = limits.maximumPacketSize
+    this.#decoders = decoders
+    this.#maximumPacketSize = limits.maximumPacketSize
   }
 
   /**
@@ -51,14 +54,14 @@ export class FramedReader {
    * ```
    */
   push(chunk: Uint8Array): void {
-    if (chunk.length === 0 || this.failure) return
-    this.chunks.push(chunk)
-    this.held += chunk.length
+    if (chunk.length === 0 || this.#failure) return
+    this.#chunks.push(chunk)
+    this.#held += chunk.length
   }
 
   /** Bytes held that next() has not returned yet. @example `if (reader.buffered > 0) reader.next()` */
   get buffered(): number {
-    return this.held
+    return this.#held
   }
 
   /**
@@ -71,23 +74,23 @@ export class FramedReader {
    * ```
    */
   next(): Packet | undefined {
-    if (this.failure) throw this.failure
+    if (this.#failure) throw this.#failure
     try {
-      return this.read()
+      return this.#read()
     } catch (e) {
-      this.failure = e as Error // a MalformedPacketError (anything else would be a bug of the reader)
-      this.chunks = []
-      this.head = 0
-      this.offset = 0
-      this.held = 0
-      throw this.failure
+      this.#failure = e as Error // a MalformedPacketError (anything else would be a bug of the reader)
+      this.#chunks = []
+      this.#head = 0
+      this.#offset = 0
+      this.#held = 0
+      throw this.#failure
     }
   }
 
-  private read(): Packet | undefined {
-    const chunk = this.chunks[this.head]
+  #read(): Packet | undefined {
+    const chunk = this.#chunks[this.#head]
     if (chunk === undefined) return undefined
-    const off = this.offset
+    const off = this.#offset
     let first: number
     let remaining: number
     let header: number
@@ -97,18 +100,18 @@ export class FramedReader {
       remaining = chunk[off + 1]!
       header = 2
       checkFixedHeader(first, this.level)
-      checkAccepted(first, this.decoders)
+      checkAccepted(first, this.#decoders)
     } else {
-      first = this.byteAt(0)
+      first = this.#byteAt(0)
       // At once: the length may never come.
       checkFixedHeader(first, this.level)
-      checkAccepted(first, this.decoders)
+      checkAccepted(first, this.#decoders)
       remaining = 0
       let factor = 1
       header = 1
       for (;;) {
-        if (header > this.held - 1) return undefined
-        const b = this.byteAt(header++)
+        if (header > this.#held - 1) return undefined
+        const b = this.#byteAt(header++)
         remaining += (b & 0x7f) * factor
         if (b < 0x80) break
         if (header === 5) malformed('remaining length longer than 4 bytes')
@@ -117,57 +120,57 @@ export class FramedReader {
     }
     checkBodyLength(first, remaining, this.level)
     const size = header + remaining
-    if (size > this.maximumPacketSize) {
-      malformed(`packet of ${size} bytes over the limit of ${this.maximumPacketSize}`, PACKET_TOO_LARGE)
+    if (size > this.#maximumPacketSize) {
+      malformed(`packet of ${size} bytes over the limit of ${this.#maximumPacketSize}`, PACKET_TOO_LARGE)
     }
-    if (size > this.held) return undefined
-    const c = this.cursor
+    if (size > this.#held) return undefined
+    const c = this.#cursor
     if (off + size <= chunk.length) {
       c.reset(chunk, off + header, off + size)
-      this.offset = off + size
-      this.held -= size
-      if (this.offset === chunk.length) this.dropHead()
+      this.#offset = off + size
+      this.#held -= size
+      if (this.#offset === chunk.length) this.#dropHead()
     } else {
-      c.reset(this.take(size), header, size)
+      c.reset(this.#take(size), header, size)
     }
-    return decodePacket(first, c, this.level, this.decoders)
+    return decodePacket(first, c, this.level, this.#decoders)
   }
 
   /** The byte `i` bytes into what is held (which has more than `i`). */
-  private byteAt(i: number): number {
-    let at = this.offset + i
-    for (let k = this.head; ; k++) {
-      const chunk = this.chunks[k]!
+  #byteAt(i: number): number {
+    let at = this.#offset + i
+    for (let k = this.#head; ; k++) {
+      const chunk = this.#chunks[k]!
       if (at < chunk.length) return chunk[at]!
       at -= chunk.length
     }
   }
 
   /** Consumes `size` held bytes into one new buffer: a packet split across chunks. */
-  private take(size: number): Uint8Array {
+  #take(size: number): Uint8Array {
     const out = new Uint8Array(size)
     let filled = 0
     while (filled < size) {
-      const chunk = this.chunks[this.head]!
-      const n = Math.min(chunk.length - this.offset, size - filled)
-      out.set(chunk.subarray(this.offset, this.offset + n), filled)
+      const chunk = this.#chunks[this.#head]!
+      const n = Math.min(chunk.length - this.#offset, size - filled)
+      out.set(chunk.subarray(this.#offset, this.#offset + n), filled)
       filled += n
-      this.offset += n
-      if (this.offset === chunk.length) this.dropHead()
+      this.#offset += n
+      if (this.#offset === chunk.length) this.#dropHead()
     }
-    this.held -= size
+    this.#held -= size
     return out
   }
 
-  private dropHead(): void {
-    this.offset = 0
-    this.head++
-    if (this.head === this.chunks.length) {
-      this.chunks.length = 0
-      this.head = 0
-    } else if (this.head >= 64 && this.head * 2 >= this.chunks.length) {
-      this.chunks = this.chunks.slice(this.head)
-      this.head = 0
+  #dropHead(): void {
+    this.#offset = 0
+    this.#head++
+    if (this.#head === this.#chunks.length) {
+      this.#chunks.length = 0
+      this.#head = 0
+    } else if (this.#head >= 64 && this.#head * 2 >= this.#chunks.length) {
+      this.#chunks = this.#chunks.slice(this.#head)
+      this.#head = 0
     }
   }
 }
