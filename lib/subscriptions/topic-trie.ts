@@ -35,7 +35,7 @@ export class TopicTrie<V> {
     for (let i = 0; i < levels.length; i++) {
       const level = levels[i] as string
       if (level === '#' && i === levels.length - 1) {
-        ;(current.hashValues ??= []).push(value)
+        current.hashValues = append(current.hashValues, value)
         this.#count++
         return
       }
@@ -47,7 +47,7 @@ export class TopicTrie<V> {
       }
       current = child
     }
-    ;(current.values ??= []).push(value)
+    current.values = append(current.values, value)
     this.#count++
   }
 
@@ -104,4 +104,12 @@ export class TopicTrie<V> {
       if (plus) this.#walk(plus, levels, depth + 1, out, dollar)
     }
   }
+}
+
+/**
+ * `values` with `value` added, in a new array of exactly that length: a node's values are almost always one,
+ * and `[].push()` (or a spread) would give that one a backing store of 17 slots.
+ */
+function append<V>(values: V[] | undefined, value: V): V[] {
+  return values ? values.concat([value]) : [value]
 }
