@@ -1,6 +1,7 @@
 // What the SDK keeps per observed filter, on the heap: its records are built to be small, as an app may observe
-// ten thousand filters (measured over 50,000, so that what else the process allocates meanwhile averages out). An array of one observer or one trie value is made exactly one long: a spread or a
-// push() into an empty array gives it a backing store of 17 slots, about 130 B more per filter.
+// ten thousand filters (measured over 50,000, so that what else the process allocates meanwhile averages out).
+// An array of one observer or one trie value is made exactly one long: a spread or a push() into an empty array
+// gives it a backing store of 17 slots, about 130 B more per filter.
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
