@@ -228,25 +228,26 @@ const heap: BenchCase = {
   id: 'heap-10000',
   async run(context) {
     const count = 10_000
-    // Issue 14's case, on the SDK's Node default (MQTT.js) only.
-    const results: Record<'sdk' | 'raw', number[]> = { sdk: [], raw: [] }
+    // Issue 14's case, on each link the run has ('sdk': MQTT.js, 'lean': the SDK's own).
+    const impls = context.config.impls
+    const results: Record<Impl, number[]> = { sdk: [], lean: [], raw: [] }
     for (let rep = 0; rep < context.config.reps; rep++) {
-      for (const impl of orderFor(rep, ['sdk', 'raw'] as const)) {
+      for (const impl of orderFor(rep, impls)) {
         const result = await heapTrial(context.broker, impl, count)
         results[impl].push(result.bytesPerFilter)
         context.log(`  heap rep ${rep + 1} ${impl}: ${Math.round(result.bytesPerFilter)} B per filter (${Math.round(result.before / 1024)} → ${Math.round(result.after / 1024)} KiB)`)
       }
     }
-    const sdk = median(results.sdk)
     const raw = median(results.raw)
     return {
       id: 'heap-10000',
       title: '10,000 idle observed filters (an observer each, confirmed by the broker): heapUsed after gc() per filter (node --expose-gc, fresh process); raw MQTT.js: the same subscriptions by client.subscribe, batches of 100',
       params: { count, reps: context.config.reps },
-      rows: [
-        {
+      rows: sdkImpls(context.config).map((impl): Row => {
+        const sdk = median(results[impl])
+        return {
           case: 'heap-10000',
-          link: 'mqttjs',
+          link: linkOf(impl),
           measure: 'heap B per idle observed filter',
           sdk,
           raw,
@@ -254,11 +255,11 @@ const heap: BenchCase = {
           unit: 'bytes',
           budget: `SDK ≤ ${HEAP_BUDGET_BYTES} B`,
           pass: sdk <= HEAP_BUDGET_BYTES,
-          sdkRange: range(results.sdk),
+          sdkRange: range(results[impl]),
           rawRange: range(results.raw),
-        },
-      ],
-      samples: { sdk: results.sdk.map((n) => Math.round(n)), raw: results.raw.map((n) => Math.round(n)) },
+        }
+      }),
+      samples: Object.fromEntries(impls.map((impl) => [impl, results[impl].map((n) => Math.round(n))])),
     }
   },
 }
