@@ -1,11 +1,12 @@
-import { Observable } from 'rxjs'
+import type { Observable } from 'rxjs'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import { resolveCodec } from '../codec.js'
 import { Connection } from '../connection/connection.js'
 import { Broadcast } from '../rx/broadcast.js'
 import type { TransportVerdict } from '../connection/close-verdict.js'
 import { ClientClosedError, HandlerError, type IotPubSubError } from '../errors.js'
-import { type ObserverHost, ObserverRecord } from '../inbound/filter-observer.js'
+import { type ObserverHost, ObserverRecord } from '../inbound/observer-record.js'
+import { FilterObservable } from '../inbound/filter-observable.js'
 import { Dispatcher } from '../inbound/dispatcher.js'
 import type { Link, LinkFactory } from '../link/link.js'
 import type { Message } from '../message.js'
@@ -141,9 +142,11 @@ export class Client extends ClientServices implements MQTTClient {
         this.#errors.next(error)
       },
       detach: (observer) => {
+        const subscription = observer.subscription
+        if (!subscription) return // never joined: the client had ended
         if (observer.manual) this.#dispatcher.manualObservers -= 1
         // Completing observers on end() must leave a persistent session's subscriptions on the broker.
-        if (observer.subscription && !this.#ended && !this.#connection.stopped) this.subscriptions.release(observer.subscription, observer)
+        if (!this.#ended && !this.#connection.stopped) this.subscriptions.release(subscription, observer)
       },
     }
     this.status$ = this.#connection.status$
@@ -172,14 +175,14 @@ export class Client extends ClientServices implements MQTTClient {
     const qos = checkQos(options.qos ?? 0)
     const codec = resolveCodec<T>(options.codec)
     const manual = options.ack === 'manual'
-    return new Observable<Message<T>>((subscriber) => {
+    return new FilterObservable<T>((sink) => {
+      const observer = new ObserverRecord<T>(this.#observerHost, sink, qos, codec, manual)
       if (this.#ended || this.#connection.stopped) {
-        subscriber.error(this.fatal ?? new ClientClosedError('observe() on a client that has ended'))
-        return undefined
+        observer.error(this.fatal ?? new ClientClosedError('observe() on a client that has ended'))
+      } else {
+        if (manual) this.#dispatcher.manualObservers += 1
+        observer.subscription = this.subscriptions.add(parsed, observer)
       }
-      const observer = new ObserverRecord<T>(this.#observerHost, subscriber, qos, codec, manual)
-      if (manual) this.#dispatcher.manualObservers += 1
-      observer.subscription = this.subscriptions.add(parsed, observer)
       return observer
     })
   }

@@ -3,7 +3,8 @@ import type { MQTTClient } from '../client/api.js'
 import { ClientServices } from '../client/client-services.js'
 import { resolveCodec } from '../codec.js'
 import { ClientClosedError, ConnectionLostError, DecodeError, type IotPubSubError, UnsupportedOptionError } from '../errors.js'
-import { type ObserverHost, ObserverRecord } from '../inbound/filter-observer.js'
+import { type ObserverHost, ObserverRecord } from '../inbound/observer-record.js'
+import { FilterObservable } from '../inbound/filter-observable.js'
 import type { PageLifecycle } from '../lifecycle/page-lifecycle.js'
 import { errorFields, type Log } from '../log/log.js'
 import type { Message } from '../message.js'
@@ -138,13 +139,10 @@ export class SharedClient extends ClientServices implements MQTTClient {
     if (options.ack === 'manual') {
       throw new UnsupportedOptionError("`ack: 'manual'` needs a connection of its own: it holds the connection's reading, which the tabs sharing it cannot")
     }
-    return new Observable<Message<T>>((subscriber) => {
-      if (this.#ended) {
-        subscriber.error(this.fatal ?? new ClientClosedError('observe() on a client that has ended'))
-        return undefined
-      }
-      const observer = new ObserverRecord<T>(this.#observerHost, subscriber, qos, codec, false)
-      observer.subscription = this.#subscriptions.add(parsed, observer)
+    return new FilterObservable<T>((sink) => {
+      const observer = new ObserverRecord<T>(this.#observerHost, sink, qos, codec, false)
+      if (this.#ended) observer.error(this.fatal ?? new ClientClosedError('observe() on a client that has ended'))
+      else observer.subscription = this.#subscriptions.add(parsed, observer)
       return observer
     })
   }
