@@ -35,19 +35,26 @@ export interface FilterObserver {
   complete(): void
 }
 
+/** What few subscriptions need: made on first use, so that an idle filter does not carry it. */
+interface Extras {
+  /** The latest retained message of each matching topic, oldest first. */
+  retained: Map<string, IncomingMessage> | undefined
+  /** The levels of `match`, for computing message params. */
+  levels: readonly string[] | undefined
+  reask: RetainedReask | undefined
+  overflowed: boolean
+}
+
 /**
  * The client's side of one broker subscription: the observers that share it, the QoS it was asked for
  * and granted, and the latest retained message of each matching topic for observers that join late.
- * Built to be small: an app may observe ten thousand filters.
+ * Built to be small: an app may observe ten thousand filters (one observer is held without an array, and what
+ * only a filter with retained messages or params needs is in an object made on first use).
  */
 export class BrokerSubscription {
   readonly filter: string
-  /** The filter incoming topics are matched against (`$share/group/` removed). */
-  readonly match: string
   /** The MQTT 5 subscription identifier that routes the broker's copies to this subscription. */
   readonly id: number
-  /** Replaced, never mutated, so a delivery loop is unaffected by observers joining or leaving in it. */
-  observers: readonly FilterObserver[] = []
   /** The QoS last sent in a SUBSCRIBE (0 before any). */
   requestedQos: QoS = 0
   /** The QoS the broker granted, once a SUBACK came. */
@@ -57,29 +64,49 @@ export class BrokerSubscription {
    * live message may have replaced a retained value unseen, so the cached value is dropped instead.
    */
   retainAsPublished = false
-  /**
-   * More topics have had a retained message than the cache holds: it is no longer the filter's whole retained
-   * state, and a late observer gets that from the broker instead (MQTT 5).
-   */
-  overflowed = false
-  /** A late observers' re-ask of the retained messages under way (MQTT 5). */
-  reask: RetainedReask | undefined
-  /** Created with the first retained message: most filters never see one. */
-  #retained: Map<string, IncomingMessage> | undefined
-  #splitLevels: readonly string[] | undefined
+  /** One observer, or several in an array replaced (never mutated) so a delivery loop is unaffected by changes. */
+  #observers: FilterObserver | readonly FilterObserver[] | undefined
+  #extras: Extras | undefined
   readonly #retainedLimit: number
 
   constructor(parsed: ParsedFilter, id: number, retainedLimit: number) {
     this.filter = parsed.filter
-    this.match = parsed.match
     this.id = id
     this.#retainedLimit = retainedLimit
   }
 
+  /** The filter incoming topics are matched against (`$share/group/` removed). */
+  get match(): string {
+    const filter = this.filter
+    return filter.startsWith('$share/') ? filter.slice(filter.indexOf('/', 7) + 1) : filter
+  }
+
   /** The levels of `match`, for computing message params. */
   get levels(): readonly string[] {
-    this.#splitLevels ??= this.match.split('/')
-    return this.#splitLevels
+    const extras = this.#more()
+    return (extras.levels ??= this.match.split('/'))
+  }
+
+  get observers(): readonly FilterObserver[] {
+    const observers = this.#observers
+    return observers === undefined ? [] : isList(observers) ? observers : [observers]
+  }
+
+  /**
+   * More topics have had a retained message than the cache holds: it is no longer the filter's whole retained
+   * state, and a late observer gets that from the broker instead (MQTT 5).
+   */
+  get overflowed(): boolean {
+    return this.#extras?.overflowed ?? false
+  }
+
+  /** A late observers' re-ask of the retained messages under way (MQTT 5). */
+  get reask(): RetainedReask | undefined {
+    return this.#extras?.reask
+  }
+
+  set reask(reask: RetainedReask | undefined) {
+    this.#more().reask = reask
   }
 
   info(): SubscriptionInfo {
@@ -94,30 +121,33 @@ export class BrokerSubscription {
   }
 
   add(observer: FilterObserver): void {
-    // concat: a new array of exactly this length, where a spread grows one to 17 slots (130 B more per filter).
-    this.observers = this.observers.concat(observer)
+    const observers = this.#observers
+    this.#observers = observers === undefined ? observer : this.observers.concat(observer)
   }
 
   /** Removes an observer; returns how many remain. */
   remove(observer: FilterObserver): number {
-    this.observers = this.observers.filter((o) => o !== observer)
+    const remaining = this.observers.filter((o) => o !== observer)
+    this.#observers = remaining.length > 1 ? remaining : remaining[0]
     this.reask?.leave(observer)
-    return this.observers.length
+    return remaining.length
   }
 
   /** How many topics' retained messages the cache holds. */
   get retainedCount(): number {
-    return this.#retained?.size ?? 0
+    return this.#extras?.retained?.size ?? 0
   }
 
   /** Sends the cached retained messages to one (new) observer, oldest first. */
   replayTo(observer: FilterObserver): void {
-    if (this.#retained) for (const message of [...this.#retained.values()]) observer.next(message, this, undefined)
+    const retained = this.#extras?.retained
+    if (retained) for (const message of [...retained.values()]) observer.next(message, this, undefined)
   }
 
   /** Updates the retained cache and hands the message to every observer. */
   deliver(message: IncomingMessage, ack: PendingAck | undefined): void {
-    const reask = this.reask
+    const extras = this.#extras
+    const reask = extras?.reask
     if (reask && message.retain) {
       if (reask.resending) return this.#resent(message, ack, reask)
       // Live, published retained, before the broker took the re-ask: the waiting observers have it now.
@@ -128,8 +158,10 @@ export class BrokerSubscription {
       // another overlapping filter is routed here too; observers already have this state.
       return
     }
-    if (message.retain || this.#retained) this.#remember(message)
-    const observers = this.observers
+    if (message.retain || extras?.retained) this.#remember(message)
+    const observers = this.#observers
+    if (observers === undefined) return
+    if (!isList(observers)) return observers.next(message, this, ack)
     for (let i = 0; i < observers.length; i++) (observers[i] as FilterObserver).next(message, this, ack)
   }
 
@@ -143,24 +175,27 @@ export class BrokerSubscription {
 
   /** Completes every observer (the client is ending). */
   completeAll(): void {
-    const observers = this.observers
-    this.observers = []
-    this.#retained = undefined
-    this.reask = undefined
-    for (const observer of observers) observer.complete()
+    for (const observer of this.#end()) observer.complete()
   }
 
   /** Errors every observer (the broker refused the subscription, or the client failed for good). */
   errorAll(error: Error): void {
+    for (const observer of this.#end()) observer.error(error)
+  }
+
+  #end(): readonly FilterObserver[] {
     const observers = this.observers
-    this.observers = []
-    this.#retained = undefined
-    this.reask = undefined
-    for (const observer of observers) observer.error(error)
+    this.#observers = undefined
+    this.#extras = undefined
+    return observers
+  }
+
+  #more(): Extras {
+    return (this.#extras ??= { retained: undefined, levels: undefined, reask: undefined, overflowed: false })
   }
 
   #isCached(message: IncomingMessage): boolean {
-    const cached = this.#retained?.get(message.topic)
+    const cached = this.#extras?.retained?.get(message.topic)
     if (!cached || cached.payload.length !== message.payload.length) return false
     for (let i = 0; i < cached.payload.length; i++) if (cached.payload[i] !== message.payload[i]) return false
     return true
@@ -168,7 +203,8 @@ export class BrokerSubscription {
 
   #remember(message: IncomingMessage): void {
     if (message.retain) {
-      const retained = (this.#retained ??= new Map())
+      const extras = this.#more()
+      const retained = (extras.retained ??= new Map())
       retained.delete(message.topic)
       // An empty retained payload is MQTT's way of deleting the retained value.
       if (message.payload.length === 0) return
@@ -176,10 +212,12 @@ export class BrokerSubscription {
       if (retained.size > this.#retainedLimit) {
         const oldest = retained.keys().next().value
         if (oldest !== undefined) retained.delete(oldest)
-        this.overflowed = true
+        extras.overflowed = true
       }
     } else if (!this.retainAsPublished) {
-      this.#retained?.delete(message.topic)
+      this.#extras?.retained?.delete(message.topic)
     }
   }
 }
+
+const isList = (observers: FilterObserver | readonly FilterObserver[]): observers is readonly FilterObserver[] => Array.isArray(observers)

@@ -124,8 +124,9 @@ export class RequestWindow {
     this.#pumping = true
     try {
       while (!this.#closed && this.#inFlight < this.#window && this.#head < this.#queue.length) this.#sendNext()
-      // Drop what was sent, now and then, rather than shifting a long array once per request.
-      if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      // Drop what was sent: all of it once everything is (an idle window holds no request), and on the way now
+      // and then, rather than shifting a long array once per request.
+      if (this.#head > 0 && (this.#head === this.#queue.length || (this.#head > 1024 && this.#head * 2 > this.#queue.length))) {
         this.#queue = this.#queue.slice(this.#head)
         this.#head = 0
       }

@@ -64,7 +64,7 @@ export class Subscriptions {
     this.#connection = connection
     this.#persistentSession = persistentSession
     this.#log = log
-    this.registry = new SubscriptionRegistry(retainedLimit, persistentSession)
+    this.registry = new SubscriptionRegistry(retainedLimit, persistentSession ? 'stable' : 'reused')
     this.subscriptions$ = this.#report.observable
   }
 
@@ -116,7 +116,8 @@ export class Subscriptions {
     if (window) {
       if (this.#log.enabled) this.#log.debug('unsubscribe', { filter }, `UNSUBSCRIBE ${filter}`)
       window.unsubscribe(filter, (ok) => {
-        if (!ok && this.#persistentSession && !this.registry.get(filter)) this.#stale.add(filter)
+        if (ok) this.registry.retire(subscription.id)
+        else if (this.#persistentSession && !this.registry.get(filter)) this.#stale.add(filter)
       })
     } else if (this.#persistentSession) {
       this.#stale.add(filter)
@@ -133,6 +134,8 @@ export class Subscriptions {
   /** Every active filter, exactly once per connection, with its own options: a new session has none, and a resumed one may predate a QoS upgrade. */
   ready(): void {
     this.#window = new RequestWindow(this.#link, this.#maximumPacketSize, !this.#identifiers)
+    // A clean session holds none of the last connection's subscriptions: their identifiers may be given again.
+    if (!this.#persistentSession) this.registry.retire()
     for (const subscription of this.registry.all()) {
       this.#subscribe(subscription)
       // A new session's SUBSCRIBE brings every retained message to every observer; a resumed one's brings none.

@@ -8,6 +8,9 @@ import { describe, expect, it } from 'vitest'
 import { BrokerSubscription, type FilterObserver } from '../../lib/subscriptions/broker-subscription.js'
 import { TopicTrie } from '../../lib/subscriptions/topic-trie.js'
 import { parseFilter } from '../../lib/topic.js'
+import { Client } from '../../lib/client/client.js'
+import { nodePlatform } from '../../lib/options/endpoints.js'
+import { FakeLinks } from '../support/fake-link.js'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void
@@ -55,5 +58,27 @@ describe('memory per observed filter', () => {
     expect(bytes).toBeGreaterThan(50)
     console.log(`trie leaf: ${bytes.toFixed(0)} B`)
     expect(bytes).toBeLessThan(220)
+  })
+})
+
+describe('memory per observed filter, the whole engine', () => {
+  it('observe(filter).subscribe(fn), granted by the broker: everything the client keeps for it, under 300 B (issue 14)', () => {
+    const links = new FakeLinks()
+    const client = new Client({ url: 'mqtt://a', clientId: 'memory' }, { platform: nodePlatform, links: links.create, defer: (f) => f(), debugLogger: () => undefined })
+    const link = links.link
+    link.accept()
+    const filters = Array.from({ length: COUNT }, (_, i) => `memory/${i}/+`)
+    const noop = (): void => undefined
+    const keep: unknown[] = new Array(COUNT).fill(undefined)
+    const before = liveHeap()
+    for (let i = 0; i < COUNT; i++) keep[i] = client.observe(filters[i]!).subscribe(noop)
+    // Granted, as the broker would: the fake link's own record of the calls is not the client's.
+    while (link.subscribes.length > 0) for (const call of link.subscribes.splice(0)) call.done({ granted: 0 })
+    const bytes = (liveHeap() - before) / COUNT
+    expect(keep.every((s) => s !== undefined)).toBe(true)
+    console.log(`observed filter, engine: ${bytes.toFixed(0)} B`)
+    expect(bytes).toBeGreaterThan(50)
+    expect(bytes).toBeLessThan(300)
+    void client.end({ force: true })
   })
 })

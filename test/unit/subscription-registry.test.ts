@@ -8,22 +8,54 @@ import { parseFilter } from '../../lib/topic.js'
 const varintBytes = (n: number): number => (n < 128 ? 1 : n < 16_384 ? 2 : n < 2_097_152 ? 3 : 4)
 
 describe('SubscriptionRegistry identifiers', () => {
-  it('clean session: count up from 1, never given twice, so 127 filters cost one byte each', () => {
-    const registry = new SubscriptionRegistry(10)
+  it('clean session: the smallest free ones from 1, so 127 filters observed at once cost one byte each', () => {
+    const registry = new SubscriptionRegistry(10, 'reused')
     const ids = Array.from({ length: 127 }, (_, i) => registry.create(parseFilter(`f/${i}`)).id)
     expect(ids[0]).toBe(1)
     expect(new Set(ids).size).toBe(127)
     expect(ids.every((id) => varintBytes(id) === 1)).toBe(true)
+    expect(registry.byIdentifier(1_000_000)).toBeUndefined()
+  })
+
+  it('clean session: a released identifier is given again only once retired (its UNSUBACK came, or a new session began)', () => {
+    const registry = new SubscriptionRegistry(10, 'reused')
+    for (let i = 0; i < 10; i++) registry.create(parseFilter(`f/${i}`))
     const released = registry.get('f/5')!
     registry.delete(released)
-    expect(registry.create(parseFilter('f/5')).id).toBe(128)
     expect(registry.byIdentifier(released.id)).toBeUndefined()
+    // The broker may still send messages with it: a new filter must not get them.
+    const meanwhile = registry.create(parseFilter('g/1'))
+    expect(meanwhile.id).toBe(11)
+    registry.retire(released.id)
+    registry.retire(released.id) // twice: still given once
+    const again = registry.create(parseFilter('g/2'))
+    expect(again.id).toBe(released.id)
+    expect(registry.byIdentifier(released.id)).toBe(again)
+    expect(registry.create(parseFilter('g/3')).id).toBe(12)
+    // A new session: every deleted identifier is free.
+    registry.delete(registry.get('f/1')!)
+    registry.delete(registry.get('f/2')!)
+    registry.retire()
+    expect([registry.create(parseFilter('h/1')).id, registry.create(parseFilter('h/2')).id].sort()).toEqual([2, 3])
+    expect(registry.create(parseFilter('h/3')).id).toBe(13)
+  })
+
+  it('counted (a tab towards its hub): count up from 1, never given twice, even when retired', () => {
+    const registry = new SubscriptionRegistry(10)
+    const ids = Array.from({ length: 5 }, (_, i) => registry.create(parseFilter(`f/${i}`)).id)
+    expect(ids).toEqual([1, 2, 3, 4, 5])
+    registry.delete(registry.get('f/2')!)
+    registry.retire(3)
+    registry.retire()
+    expect(registry.create(parseFilter('f/2')).id).toBe(6)
+    expect(registry.byIdentifier(3)).toBeUndefined()
+    expect(registry.byIdentifier(6)?.filter).toBe('f/2')
   })
 
   it('persistent session: derived from the filter, the same in another instance observing in another order', () => {
     const filters = ['a/+/temp', 'a/#', 'a/other/+']
-    const first = new SubscriptionRegistry(10, true)
-    const second = new SubscriptionRegistry(10, true)
+    const first = new SubscriptionRegistry(10, 'stable')
+    const second = new SubscriptionRegistry(10, 'stable')
     const idsFirst = filters.map((f) => first.create(parseFilter(f)).id)
     const idsSecond = [...filters].reverse().map((f) => second.create(parseFilter(f)).id).reverse()
     expect(idsSecond).toEqual(idsFirst)
