@@ -367,10 +367,13 @@ async function paced(job: PubJob, publishOne: (payload: Buffer, done: () => void
 
 // --------------------------------------------------------------------------------------------- heap
 
+/** Filters observed and released before the measurement, so that the code the JIT compiles meanwhile is not counted. */
+const HEAP_WARMUP = 1_000
+
 /**
- * Heap per active observed filter: connected client, filter strings allocated, GC; then `count` filters
- * observed (each with an observer; the subscriptions kept as an app would) and confirmed by the broker,
- * GC again. Needs --expose-gc.
+ * Heap per active observed filter: connected client, filter strings allocated, a warm-up (HEAP_WARMUP other
+ * filters observed, confirmed and released), GC; then `count` filters observed (each with an observer; the
+ * subscriptions kept, in an array made beforehand) and confirmed by the broker, GC again. Needs --expose-gc.
  */
 async function heap(job: HeapJob): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc
@@ -383,55 +386,60 @@ async function heap(job: HeapJob): Promise<void> {
     return process.memoryUsage().heapUsed
   }
   const filters = Array.from({ length: job.count }, (_, i) => filterFor(job.prefix, i))
-  const sentinel = `bench/ready/${job.clientId}`
-  let ready!: () => void
-  const readyPromise = new Promise<void>((resolve) => (ready = resolve))
+  const warmup = Array.from({ length: HEAP_WARMUP }, (_, i) => filterFor(`${job.prefix}/warmup`, i))
+  const keep: unknown[] = new Array(job.count).fill(undefined)
   const noop = (): void => {}
+  let round = 0
   let before: number
   let after: number
-  const keep: unknown[] = []
   if (isSdk(job.impl)) {
     const client = await sdkClient(job)
-    const probe = client.observe(sentinel, { qos: 1 }).subscribe(() => ready())
-    await untilReady(readyPromise, () => client.publish(sentinel, 'ready', { qos: 1 }))
-    probe.unsubscribe()
+    /** Observes `list` (kept in `into`) and waits until every SUBACK is in: a sentinel observed after them all answers. */
+    const observeAll = async (list: readonly string[], into: unknown[]): Promise<void> => {
+      list.forEach((f, i) => (into[i] = client.observe(f, { qos: 0 }).subscribe(noop)))
+      const sentinel = `bench/ready/${job.clientId}/${round++}`
+      let ready!: () => void
+      const readyPromise = new Promise<void>((resolve) => (ready = resolve))
+      const probe = client.observe(sentinel, { qos: 1 }).subscribe(() => ready())
+      await untilReady(readyPromise, () => client.publish(sentinel, 'ready', { qos: 1 }))
+      probe.unsubscribe()
+    }
+    const warm: unknown[] = []
+    await observeAll(warmup, warm)
+    for (const s of warm as { unsubscribe(): void }[]) s.unsubscribe()
+    await observeAll([], [])
     before = await settle()
-    for (const f of filters) keep.push(client.observe(f, { qos: 0 }).subscribe(noop))
-    // A sentinel on a filter observed after all of them: every SUBACK is in, nothing is in flight.
-    let again!: () => void
-    const againPromise = new Promise<void>((resolve) => (again = resolve))
-    const probe2 = client.observe(`${sentinel}/2`, { qos: 1 }).subscribe(() => again())
-    await untilReady(againPromise, () => client.publish(`${sentinel}/2`, 'ready', { qos: 1 }))
-    probe2.unsubscribe()
+    await observeAll(filters, keep)
     after = await settle()
-    keep.push(client)
     send({ type: 'result', count: job.count, before, after, bytesPerFilter: (after - before) / job.count } satisfies HeapResult)
     await nextCommand('exit')
     await client.end({ force: true })
   } else {
     const client = await rawClient(job)
-    let readyTopic = sentinel
+    let readyTopic = ''
+    let ready: () => void = noop
     client.on('message', (topic) => {
       if (topic === readyTopic) ready()
     })
-    client.subscribe(sentinel, { qos: 1 })
-    await untilReady(readyPromise, () => client.publishAsync(sentinel, 'ready', { qos: 1 }))
-    client.unsubscribe(sentinel)
+    const subscribeAll = async (list: readonly string[]): Promise<void> => {
+      for (let i = 0; i < list.length; i += 100) client.subscribe(list.slice(i, i + 100), { qos: 0 })
+      readyTopic = `bench/ready/${job.clientId}/${round++}`
+      const readyPromise = new Promise<void>((resolve) => (ready = resolve))
+      client.subscribe(readyTopic, { qos: 1 })
+      await untilReady(readyPromise, () => client.publishAsync(readyTopic, 'ready', { qos: 1 }))
+      client.unsubscribe(readyTopic)
+    }
+    await subscribeAll(warmup)
+    for (let i = 0; i < warmup.length; i += 100) client.unsubscribe(warmup.slice(i, i + 100))
+    await subscribeAll([])
     before = await settle()
-    for (let i = 0; i < filters.length; i += 100) client.subscribe(filters.slice(i, i + 100), { qos: 0 })
-    let again!: () => void
-    const againPromise = new Promise<void>((resolve) => (again = resolve))
-    readyTopic = `${sentinel}/2`
-    ready = again
-    client.subscribe(readyTopic, { qos: 1 })
-    await untilReady(againPromise, () => client.publishAsync(readyTopic, 'ready', { qos: 1 }))
-    client.unsubscribe(readyTopic)
+    await subscribeAll(filters)
     after = await settle()
-    keep.push(client)
     send({ type: 'result', count: job.count, before, after, bytesPerFilter: (after - before) / job.count } satisfies HeapResult)
     await nextCommand('exit')
     await client.endAsync(true)
   }
+  keep.fill(undefined)
   process.exit(0)
 }
 
