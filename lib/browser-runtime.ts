@@ -6,16 +6,20 @@
 import type { ClientRuntime } from './client/client.js'
 import { lazyLinks } from './link/lazy-link.js'
 import { leanLinks } from './link/lean-link.js'
+import { linkKit } from './link/link-kit.js'
 import type { LinkEvents, LinkSettings } from './link/link.js'
+import type { Intervals } from './link/sign-of-life.js'
 import { listenToPage } from './lifecycle/page-lifecycle.js'
-import { workerIntervals } from './lifecycle/worker-intervals.js'
+import { lazyIntervals } from './lifecycle/lazy-intervals.js'
 import { browserPlatform } from './options/endpoints.js'
 import { openBrowserWebSocket } from './transport/browser-websocket.js'
 
 // The keepalive's timers in a Worker of each client's own: a hidden tab's timers are throttled to one a minute.
-const lean = leanLinks(openBrowserWebSocket, () => workerIntervals())
+// Their code is a chunk of its own, loaded as the link is made (the page's timers run until it is there).
+const workerIntervals = (): Intervals => lazyIntervals(() => import('./lifecycle/worker-intervals.js').then((m) => m.workerIntervals()))
+const lean = leanLinks(openBrowserWebSocket, workerIntervals)
 // MQTT.js only when asked for (`link: 'mqttjs'`): a chunk of its own, loaded as the client connects.
-const mqttJs = lazyLinks(() => import('./link/mqttjs-link.js').then((m) => m.mqttJsLinks(() => workerIntervals())))
+const mqttJs = lazyLinks(() => import('./link/mqttjs-link.js').then((m) => m.mqttJsLinks(linkKit, workerIntervals)))
 
 /**
  * The browser's runtime for a client, frozen.

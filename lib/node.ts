@@ -7,6 +7,7 @@ import type { MQTTClient as ClientApi } from './client/api.js'
 import { Client, type ClientRuntime } from './client/client.js'
 import { nodeTransportVerdict } from './connection/close-diagnosis.js'
 import { leanLinks } from './link/lean-link.js'
+import { linkKit } from './link/link-kit.js'
 import { mqttJsLinks } from './link/mqttjs-link.js'
 import { nodePlatform } from './options/endpoints.js'
 import type { ClientOptions, MQTTClientOptions } from './options/client-options.js'
@@ -14,7 +15,7 @@ import { linkChoice } from './options/link-choice.js'
 import type { LinkEvents, LinkSettings } from './link/link.js'
 import { openNodeTransport } from './transport/node-transports.js'
 
-const mqttJs = mqttJsLinks()
+const mqttJs = mqttJsLinks(linkKit)
 const lean = leanLinks(openNodeTransport)
 
 const runtime: ClientRuntime = Object.freeze({

@@ -1,4 +1,7 @@
-import { threadIntervals, type Intervals } from '../link/sign-of-life.js'
+import type { Intervals } from '../link/sign-of-life.js'
+
+// The fallback calls setInterval itself rather than importing threadIntervals: a browser loads this file as a
+// chunk of its own, and a module it shared with the entry would be one more chunk at start (see LinkKit).
 
 /**
  * The Worker's whole program. A dedicated Worker's timers are not subject to the intensive wake-up throttling
@@ -20,7 +23,7 @@ interface Timer {
   readonly callback: () => void
   readonly ms: number
   /** The thread's own interval, once the Worker is refused. */
-  thread?: unknown
+  thread?: ReturnType<typeof setInterval>
 }
 
 /** What a browser offers for a Worker made from a Blob URL (absent in some embedded webviews and runtimes). */
@@ -57,7 +60,7 @@ export function workerIntervals(scope: WorkerScope = globalThis, fellBack: (reas
     refused = true
     worker?.terminate()
     worker = undefined
-    for (const timer of timers.values()) timer.thread = threadIntervals.set(timer.callback, timer.ms)
+    for (const timer of timers.values()) timer.thread = setInterval(timer.callback, timer.ms)
     fellBack(reason)
   }
 
@@ -94,18 +97,18 @@ export function workerIntervals(scope: WorkerScope = globalThis, fellBack: (reas
       if (!refused) worker ??= start()
       if (worker) worker.postMessage([id, ms])
       // A refusal just now has moved this timer over already.
-      else timer.thread ??= threadIntervals.set(callback, ms)
+      else timer.thread ??= setInterval(callback, ms)
       return id
     },
     clear(id) {
       const timer = timers.get(id as number)
       if (!timer) return
       timers.delete(id as number)
-      if (timer.thread !== undefined) threadIntervals.clear(timer.thread)
+      if (timer.thread !== undefined) clearInterval(timer.thread)
       else worker?.postMessage([id])
     },
     dispose() {
-      for (const timer of timers.values()) if (timer.thread !== undefined) threadIntervals.clear(timer.thread)
+      for (const timer of timers.values()) if (timer.thread !== undefined) clearInterval(timer.thread)
       timers.clear()
       worker?.terminate()
       worker = undefined

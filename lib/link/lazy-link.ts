@@ -17,7 +17,7 @@ export type BatchingLink = Link & Required<Pick<Link, 'subscribeMany' | 'unsubsc
  *
  * @example
  * ```ts
- * const links = lazyLinks(() => import('./mqttjs-link.js').then((m) => m.mqttJsLinks()))
+ * const links = lazyLinks(() => import('./mqttjs-link.js').then((m) => m.mqttJsLinks(linkKit)))
  * ```
  */
 export function lazyLinks(load: () => Promise<(settings: LinkSettings, events: LinkEvents) => BatchingLink>): LinkFactory {

@@ -2,14 +2,12 @@ import mqtt from 'mqtt'
 import type { IClientOptions, IClientPublishOptions, IConnackPacket, IDisconnectPacket, MqttClient, Packet } from 'mqtt'
 import type { IncomingMessage } from '../subscriptions/broker-subscription.js'
 import type { QoS } from '../message.js'
-import { reasonText } from '../reason-codes.js'
 import { coalesceWrites } from './coalesce-writes.js'
 import { findMalformedAck } from './malformed-ack.js'
-import { signOfLifeTimers, threadIntervals, type Intervals } from './sign-of-life.js'
+import type { Intervals } from './sign-of-life.js'
+import type { LinkKit } from './link-kit.js'
 import type { LivenessProbe } from '../connection/liveness.js'
 import { TransportWatch } from './transport-mistakes.js'
-import { InFlightAwareIds } from './in-flight-aware-ids.js'
-import { LivenessProbes } from './liveness-probes.js'
 import { noDelayOnStreamsOf } from './no-delay.js'
 import { WriteBatch } from './write-batch.js'
 import { sendRequest, subackResults, subscribePacket } from './mqttjs-requests.js'
@@ -49,22 +47,26 @@ export class MqttJsLink implements Link, LivenessProbe {
    */
   readonly #writes = typeof setImmediate === 'function' ? new WriteBatch(setImmediate) : undefined
   /** Liveness probes waiting for the next packet from the broker. */
-  readonly #probes = new LivenessProbes()
+  readonly #probes: InstanceType<LinkKit['LivenessProbes']>
 
   readonly #settings: LinkSettings
   readonly #events: LinkEvents
   /** The keepalive's timers: a browser's run in a Worker, out of reach of hidden-tab throttling. */
   readonly #intervals: Intervals
+  readonly #kit: LinkKit
 
   constructor(
     settings: LinkSettings,
     events: LinkEvents,
     /** The keepalive's timers: a browser's run in a Worker, out of reach of hidden-tab throttling. */
     intervals: Intervals,
+    kit: LinkKit,
   ) {
     this.#settings = settings
     this.#events = events
     this.#intervals = intervals
+    this.#kit = kit
+    this.#probes = new kit.LivenessProbes()
   }
 
   open(attempt: Attempt): void {
@@ -173,7 +175,8 @@ export class MqttJsLink implements Link, LivenessProbe {
   #create(attempt: Attempt): MqttClient {
     const settings = this.#settings
     const options: IClientOptions = sessionOptions(settings)
-    const timers = signOfLifeTimers(
+    const kit = this.#kit
+    const timers = kit.signOfLifeTimers(
       {
         received: () => this.#received,
         pingAgain: () => {
@@ -186,9 +189,9 @@ export class MqttJsLink implements Link, LivenessProbe {
     )
     options.timerVariant = timers as IClientOptions['timerVariant']
     let made: MqttClient | undefined
-    options.messageIdProvider = new InFlightAwareIds((id) => made?.outgoing[id] !== undefined)
+    options.messageIdProvider = new kit.InFlightAwareIds((id) => made?.outgoing[id] !== undefined)
     const url = attempt.endpoint.url
-    const client = mqtt.connect(url, { ...options, ...(attemptOptions(attempt, settings) satisfies IClientOptions) })
+    const client = mqtt.connect(url, { ...options, ...(attemptOptions(attempt, settings, kit.connectProperties) satisfies IClientOptions) })
     made = client
     this.#transport.watchStreamsOf(client)
     noDelayOnStreamsOf(client)
@@ -224,7 +227,7 @@ export class MqttJsLink implements Link, LivenessProbe {
    * builder closes over it): this is the one place that writes them, from the attempt alone.
    */
   #applyAttempt(client: MqttClient, attempt: Attempt): void {
-    Object.assign(client.options, attemptOptions(attempt, this.#settings) satisfies IClientOptions)
+    Object.assign(client.options, attemptOptions(attempt, this.#settings, this.#kit.connectProperties) satisfies IClientOptions)
   }
 
   #onPacket(packet: Packet): void {
@@ -234,13 +237,13 @@ export class MqttJsLink implements Link, LivenessProbe {
     const code = connack.reasonCode ?? connack.returnCode ?? 0
     if (code !== 0) {
       this.#refusedCode = code
-      this.#events.failed({ type: 'refused', code, message: `Connection refused: ${reasonText(code)}` })
+      this.#events.failed({ type: 'refused', code, message: `Connection refused: ${this.#kit.reasonText(code)}` })
       return
     }
     this.#accepted = true
     const client = this.mqtt as MqttClient
     // Before MQTT.js sends any PUBLISH on this connection (it holds them until the CONNACK).
-    coalesceWrites(client.stream)
+    coalesceWrites(client.stream, this.#kit.concatBytes)
     // Ahead of MQTT.js's own listener, which parses the chunk (and reports its errors) synchronously.
     client.stream.prependListener('data', (chunk: Uint8Array) => (this.#lastChunk = chunk))
     // MQTT 5: a server keepalive is binding, but MQTT.js ignores it when the client asked for 0.
@@ -305,10 +308,11 @@ export class MqttJsLink implements Link, LivenessProbe {
 }
 
 /**
- * Makes MQTT.js links. `intervals` makes each link's keepalive timers (the thread's own by default; a
- * browser's entry gives Worker timers), ended with the link's final close.
+ * Makes MQTT.js links, with what they share with the lean link (`kit`, see {@link LinkKit}). `intervals` makes
+ * each link's keepalive timers (the thread's own by default; a browser's entry gives Worker timers), ended with
+ * the link's final close.
  */
-export function mqttJsLinks(intervals: () => Intervals = () => threadIntervals) {
+export function mqttJsLinks(kit: LinkKit, intervals: () => Intervals = () => kit.threadIntervals) {
   // A link of the class, not just `Link`: the browser's lazy link relies on its subscribeMany and unsubscribeMany.
-  return (settings: LinkSettings, events: LinkEvents): MqttJsLink => new MqttJsLink(settings, events, intervals())
+  return (settings: LinkSettings, events: LinkEvents): MqttJsLink => new MqttJsLink(settings, events, intervals(), kit)
 }

@@ -1,4 +1,4 @@
-import { connectProperties } from './connect-properties.js'
+import type { connectProperties } from './connect-properties.js'
 import type { Attempt, LinkSettings } from './link.js'
 
 // Plain objects, their types inferred: mqttjs-link.ts, the one module that imports `mqtt`, checks them against
@@ -10,7 +10,7 @@ import type { Attempt, LinkSettings } from './link.js'
  *
  * @example
  * ```ts
- * const client = mqtt.connect(url, { ...sessionOptions(settings), ...attemptOptions(attempt, settings) })
+ * const client = mqtt.connect(url, { ...sessionOptions(settings), ...attemptOptions(attempt, settings, connectProperties) })
  * ```
  */
 export function sessionOptions(settings: LinkSettings) {
@@ -35,10 +35,10 @@ export function sessionOptions(settings: LinkSettings) {
  *
  * @example
  * ```ts
- * Object.assign(client.options, attemptOptions(attempt, settings))
+ * Object.assign(client.options, attemptOptions(attempt, settings, connectProperties))
  * ```
  */
-export function attemptOptions(attempt: Attempt, settings: LinkSettings) {
+export function attemptOptions(attempt: Attempt, settings: LinkSettings, properties: typeof connectProperties) {
   const { endpoint } = attempt
   return {
     protocol: endpoint.protocol,
@@ -49,7 +49,7 @@ export function attemptOptions(attempt: Attempt, settings: LinkSettings) {
     protocolVersion: attempt.protocolVersion,
     username: attempt.username,
     password: attempt.password,
-    properties: attempt.protocolVersion === 5 ? connectProperties(settings) : undefined,
+    properties: attempt.protocolVersion === 5 ? properties(settings) : undefined,
   }
 }
 

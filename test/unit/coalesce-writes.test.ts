@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
+import { concatBytes } from '../../lib/transport/concat-bytes.js'
 import { coalesceWrites } from '../../lib/link/coalesce-writes.js'
 
 describe('coalesceWrites', () => {
@@ -11,7 +12,7 @@ describe('coalesceWrites', () => {
         callback()
       },
     })
-    coalesceWrites(stream)
+    coalesceWrites(stream, concatBytes)
     stream.cork()
     stream.write(new Uint8Array([0x30, 9]))
     stream.write('topic')
@@ -24,7 +25,7 @@ describe('coalesceWrites', () => {
   it('leaves a stream that has its own _writev alone (a TCP socket)', () => {
     const own = (): void => undefined
     const stream = new Writable({ write: (_c, _e, cb) => cb(), writev: own })
-    coalesceWrites(stream)
+    coalesceWrites(stream, concatBytes)
     expect((stream as unknown as { _writev: unknown })._writev).toBe(own)
   })
 })
