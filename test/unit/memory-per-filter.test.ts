@@ -1,7 +1,8 @@
 // What the SDK keeps per observed filter, on the heap: its records are built to be small, as an app may observe
 // ten thousand filters (measured over 50,000, so that what else the process allocates meanwhile averages out).
-// An array of one observer or one trie value is made exactly one long: a spread or a push() into an empty array
-// gives it a backing store of 17 slots, about 130 B more per filter.
+// An array of one trie value is made exactly one long (a spread or a push() into an empty array gives it a backing
+// store of 17 slots, about 130 B more per filter); a broker subscription holds its one observer without an array;
+// and the whole engine's share of an observed filter (issue 14's budget: 300 B) is measured over a fake link.
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
@@ -35,7 +36,7 @@ function bytesPerItem(make: (i: number) => unknown): number {
 const observer: FilterObserver = { qos: 0, next: () => undefined, error: () => undefined, complete: () => undefined }
 
 describe('memory per observed filter', () => {
-  it('a broker subscription with its one observer: under 230 B (312 B with a 17-slot observers array)', () => {
+  it('a broker subscription with its one observer: under 130 B (its one observer held without an array; 184 B with an array of one, 312 B with a 17-slot one)', () => {
     const parsed = Array.from({ length: COUNT }, (_, i) => parseFilter(`memory/${i}/+`))
     const bytes = bytesPerItem((i) => {
       const subscription = new BrokerSubscription(parsed[i]!, i + 1, 1_000)
@@ -44,7 +45,7 @@ describe('memory per observed filter', () => {
     })
     expect(bytes).toBeGreaterThan(50) // it measured something
     console.log(`broker subscription: ${bytes.toFixed(0)} B`)
-    expect(bytes).toBeLessThan(230)
+    expect(bytes).toBeLessThan(130)
   })
 
   it('a topic trie leaf holding one value: under 220 B (292 B with a 17-slot values array)', () => {
@@ -62,7 +63,7 @@ describe('memory per observed filter', () => {
 })
 
 describe('memory per observed filter, the whole engine', () => {
-  it('observe(filter).subscribe(fn), granted by the broker: everything the client keeps for it, under 300 B (issue 14)', () => {
+  it('observe(filter).subscribe(fn), granted by the broker: everything the engine keeps for it, under 280 B (with the link: 300 B, issue 14; the bench measures that)', () => {
     const links = new FakeLinks()
     const client = new Client({ url: 'mqtt://a', clientId: 'memory' }, { platform: nodePlatform, links: links.create, defer: (f) => f(), debugLogger: () => undefined })
     const link = links.link
@@ -78,7 +79,7 @@ describe('memory per observed filter, the whole engine', () => {
     expect(keep.every((s) => s !== undefined)).toBe(true)
     console.log(`observed filter, engine: ${bytes.toFixed(0)} B`)
     expect(bytes).toBeGreaterThan(50)
-    expect(bytes).toBeLessThan(300)
+    expect(bytes).toBeLessThan(280)
     void client.end({ force: true })
   })
 })
