@@ -32,7 +32,7 @@ export interface Row {
   /** SDK / raw, or what the budget is stated on. */
   ratio: number | undefined
   /** Formatting of sdk/raw: 'int', 'us', 'bytes', 'ratio', 'us1'. */
-  unit: 'int' | 'us' | 'bytes' | 'ratio' | 'us1'
+  unit: 'int' | 'us' | 'bytes' | 'ratio' | 'us1' | 'ms'
   budget: string | undefined
   pass: boolean | undefined
   /** Min and max over the repetitions, shown after the median (the noise seen). */
@@ -260,6 +260,62 @@ const heap: BenchCase = {
         }
       }),
       samples: Object.fromEntries(impls.map((impl) => [impl, results[impl].map((n) => Math.round(n))])),
+    }
+  },
+}
+
+/**
+ * Issue 14's budget: 100,000 observed filters, all confirmed in no more than raw MQTT.js's time (MQTT 5; raw
+ * MQTT.js subscribes them in batches of 100 per SUBSCRIBE). Exact filters, as device topics are: the SDK shares
+ * a subscription identifier, and so packets, between filters without wildcards; a wildcard filter still has an
+ * identifier, and a packet, of its own (the second row).
+ */
+const flood: BenchCase = {
+  id: 'subscribe-100000',
+  async run(context) {
+    const count = scaled(context.config, 100_000, 2_000)
+    const impls = context.config.impls
+    const shapes = [
+      { exact: true, measure: `ms until ${count.toLocaleString('en-US')} exact filters are confirmed (MQTT 5)` },
+      { exact: false, measure: `ms until ${count.toLocaleString('en-US')} wildcard filters (<i>/+) are confirmed (MQTT 5)` },
+    ]
+    const rows: Row[] = []
+    const samples: Record<string, number[]> = {}
+    for (const shape of shapes) {
+      const results: Record<Impl, number[]> = { sdk: [], lean: [], raw: [] }
+      for (let rep = 0; rep < context.config.reps; rep++) {
+        for (const impl of orderFor(rep, impls)) {
+          const result = await heapTrial(context.broker, impl, count, shape.exact)
+          results[impl].push(result.confirmMs)
+          context.log(`  flood rep ${rep + 1} ${impl} ${shape.exact ? 'exact' : 'wildcard'}: ${Math.round(result.confirmMs)} ms`)
+        }
+      }
+      const raw = median(results.raw)
+      for (const impl of sdkImpls(context.config)) {
+        const sdk = median(results[impl])
+        rows.push({
+          case: 'subscribe-100000',
+          link: linkOf(impl),
+          measure: shape.measure,
+          sdk,
+          raw,
+          ratio: sdk / raw,
+          unit: 'ms',
+          budget: shape.exact ? 'SDK ≤ raw' : undefined,
+          pass: shape.exact ? sdk <= raw : undefined,
+          sdkRange: range(results[impl]),
+          rawRange: range(results.raw),
+        })
+        samples[`${impl}-${shape.exact ? 'exact' : 'wildcard'}`] = results[impl].map((n) => Math.round(n))
+      }
+      samples[`raw-${shape.exact ? 'exact' : 'wildcard'}`] = results.raw.map((n) => Math.round(n))
+    }
+    return {
+      id: 'subscribe-100000',
+      title: `${count.toLocaleString('en-US')} filters observed in one loop, each with an observer, until a sentinel observed after them all answers (fresh process, after a warm-up); raw MQTT.js: client.subscribe in batches of 100`,
+      params: { count, reps: context.config.reps },
+      rows,
+      samples,
     }
   },
 }
@@ -641,6 +697,7 @@ export const CASES: BenchCase[] = [
   publishCase(0),
   publishCase(1),
   heap,
+  flood,
   latencyDefaults,
   profileDrain,
   size,

@@ -73,6 +73,8 @@ export interface HeapJob extends JobBase {
   role: 'heap'
   count: number
   prefix: string
+  /** Filters without wildcards (`<prefix>/<i>/state`, as device topics are), else `<prefix>/<i>/+`. */
+  exact?: boolean
 }
 
 export type Job = SubJob | PubJob | HeapJob
@@ -112,6 +114,8 @@ export interface HeapResult {
   before: number
   after: number
   bytesPerFilter: number
+  /** Milliseconds from the first observe (subscribe) to the last filter's confirmation. */
+  confirmMs: number
 }
 
 export type FromWorker = { type: 'started' } | { type: 'ready' } | { type: 'error'; message: string } | SubResult | PubResult | HeapResult

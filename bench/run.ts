@@ -47,6 +47,8 @@ function format(value: number | undefined, unit: Row['unit']): string {
       return `${value.toFixed(2)} µs`
     case 'bytes':
       return `${Math.round(value).toLocaleString('en-US')} B`
+    case 'ms':
+      return `${Math.round(value).toLocaleString('en-US')} ms`
     case 'ratio':
       return `${value.toFixed(2)}×`
   }
@@ -54,7 +56,7 @@ function format(value: number | undefined, unit: Row['unit']): string {
 
 /** The bare number of a range bound, in the row's unit but without it (the unit is on the median). */
 function bound(value: number, unit: Row['unit']): string {
-  return format(value, unit).replace(/ (µs|B)$/, '').replace(/×$/, '')
+  return format(value, unit).replace(/ (µs|B|ms)$/, '').replace(/×$/, '')
 }
 
 /** A median with the min–max seen over the repetitions, when there was more than one distinct value. */

@@ -321,10 +321,10 @@ export async function publishTrial(broker: Mosquitto, options: { impl: Impl; qos
   }
 }
 
-/** Heap per observed filter in a fresh `node --expose-gc` process. */
-export async function heapTrial(broker: Mosquitto, impl: Impl, count: number): Promise<HeapResult> {
+/** Heap per observed filter, and the time to have them all confirmed, in a fresh `node --expose-gc` process. */
+export async function heapTrial(broker: Mosquitto, impl: Impl, count: number, exact = false): Promise<HeapResult> {
   const probe = new Worker(
-    { role: 'heap', impl, url: broker.tcpUrl, clientId: uniqueId(`heap-${impl}`), protocolVersion: 5, count, prefix: PREFIX },
+    { role: 'heap', impl, url: broker.tcpUrl, clientId: uniqueId(`heap-${impl}`), protocolVersion: 5, count, prefix: PREFIX, exact },
     { label: `heap probe (${impl})`, execArgv: ['--expose-gc'] },
   )
   try {

@@ -373,7 +373,8 @@ const HEAP_WARMUP = 1_000
 /**
  * Heap per active observed filter: connected client, filter strings allocated, a warm-up (HEAP_WARMUP other
  * filters observed, confirmed and released), GC; then `count` filters observed (each with an observer; the
- * subscriptions kept, in an array made beforehand) and confirmed by the broker, GC again. Needs --expose-gc.
+ * subscriptions kept, in an array made beforehand) and confirmed by the broker (timed: `confirmMs`), GC again.
+ * Needs --expose-gc.
  */
 async function heap(job: HeapJob): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc
@@ -385,7 +386,7 @@ async function heap(job: HeapJob): Promise<void> {
     }
     return process.memoryUsage().heapUsed
   }
-  const filters = Array.from({ length: job.count }, (_, i) => filterFor(job.prefix, i))
+  const filters = Array.from({ length: job.count }, (_, i) => (job.exact ? `${job.prefix}/${i}/state` : filterFor(job.prefix, i)))
   const warmup = Array.from({ length: HEAP_WARMUP }, (_, i) => filterFor(`${job.prefix}/warmup`, i))
   const keep: unknown[] = new Array(job.count).fill(undefined)
   const noop = (): void => {}
@@ -409,9 +410,11 @@ async function heap(job: HeapJob): Promise<void> {
     for (const s of warm as { unsubscribe(): void }[]) s.unsubscribe()
     await observeAll([], [])
     before = await settle()
+    const started = performance.now()
     await observeAll(filters, keep)
+    const confirmMs = performance.now() - started
     after = await settle()
-    send({ type: 'result', count: job.count, before, after, bytesPerFilter: (after - before) / job.count } satisfies HeapResult)
+    send({ type: 'result', count: job.count, before, after, bytesPerFilter: (after - before) / job.count, confirmMs } satisfies HeapResult)
     await nextCommand('exit')
     await client.end({ force: true })
   } else {
@@ -433,9 +436,11 @@ async function heap(job: HeapJob): Promise<void> {
     for (let i = 0; i < warmup.length; i += 100) client.unsubscribe(warmup.slice(i, i + 100))
     await subscribeAll([])
     before = await settle()
+    const started = performance.now()
     await subscribeAll(filters)
+    const confirmMs = performance.now() - started
     after = await settle()
-    send({ type: 'result', count: job.count, before, after, bytesPerFilter: (after - before) / job.count } satisfies HeapResult)
+    send({ type: 'result', count: job.count, before, after, bytesPerFilter: (after - before) / job.count, confirmMs } satisfies HeapResult)
     await nextCommand('exit')
     await client.endAsync(true)
   }

@@ -65,18 +65,18 @@ export class Dispatcher {
     if (ids !== undefined && this.#context.useIdentifiers) {
       // MQTT 5: each copy names the subscription(s) it is for, so each observer gets its copy once.
       if (typeof ids === 'number') {
-        const subscription = registry.byIdentifier(ids)
+        const subscription = registry.byIdentifier(ids, message.topic)
         if (subscription) return subscription.deliver(message, ack)
+        // Released before its UNSUBACK came: the copy is for no one any more.
+        if (registry.gave(ids)) return
       } else {
-        let delivered = false
+        let known = false
         for (const id of ids) {
-          const subscription = registry.byIdentifier(id)
-          if (subscription) {
-            subscription.deliver(message, ack)
-            delivered = true
-          }
+          const subscription = registry.byIdentifier(id, message.topic)
+          if (subscription) subscription.deliver(message, ack)
+          if (subscription || registry.gave(id)) known = true
         }
-        if (delivered) return
+        if (known) return
       }
       // An identifier this instance never gave (a session subscribed by an earlier one): route by topic.
     }

@@ -58,7 +58,7 @@ export class TabSubscriptions {
 
   deliver(batch: readonly Delivery[]): void {
     for (const [id, topic, payload, qos, retain, properties] of batch) {
-      this.registry.byIdentifier(id)?.deliver(properties ? { topic, payload, qos, retain, properties } : { topic, payload, qos, retain }, undefined)
+      this.registry.byIdentifier(id, topic)?.deliver(properties ? { topic, payload, qos, retain, properties } : { topic, payload, qos, retain }, undefined)
     }
   }
 

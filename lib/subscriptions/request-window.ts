@@ -36,9 +36,9 @@ const encodedSize = (filter: string): number => filter.length * 3 + 3
 /**
  * The SUBSCRIBEs and UNSUBSCRIBEs of one connection, sent in the order asked, with at most
  * {@link REQUEST_WINDOW} packets awaiting their acknowledgement. Where the link can put several filters in one
- * packet and no subscription identifier is involved (MQTT 3.1.1, or a broker without identifiers), consecutive
- * requests of one kind share a packet; a SUBSCRIBE with an identifier goes alone, since a packet carries one
- * identifier for all its filters and messages are routed by it.
+ * packet, consecutive requests of one kind made in one task share a packet: UNSUBSCRIBEs, and SUBSCRIBEs with
+ * the same subscription identifier (none, or one shared by filters without wildcards), since a packet carries
+ * one identifier for all its filters and messages are routed by it.
  */
 export class RequestWindow {
   #queue: WindowRequest[] = []
@@ -49,20 +49,15 @@ export class RequestWindow {
   #closed = false
 
   readonly #link: Link
-  /** No SUBSCRIBE on this connection carries a subscription identifier: filters may share packets. */
-  readonly #shareable: boolean
   readonly #window: number
 
   constructor(
     link: Link,
     /** Largest packet the broker takes (its MQTT 5 maximum packet size), bytes. */
     maxPacketSize: number | undefined,
-    /** No SUBSCRIBE on this connection carries a subscription identifier: filters may share packets. */
-    shareable = false,
     window = REQUEST_WINDOW,
   ) {
     this.#link = link
-    this.#shareable = shareable
     this.#window = window
     this.#budget = Math.max(1, Math.min(BYTES_PER_PACKET, (maxPacketSize ?? Infinity) - 16))
     this.#refill = Math.max(1, Math.floor(window / 4))
@@ -84,7 +79,7 @@ export class RequestWindow {
   subscribe(filter: string, prepare: () => LinkSubscribeOptions, done: (result: Suback) => void, alone = false): void {
     if (this.#closed) return done({ lost: true })
     this.#queue.push({ type: 'subscribe', filter, prepare, done, alone })
-    this.#request(this.#shareable && !alone && !!this.#link.subscribeMany)
+    this.#request(!alone && !!this.#link.subscribeMany)
   }
 
   unsubscribe(filter: string, done: (ok: boolean) => void): void {
@@ -149,7 +144,7 @@ export class RequestWindow {
     }
     this.#head += 1
     const options = first.prepare()
-    const shareable = !!this.#link.subscribeMany && !first.alone && options.id === undefined
+    const shareable = !!this.#link.subscribeMany && !first.alone
     if (!shareable) return this.#link.subscribe(first.filter, options, (result) => this.#answered(!('lost' in result), () => first.done(result)))
     const batch: SubscribeRequest[] = [first]
     const entries: LinkSubscription[] = [{ filter: first.filter, options }]
@@ -158,13 +153,12 @@ export class RequestWindow {
       const next = this.#queue[this.#head] as WindowRequest
       if (next.type !== 'subscribe' || next.alone || bytes + encodedSize(next.filter) > this.#budget) break
       const nextOptions = next.prepare()
-      this.#head += 1
-      if (nextOptions.id !== undefined) {
-        // Rare (identifiers switched on for one filter only): it goes alone, right after this packet.
-        this.#head -= 1
+      if (nextOptions.id !== options.id) {
+        // Another identifier: the next packet's first, with the options prepared now.
         this.#queue[this.#head] = { ...next, prepare: () => nextOptions }
         break
       }
+      this.#head += 1
       batch.push(next)
       entries.push({ filter: next.filter, options: nextOptions })
       bytes += encodedSize(next.filter)

@@ -4,12 +4,17 @@ import { TopicTrie } from './topic-trie.js'
 
 /** MQTT 5 subscription identifiers are variable byte integers from 1 to 268,435,455. */
 const MAX_SUBSCRIPTION_ID = 268_435_455
+/** Filters without wildcards that share one identifier, and so may share a SUBSCRIBE (as many as fit one). */
+export const FILTERS_PER_IDENTIFIER = 100
 
 /**
  * How a registry gives subscription identifiers:
  * - `reused` (a clean session): the lowest-numbered free ones, an identifier becoming free again once the broker
  *   can send nothing more with it ({@link SubscriptionRegistry.retire}). Identifiers stay as small as the number
- *   of filters observed at once: one byte on the wire up to 127 filters, two up to 16,383.
+ *   of filters observed at once: one byte on the wire up to 127 filters, two up to 16,383. Filters without
+ *   wildcards share one, up to {@link FILTERS_PER_IDENTIFIER} of them, so that their SUBSCRIBEs share packets
+ *   (100,000 device topics: 1,000 packets, not 100,000); a copy carrying it goes to the one whose filter is its
+ *   topic.
  * - `stable` (a persistent session): derived from the filter (FNV-1a), so that a new client instance resuming the
  *   session gives a filter the identifier the instance that subscribed it gave, and the messages the broker
  *   queued meanwhile (which carry it) still find their observers. A collision takes the next free one.
@@ -27,12 +32,18 @@ export class SubscriptionRegistry {
   readonly #byFilter = new Map<string, BrokerSubscription>()
   /**
    * By identifier: an array indexed by it where identifiers are reused (8 B a filter, where a Map entry costs
-   * about 46), else a Map.
+   * about 46), else a Map. A number there is an identifier shared by that many filters without wildcards.
    */
-  readonly #byId: (BrokerSubscription | undefined)[] | Map<number, BrokerSubscription>
-  /** Reused identifiers free to give, and those released that the broker may still send messages with. */
+  readonly #byId: (BrokerSubscription | number | undefined)[] | Map<number, BrokerSubscription>
+  /** Reused identifiers free to give. */
   readonly #free: number[] = []
-  readonly #retiring = new Set<number>()
+  /**
+   * Identifiers no filter has any more, that the broker may still send messages with: each waits for the UNSUBACK
+   * of the subscription whose release left it unused.
+   */
+  readonly #retiring = new Map<number, BrokerSubscription>()
+  /** The shared identifier filters without wildcards join, while it has room. */
+  #sharedId = 0
   /** Built on first use: under MQTT 5 with subscription identifiers, messages never need it. */
   #trie: TopicTrie<BrokerSubscription> | undefined
   #nextId = 1
@@ -55,41 +66,68 @@ export class SubscriptionRegistry {
   }
 
   create(parsed: ParsedFilter): BrokerSubscription {
-    const subscription = new BrokerSubscription(parsed, this.#allocateId(parsed.filter), this.#retainedLimit)
     const byId = this.#byId
+    const shared = Array.isArray(byId) && parsed.match === parsed.filter && !/[+#]/.test(parsed.filter)
+    const subscription = new BrokerSubscription(parsed, shared ? this.#shareId(byId) : this.#allocateId(parsed.filter), this.#retainedLimit)
     this.#byFilter.set(subscription.filter, subscription)
-    if (Array.isArray(byId)) byId[subscription.id] = subscription
-    else byId.set(subscription.id, subscription)
+    if (!Array.isArray(byId)) byId.set(subscription.id, subscription)
+    else if (!shared) byId[subscription.id] = subscription
     this.#trie?.add(subscription.match, subscription)
     return subscription
   }
 
-  /** Removes a subscription; a reused identifier is free again once {@link retire}d. */
+  /** Removes a subscription; a reused identifier it leaves unused is free again once {@link retire}d. */
   delete(subscription: BrokerSubscription): void {
     if (this.#byFilter.get(subscription.filter) !== subscription) return
     const byId = this.#byId
+    const id = subscription.id
     this.#byFilter.delete(subscription.filter)
-    if (Array.isArray(byId)) {
-      byId[subscription.id] = undefined
-      this.#retiring.add(subscription.id)
+    if (!Array.isArray(byId)) {
+      byId.delete(id)
     } else {
-      byId.delete(subscription.id)
+      const entry = byId[id]
+      const left = typeof entry === 'number' ? entry - 1 : 0
+      byId[id] = left > 0 ? left : undefined
+      if (left === 0) {
+        this.#retiring.set(id, subscription)
+        if (this.#sharedId === id) this.#sharedId = 0
+      }
     }
     this.#trie?.remove(subscription.match, subscription)
   }
 
   /**
-   * The broker will send nothing more with a deleted subscription's identifier (its UNSUBACK came: the messages
-   * it sent before are read already), so it may be given again. Without `id`: every deleted one (a new clean
-   * session has no subscriptions, and the last connection's messages are behind it).
+   * The broker will send nothing more for `subscription` (its UNSUBACK came: the messages it sent before are read
+   * already): an identifier its release left unused may be given again. Without it: every such identifier (a new
+   * clean session has no subscriptions, and the last connection's messages are behind it).
    */
-  retire(id?: number): void {
-    for (const retired of id === undefined ? [...this.#retiring] : [id]) if (this.#retiring.delete(retired)) this.#free.push(retired)
+  retire(subscription?: BrokerSubscription): void {
+    if (!subscription) {
+      this.#free.push(...this.#retiring.keys())
+      this.#retiring.clear()
+    } else if (this.#retiring.get(subscription.id) === subscription) {
+      this.#retiring.delete(subscription.id)
+      this.#free.push(subscription.id)
+    }
   }
 
-  byIdentifier(id: number): BrokerSubscription | undefined {
+  /**
+   * The subscription a copy carrying identifier `id` is for: the one given it, or, for an identifier shared by
+   * filters without wildcards, the one whose filter is the copy's `topic`.
+   */
+  byIdentifier(id: number, topic?: string): BrokerSubscription | undefined {
     const byId = this.#byId
-    return Array.isArray(byId) ? byId[id] : byId.get(id)
+    if (!Array.isArray(byId)) return byId.get(id)
+    const entry = byId[id]
+    if (typeof entry !== 'number') return entry
+    const subscription = topic === undefined ? undefined : this.#byFilter.get(topic)
+    return subscription?.id === id ? subscription : undefined
+  }
+
+  /** Whether this registry gave identifier `id` (a copy carrying one it never gave may be a resumed session's). */
+  gave(id: number): boolean {
+    const byId = this.#byId
+    return Array.isArray(byId) ? id > 0 && id < byId.length : byId.has(id)
   }
 
   /** Every subscription whose filter matches `topic`. */
@@ -128,6 +166,19 @@ export class SubscriptionRegistry {
     }
     while (byId.has(id)) id = id >= MAX_SUBSCRIPTION_ID ? 1 : id + 1
     if (this.#scheme === 'counted') this.#nextId = id >= MAX_SUBSCRIPTION_ID ? 1 : id + 1
+    return id
+  }
+
+  /** A filter without wildcards joins the shared identifier with room, or opens a new one. */
+  #shareId(byId: (BrokerSubscription | number | undefined)[]): number {
+    let id = this.#sharedId
+    const members = byId[id]
+    if (id === 0 || typeof members !== 'number' || members >= FILTERS_PER_IDENTIFIER) {
+      id = this.#sharedId = this.#allocateId('')
+      byId[id] = 1
+    } else {
+      byId[id] = members + 1
+    }
     return id
   }
 }

@@ -23,7 +23,7 @@ export interface SubscriptionsConnection {
  * The client's broker subscriptions: the registry, one SUBSCRIBE per filter and connection (and per QoS
  * upgrade), the SUBACK's grant, resubscription after every reconnect, and the UNSUBSCRIBE after the last
  * observer leaves. `subscriptions$` reports them. Requests go out through a {@link RequestWindow} (a bounded
- * number of packets in flight, filters sharing packets where no subscription identifier is involved), and a
+ * number of packets in flight, filters sharing packets where they share a subscription identifier or have none), and a
  * late observer of a filter whose retained cache overflowed has the broker send the retained messages again
  * (MQTT 5, {@link RetainedReask}).
  */
@@ -116,7 +116,7 @@ export class Subscriptions {
     if (window) {
       if (this.#log.enabled) this.#log.debug('unsubscribe', { filter }, `UNSUBSCRIBE ${filter}`)
       window.unsubscribe(filter, (ok) => {
-        if (ok) this.registry.retire(subscription.id)
+        if (ok) this.registry.retire(subscription)
         else if (this.#persistentSession && !this.registry.get(filter)) this.#stale.add(filter)
       })
     } else if (this.#persistentSession) {
@@ -133,7 +133,7 @@ export class Subscriptions {
 
   /** Every active filter, exactly once per connection, with its own options: a new session has none, and a resumed one may predate a QoS upgrade. */
   ready(): void {
-    this.#window = new RequestWindow(this.#link, this.#maximumPacketSize, !this.#identifiers)
+    this.#window = new RequestWindow(this.#link, this.#maximumPacketSize)
     // A clean session holds none of the last connection's subscriptions: their identifiers may be given again.
     if (!this.#persistentSession) this.registry.retire()
     for (const subscription of this.registry.all()) {

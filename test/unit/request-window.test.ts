@@ -1,5 +1,5 @@
 // The request window: SUBSCRIBEs and UNSUBSCRIBEs in the order asked, a bounded number of packets in flight,
-// filters sharing a packet only where no subscription identifier is involved.
+// filters sharing a packet only where they have the same subscription identifier (or none).
 import { describe, expect, it } from 'vitest'
 import type { LinkEvents, Suback } from '../../lib/link/link.js'
 import { FILTERS_PER_PACKET, REQUEST_WINDOW, RequestWindow } from '../../lib/subscriptions/request-window.js'
@@ -32,7 +32,7 @@ describe('RequestWindow', () => {
 
   it(`puts up to ${FILTERS_PER_PACKET} filters without identifier made in one task in one packet; an UNSUBSCRIBE goes at once, order kept`, async () => {
     const link = new FakeLink(events).enableMany()
-    const window = new RequestWindow(link, undefined, true)
+    const window = new RequestWindow(link, undefined)
     const done: string[] = []
     for (let i = 0; i < 250; i++) window.subscribe(`a/${i}`, () => ({ qos: 1 }), () => done.push(`a/${i}`))
     expect(link.subscribeManys).toHaveLength(0)
@@ -51,7 +51,7 @@ describe('RequestWindow', () => {
 
   it('UNSUBSCRIBEs waiting for room in the window share a packet', () => {
     const link = new FakeLink(events).enableMany()
-    const window = new RequestWindow(link, undefined, false, 1)
+    const window = new RequestWindow(link, undefined, 1)
     window.subscribe('a', () => ({ qos: 0, id: 1 }), () => undefined)
     for (const f of ['a', 'b', 'c']) window.unsubscribe(f, () => undefined)
     expect(link.unsubscribeManys).toHaveLength(0)
@@ -59,21 +59,26 @@ describe('RequestWindow', () => {
     expect(link.unsubscribeManys.map((c) => c.filters)).toEqual([['a', 'b', 'c']])
   })
 
-  it('sends a SUBSCRIBE with an identifier, or one asked to go alone, in a packet of its own, at once', () => {
+  it('SUBSCRIBEs share a packet only with the same identifier (or none); one asked to go alone goes in a packet of its own', async () => {
     const link = new FakeLink(events).enableMany()
-    const window = new RequestWindow(link, undefined, false)
+    const window = new RequestWindow(link, undefined)
     window.subscribe('x', () => ({ qos: 0 }), () => undefined)
-    window.subscribe('y', () => ({ qos: 0, id: 7 }), () => undefined)
-    window.subscribe('z', () => ({ qos: 0 }), () => undefined, true)
+    window.subscribe('y1', () => ({ qos: 0, id: 7 }), () => undefined)
+    window.subscribe('y2', () => ({ qos: 1, id: 7 }), () => undefined)
+    window.subscribe('v', () => ({ qos: 0, id: 8 }), () => undefined)
+    window.subscribe('z', () => ({ qos: 0, id: 8 }), () => undefined, true)
     window.subscribe('w', () => ({ qos: 0 }), () => undefined)
-    // Not shared: each went out as it was asked for.
-    expect(link.subscribeManys).toHaveLength(0)
-    expect(link.subscribes.map((s) => [s.filter, s.options.id])).toEqual([['x', undefined], ['y', 7], ['z', undefined], ['w', undefined]])
+    await Promise.resolve()
+    const packets = [...link.subscribes.map((s) => [[s.filter, s.options.id]]), ...link.subscribeManys.map((c) => c.subscriptions.map((s) => [s.filter, s.options.id]))]
+    expect(packets).toEqual(
+      expect.arrayContaining([[['x', undefined]], [['y1', 7], ['y2', 7]], [['v', 8]], [['z', 8]], [['w', undefined]]]),
+    )
+    expect(packets).toHaveLength(5)
   })
 
   it('limits a packet to the broker maximum packet size', async () => {
     const link = new FakeLink(events).enableMany()
-    const window = new RequestWindow(link, 200, true)
+    const window = new RequestWindow(link, 200)
     for (let i = 0; i < 10; i++) window.subscribe(`${'x'.repeat(20)}/${i}`, () => ({ qos: 0 }), () => undefined)
     await Promise.resolve()
     // (200 - 16) bytes of budget, 3 bytes per UTF-16 unit plus 3: two filters of 22 units per packet.
@@ -82,7 +87,7 @@ describe('RequestWindow', () => {
 
   it('an answer that the connection closed frees no slot and sends nothing more; close() returns what was never sent', () => {
     const link = new FakeLink(events)
-    const window = new RequestWindow(link, undefined, false, 2)
+    const window = new RequestWindow(link, undefined, 2)
     const results: Suback[] = []
     for (const f of ['a', 'b', 'c']) window.subscribe(f, () => ({ qos: 0, id: 1 }), (r) => results.push(r))
     window.unsubscribe('d', () => undefined)
