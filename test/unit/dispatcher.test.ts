@@ -148,3 +148,42 @@ describe('Dispatcher: manual acknowledgements', () => {
     expect(context.redeliver).not.toHaveBeenCalled()
   })
 })
+
+describe('Dispatcher: routing by MQTT 5 subscription identifier', () => {
+  function routed() {
+    const registry = new SubscriptionRegistry(10, 'reused')
+    const context: DispatchContext = { registry, useIdentifiers: true, epoch: 1, redeliver: vi.fn<DispatchContext['redeliver']>() }
+    const dispatcher = new Dispatcher(context, (f) => f(), () => 0)
+    const observe = (filter: string): { subscription: BrokerSubscription; observer: Recorder } => {
+      const observer = new Recorder()
+      const subscription = registry.create(parseFilter(filter))
+      subscription.add(observer)
+      return { subscription, observer }
+    }
+    const copy = (topic: string, ids: number | number[]): IncomingMessage => ({ topic, payload: new Uint8Array([1]), qos: 0, retain: false, properties: { subscriptionIdentifier: ids } })
+    return { registry, dispatcher, observe, copy }
+  }
+
+  it('a copy for a filter released before its UNSUBACK came reaches no one (not the other filters its topic matches)', () => {
+    const { registry, dispatcher, observe, copy } = routed()
+    const room = observe('rooms/+/temp')
+    const kitchen = observe('+/kitchen/temp')
+    registry.delete(kitchen.subscription)
+    // The broker's copies for both, sent before it took the UNSUBSCRIBE: one each, or one carrying both.
+    dispatcher.message(copy('rooms/kitchen/temp', room.subscription.id), () => undefined)
+    dispatcher.message(copy('rooms/kitchen/temp', kitchen.subscription.id), () => undefined)
+    dispatcher.message(copy('rooms/kitchen/temp', [room.subscription.id, kitchen.subscription.id]), () => undefined)
+    expect(room.observer.got).toEqual(['rooms/kitchen/temp', 'rooms/kitchen/temp'])
+    expect(kitchen.observer.got).toEqual([])
+  })
+
+  it('a copy carrying an identifier shared by filters without wildcards goes to the one whose filter is its topic', () => {
+    const { dispatcher, observe, copy } = routed()
+    const a = observe('dev/a/state')
+    const b = observe('dev/b/state')
+    const all = observe('dev/+/state')
+    expect(a.subscription.id).toBe(b.subscription.id)
+    dispatcher.message(copy('dev/b/state', [b.subscription.id, all.subscription.id]), () => undefined)
+    expect([a.observer.got, b.observer.got, all.observer.got]).toEqual([[], ['dev/b/state'], ['dev/b/state']])
+  })
+})
