@@ -119,7 +119,7 @@ export class Client extends ClientServices implements MQTTClient {
       stopped: (error) => this.#stopped(error),
     }, Date.now, log, runtime.transportVerdict)
     this.subscriptions = new Subscriptions(resolved.retainedCacheSize, this.link, this.#connection, !resolved.clean, log)
-    this.publisher = new Publisher(resolved, this.link, this.#connection, Date.now, log)
+    this.publisher = new Publisher(resolved, this.link, this.#connection, Date.now, log, () => this.subscriptions.flush())
     const { registry } = this.subscriptions
     const subscriptions = this.subscriptions
     const connection = this.#connection

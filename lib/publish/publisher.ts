@@ -40,6 +40,7 @@ export class Publisher implements PublishHost {
 
   readonly #options: ResolvedOptions
   readonly #link: Link
+  readonly #beforeSend: () => void
   readonly #connection: PublisherConnection
   readonly #now: () => number
   readonly #log: Log
@@ -50,12 +51,15 @@ export class Publisher implements PublishHost {
     connection: PublisherConnection,
     now: () => number = Date.now,
     log: Log = Log.off,
+    /** Sends what must be on the wire before a publish: the SUBSCRIBEs asked before it (see RequestWindow). */
+    beforeSend: () => void = () => undefined,
   ) {
     this.#options = options
     this.#link = link
     this.#connection = connection
     this.#now = now
     this.#log = log
+    this.#beforeSend = beforeSend
     this.#queue = new OfflineQueue(options.offlineQueue)
   }
 
@@ -184,6 +188,7 @@ export class Publisher implements PublishHost {
     publish.state = 'sent'
     publish.epoch = this.#connection.epoch
     publish.sentAt = this.#now()
+    this.#beforeSend()
     const packetId = this.#link.publish(publish.topic, publish.payload, publish, publish.onAck)
     // A QoS 0 publish may have settled already (written at once).
     if (packetId !== undefined && (publish.state as PendingPublish['state']) !== 'settled') {

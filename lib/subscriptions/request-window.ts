@@ -92,16 +92,21 @@ export class RequestWindow {
 
   /**
    * A SUBSCRIBE that may share its packet goes out at the end of the current task, with the others made in it
-   * (an app observing 100,000 filters in a loop gets packets of 100); one that goes alone goes now.
+   * (an app observing 100,000 filters in a loop gets packets of 100), or at the next {@link flush}; one that goes
+   * alone goes now.
    */
   #request(shared: boolean): void {
     if (!shared) return this.#pump()
     if (this.#scheduled) return
     this.#scheduled = true
-    queueMicrotask(() => {
-      this.#scheduled = false
-      this.#pump()
-    })
+    queueMicrotask(() => this.flush())
+  }
+
+  /** Sends the SUBSCRIBEs held for the end of the task now (a publish must not overtake them on the wire). */
+  flush(): void {
+    if (!this.#scheduled) return
+    this.#scheduled = false
+    this.#pump()
   }
 
   /** The connection is gone: nothing more is sent. Returns the requests that never were, for the caller to settle. */

@@ -146,6 +146,11 @@ export class Subscriptions {
     this.#stale.clear()
   }
 
+  /** Sends the SUBSCRIBEs held to share packets now: a publish is about to go out, and must not overtake them. */
+  flush(): void {
+    this.#window?.flush()
+  }
+
   /** The connection is gone: no grant holds until the next SUBACK. */
   lost(): void {
     this.#inFlight.clear()

@@ -151,3 +151,33 @@ describe('Client over a FakeLink: end()', () => {
     expect(answered.state).toBe('resolved')
   })
 })
+
+describe('Client over a FakeLink: order on the wire', () => {
+  it('a publish made after observe() in the same task goes out after its SUBSCRIBE, which waits for the end of the task to share a packet', async () => {
+    const { client, link } = setup()
+    link.accept()
+    link.enableMany()
+    const order: string[] = []
+    const many = link.subscribeMany?.bind(link)
+    link.subscribeMany = (subscriptions, done) => {
+      order.push(`SUBSCRIBE ${subscriptions.map((s) => s.filter).join(' ')}`)
+      many?.(subscriptions, done)
+    }
+    const one = link.subscribe.bind(link)
+    link.subscribe = (filter, options, done) => {
+      order.push(`SUBSCRIBE ${filter}`)
+      one(filter, options, done)
+    }
+    const publish = link.publish.bind(link)
+    link.publish = (topic, payload, options, done) => {
+      order.push(`PUBLISH ${topic}`)
+      return publish(topic, payload, options, done)
+    }
+    client.observe('order/a').subscribe()
+    client.observe('order/b').subscribe()
+    void client.publish('order/a', 'x').catch(() => undefined)
+    client.observe('order/c').subscribe()
+    await vi.advanceTimersByTimeAsync(0)
+    expect(order).toEqual(['SUBSCRIBE order/a order/b', 'PUBLISH order/a', 'SUBSCRIBE order/c'])
+  })
+})
