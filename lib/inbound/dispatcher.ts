@@ -67,18 +67,20 @@ export class Dispatcher {
       if (typeof ids === 'number') {
         const subscription = registry.byIdentifier(ids, message.topic)
         if (subscription) return subscription.deliver(message, ack)
-        // Released before its UNSUBACK came: the copy is for no one any more.
-        if (registry.gave(ids)) return
       } else {
-        let known = false
+        let delivered = false
         for (const id of ids) {
           const subscription = registry.byIdentifier(id, message.topic)
-          if (subscription) subscription.deliver(message, ack)
-          if (subscription || registry.gave(id)) known = true
+          if (subscription) {
+            subscription.deliver(message, ack)
+            delivered = true
+          }
         }
-        if (known) return
+        if (delivered) return
       }
-      // An identifier this instance never gave (a session subscribed by an earlier one): route by topic.
+      // An identifier of an earlier instance (a resumed session's queued message) is routed by topic; any other
+      // copy no subscription has is for a filter released before its UNSUBACK came, and for no one.
+      if (!registry.stable) return
     }
     // MQTT 3.1.1 (or no identifiers): Mosquitto sends one copy per client however many of its filters
     // match, so the copy goes to every matching subscription.

@@ -29,9 +29,9 @@ export class FilterObservable<T> extends Observable<Message<T>> {
     error?: ((error: unknown) => void) | null,
     complete?: (() => void) | null,
   ): Subscription {
-    // A Subscriber (of this rxjs or of another copy, duck-typed as RxJS does) needs the record as its teardown.
-    if (observerOrNext && 'add' in observerOrNext) return super.subscribe(observerOrNext as never)
-    if (typeof observerOrNext === 'object' && observerOrNext) return this.#attach(observerOrNext)
-    return this.#attach(error || complete ? { next: observerOrNext ?? undefined, error: error ?? undefined, complete: complete ?? undefined } : (observerOrNext ?? {}))
+    // A Subscriber (of this rxjs or of another copy, duck-typed as RxJS does) needs the record as its teardown;
+    // the deprecated three-callback form takes RxJS's path too.
+    if ((observerOrNext && 'add' in observerOrNext) || error || complete) return super.subscribe(observerOrNext as never, error, complete)
+    return this.#attach(observerOrNext ?? {})
   }
 }

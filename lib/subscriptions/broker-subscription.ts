@@ -53,6 +53,8 @@ interface Extras {
  */
 export class BrokerSubscription {
   readonly filter: string
+  /** The filter incoming topics are matched against (`$share/group/` removed). */
+  readonly match: string
   /** The MQTT 5 subscription identifier that routes the broker's copies to this subscription. */
   readonly id: number
   /** The QoS last sent in a SUBSCRIBE (0 before any). */
@@ -71,14 +73,9 @@ export class BrokerSubscription {
 
   constructor(parsed: ParsedFilter, id: number, retainedLimit: number) {
     this.filter = parsed.filter
+    this.match = parsed.match
     this.id = id
     this.#retainedLimit = retainedLimit
-  }
-
-  /** The filter incoming topics are matched against (`$share/group/` removed). */
-  get match(): string {
-    const filter = this.filter
-    return filter.startsWith('$share/') ? filter.slice(filter.indexOf('/', 7) + 1) : filter
   }
 
   /** The levels of `match`, for computing message params. */

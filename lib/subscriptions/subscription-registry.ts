@@ -85,13 +85,11 @@ export class SubscriptionRegistry {
     if (!Array.isArray(byId)) {
       byId.delete(id)
     } else {
+      // A shared identifier left with no filter is no longer joined: the next one without wildcards opens another.
       const entry = byId[id]
       const left = typeof entry === 'number' ? entry - 1 : 0
-      byId[id] = left > 0 ? left : undefined
-      if (left === 0) {
-        this.#retiring.set(id, subscription)
-        if (this.#sharedId === id) this.#sharedId = 0
-      }
+      byId[id] = left || undefined
+      if (!left) this.#retiring.set(id, subscription)
     }
     this.#trie?.remove(subscription.match, subscription)
   }
@@ -124,10 +122,14 @@ export class SubscriptionRegistry {
     return subscription?.id === id ? subscription : undefined
   }
 
-  /** Whether this registry gave identifier `id` (a copy carrying one it never gave may be a resumed session's). */
-  gave(id: number): boolean {
-    const byId = this.#byId
-    return Array.isArray(byId) ? id > 0 && id < byId.length : byId.has(id)
+  /**
+   * Identifiers derived from the filter (a persistent session): a copy carrying one this instance never gave may
+   * be an earlier instance's (a resumed session's queued message), and is routed by topic. Elsewhere every
+   * identifier is this registry's, and a copy no subscription has (one released before its UNSUBACK came) is for
+   * no one.
+   */
+  get stable(): boolean {
+    return this.#scheme === 'stable'
   }
 
   /** Every subscription whose filter matches `topic`. */
@@ -171,14 +173,9 @@ export class SubscriptionRegistry {
 
   /** A filter without wildcards joins the shared identifier with room, or opens a new one. */
   #shareId(byId: (BrokerSubscription | number | undefined)[]): number {
-    let id = this.#sharedId
-    const members = byId[id]
-    if (id === 0 || typeof members !== 'number' || members >= FILTERS_PER_IDENTIFIER) {
-      id = this.#sharedId = this.#allocateId('')
-      byId[id] = 1
-    } else {
-      byId[id] = members + 1
-    }
-    return id
+    const members = byId[this.#sharedId]
+    if (typeof members === 'number' && members < FILTERS_PER_IDENTIFIER) byId[this.#sharedId] = members + 1
+    else byId[(this.#sharedId = this.#allocateId(''))] = 1
+    return this.#sharedId
   }
 }
