@@ -22,7 +22,12 @@ export function packetsIn(log: string, clientId: string): Packets {
     const kind = lines[i] === `Received SUBSCRIBE from ${clientId}` ? subscribes : lines[i] === `Received UNSUBSCRIBE from ${clientId}` ? unsubscribes : undefined
     if (!kind) continue
     const filters: string[] = []
-    for (let j = i + 1; j < lines.length && lines[j]!.startsWith('\t'); j++) filters.push(lines[j]!.slice(1).replace(/ \(QoS \d\)$/, ''))
+    for (let j = i + 1; j < lines.length; j++) {
+      const line = lines[j]!
+      if (line.startsWith('\t')) filters.push(line.slice(1).replace(/ \(QoS \d\)$/, ''))
+      // Mosquitto follows each filter of a SUBSCRIBE with its `log_type subscribe` line: `<client id> <qos> <filter>`.
+      else if (!line.startsWith(`${clientId} `)) break
+    }
     kind.push(filters)
   }
   return { subscribes, unsubscribes }
