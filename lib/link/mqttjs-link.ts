@@ -3,20 +3,16 @@ import type { IClientOptions, IClientPublishOptions, IConnackPacket, IDisconnect
 import type { IncomingMessage } from '../subscriptions/broker-subscription.js'
 import type { QoS } from '../message.js'
 import { coalesceWrites } from './coalesce-writes.js'
-import { findMalformedAck } from './malformed-ack.js'
+import { mqttJsFailure } from './mqttjs-failure.js'
 import type { Intervals } from './sign-of-life.js'
 import type { LinkKit } from './link-kit.js'
 import type { LivenessProbe } from '../connection/liveness.js'
 import { TransportWatch } from './transport-mistakes.js'
 import { noDelayOnStreamsOf } from './no-delay.js'
 import { WriteBatch } from './write-batch.js'
-import { sendRequest, subackResults, subscribePacket } from './mqttjs-requests.js'
+import { publishPacketId, sendRequest, subackResults, subscribePacket } from './mqttjs-requests.js'
 import { attemptOptions, sessionOptions } from './mqttjs-options.js'
-import type { Attempt, Connack, Link, LinkAckError, LinkEvents, LinkFailure, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from './link.js'
-
-function codeOf(error: unknown): unknown {
-  return (error as { code?: unknown } | null)?.code
-}
+import type { Attempt, Connack, Link, LinkAckError, LinkEvents, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from './link.js'
 
 /**
  * The link on MQTT.js 5: the only module that imports `mqtt` or knows its internals. One MqttClient for the
@@ -106,7 +102,7 @@ export class MqttJsLink implements Link, LivenessProbe {
     // The publishes of one turn leave together too (a burst from a loop), with no wait beyond the turn.
     if (mqttClient.connected) this.#writes?.hold(mqttClient.stream as unknown as Parameters<WriteBatch['hold']>[0])
     mqttClient.publish(topic, payload as string, publishOptions, callback)
-    return options.qos > 0 ? this.#packetIdOf(mqttClient, callback) : undefined
+    return options.qos > 0 ? publishPacketId(mqttClient, callback) : undefined
   }
 
   withdraw(packetId: number): void {
@@ -270,19 +266,10 @@ export class MqttJsLink implements Link, LivenessProbe {
   }
 
   #onError(error: Error): void {
-    const code = codeOf(error)
-    if (typeof code === 'number' && code === this.#refusedCode) return // reported from the CONNACK
-    let failure: LinkFailure
-    if (typeof code === 'string') failure = { type: 'socket', code, message: error.message }
-    else if (this.#keepaliveExpired) failure = { type: 'keepalive' }
-    else if (!this.#accepted) failure = { type: 'protocol', message: error.message }
-    else if (typeof code === 'number') failure = { type: 'protocol', message: error.message }
-    else {
-      // mqtt-packet refused a packet: its parser is out of step and no later acknowledgement would arrive.
-      // MQTT says to close the connection after a malformed packet.
-      failure = { type: 'malformed', message: error.message, ack: findMalformedAck(error.message, this.#lastChunk) }
-      this.mqtt?.stream?.destroy()
-    }
+    const failure = mqttJsFailure(error, { accepted: this.#accepted, keepaliveExpired: this.#keepaliveExpired, refusedCode: this.#refusedCode, lastChunk: this.#lastChunk })
+    if (!failure) return
+    // mqtt-packet's parser is out of step after a malformed packet: no later acknowledgement would arrive.
+    if (failure.type === 'malformed') this.mqtt?.stream?.destroy()
     this.#events.failed(failure)
   }
 
@@ -298,13 +285,6 @@ export class MqttJsLink implements Link, LivenessProbe {
     this.#events.closed()
   }
 
-  /** The packet id MQTT.js just gave the QoS 1/2 publish with this callback (checked against its in-flight table). */
-  #packetIdOf(client: MqttClient, callback: (error?: Error) => void): number | undefined {
-    const last = client.messageIdProvider.getLastAllocated()
-    if (last !== null && client.outgoing[last]?.cb === callback) return last
-    for (const [id, entry] of Object.entries(client.outgoing)) if (entry.cb === callback) return Number(id)
-    return undefined
-  }
 }
 
 /**

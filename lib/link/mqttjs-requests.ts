@@ -1,7 +1,8 @@
 // SUBSCRIBE and UNSUBSCRIBE written through MQTT.js's packet writer rather than its `subscribe()`, which costs
 // about twice the CPU per packet (validation, a promise per packet and one for the call): an app may observe
 // 100,000 filters, under MQTT 5 one packet each. The acknowledgement comes back through MQTT.js's own
-// in-flight table. Only the MQTT.js link uses this: it knows MQTT.js's internals, nothing else does.
+// in-flight table, where the packet identifier MQTT.js gave a publish is looked up too. Only the MQTT.js link
+// uses this: it knows MQTT.js's internals, nothing else does.
 import type { QoS } from '../message.js'
 import type { LinkSubscription, Suback } from './link.js'
 
@@ -9,7 +10,7 @@ import type { LinkSubscription, Suback } from './link.js'
 interface MqttInternals {
   readonly connected: boolean
   readonly outgoing: Record<number, { volatile: boolean; cmd: string; cb: (error?: Error | null, packet?: unknown) => void } | undefined>
-  readonly messageIdProvider: { allocate(): number | null }
+  readonly messageIdProvider: { allocate(): number | null; getLastAllocated(): number | null }
   _sendPacket(packet: object): void
 }
 
@@ -56,4 +57,22 @@ export function subackResults(subscriptions: readonly LinkSubscription[], ack: u
     const code = granted[i]
     return code === 0 || code === 1 || code === 2 ? { granted: code as QoS } : { refused: code ?? 128 }
   })
+}
+
+/**
+ * The packet identifier MQTT.js just gave the QoS 1/2 publish with this callback, checked against its in-flight
+ * table (undefined once it has settled).
+ *
+ * @example
+ * ```ts
+ * client.publish(topic, payload, { qos: 1 }, callback)
+ * const packetId = publishPacketId(client, callback)
+ * ```
+ */
+export function publishPacketId(mqttClient: object, callback: (error?: Error) => void): number | undefined {
+  const client = mqttClient as MqttInternals
+  const last = client.messageIdProvider.getLastAllocated()
+  if (last !== null && client.outgoing[last]?.cb === callback) return last
+  for (const [id, entry] of Object.entries(client.outgoing)) if (entry?.cb === callback) return Number(id)
+  return undefined
 }
