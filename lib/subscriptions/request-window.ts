@@ -15,6 +15,8 @@ export const BYTES_PER_PACKET = 16_384
 interface SubscribeRequest {
   readonly type: 'subscribe'
   readonly filter: string
+  /** The subscription identifier the SUBSCRIBE carries (`prepare`'s `options.id`): the same one may share a packet. */
+  readonly id: number | undefined
   /** Called as the request is sent: the options then (a QoS upgrade made while it waited is included). */
   readonly prepare: () => LinkSubscribeOptions
   readonly done: (result: Suback) => void
@@ -76,9 +78,9 @@ export class RequestWindow {
     return this.#queue.length - this.#head
   }
 
-  subscribe(filter: string, prepare: () => LinkSubscribeOptions, done: (result: Suback) => void, alone = false): void {
+  subscribe(filter: string, id: number | undefined, prepare: () => LinkSubscribeOptions, done: (result: Suback) => void, alone = false): void {
     if (this.#closed) return done({ lost: true })
-    this.#queue.push({ type: 'subscribe', filter, prepare, done, alone })
+    this.#queue.push({ type: 'subscribe', filter, id, prepare, done, alone })
     this.#request(!alone && !!this.#link.subscribeMany)
   }
 
@@ -156,13 +158,8 @@ export class RequestWindow {
     let bytes = encodedSize(first.filter)
     while (batch.length < FILTERS_PER_PACKET && this.#head < this.#queue.length) {
       const next = this.#queue[this.#head] as WindowRequest
-      if (next.type !== 'subscribe' || next.alone || bytes + encodedSize(next.filter) > this.#budget) break
+      if (next.type !== 'subscribe' || next.alone || next.id !== first.id || bytes + encodedSize(next.filter) > this.#budget) break
       const nextOptions = next.prepare()
-      if (nextOptions.id !== options.id) {
-        // Another identifier: the next packet's first, with the options prepared now.
-        this.#queue[this.#head] = { ...next, prepare: () => nextOptions }
-        break
-      }
       this.#head += 1
       batch.push(next)
       entries.push({ filter: next.filter, options: nextOptions })

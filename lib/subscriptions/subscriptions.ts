@@ -189,6 +189,7 @@ export class Subscriptions {
     const epoch = this.#connection.epoch
     window.subscribe(
       subscription.filter,
+      this.#idOf(subscription),
       () => {
         this.#queued.delete(subscription)
         // rh 1: a QoS upgrade or a resubscription on a resumed session does not resend retained messages;
@@ -219,18 +220,23 @@ export class Subscriptions {
     if (!window || !reask) return // sent by ready()
     const epoch = this.#connection.epoch
     if (this.#log.enabled) this.#log.debug('subscribe', { filter: subscription.filter, observers: reask.targets.length }, `SUBSCRIBE ${subscription.filter} again: its retained cache overflowed, and a late observer gets the retained messages from the broker`)
-    window.subscribe(subscription.filter, () => this.#sending(subscription, 0, false), (result) => {
+    window.subscribe(subscription.filter, this.#idOf(subscription), () => this.#sending(subscription, 0, false), (result) => {
       if (this.#onSuback(subscription, epoch, result) && subscription.reask === reask) {
         subscription.retainAsPublished = false
         reask.resending = true
       }
     }, true)
-    window.subscribe(subscription.filter, () => this.#sending(subscription, 1, true), (result) => {
+    window.subscribe(subscription.filter, this.#idOf(subscription), () => this.#sending(subscription, 1, true), (result) => {
       if (!this.#onSuback(subscription, epoch, result) || subscription.reask !== reask) return
       subscription.retainAsPublished = true
       subscription.reask = reask.next()
       if (subscription.reask) this.#sendReask(subscription)
     }, true)
+  }
+
+  /** The subscription identifier a SUBSCRIBE of `subscription` carries on this connection, if any. */
+  #idOf(subscription: BrokerSubscription): number | undefined {
+    return this.#identifiers ? subscription.id : undefined
   }
 
   /** The options of a SUBSCRIBE being sent now (and the filter counted as awaiting its SUBACK). */
@@ -240,7 +246,7 @@ export class Subscriptions {
     const qos = subscription.requestedQos
     // Retain As Published goes off only with the re-ask's SUBACK: messages before it were routed with it on.
     if (rap && !subscription.reask?.resending) subscription.retainAsPublished = v5
-    const options = v5 ? { qos, rh, rap, id: this.#identifiers ? subscription.id : undefined } : { qos }
+    const options = v5 ? { qos, rh, rap, id: this.#idOf(subscription) } : { qos }
     // Guarded: an app may observe 100,000 filters, and the line is built only for a logger.
     if (this.#log.enabled) this.#log.debug('subscribe', { filter: subscription.filter, qos, id: v5 ? options.id : undefined }, `SUBSCRIBE ${subscription.filter} (QoS ${qos})`)
     return options

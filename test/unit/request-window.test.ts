@@ -12,7 +12,7 @@ describe('RequestWindow', () => {
     const link = new FakeLink(events)
     const window = new RequestWindow(link, undefined)
     const results: Suback[] = []
-    for (let i = 0; i < 5_000; i++) window.subscribe(`f/${i}`, () => ({ qos: 0, id: i + 1 }), (r) => results.push(r))
+    for (let i = 0; i < 5_000; i++) window.subscribe(`f/${i}`, i + 1, () => ({ qos: 0, id: i + 1 }), (r) => results.push(r))
     expect(link.subscribes).toHaveLength(REQUEST_WINDOW)
     expect(window.pending).toBe(REQUEST_WINDOW)
     // One answer frees one slot, which waits for a run of them: packets sent together share a socket write.
@@ -34,11 +34,11 @@ describe('RequestWindow', () => {
     const link = new FakeLink(events).enableMany()
     const window = new RequestWindow(link, undefined)
     const done: string[] = []
-    for (let i = 0; i < 250; i++) window.subscribe(`a/${i}`, () => ({ qos: 1 }), () => done.push(`a/${i}`))
+    for (let i = 0; i < 250; i++) window.subscribe(`a/${i}`, undefined, () => ({ qos: 1 }), () => done.push(`a/${i}`))
     expect(link.subscribeManys).toHaveLength(0)
     await Promise.resolve()
     expect(link.subscribeManys.map((c) => c.subscriptions.length)).toEqual([100, 100, 50])
-    window.subscribe('b', () => ({ qos: 0 }), () => done.push('b'))
+    window.subscribe('b', undefined, () => ({ qos: 0 }), () => done.push('b'))
     // The UNSUBSCRIBE is on the wire when unsubscribe() returns, after the SUBSCRIBE asked before it.
     window.unsubscribe('a/0', () => done.push('-a/0'))
     expect(link.subscribes.map((s) => s.filter)).toEqual(['b'])
@@ -52,7 +52,7 @@ describe('RequestWindow', () => {
   it('UNSUBSCRIBEs waiting for room in the window share a packet', () => {
     const link = new FakeLink(events).enableMany()
     const window = new RequestWindow(link, undefined, 1)
-    window.subscribe('a', () => ({ qos: 0, id: 1 }), () => undefined)
+    window.subscribe('a', 1, () => ({ qos: 0, id: 1 }), () => undefined)
     for (const f of ['a', 'b', 'c']) window.unsubscribe(f, () => undefined)
     expect(link.unsubscribeManys).toHaveLength(0)
     link.subscribes[0]?.done({ granted: 0 })
@@ -62,12 +62,12 @@ describe('RequestWindow', () => {
   it('SUBSCRIBEs share a packet only with the same identifier (or none); one asked to go alone goes in a packet of its own', async () => {
     const link = new FakeLink(events).enableMany()
     const window = new RequestWindow(link, undefined)
-    window.subscribe('x', () => ({ qos: 0 }), () => undefined)
-    window.subscribe('y1', () => ({ qos: 0, id: 7 }), () => undefined)
-    window.subscribe('y2', () => ({ qos: 1, id: 7 }), () => undefined)
-    window.subscribe('v', () => ({ qos: 0, id: 8 }), () => undefined)
-    window.subscribe('z', () => ({ qos: 0, id: 8 }), () => undefined, true)
-    window.subscribe('w', () => ({ qos: 0 }), () => undefined)
+    window.subscribe('x', undefined, () => ({ qos: 0 }), () => undefined)
+    window.subscribe('y1', 7, () => ({ qos: 0, id: 7 }), () => undefined)
+    window.subscribe('y2', 7, () => ({ qos: 1, id: 7 }), () => undefined)
+    window.subscribe('v', 8, () => ({ qos: 0, id: 8 }), () => undefined)
+    window.subscribe('z', 8, () => ({ qos: 0, id: 8 }), () => undefined, true)
+    window.subscribe('w', undefined, () => ({ qos: 0 }), () => undefined)
     await Promise.resolve()
     const packets = [...link.subscribes.map((s) => [[s.filter, s.options.id]]), ...link.subscribeManys.map((c) => c.subscriptions.map((s) => [s.filter, s.options.id]))]
     expect(packets).toEqual(
@@ -76,10 +76,27 @@ describe('RequestWindow', () => {
     expect(packets).toHaveLength(5)
   })
 
+  it('prepares each SUBSCRIBE once, as it goes out (a QoS upgrade made while it waited is in it), whatever identifier follows it', async () => {
+    const link = new FakeLink(events).enableMany()
+    const window = new RequestWindow(link, undefined, 1)
+    const prepared: string[] = []
+    let qos: 0 | 1 = 0
+    const request = (filter: string, id: number) => window.subscribe(filter, id, () => (prepared.push(filter), { qos, id }), () => undefined)
+    request('a', 1)
+    request('b', 2)
+    request('c', 3)
+    await Promise.resolve()
+    expect(prepared).toEqual(['a'])
+    qos = 1
+    link.subscribes[0]?.done({ granted: 0 })
+    expect(prepared).toEqual(['a', 'b'])
+    expect(link.subscribes.map((s) => [s.filter, s.options.qos])).toEqual([['a', 0], ['b', 1]])
+  })
+
   it('limits a packet to the broker maximum packet size', async () => {
     const link = new FakeLink(events).enableMany()
     const window = new RequestWindow(link, 200)
-    for (let i = 0; i < 10; i++) window.subscribe(`${'x'.repeat(20)}/${i}`, () => ({ qos: 0 }), () => undefined)
+    for (let i = 0; i < 10; i++) window.subscribe(`${'x'.repeat(20)}/${i}`, undefined, () => ({ qos: 0 }), () => undefined)
     await Promise.resolve()
     // (200 - 16) bytes of budget, 3 bytes per UTF-16 unit plus 3: two filters of 22 units per packet.
     expect(link.subscribeManys.map((c) => c.subscriptions.length)).toEqual([2, 2, 2, 2, 2])
@@ -89,7 +106,7 @@ describe('RequestWindow', () => {
     const link = new FakeLink(events)
     const window = new RequestWindow(link, undefined, 2)
     const results: Suback[] = []
-    for (const f of ['a', 'b', 'c']) window.subscribe(f, () => ({ qos: 0, id: 1 }), (r) => results.push(r))
+    for (const f of ['a', 'b', 'c']) window.subscribe(f, 1, () => ({ qos: 0, id: 1 }), (r) => results.push(r))
     window.unsubscribe('d', () => undefined)
     link.subscribes[0]?.done({ lost: true })
     expect(link.subscribes).toHaveLength(2)
