@@ -3,7 +3,7 @@
 // Mosquitto over ws://, its log the witness: one CONNECT, one SUBSCRIBE, one UNSUBSCRIBE; each tab gets each
 // message once; closing the holding tab gives exactly one new CONNECT and loses no QoS 1 message.
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest'
 import { connect, type MQTTClient } from '../../lib/node.js'
 import { noMosquitto } from '../support/binaries.js'
 import { launchChromium, noChromium } from '../support/chromium.js'
@@ -237,10 +237,16 @@ ${code.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl))}`
     const readmePages = await servePages([{ path: '/', script: await bundlePage({ code: page, name: 'readme-shared.ts' }) }])
     try {
       const url = `${readmePages.origin}/`
+      // Its waits can add up to more than the test's timeout: a timeout then says which one it was in.
+      let step = 'opening the two tabs'
+      onTestFailed(() => void process.stdout.write(`the README's two-tab example failed while ${step}\n`))
       const tabs = [await context.newPage(), await context.newPage()]
       for (const tab of tabs) await tab.goto(url)
+      step = 'waiting for both badges to say connected'
       for (const tab of tabs) await tab.waitForFunction(() => (window as any).badge.textContent === 'connected', null, { timeout: 15_000 })
+      step = 'waiting for the one SUBSCRIBE of the two tabs'
       await waitFor(async () => countInLog(await broker.log(), 'SUBSCRIBE', 'dash') === 1, 'the one SUBSCRIBE of the two tabs')
+      step = 'waiting for both tabs to render the message'
       await publisher.publish('rooms/kitchen/temp', { celsius: 21.5 })
       for (const tab of tabs) await tab.waitForFunction(() => (window as any).rendered.includes('kitchen 21.5'), null, { timeout: 10_000 })
       expect(connects(await broker.log(), 'dash')).toBe(1)
