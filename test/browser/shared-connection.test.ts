@@ -235,11 +235,11 @@ describe.skipIf(noMosquitto() || noChromium())('one broker connection for all ta
 window.badge = { textContent: '' }
 ${code.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl))}`
     const readmePages = await servePages([{ path: '/', script: await bundlePage({ code: page, name: 'readme-shared.ts' }) }])
+    // Its waits can add up to more than the test's timeout: a timeout then says which one it was in.
+    let step = 'opening the two tabs'
+    onTestFailed(() => void process.stdout.write(`the README's two-tab example failed while ${step}\n`))
     try {
       const url = `${readmePages.origin}/`
-      // Its waits can add up to more than the test's timeout: a timeout then says which one it was in.
-      let step = 'opening the two tabs'
-      onTestFailed(() => void process.stdout.write(`the README's two-tab example failed while ${step}\n`))
       const tabs = [await context.newPage(), await context.newPage()]
       for (const tab of tabs) await tab.goto(url)
       step = 'waiting for both badges to say connected'
@@ -252,6 +252,7 @@ ${code.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl))}`
       expect(connects(await broker.log(), 'dash')).toBe(1)
       for (const tab of tabs) await tab.close()
     } finally {
+      step = 'closing its page server'
       await readmePages.close()
     }
     // Its own waits add up to 25 s (15 s to connect, 10 s to render): the default 20 s cut it short on a loaded

@@ -164,7 +164,12 @@ export async function serveStatic(root: string): Promise<{ url: string; close():
   if (!address || typeof address !== 'object') throw new Error('no address')
   return {
     url: `http://127.0.0.1:${address.port}`,
-    close: () => new Promise<void>((done) => server.close(() => done())),
+    // Without closeAllConnections, close() waits for the sockets a browser keeps open (see test/support/page-server.ts).
+    close: () =>
+      new Promise<void>((done) => {
+        server.close(() => done())
+        server.closeAllConnections()
+      }),
   }
 }
 
