@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { dirname, extname, join, normalize, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { createRequire } from 'node:module'
+import { closeServer } from '../support/close-server.js'
 
 export const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
 export const fixturesDir = join(repoDir, 'test/package/fixtures')
@@ -164,12 +165,7 @@ export async function serveStatic(root: string): Promise<{ url: string; close():
   if (!address || typeof address !== 'object') throw new Error('no address')
   return {
     url: `http://127.0.0.1:${address.port}`,
-    // Without closeAllConnections, close() waits for the sockets a browser keeps open (see test/support/page-server.ts).
-    close: () =>
-      new Promise<void>((done) => {
-        server.close(() => done())
-        server.closeAllConnections()
-      }),
+    close: () => closeServer(server),
   }
 }
 

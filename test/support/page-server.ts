@@ -5,6 +5,7 @@ import { createServer, type ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import { build } from 'esbuild'
 import { repoDir } from '../package/package-kit.js'
+import { closeServer } from './close-server.js'
 import { browserAliases } from './link-under-test.js'
 
 /** Bundles a file of the repository, or source text given as `{ code }` (resolved from the repository). */
@@ -50,12 +51,5 @@ export async function servePages(pages: readonly TestPage[]): Promise<{ origin: 
   await new Promise<void>((listening) => server.listen(0, '127.0.0.1', () => listening()))
   const address = server.address()
   const origin = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`
-  // close() alone waits for every socket to end, and Chromium keeps some open (a preconnect, a kept-alive
-  // favicon request): a test's clean-up once waited 46 s for one. Its pages are done with by then.
-  const close = (): Promise<void> =>
-    new Promise<void>((closed) => {
-      server.close(() => closed())
-      server.closeAllConnections()
-    })
-  return { origin, close }
+  return { origin, close: () => closeServer(server) }
 }
