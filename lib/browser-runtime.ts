@@ -4,8 +4,8 @@
  * (lib/shared/index.ts), which differ only in whether the tabs share a connection.
  */
 import type { ClientRuntime } from './client/client.js'
-import { lazyLinks } from './link/lazy-link.js'
-import { leanLinks } from './link/lean-link.js'
+import { lazyLinks } from './link/mqttjs/lazy-link.js'
+import { leanLinks } from './link/lean/lean-link.js'
 import { linkKit } from './link/link-kit.js'
 import type { LinkEvents, LinkSettings } from './link/link.js'
 import type { Intervals } from './link/sign-of-life.js'
@@ -19,7 +19,7 @@ import { openBrowserWebSocket } from './transport/browser-websocket.js'
 const workerIntervals = (): Intervals => lazyIntervals(() => import('./lifecycle/worker-intervals.js').then((m) => m.workerIntervals()))
 const lean = leanLinks(openBrowserWebSocket, workerIntervals)
 // MQTT.js only when asked for (`link: 'mqttjs'`): a chunk of its own, loaded as the client connects.
-const mqttJs = lazyLinks(() => import('./link/mqttjs-link.js').then((m) => m.mqttJsLinks(linkKit, workerIntervals)))
+const mqttJs = lazyLinks(() => import('./link/mqttjs/mqttjs-link.js').then((m) => m.mqttJsLinks(linkKit, workerIntervals)))
 
 /**
  * The browser's runtime for a client, frozen.

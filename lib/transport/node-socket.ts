@@ -65,7 +65,7 @@ class NodeSocketTransport implements Transport {
       if (!this.#over) socket.write(bytes)
     })
     this.#sniff = new HttpSniff()
-    socket.setNoDelay(true) // latency: see lib/link/no-delay.ts
+    socket.setNoDelay(true) // latency: see lib/link/mqttjs/no-delay.ts
     // TLS too opens on the TCP connection, as MQTT.js does: the CONNECT then waits in the TLS socket and leaves
     // with the handshake's end. Written after 'secureConnect', it could meet a broker that has just refused the
     // client's certificate (TLS 1.3 verifies it after the client's Finished), and the write's ECONNRESET would

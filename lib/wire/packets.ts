@@ -1,7 +1,7 @@
 /**
  * MQTT control packets as plain objects, for both protocol levels this SDK speaks: 3.1.1 (level 4) and 5.
  * The codec (`encode.ts`, `packet-reader.ts`) turns them into bytes and back on plain `Uint8Array`s; the
- * lean link (`link/lean-link.ts`) is the one user. Fields that exist only in MQTT 5 (reason codes other than
+ * lean link (`link/lean/lean-link.ts`) is the one user. Fields that exist only in MQTT 5 (reason codes other than
  * success, properties) are ignored when encoding level 4 and absent when decoding it.
  */
 import type { QoS } from '../message.js'

@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { concatBytes } from '../../lib/transport/concat-bytes.js'
-import { coalesceWrites } from '../../lib/link/coalesce-writes.js'
+import { coalesceWrites } from '../../lib/link/mqttjs/coalesce-writes.js'
 
 describe('coalesceWrites', () => {
   it('joins corked writes into one write, as one WebSocket frame per PUBLISH needs', async () => {

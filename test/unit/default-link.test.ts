@@ -3,8 +3,8 @@
 // at once; only the link they were given is looked at.
 import { afterEach, describe, expect, it } from 'vitest'
 import { connect as connectInBrowser } from '../../lib/browser.js'
-import { LeanLink } from '../../lib/link/lean-link.js'
-import { MqttJsLink } from '../../lib/link/mqttjs-link.js'
+import { LeanLink } from '../../lib/link/lean/lean-link.js'
+import { MqttJsLink } from '../../lib/link/mqttjs/mqttjs-link.js'
 import { connect, UnsupportedOptionError, type MQTTClient } from '../../lib/node.js'
 
 const linkOf = (client: MQTTClient): unknown => (client as unknown as { link: unknown }).link

@@ -2,7 +2,7 @@
 // with nothing to send on; once loaded it hands everything on; a failed load is a failed attempt, and the
 // next attempt loads again. A fake link stands in for MQTT.js's: this is the wrapper's logic alone.
 import { describe, expect, it } from 'vitest'
-import { lazyLinks, type BatchingLink } from '../../lib/link/lazy-link.js'
+import { lazyLinks, type BatchingLink } from '../../lib/link/mqttjs/lazy-link.js'
 import type { LinkEvents, LinkFailure, LinkSettings, Suback } from '../../lib/link/link.js'
 
 const settings = { clientId: 'lazy-1' } as LinkSettings

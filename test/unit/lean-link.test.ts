@@ -2,7 +2,7 @@
 // resends, QoS 2 deduplication, backpressure towards the engine, and what the broker may get wrong. The
 // same link against real brokers is every integration suite (IOTPUBSUB_LINK=lean).
 import { describe, expect, it } from 'vitest'
-import { LeanLink } from '../../lib/link/lean-link.js'
+import { LeanLink } from '../../lib/link/lean/lean-link.js'
 import type { Connack, LinkEvents, LinkFailure, LinkSettings } from '../../lib/link/link.js'
 import type { Intervals } from '../../lib/link/sign-of-life.js'
 import type { IncomingMessage } from '../../lib/subscriptions/broker-subscription.js'

@@ -1,6 +1,6 @@
 // What an error MQTT.js emits means for the engine: each kind from what the link knows of its attempt.
 import { describe, expect, it } from 'vitest'
-import { mqttJsFailure, type MqttJsErrorContext } from '../../lib/link/mqttjs-failure.js'
+import { mqttJsFailure, type MqttJsErrorContext } from '../../lib/link/mqttjs/mqttjs-failure.js'
 
 const accepted: MqttJsErrorContext = { accepted: true, keepaliveExpired: false, refusedCode: undefined, lastChunk: undefined }
 const withCode = (message: string, code: unknown): Error => Object.assign(new Error(message), { code })

@@ -1,6 +1,6 @@
 // Acknowledgements written while handling one turn's messages leave in one write (sockets have Nagle off).
 import { describe, expect, it } from 'vitest'
-import { WriteBatch } from '../../lib/link/write-batch.js'
+import { WriteBatch } from '../../lib/link/mqttjs/write-batch.js'
 
 describe('WriteBatch', () => {
   it('corks a stream once per turn and uncorks it when the turn is over', () => {

@@ -1,7 +1,7 @@
-import { reasonText } from '../reason-codes.js'
-import { encodeClientPacket as encode, encodePublish } from '../wire/encode-client-packets.js'
-import type { AckPacket, ProtocolLevel } from '../wire/packets.js'
-import type { LinkAckError, LinkPublishOptions } from './link.js'
+import { reasonText } from '../../reason-codes.js'
+import { encodeClientPacket as encode, encodePublish } from '../../wire/encode-client-packets.js'
+import type { AckPacket, ProtocolLevel } from '../../wire/packets.js'
+import type { LinkAckError, LinkPublishOptions } from '../link.js'
 import { OutgoingPublish, OutgoingStore } from './outgoing-store.js'
 
 /** What the flow uses of its link. */

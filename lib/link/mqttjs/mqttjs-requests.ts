@@ -3,8 +3,8 @@
 // 100,000 filters, under MQTT 5 one packet each. The acknowledgement comes back through MQTT.js's own
 // in-flight table, where the packet identifier MQTT.js gave a publish is looked up too. Only the MQTT.js link
 // uses this: it knows MQTT.js's internals, nothing else does.
-import type { QoS } from '../message.js'
-import type { LinkSubscription, Suback } from './link.js'
+import type { QoS } from '../../message.js'
+import type { LinkSubscription, Suback } from '../link.js'
 
 /** The parts of MqttClient the writer uses (typed private in MQTT.js). */
 interface MqttInternals {

@@ -1,5 +1,5 @@
-import type { LinkAckError } from './link.js'
-import type { QoS } from '../message.js'
+import type { LinkAckError } from '../link.js'
+import type { QoS } from '../../message.js'
 
 /** One QoS 1/2 publish from `publish()` until its acknowledgement (or withdrawal). */
 export class OutgoingPublish {

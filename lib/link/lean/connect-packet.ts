@@ -1,6 +1,6 @@
-import type { ConnectPacket } from '../wire/packets.js'
-import { connectProperties } from './connect-properties.js'
-import type { Attempt, LinkSettings } from './link.js'
+import type { ConnectPacket } from '../../wire/packets.js'
+import { connectProperties } from '../connect-properties.js'
+import type { Attempt, LinkSettings } from '../link.js'
 
 const utf8 = new TextEncoder()
 

@@ -1,5 +1,5 @@
-import type { connectProperties } from './connect-properties.js'
-import type { Attempt, LinkSettings } from './link.js'
+import type { connectProperties } from '../connect-properties.js'
+import type { Attempt, LinkSettings } from '../link.js'
 
 // Plain objects, their types inferred: mqttjs-link.ts, the one module that imports `mqtt`, checks them against
 // MQTT.js's IClientOptions where it passes them on.

@@ -1,4 +1,4 @@
-import type { LinkFailure } from './link.js'
+import type { LinkFailure } from '../link.js'
 import { findMalformedAck } from './malformed-ack.js'
 
 /** What the MQTT.js link knows of its attempt when MQTT.js emits an error. */

@@ -1,5 +1,5 @@
-import type { LivenessProbe } from '../connection/liveness.js'
-import type { Attempt, Link, LinkEvents, LinkFactory, LinkSettings } from './link.js'
+import type { LivenessProbe } from '../../connection/liveness.js'
+import type { Attempt, Link, LinkEvents, LinkFactory, LinkSettings } from '../link.js'
 
 /**
  * A link that sends several filters in one SUBSCRIBE and UNSUBSCRIBE (as MQTT.js's does): the lazy link hands

@@ -1,4 +1,4 @@
-import type { concatBytes } from '../transport/concat-bytes.js'
+import type { concatBytes } from '../../transport/concat-bytes.js'
 
 /** The part of a Node-style Writable that write coalescing touches. */
 interface WritableLike {

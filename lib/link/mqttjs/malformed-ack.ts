@@ -1,4 +1,4 @@
-import type { MalformedAck } from './link.js'
+import type { MalformedAck } from '../link.js'
 
 /** mqtt-packet's words for an acknowledgement whose reason code it does not accept. */
 const INVALID_ACK = /^Invalid (puback|pubrec) reason code/

@@ -1,6 +1,6 @@
-import type { QoS } from '../message.js'
-import type { Packet, ProtocolLevel, SubackPacket } from '../wire/packets.js'
-import type { LinkSubscription, Suback } from './link.js'
+import type { QoS } from '../../message.js'
+import type { Packet, ProtocolLevel, SubackPacket } from '../../wire/packets.js'
+import type { LinkSubscription, Suback } from '../link.js'
 
 /**
  * The lean link's SUBSCRIBEs and UNSUBSCRIBEs waiting for their acknowledgement, by packet identifier. They are

@@ -1,4 +1,4 @@
-import type { TimerVariant } from './sign-of-life.js'
+import type { TimerVariant } from '../sign-of-life.js'
 
 /** What the keepalive does to the link. */
 export interface KeepaliveActions {

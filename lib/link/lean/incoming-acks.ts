@@ -1,5 +1,5 @@
-import { encodeClientPacket as encode } from '../wire/encode-client-packets.js'
-import type { ProtocolLevel, PublishPacket } from '../wire/packets.js'
+import { encodeClientPacket as encode } from '../../wire/encode-client-packets.js'
+import type { ProtocolLevel, PublishPacket } from '../../wire/packets.js'
 
 /**
  * The lean link's side of the broker's QoS 1 and 2 flows: the acknowledgement each handled message gets, and
