@@ -513,8 +513,14 @@ const brokerRouting: BenchCase = {
 
 // ------------------------------------------------------------------------------------- publisher-limited
 
-function publishCase(qos: 0 | 1): BenchCase {
-  const id = `publish-qos${qos}`
+/**
+ * The publisher's CPU per message: `windowed` keeps 500 publishes unsettled (the publisher never waits for
+ * a backlog); `batched` publishes 1,000 at a time and awaits each batch whole, as apps do, so whatever a link
+ * settles before it is written piles up in memory and shows in the RSS row.
+ */
+function publishCase(qos: 0 | 1, mode: 'windowed' | 'batched' = 'windowed'): BenchCase {
+  const batch = mode === 'batched' ? 1_000 : undefined
+  const id = batch ? `publish-batch-qos${qos}` : `publish-qos${qos}`
   return {
     id,
     async run(context) {
@@ -524,21 +530,27 @@ function publishCase(qos: 0 | 1): BenchCase {
       const rates = noResults<number>()
       const atSettle = noResults<number>()
       const broker: number[] = []
+      const rss = noResults<number>()
       for (let rep = 0; rep < context.config.reps; rep++) {
         for (const impl of orderFor(rep, context.config.impls)) {
-          const r = await publishTrial(context.broker, { impl, qos, count, label: id })
+          const r = await publishTrial(context.broker, { impl, qos, count, label: id, ...(batch ? { batch } : {}) })
+          rss[impl].push(r.rssPeak)
           results[impl].push(r.pubCpuPerMessage)
           atSettle[impl].push(r.pubCpuPerMessageAtSettle)
           rates[impl].push(r.pubRate)
           if (r.brokerCpuPerMessage !== undefined) broker.push(r.brokerCpuPerMessage)
-          context.log(`  ${id} rep ${rep + 1} ${impl}: ${r.pubCpuPerMessage.toFixed(2)} µs/msg to the fence's PUBACK (${r.pubCpuPerMessageAtSettle.toFixed(2)} to the last settle), ${Math.round(r.pubRate)} msg/s`)
+          context.log(`  ${id} rep ${rep + 1} ${impl}: ${r.pubCpuPerMessage.toFixed(2)} µs/msg to the fence's PUBACK (${r.pubCpuPerMessageAtSettle.toFixed(2)} to the last settle), ${Math.round(r.pubRate)} msg/s, RSS peak ${Math.round(r.rssPeak / 2 ** 20)} MiB`)
         }
       }
       return {
         id,
-        title: `publisher-limited: SDK publish() (either link) vs raw client.publish over TCP, QoS ${qos}, 100 B, 500 unsettled at most, to a topic nobody subscribes to; CPU from the warm-up to the PUBACK of a QoS 1 fence after the burst (every byte written)`,
-        params: { qos, count, payloadBytes: 100, window: 500, protocolVersion: 5, reps: context.config.reps },
-        rows: sdkImpls(context.config).map((impl) => cpuRow(id, linkOf(impl), 'publisher CPU µs/msg over TCP', results[impl], results.raw, PUBLISH_BUDGET[impl], false)),
+        title: `publisher-limited: SDK publish() (either link) vs raw client.publish over TCP, QoS ${qos}, 100 B, ${batch ? `in awaited batches of ${batch}` : '500 unsettled at most'}, to a topic nobody subscribes to; CPU from the warm-up to the PUBACK of a QoS 1 fence after the burst (every byte written)`,
+        params: { qos, count, payloadBytes: 100, ...(batch ? { batch } : { window: 500 }), protocolVersion: 5, reps: context.config.reps },
+        rows: sdkImpls(context.config).flatMap((impl) => [
+          cpuRow(id, linkOf(impl), 'publisher CPU µs/msg over TCP', results[impl], results.raw, PUBLISH_BUDGET[impl], false),
+          { case: id, link: linkOf(impl), measure: 'publisher msg/s', sdk: median(rates[impl]), raw: median(rates.raw), ratio: median(rates[impl]) / median(rates.raw), unit: 'int' as const, budget: undefined, pass: undefined },
+          { case: id, link: linkOf(impl), measure: 'publisher RSS peak, MiB', sdk: median(rss[impl]) / 2 ** 20, raw: median(rss.raw) / 2 ** 20, ratio: median(rss[impl]) / median(rss.raw), unit: 'int' as const, budget: undefined, pass: undefined },
+        ]),
         samples: {
           sdkCpuMicrosPerMessage: results.sdk.map((n) => round(n, 3)),
           rawCpuMicrosPerMessage: results.raw.map((n) => round(n, 3)),
@@ -698,6 +710,8 @@ export const CASES: BenchCase[] = [
   brokerRouting,
   publishCase(0),
   publishCase(1),
+  publishCase(0, 'batched'),
+  publishCase(1, 'batched'),
   heap,
   flood,
   latencyDefaults,

@@ -54,6 +54,11 @@ export interface PubJob extends JobBase {
   size: number
   /** Unsettled publishes allowed at once (throughput mode). */
   window: number
+  /**
+   * Publish in batches of this many and wait for the whole batch to settle before the next (what an app
+   * does with `await Promise.all(batch.map(publish))`), instead of keeping `window` unsettled.
+   */
+  batch?: number
   /** Messages per second (latency mode; payloads carry their send time). */
   rate?: number
   /** Payloads are a JSON document of `size` bytes (for subscribers that decode JSON). */
@@ -106,6 +111,8 @@ export interface PubResult {
   cpuMicrosAtSettle: number
   /** Publishes the CPU and time are over (`sent` minus the warm-up). */
   measured: number
+  /** The publisher process's largest resident set, bytes: sampled at the start, after each batch, at the end. */
+  rssPeak: number
 }
 
 export interface HeapResult {

@@ -275,6 +275,8 @@ export interface PublishTrialResult {
   pubRate: number
   /** The broker's CPU per message received (no subscriber: nothing routed), µs. */
   brokerCpuPerMessage: number | undefined
+  /** The publisher's largest resident set during the burst, bytes. */
+  rssPeak: number
 }
 
 /**
@@ -284,7 +286,7 @@ export interface PublishTrialResult {
  * process.cpuUsage() from the 5 %-th settled publish (JIT warm-up) to the PUBACK of a QoS 1 fence published
  * after the last (so every byte is written, however a link settles a QoS 0 publish).
  */
-export async function publishTrial(broker: Mosquitto, options: { impl: Impl; qos: 0 | 1; count: number; label: string }): Promise<PublishTrialResult> {
+export async function publishTrial(broker: Mosquitto, options: { impl: Impl; qos: 0 | 1; count: number; label: string; batch?: number }): Promise<PublishTrialResult> {
   // Past the first window of 500 at least: the clock restarts at a settled publish, with a window in flight.
   const skip = Math.min(5_000, Math.max(500, Math.floor(options.count * 0.05)))
   const pub = new Worker(
@@ -299,6 +301,7 @@ export async function publishTrial(broker: Mosquitto, options: { impl: Impl; qos
       count: options.count,
       size: 100,
       window: 500,
+      ...(options.batch ? { batch: options.batch } : {}),
       skip,
       fence: true,
     },
@@ -315,6 +318,7 @@ export async function publishTrial(broker: Mosquitto, options: { impl: Impl; qos
       pubCpuPerMessageAtSettle: published.cpuMicrosAtSettle / published.measured,
       pubRate: published.measured / published.seconds,
       brokerCpuPerMessage: brokerStart === undefined || brokerEnd === undefined ? undefined : (brokerEnd - brokerStart) / options.count,
+      rssPeak: published.rssPeak,
     }
   } finally {
     await pub.stop()

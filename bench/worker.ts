@@ -277,7 +277,9 @@ async function publisher(job: PubJob): Promise<void> {
     mark.cpu = process.cpuUsage()
     mark.t = now()
     mark.at = skip
+    progress.rssPeak = process.memoryUsage.rss()
     if (job.rate) await paced(job, publishOne)
+    else if (job.batch) await batched(job, payload, publishOne)
     else await windowed(job, payload, publishOne)
     const t1 = now()
     const cpu = process.cpuUsage(mark.cpu)
@@ -295,6 +297,7 @@ async function publisher(job: PubJob): Promise<void> {
       seconds: Number(t1 - mark.t) / 1e9,
       cpuMicros: cpuFenced.user + cpuFenced.system,
       cpuMicrosAtSettle: cpu.user + cpu.system,
+      rssPeak: Math.max(progress.rssPeak, process.memoryUsage.rss()),
     }
     send(result)
     if (!job.repeat) {
@@ -316,17 +319,42 @@ function jsonPayload(size: number): Buffer {
 /** Where the publisher's clock starts: re-taken when the `at`-th publish settles (windowed mode). */
 const mark: { cpu: NodeJS.CpuUsage; t: bigint; at: number } = { cpu: { user: 0, system: 0 }, t: 0n, at: 0 }
 
-const progress = { sent: 0, settled: 0 }
+const progress = { sent: 0, settled: 0, rssPeak: 0 }
+
+/** Counts a settled publish; the clock restarts at the `mark.at`-th. */
+function settledOne(): void {
+  progress.settled++
+  if (progress.settled === mark.at) {
+    mark.cpu = process.cpuUsage()
+    mark.t = now()
+  }
+}
+
+/** Batches of `job.batch` publishes, each batch awaited whole before the next is made (as apps publish). */
+async function batched(job: PubJob, payload: Buffer, publishOne: (payload: Buffer, done: () => void) => void): Promise<void> {
+  const size = job.batch ?? 1_000
+  while (progress.sent < job.count) {
+    const n = Math.min(size, job.count - progress.sent)
+    await new Promise<void>((resolve) => {
+      let left = n
+      const done = (): void => {
+        settledOne()
+        if (--left === 0) resolve()
+      }
+      for (let i = 0; i < n; i++) {
+        progress.sent++
+        publishOne(payload, done)
+      }
+    })
+    progress.rssPeak = Math.max(progress.rssPeak, process.memoryUsage.rss())
+  }
+}
 
 function windowed(job: PubJob, payload: Buffer, publishOne: (payload: Buffer, done: () => void) => void): Promise<void> {
   return new Promise((resolve) => {
     let outstanding = 0
     const done = (): void => {
-      progress.settled++
-      if (progress.settled === mark.at) {
-        mark.cpu = process.cpuUsage()
-        mark.t = now()
-      }
+      settledOne()
       outstanding--
       if (progress.settled === job.count) resolve()
       else pump()
