@@ -79,6 +79,33 @@ export class PublishError extends IotPubSubError {
   }
 }
 
+/**
+ * A QoS 2 publish whose session the broker lost (a reconnect answered `sessionPresent: false`, as every
+ * reconnect with the default `clean: true` is) before it completed: the broker may have delivered the
+ * message or discarded it, and nothing can tell which. It is not resent: that could deliver it twice, or
+ * confirm a message the broker discarded. Publish again if a duplicate is acceptable; for exactly once across
+ * reconnects use a persistent session (`clean: false`, a `clientId`, `sessionExpiryInterval`).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.publish('orders/42', order, { qos: 2 })
+ * } catch (error) {
+ *   if (error instanceof PublishOutcomeUnknownError) await reconcile(order)
+ * }
+ * ```
+ */
+export class PublishOutcomeUnknownError extends PublishError {
+  override readonly name: string = 'PublishOutcomeUnknownError'
+
+  constructor(topic: string) {
+    super(
+      topic,
+      'outcome unknown: the broker lost the session before completing this QoS 2 publish, so it may or may not have delivered it. Publish again if a duplicate is acceptable, or use a persistent session (clean: false, clientId, sessionExpiryInterval)',
+    )
+  }
+}
+
 /** A received payload could not be decoded by the observer's codec. Reported on `client.errors$`. */
 export class DecodeError extends IotPubSubError {
   override readonly name: string = 'DecodeError'
@@ -103,7 +130,10 @@ export class ClientClosedError extends IotPubSubError {
   }
 }
 
-/** A publish did not settle within its `timeout`, or its `signal` aborted it. */
+/**
+ * A publish did not settle within its `timeout`, or its `signal` aborted it. It is not sent again, but one
+ * already written may still have reached the broker: a timeout does not mean "not delivered".
+ */
 export class PublishTimeoutError extends IotPubSubError {
   override readonly name: string = 'PublishTimeoutError'
 }

@@ -13,6 +13,7 @@ export {
   ConnectionLostError,
   SubscriptionRejectedError,
   PublishError,
+  PublishOutcomeUnknownError,
   PublishTimeoutError,
   DecodeError,
   ClientClosedError,
@@ -25,7 +26,7 @@ export {
 } from './errors.js'
 
 export type { Codec, CodecName } from './codec.js'
-export type { Message, MessageProperties, QoS, UserProperties } from './message.js'
+export type { Message, MessageProperties, QoS, UserProperties, UserPropertyPairs } from './message.js'
 export type {
   ClientOptions,
   MQTTClientOptions,

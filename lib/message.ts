@@ -4,6 +4,18 @@ export type QoS = 0 | 1 | 2
 /** MQTT 5 user properties: each name maps to one value or several. */
 export type UserProperties = Record<string, string | string[]>
 
+/**
+ * MQTT 5 user properties to send in their wire order: name-value pairs, where a name may repeat. MQTT 5
+ * (3.3.2.3.7) keeps the order, which a record of names cannot say.
+ *
+ * @example
+ * ```ts
+ * const userProperties: UserPropertyPairs = [['step', 'a'], ['owner', 'x'], ['step', 'b']]
+ * await client.publish('jobs/1', 'go', { properties: { userProperties } })
+ * ```
+ */
+export type UserPropertyPairs = readonly (readonly [name: string, value: string])[]
+
 /** MQTT 5 properties of a PUBLISH, as sent or received. */
 export interface MessageProperties {
   payloadFormatIndicator?: boolean

@@ -1,26 +1,19 @@
 import { InvalidTopicError } from './errors.js'
+import { characterName, FORBIDDEN_CHARACTERS, MAX_STRING_BYTES } from './mqtt-string.js'
+import { utf8Length } from './wire/utf8.js'
 
-/** The longest topic MQTT can carry: a UTF-8 string with a 16-bit length prefix. */
-const MAX_TOPIC_BYTES = 65_535
 // Below this many UTF-16 code units a string cannot exceed 65,535 UTF-8 bytes (3 bytes per unit at most),
-// so the common case never pays for an encoder.
-const SAFE_LENGTH = Math.floor(MAX_TOPIC_BYTES / 3)
-const encoder = new TextEncoder()
+// so the common case never counts.
+const SAFE_LENGTH = Math.floor(MAX_STRING_BYTES / 3)
 
-// Characters MQTT 5 §1.5.4 forbids (NUL, and lone surrogates, which are not valid UTF-8) or lets a
-// receiver refuse (controls U+0001–U+001F and U+007F–U+009F, the non-characters U+FDD0–U+FDEF and the last
-// two code points of every plane). Mosquitto refuses them all by closing the connection, which would fail
-// every in-flight operation, so they are refused here first. Each string is scanned by one precompiled
-// regular expression (every publish checks its topic): with the u flag, \p{Cs} matches only unpaired
-// surrogates, so an emoji passes.
-const PLANE_ENDS = Array.from({ length: 16 }, (_, i) => `\\u{${(i + 1).toString(16)}fffe}\\u{${(i + 1).toString(16)}ffff}`).join('')
-const FORBIDDEN = `\\x00-\\x1f\\x7f-\\x9f\\ufdd0-\\ufdef\\ufffe\\uffff${PLANE_ENDS}\\p{Cs}`
+// Each string is scanned by one precompiled regular expression (every publish checks its topic) for the
+// characters no MQTT string may hold (lib/mqtt-string.ts) and, by kind, the wildcards and `/`.
 /** In a topic name: the forbidden characters and the wildcards. */
-const BAD_IN_NAME = new RegExp(`[+#${FORBIDDEN}]`, 'u')
+const BAD_IN_NAME = new RegExp(`[+#${FORBIDDEN_CHARACTERS}]`, 'u')
 /** In a filter: the forbidden characters (wildcards are placed by level, checked apart). */
-const BAD_IN_FILTER = new RegExp(`[${FORBIDDEN}]`, 'u')
+const BAD_IN_FILTER = new RegExp(`[${FORBIDDEN_CHARACTERS}]`, 'u')
 /** In a `topic()` segment: also `/`, which would add a level. */
-const BAD_IN_SEGMENT = new RegExp(`[/+#${FORBIDDEN}]`, 'u')
+const BAD_IN_SEGMENT = new RegExp(`[/+#${FORBIDDEN_CHARACTERS}]`, 'u')
 
 function checkString(value: string, kind: string): void {
   if (typeof value !== 'string') throw new InvalidTopicError(String(value), `${kind} must be a string`)
@@ -28,21 +21,14 @@ function checkString(value: string, kind: string): void {
 }
 
 function checkLength(value: string, kind: string): void {
-  if (value.length > SAFE_LENGTH && encoder.encode(value).length > MAX_TOPIC_BYTES) {
-    throw new InvalidTopicError(value, `${kind} is longer than ${MAX_TOPIC_BYTES} UTF-8 bytes`)
+  if (value.length > SAFE_LENGTH && utf8Length(value) > MAX_STRING_BYTES) {
+    throw new InvalidTopicError(value, `${kind} is longer than ${MAX_STRING_BYTES} UTF-8 bytes`)
   }
 }
 
 /** The error for the character at `at`, which one of the patterns above matched. */
 function badCharacter(value: string, at: number, kind: string): InvalidTopicError {
-  const code = value.codePointAt(at) as number
-  const name = `U+${code.toString(16).toUpperCase().padStart(4, '0')}`
-  let what: string
-  if (code === 0) what = `NUL (${name})`
-  else if (code <= 0x9f) what = `the control character ${name}`
-  else if (code >= 0xd800 && code <= 0xdfff) what = `the lone surrogate ${name} (not valid UTF-8)`
-  else what = `the Unicode non-character ${name}`
-  return new InvalidTopicError(value, `${kind} must not contain ${what}`)
+  return new InvalidTopicError(value, `${kind} must not contain ${characterName(value, at)}`)
 }
 
 /**

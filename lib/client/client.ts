@@ -12,7 +12,7 @@ import type { Link, LinkFactory } from '../link/link.js'
 import type { Message } from '../message.js'
 import type { EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions } from '../options/client-options.js'
 import type { Platform } from '../options/endpoints.js'
-import { checkQos } from '../options/validate.js'
+import { checkOneOf, checkQos } from '../options/validate.js'
 import type { LinkName } from '../options/link-choice.js'
 import { resolveOptions } from '../options/resolve-options.js'
 import type { ResolvedOptions } from '../options/resolved-options.js'
@@ -99,6 +99,7 @@ export class Client extends ClientServices implements MQTTClient {
       {
         connected: (connack) => this.#connection.onConnected(connack),
         ready: () => this.#connection.onReady(),
+        drained: () => this.#connection.onDrained(),
         message: (message, done) => this.#dispatcher.message(message, done),
         failed: (failure) => this.#connection.onFailed(failure),
         closed: () => this.#connection.onClosed(),
@@ -113,6 +114,7 @@ export class Client extends ClientServices implements MQTTClient {
         this.subscriptions.ready()
         this.publisher.ready()
       },
+      drained: () => this.publisher.drained(),
       lost: () => this.subscriptions.lost(),
       blamePublish: (failures, accepted) => this.publisher.blamePublish(failures, accepted),
       subscribesInFlight: () => this.subscriptions.awaitingSuback,
@@ -174,7 +176,7 @@ export class Client extends ClientServices implements MQTTClient {
     const parsed = parseFilter(filter)
     const qos = checkQos(options.qos ?? 0)
     const codec = resolveCodec<T>(options.codec)
-    const manual = options.ack === 'manual'
+    const manual = checkOneOf('ack', options.ack ?? 'auto', ['auto', 'manual'] as const) === 'manual'
     return new FilterObservable<T>((sink) => {
       const observer = new ObserverRecord<T>(this.#observerHost, sink, qos, codec, manual)
       if (this.#ended || this.#connection.stopped) {

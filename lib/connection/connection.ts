@@ -23,6 +23,8 @@ export interface ConnectionListener {
   connected(connack: Connack, protocol: ProtocolVersion, epoch: number): void
   /** The link has resent what was unacknowledged: send what waited. */
   ready(): void
+  /** The link's socket, which had more unsent bytes than its high-water mark, can take publishes again. */
+  drained(): void
   /** The connection in use is gone (a retry may follow). */
   lost(): void
   /** Asked on every close: whether a publish explains it (the publisher blames and, if need be, rejects it). */
@@ -155,6 +157,11 @@ export class Connection {
     if (this.#state.type !== 'connected' || this.#ready) return
     this.#ready = true
     this.#listener.ready()
+  }
+
+  /** The link can take publishes again; before `ready`, the publisher sends what waits on `ready` anyway. */
+  onDrained(): void {
+    if (this.writable) this.#listener.drained()
   }
 
   onFailed(failure: LinkFailure): void {

@@ -1,4 +1,31 @@
+import { UnsupportedOptionError } from '../errors.js'
+import { checkMqttString } from '../mqtt-string.js'
 import type { Credentials } from '../options/client-options.js'
+import { refuse } from '../options/validate.js'
+
+/**
+ * Checks a user name and password before they reach a CONNECT: strings (the user name an MQTT string, the
+ * password at most 65,535 UTF-8 bytes), and no password without a user name unless the protocol is MQTT 5
+ * for sure: MQTT 3.1.1 forbids it, and `'auto'` may fall back to 3.1.1. `from` names their source in errors:
+ * `''` for the options, `'credentials().'` for what the provider returned. Returns a copy; throws
+ * {@link UnsupportedOptionError}.
+ *
+ * @example
+ * ```ts
+ * checkCredentials({ username: 'u', password: 'p' }, 'auto', '')  // { username: 'u', password: 'p' }
+ * checkCredentials({ password: 'p' }, 4, '')                      // throws: `password` without a username needs ...
+ * ```
+ */
+export function checkCredentials(credentials: unknown, protocolVersion: 4 | 5 | 'auto', from: string): Credentials {
+  if (credentials === null || typeof credentials !== 'object') refuse('credentials()', 'a promise of { username, password }', credentials)
+  const { username, password } = credentials as Record<string, unknown>
+  if (username !== undefined) checkMqttString(`${from}username`, username)
+  if (password !== undefined) checkMqttString(`${from}password`, password, true)
+  if (password !== undefined && username === undefined && protocolVersion !== 5) {
+    throw new UnsupportedOptionError(`\`${from}password\` without a username needs \`protocolVersion: 5\` (MQTT 3.1.1 cannot send it)`)
+  }
+  return { username: username as string | undefined, password: password as string | undefined }
+}
 
 function same(a: Credentials | undefined, b: Credentials | undefined): boolean {
   return a !== undefined && b !== undefined && a.username === b.username && a.password === b.password

@@ -5,7 +5,9 @@
  * reports "suback does not answer the publish pending" and the connection is torn down). This one counts up too
  * (a map lookup per identifier, no allocator state to keep in step with MQTT.js's stores) and skips identifiers
  * in MQTT.js's in-flight table; with all 65,535 in use it answers null, and MQTT.js holds the packet until an
- * acknowledgement frees one.
+ * acknowledgement frees one. `inUse` answers for the whole flow (MQTT 5 §2.2.1): a publish given up after it
+ * was written keeps its identifier until its acknowledgement or the end of its session, as the broker may hold
+ * it.
  */
 export class InFlightAwareIds {
   /** Not 1: a new client instance resuming a session should not start on the identifiers its predecessor used. */

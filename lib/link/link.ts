@@ -16,10 +16,17 @@ export interface Link {
    * Sends a PUBLISH on the current connection. `done` is called once: on the write (QoS 0), on PUBACK or
    * PUBCOMP (QoS 1/2), with a reason code when the broker refused it. Returns the packet identifier of a
    * QoS 1/2 publish, which stays in the link's store (and is resent on the next connection) until acknowledged
-   * or withdrawn.
+   * or withdrawn. On a connection whose CONNACK keeps the session, what was written goes again (DUP; a
+   * PUBREC'd QoS 2 as its PUBREL). On one that finds no session, a written QoS 1 goes again as a new message
+   * (at least once) and a written QoS 2 is not resent: `done` gets `outcomeUnknown`.
    */
   publish(topic: string, payload: Uint8Array | string, options: LinkPublishOptions, done: (error?: LinkAckError) => void): number | undefined
-  /** Takes an unacknowledged publish out of every store: it is not resent. Its `done` is never called. */
+  /**
+   * Gives up an unacknowledged publish (timeout, abort): it is never written again as a PUBLISH, and a late
+   * `done` call for it is to be ignored. One not yet written is dropped; one already written keeps its packet
+   * identifier reserved until its flow ends (a late PUBACK; PUBREC, PUBREL, PUBCOMP, a released QoS 2's PUBREL
+   * being resent while the session lives) or its session does: the broker may still hold it (MQTT 5 §2.2.1).
+   */
   withdraw(packetId: number): void
   subscribe(filter: string, options: LinkSubscribeOptions, done: (result: Suback) => void): void
   unsubscribe(filter: string, done: (ok: boolean) => void): void
@@ -31,6 +38,12 @@ export interface Link {
   subscribeMany?(subscriptions: readonly LinkSubscription[], done: (results: readonly Suback[]) => void): void
   /** Several filters in one UNSUBSCRIBE packet; `done(false)` when the connection closed first. */
   unsubscribeMany?(filters: readonly string[], done: (ok: boolean) => void): void
+  /**
+   * Whether a publish may be written now: false while the connection holds more unsent bytes than its
+   * high-water mark (the socket or the broker is slower than the publisher); `LinkEvents.drained()` follows
+   * when it is true again. True when there is no connection (nothing is written then).
+   */
+  readonly writable: boolean
   /** Closes the current connection at once, without DISCONNECT (the next `open()` resends what is unacknowledged). */
   drop(): void
   /**
@@ -78,6 +91,13 @@ export type Suback = { readonly granted: QoS } | { readonly refused: number } | 
 export interface LinkAckError {
   readonly message: string
   readonly code?: unknown
+  /**
+   * A reconnect found no session (`sessionPresent: false`) before a written QoS 2 publish completed: the
+   * broker may or may not have delivered it, and the link does not resend it.
+   */
+  readonly outcomeUnknown?: boolean
+  /** With `outcomeUnknown`: the broker had answered PUBREC, so it did take the message (it did not refuse it). */
+  readonly received?: boolean
 }
 
 /** The broker's CONNACK, with the MQTT 5 properties the engine acts on. */
@@ -85,6 +105,8 @@ export interface Connack {
   readonly sessionPresent: boolean
   readonly maximumQoS: QoS | undefined
   readonly maximumPacketSize: number | undefined
+  /** MQTT 5 Receive Maximum: QoS 1/2 publishes the broker takes unacknowledged at once (65,535 when not announced). */
+  readonly receiveMaximum: number
   readonly subscriptionIdentifiersAvailable: boolean
   /** Every MQTT 5 property the CONNACK carried, for the debug log. */
   readonly properties: Readonly<Record<string, unknown>> | undefined
@@ -138,11 +160,15 @@ export interface LinkEvents {
   /** MQTT.js has resent what the previous connection left unacknowledged: new packets go out in order now. */
   ready(): void
   /**
-   * A PUBLISH from the broker. The link reads no further packet, and sends no acknowledgement, until `done`
-   * is called; the engine uses that for manual acknowledgements and to yield to the event loop.
+   * A PUBLISH from the broker. The link delivers no further message, and sends this one's acknowledgement
+   * (QoS 1/2), only when `done` is called; the engine uses that for manual acknowledgements and to yield to
+   * the event loop. Meanwhile the link reads on (PINGRESP, PUBACK, SUBACK, ...), holding the PUBLISHes that
+   * come in order, and pauses the socket past a bounded read-ahead.
    */
   message(message: IncomingMessage, done: () => void): void
   failed(failure: LinkFailure): void
+  /** `writable` is true again: the bytes held for the socket fell below the low-water mark. */
+  drained(): void
   /** The connection or the attempt is over; `open()` may be called again. */
   closed(): void
 }

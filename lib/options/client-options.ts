@@ -1,6 +1,6 @@
 import type { Logger } from '../log/logger.js'
 import type { Codec, CodecName } from '../codec.js'
-import type { MessageProperties, QoS } from '../message.js'
+import type { MessageProperties, QoS, UserProperties, UserPropertyPairs } from '../message.js'
 
 /** The reconnect policy: exponential backoff with jitter between `initialDelay` and `maxDelay` (ms). */
 export interface ReconnectOptions {
@@ -171,8 +171,13 @@ export interface ObserveOptions<T> {
   ack?: 'auto' | 'manual'
 }
 
-/** MQTT 5 properties a publish may carry: those of a message, less what only the broker sets. */
-export type PublishProperties = Omit<MessageProperties, 'subscriptionIdentifier'>
+/**
+ * MQTT 5 properties a publish may carry: those of a message, less what only the broker sets; user properties
+ * also as name-value pairs, sent in that order.
+ */
+export type PublishProperties = Omit<MessageProperties, 'subscriptionIdentifier' | 'userProperties'> & {
+  userProperties?: UserProperties | UserPropertyPairs
+}
 
 /** Options of `publish()`. */
 export interface PublishOptions<T = unknown> {

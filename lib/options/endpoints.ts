@@ -2,7 +2,7 @@ import { UnsupportedOptionError } from '../errors.js'
 import type { MQTTClientOptions } from './client-options.js'
 import type { Endpoint, TlsOptions } from './resolved-options.js'
 import { resolveTls } from './resolve-tls.js'
-import { show } from './validate.js'
+import { refuse, show } from './validate.js'
 
 /** The URL schemes the SDK knows; a platform opens some of them. */
 export type Scheme = Endpoint['protocol']
@@ -119,6 +119,8 @@ export function endpoints(options: MQTTClientOptions, platform: Platform): reado
 /** The URL that the Python-style options stand for. */
 function brokerIpUrl(options: MQTTClientOptions, platform: Platform): string {
   if (!options.brokerIp) throw new UnsupportedOptionError('Give the broker as `url` (e.g. ws://localhost:9001) or as `brokerIp`')
+  if (typeof options.brokerIp !== 'string') refuse('brokerIp', 'a host name or an IP address', options.brokerIp)
+  if (options.path !== undefined && typeof options.path !== 'string') refuse('path', 'a string', options.path)
   const scheme = checkScheme(options.protocol ?? platform.defaultScheme, platform)
   const host = options.brokerIp.includes(':') && !options.brokerIp.startsWith('[') ? `[${options.brokerIp}]` : options.brokerIp
   const port = options.brokerPort ?? DEFAULT_PORTS.brokerIp[scheme]

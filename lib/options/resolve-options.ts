@@ -7,12 +7,12 @@ import { DEFAULTS, randomClientId, SESSION_NEVER_EXPIRES } from './defaults.js'
 import { endpoints, type Platform } from './endpoints.js'
 import type { ResolvedOptions, ResolvedWill } from './resolved-options.js'
 import { utf8Length } from '../wire/utf8.js'
-import { checkInteger, checkNonNegative, checkOneOf, checkPositive, checkQos, MAX_TIMER_MS, show } from './validate.js'
+import { checkCredentials } from '../connection/credentials-policy.js'
+import { checkMqttString, MAX_STRING_BYTES } from '../mqtt-string.js'
+import { checkInteger, checkNonNegative, checkOneOf, checkPositive, checkQos, MAX_TIMER_MS, refuse, show } from './validate.js'
 
-/** MQTT strings (client id, topics) carry a 16-bit length prefix. */
-const MAX_STRING_BYTES = 65_535
-// Below this many UTF-16 code units a string cannot exceed 65,535 UTF-8 bytes (3 bytes per unit at most).
-const SAFE_LENGTH = Math.floor(MAX_STRING_BYTES / 3)
+/** What a will may say; anything else (a typo, or MQTT 5 will properties, which no link sends) is refused. */
+const WILL_KEYS = ['topic', 'payload', 'qos', 'retain']
 /** The TLS options of a platform that takes none. */
 const NO_TLS = Object.freeze({})
 
@@ -31,21 +31,24 @@ const NO_TLS = Object.freeze({})
  * ```
  */
 export function resolveOptions(options: MQTTClientOptions, platform: Platform): ResolvedOptions {
+  if (!isObject(options)) refuse('options', 'an object', options)
   rejectSharedConnection(options)
-  const clean = options.clean ?? true
+  const clean = checkOneOf('clean', options.clean ?? true, [true, false] as const)
+  const protocolVersion = checkOneOf('protocolVersion', options.protocolVersion ?? DEFAULTS.protocolVersion, [4, 5, 'auto'] as const)
+  const { username, password } = checkCredentials({ username: options.username, password: options.password }, protocolVersion, '')
   const resolved: ResolvedOptions = {
     endpoints: endpoints(options, platform),
-    clientId: resolveClientId(options.clientId),
-    username: options.username,
-    password: options.password,
-    credentials: resolveCredentials(options.credentials),
+    clientId: resolveClientId(options.clientId, clean),
+    username,
+    password,
+    credentials: resolveCredentials(options.credentials, protocolVersion),
     clean,
     sessionExpiryInterval: options.sessionExpiryInterval === undefined
       ? (clean ? undefined : SESSION_NEVER_EXPIRES)
       : checkInteger('sessionExpiryInterval', options.sessionExpiryInterval, 0, SESSION_NEVER_EXPIRES, 'seconds'),
     // MQTT's keepalive is a 16-bit field of seconds.
     keepalive: checkInteger('keepalive', options.keepalive ?? DEFAULTS.keepalive, 0, 65_535, 'seconds; 0 turns keepalive off'),
-    protocolVersion: checkOneOf('protocolVersion', options.protocolVersion ?? DEFAULTS.protocolVersion, [4, 5, 'auto'] as const),
+    protocolVersion,
     connectTimeout: checkPositive('connectTimeout', options.connectTimeout ?? DEFAULTS.connectTimeout, MAX_TIMER_MS, 'milliseconds'),
     reconnect: resolveReconnect(options.reconnect),
     will: resolveWill(options.will),
@@ -85,24 +88,23 @@ function resolveLogger(logger: unknown): Logger | undefined {
   return logger as Logger
 }
 
-function resolveClientId(clientId: unknown): string {
-  if (clientId === undefined) return randomClientId()
-  if (typeof clientId !== 'string') throw new UnsupportedOptionError(`\`clientId\` must be a string, not ${show(clientId)}`)
-  if (clientId.length > SAFE_LENGTH) {
-    const bytes = utf8Length(clientId)
-    if (bytes > MAX_STRING_BYTES) {
-      throw new UnsupportedOptionError(`\`clientId\` is ${bytes} UTF-8 bytes long; MQTT allows at most ${MAX_STRING_BYTES}`)
-    }
+/**
+ * A persistent session needs a client id of the app's own, the same at every start: a random one would leave
+ * a session behind on the broker at each start (never expiring, by default), and an empty one is refused by
+ * MQTT 3.1.1 and answered by MQTT 5 with a new id each time.
+ */
+function resolveClientId(clientId: unknown, clean: boolean): string {
+  if (!clean && !clientId) {
+    throw new UnsupportedOptionError('`clean: false` needs a `clientId`, the same at every start (without one, each start leaves another session on the broker)')
   }
-  return clientId
+  return clientId === undefined ? randomClientId() : checkMqttString('clientId', clientId)
 }
 
-function resolveCredentials(credentials: MQTTClientOptions['credentials']): ResolvedOptions['credentials'] {
-  if (credentials === undefined) return undefined
-  if (typeof credentials !== 'function') {
-    throw new UnsupportedOptionError(`\`credentials\` must be a function returning { username, password }, not ${show(credentials)}`)
-  }
-  return credentials
+/** The provider, wrapped so that what it returns is checked at each attempt: a bad pair fails that attempt as a failing provider does. */
+function resolveCredentials(provider: MQTTClientOptions['credentials'], protocolVersion: 4 | 5 | 'auto'): ResolvedOptions['credentials'] {
+  if (provider === undefined) return undefined
+  if (typeof provider !== 'function') refuse('credentials', 'a function returning { username, password }', provider)
+  return async () => checkCredentials(await provider(), protocolVersion, 'credentials().')
 }
 
 function resolveTopicName(name: string): string {
@@ -116,9 +118,7 @@ function isObject(value: unknown): value is object {
 
 function resolveReconnect(reconnect: ReconnectOptions | false | undefined): ResolvedOptions['reconnect'] {
   if (reconnect === false) return false
-  if (reconnect !== undefined && !isObject(reconnect)) {
-    throw new UnsupportedOptionError(`\`reconnect\` must be false or { initialDelay, maxDelay }, not ${show(reconnect)}`)
-  }
+  if (reconnect !== undefined && !isObject(reconnect)) refuse('reconnect', 'false or { initialDelay, maxDelay }', reconnect)
   // `??` rather than a spread: `{ initialDelay: undefined }` means the default, not "no delay".
   const initialDelay = checkPositive('reconnect.initialDelay', reconnect?.initialDelay ?? DEFAULTS.reconnect.initialDelay, MAX_TIMER_MS, 'milliseconds')
   const maxDelay = checkPositive('reconnect.maxDelay', reconnect?.maxDelay ?? DEFAULTS.reconnect.maxDelay, MAX_TIMER_MS, 'milliseconds')
@@ -129,9 +129,7 @@ function resolveReconnect(reconnect: ReconnectOptions | false | undefined): Reso
 }
 
 function resolveOfflineQueue(queue: OfflineQueueOptions | undefined): ResolvedOptions['offlineQueue'] {
-  if (queue !== undefined && !isObject(queue)) {
-    throw new UnsupportedOptionError(`\`offlineQueue\` must be { maxMessages, maxBytes, qos0 }, not ${show(queue)}`)
-  }
+  if (queue !== undefined && !isObject(queue)) refuse('offlineQueue', '{ maxMessages, maxBytes, qos0 }', queue)
   const defaults = DEFAULTS.offlineQueue
   return Object.freeze({
     maxMessages: checkNonNegative('offlineQueue.maxMessages', queue?.maxMessages ?? defaults.maxMessages, 'messages'),
@@ -142,15 +140,18 @@ function resolveOfflineQueue(queue: OfflineQueueOptions | undefined): ResolvedOp
 
 function resolveWill(will: WillOptions | undefined): ResolvedWill | undefined {
   if (will === undefined) return undefined
-  if (!isObject(will)) throw new UnsupportedOptionError(`\`will\` must be { topic, payload, qos, retain }, not ${show(will)}`)
+  if (!isObject(will)) refuse('will', '{ topic, payload, qos, retain }', will)
+  const unknown = Object.keys(will).find((key) => !WILL_KEYS.includes(key))
+  if (unknown !== undefined) throw new UnsupportedOptionError(`\`will.${unknown}\` is not an option (${WILL_KEYS.join(', ')})`)
   assertTopicName(will.topic)
-  if (typeof will.payload !== 'string' && !(will.payload instanceof Uint8Array)) {
-    throw new UnsupportedOptionError(`\`will.payload\` must be a string or a Uint8Array, not ${show(will.payload)}`)
-  }
+  const payload: unknown = will.payload
+  const bytes = typeof payload === 'string' ? utf8Length(payload) : payload instanceof Uint8Array ? payload.length : -1
+  // The CONNECT carries the will payload with a 16-bit length, unlike a PUBLISH payload.
+  if (bytes < 0 || bytes > MAX_STRING_BYTES) refuse('will.payload', `a string or a Uint8Array of at most ${MAX_STRING_BYTES} bytes`, bytes < 0 ? payload : bytes)
   return Object.freeze({
     topic: will.topic,
     payload: will.payload,
     qos: checkQos(will.qos ?? 0, 'will.qos'),
-    retain: will.retain ?? false,
+    retain: checkOneOf('will.retain', will.retain ?? false, [true, false] as const),
   })
 }

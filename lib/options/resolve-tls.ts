@@ -1,5 +1,6 @@
 import type { MQTTClientOptions } from './client-options.js'
 import type { TlsOptions } from './resolved-options.js'
+import { refuse } from './validate.js'
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
@@ -14,6 +15,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
  * ```
  */
 export function resolveTls(options: MQTTClientOptions): TlsOptions {
+  for (const key of ['ca', 'cert', 'key', 'passphrase', 'servername', 'rejectUnauthorized'] as const) checkTlsOption(key, options[key])
   const tls: Mutable<TlsOptions> = {}
   // A copy of the list, frozen: freezing the user's own array would modify their object.
   if (options.ca !== undefined) tls.ca = Array.isArray(options.ca) ? Object.freeze([...options.ca]) : options.ca
@@ -23,4 +25,16 @@ export function resolveTls(options: MQTTClientOptions): TlsOptions {
   if (options.servername !== undefined) tls.servername = options.servername
   if (options.rejectUnauthorized !== undefined) tls.rejectUnauthorized = options.rejectUnauthorized
   return Object.freeze(tls)
+}
+
+/** Node's TLS would throw these mistakes from inside the connection attempt; they are refused up front instead. */
+function checkTlsOption(key: 'ca' | 'cert' | 'key' | 'passphrase' | 'servername' | 'rejectUnauthorized', value: unknown): void {
+  if (value === undefined) return
+  const pem = (v: unknown): boolean => typeof v === 'string' || v instanceof Uint8Array
+  const ok = key === 'rejectUnauthorized'
+    ? typeof value === 'boolean'
+    : key === 'passphrase' || key === 'servername'
+      ? typeof value === 'string'
+      : pem(value) || (key === 'ca' && Array.isArray(value) && value.every(pem))
+  if (!ok) refuse(key, key === 'rejectUnauthorized' ? 'true or false' : key === 'passphrase' || key === 'servername' ? 'a string' : `PEM as a string or a Uint8Array${key === 'ca' ? ', or a list of them' : ''}`, value)
 }

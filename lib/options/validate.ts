@@ -25,6 +25,19 @@ export function show(value: unknown): string {
 }
 
 /**
+ * Throws {@link UnsupportedOptionError}: "`option` must be `what`, not `value`" (the one wording of every
+ * refusal of a value, so that each check adds only what it expects).
+ *
+ * @example
+ * ```ts
+ * if (typeof path !== 'string') refuse('path', 'a string', path) // throws: `path` must be a string, not 9
+ * ```
+ */
+export function refuse(option: string, what: string, value: unknown): never {
+  throw new UnsupportedOptionError(`\`${option}\` must be ${what}, not ${show(value)}`)
+}
+
+/**
  * Checks a QoS level and returns it typed; throws {@link UnsupportedOptionError} naming `option` otherwise.
  *
  * @example
@@ -34,7 +47,7 @@ export function show(value: unknown): string {
  * ```
  */
 export function checkQos(qos: unknown, option = 'qos'): QoS {
-  if (qos !== 0 && qos !== 1 && qos !== 2) throw new UnsupportedOptionError(`\`${option}\` must be 0, 1 or 2, not ${show(qos)}`)
+  if (qos !== 0 && qos !== 1 && qos !== 2) refuse(option, '0, 1 or 2', qos)
   return qos
 }
 
@@ -47,9 +60,7 @@ export function checkQos(qos: unknown, option = 'qos'): QoS {
  * ```
  */
 export function checkInteger(option: string, value: unknown, min: number, max: number, unit: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new UnsupportedOptionError(`\`${option}\` must be an integer from ${min} to ${max} (${unit}), not ${show(value)}`)
-  }
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) refuse(option, `an integer from ${min} to ${max} (${unit})`, value)
   return value
 }
 
@@ -62,10 +73,7 @@ export function checkInteger(option: string, value: unknown, min: number, max: n
  * ```
  */
 export function checkPositive(option: string, value: unknown, max: number, unit: string): number {
-  if (typeof value !== 'number' || !(value > 0) || value > max) {
-    const bound = max === Infinity ? 'above 0' : `above 0 and at most ${max}`
-    throw new UnsupportedOptionError(`\`${option}\` must be a number ${bound} (${unit}), not ${show(value)}`)
-  }
+  if (typeof value !== 'number' || !(value > 0) || value > max) refuse(option, `a number above 0${max === Infinity ? '' : ` and at most ${max}`} (${unit})`, value)
   return value
 }
 
@@ -78,9 +86,7 @@ export function checkPositive(option: string, value: unknown, max: number, unit:
  * ```
  */
 export function checkNonNegative(option: string, value: unknown, unit: string): number {
-  if (typeof value !== 'number' || !(value >= 0)) {
-    throw new UnsupportedOptionError(`\`${option}\` must be a number from 0 up (${unit}), not ${show(value)}`)
-  }
+  if (typeof value !== 'number' || !(value >= 0)) refuse(option, `a number from 0 up (${unit})`, value)
   return value
 }
 
@@ -93,9 +99,7 @@ export function checkNonNegative(option: string, value: unknown, unit: string): 
  * ```
  */
 export function checkOneOf<const T>(option: string, value: unknown, allowed: readonly T[]): T {
-  if (!isOneOf(value, allowed)) {
-    throw new UnsupportedOptionError(`\`${option}\` must be ${allowed.map(show).join(', ').replace(/, ([^,]*)$/, ' or $1')}, not ${show(value)}`)
-  }
+  if (!isOneOf(value, allowed)) refuse(option, allowed.map(show).join(', ').replace(/, ([^,]*)$/, ' or $1'), value)
   return value
 }
 

@@ -20,6 +20,8 @@ export class PendingPublish {
   sentAt = 0
   /** Connections the broker closed while this was the oldest unacknowledged publish on them. */
   strikes = 0
+  /** A QoS 1/2 publish handed to the link and not settled: it takes one place of the broker's receive maximum. */
+  inWindow = false
   timer: ReturnType<typeof setTimeout> | undefined
   #resolve!: () => void
   #reject!: (error: Error) => void

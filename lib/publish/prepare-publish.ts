@@ -1,14 +1,26 @@
 import { encodePayload, resolveCodec } from '../codec.js'
-import { PublishError } from '../errors.js'
+import { IotPubSubError, PublishError, UnsupportedOptionError } from '../errors.js'
 import type { QoS } from '../message.js'
 import type { PublishOptions } from '../options/client-options.js'
-import { checkQos } from '../options/validate.js'
+import { checkPublishProperties } from '../options/validate-properties.js'
+import { checkOneOf, checkPositive, checkQos, MAX_TIMER_MS, refuse } from '../options/validate.js'
 import { assertTopicName } from '../topic.js'
 
+/** What every publish reads of its options, checked: a wrong kind would throw later, in a timer or a socket callback. */
+function checkOptions({ qos, retain, timeout, signal, codec, properties }: PublishOptions<unknown>): QoS {
+  if (retain !== undefined) checkOneOf('retain', retain, [true, false] as const)
+  if (timeout !== undefined) checkPositive('timeout', timeout, MAX_TIMER_MS, 'milliseconds')
+  if (signal !== undefined && typeof signal?.addEventListener !== 'function') refuse('signal', 'an AbortSignal', signal)
+  if (typeof codec === 'string' || (codec !== undefined && typeof codec?.encode !== 'function')) checkOneOf('codec', codec, ['bytes', 'text', 'json'] as const)
+  if (properties !== undefined) checkPublishProperties(properties)
+  return checkQos(qos ?? 0)
+}
+
 /**
- * What every `publish()` checks and encodes before anything is queued or sent: the topic name, the QoS and
- * the payload through the codec. A bad one gives its typed error (`InvalidTopicError`,
- * `UnsupportedOptionError`, or `PublishError` for a payload the codec cannot encode), never a throw.
+ * What every `publish()` checks and encodes before anything is queued or sent: the topic name, the options
+ * (QoS, retain, timeout, signal, codec, MQTT 5 properties) and the payload through the codec. A bad one gives
+ * its typed error (`InvalidTopicError`, `UnsupportedOptionError`, or `PublishError` for a payload the codec
+ * cannot encode) as a value, never a throw, so that `publish()` can only reject.
  *
  * @example
  * ```ts
@@ -16,13 +28,20 @@ import { assertTopicName } from '../topic.js'
  * if ('error' in prepared) return Promise.reject(prepared.error)
  * ```
  */
-export function preparePublish<T>(topic: string, payload: T, options: PublishOptions<T>): { bytes: Uint8Array | string; qos: QoS } | { error: Error } {
+export function preparePublish<T>(topic: string, payload: T, options: PublishOptions<T>): { bytes: Uint8Array | string; qos: QoS } | { error: IotPubSubError } {
+  let qos: QoS
   try {
     assertTopicName(topic)
-    const qos = checkQos(options.qos ?? 0)
-    const bytes = options.codec ? resolveCodec<T>(options.codec).encode(payload) : encodePayload(payload)
-    return { bytes, qos }
+    // Destructuring null or a string would throw a TypeError: refused in the SDK's words instead.
+    qos = checkOptions(options !== null && typeof options === 'object' ? options : refuse('options', 'an object', options))
   } catch (error) {
-    return { error: error instanceof Error && 'reasonCode' in error ? error : new PublishError(topic, 'the payload could not be encoded', { cause: error }) }
+    return { error: error instanceof IotPubSubError ? error : new UnsupportedOptionError(String(error), { cause: error }) }
+  }
+  try {
+    const bytes: unknown = options.codec ? resolveCodec<T>(options.codec).encode(payload) : encodePayload(payload)
+    if (typeof bytes === 'string' || bytes instanceof Uint8Array) return { bytes, qos }
+    throw new TypeError(`the codec gave ${typeof bytes}, not bytes or a string`)
+  } catch (error) {
+    return { error: new PublishError(topic, 'the payload could not be encoded', { cause: error }) }
   }
 }

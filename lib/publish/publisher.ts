@@ -1,5 +1,5 @@
 import { preparePublish } from './prepare-publish.js'
-import { ClientClosedError, type IotPubSubError, PayloadTooLargeError, PublishError, PublishTimeoutError } from '../errors.js'
+import { ClientClosedError, type IotPubSubError, PayloadTooLargeError, PublishError, PublishOutcomeUnknownError, PublishTimeoutError } from '../errors.js'
 import type { Connack, Link, LinkAckError, LinkFailure } from '../link/link.js'
 import type { MessageProperties, QoS } from '../message.js'
 import type { PublishOptions } from '../options/client-options.js'
@@ -8,7 +8,7 @@ import type { ProtocolVersion } from '../status.js'
 import { OfflineQueue } from './offline-queue.js'
 import { payloadSize, publishPacketSize } from './packet-size.js'
 import { PendingPublish, type PublishHost } from './pending-publish.js'
-import { blame } from './poison.js'
+import { blame, refusedWithSession } from './poison.js'
 import { QOS_NOT_SUPPORTED } from '../reason-codes.js'
 import { errorFields, Log } from '../log/log.js'
 
@@ -23,7 +23,10 @@ export interface PublisherConnection {
 /**
  * `publish()`: the checks (topic, QoS, size), the offline queue, one pending object per publish until its
  * acknowledgement, timeouts and aborts that take the message back, and the poison policy: a publish the
- * broker answers by closing the connection is rejected instead of being resent forever.
+ * broker answers by closing the connection is rejected instead of being resent forever. Flow control on the
+ * way out, the same over every link: a publish goes to the link only while the link is `writable` (its socket
+ * below the high-water mark) and, at QoS 1/2, while fewer than the broker's Receive Maximum are handed to the
+ * link unacknowledged; otherwise it waits in the queue, in order, within the offline queue's limits.
  */
 export class Publisher implements PublishHost {
   /** Every publish not yet settled. */
@@ -32,11 +35,18 @@ export class Publisher implements PublishHost {
   readonly #inFlight = new Map<number, PendingPublish>()
   readonly #queue: OfflineQueue<PendingPublish>
   #brokerMaxQos: QoS = 2
+  /** Silent closes right after a QoS 2 PUBLISH under MQTT 3.1.1 since the broker last took a QoS 2 (poison.ts). */
+  #qos2Strikes = 0
   #brokerMaxPacketSize: number | undefined
   #protocol: ProtocolVersion = 5
   #closedError: IotPubSubError | undefined
   #stopping = false
   #onDrained: (() => void) | undefined
+  /** The broker's Receive Maximum, and the QoS 1/2 publishes that count against it (`inWindow`). */
+  #receiveMaximum = 65_535
+  #windowUsed = 0
+  /** `#pump()` is under way: a settle within one of its sends leaves the sending to it. */
+  #pumping = false
 
   readonly #options: ResolvedOptions
   readonly #link: Link
@@ -78,7 +88,7 @@ export class Publisher implements PublishHost {
     }
     const limit = Math.min(this.#options.maxPacketSize ?? Infinity, this.#brokerMaxPacketSize ?? Infinity)
     if (limit !== Infinity) {
-      const size = publishPacketSize(topic, bytes, qos, options.properties)
+      const size = publishPacketSize(topic, bytes, qos, options.properties, this.#protocol)
       if (size > limit) {
         return this.#refuse(topic, new PayloadTooLargeError(`Publish to ${JSON.stringify(topic)} refused: the packet would be about ${size} bytes, over the limit of ${limit}`, limit))
       }
@@ -87,10 +97,11 @@ export class Publisher implements PublishHost {
     if (signal?.aborted) return this.#refuse(topic, new PublishTimeoutError('publish aborted before it was sent', { cause: signal.reason }))
     const publish = new PendingPublish(this, topic, bytes, qos, options.retain ?? false, options.properties as MessageProperties | undefined, payloadSize(bytes), signal)
     this.#pending.add(publish)
-    if (this.#connection.writable) {
+    // Behind what waits already, in order; else straight to the link if it and the broker can take it.
+    if (this.#queue.size === 0 && this.#connection.writable && this.#link.writable && (qos === 0 || this.#windowUsed < this.#receiveMaximum)) {
       this.#send(publish)
     } else {
-      const refused = this.#queue.enqueue(publish)
+      const refused = this.#queue.enqueue(publish, !this.#connection.writable)
       if (refused) this.#settle(publish, refused)
     }
     if (publish.state !== 'settled') {
@@ -105,6 +116,7 @@ export class Publisher implements PublishHost {
   connected(connack: Connack, protocol: ProtocolVersion): void {
     this.#protocol = protocol
     this.#brokerMaxPacketSize = connack.maximumPacketSize
+    this.#receiveMaximum = connack.receiveMaximum
     const maximumQoS = connack.maximumQoS
     // Lowered for good by a QoS 2 publish the broker closed on (3.1.1 brokers cannot say their maximum).
     if (maximumQoS === 0 || maximumQoS === 1) this.#brokerMaxQos = Math.min(this.#brokerMaxQos, maximumQoS) as QoS
@@ -119,14 +131,20 @@ export class Publisher implements PublishHost {
 
   /** Sends, in order, what waited for the connection. */
   ready(): void {
-    for (const publish of this.#queue.takeAll()) if (publish.state === 'queued') this.#send(publish)
+    this.#pump()
+  }
+
+  /** The link is writable again: what waited for its socket goes. */
+  drained(): void {
+    this.#pump()
   }
 
   /** Whether a publish explains this close; rejects it when the broker has refused it for good. */
   blamePublish(failures: readonly LinkFailure[], accepted: boolean): boolean {
-    const verdict = blame(failures, accepted, this.#protocol, this.#inFlight, this.#connection.epoch, this.#now())
+    const verdict = blame(failures, accepted, this.#protocol, this.#inFlight, this.#connection.epoch, this.#now(), this.#qos2Strikes)
     if (!verdict) return false
     const { publish } = verdict
+    if (verdict.strike) this.#qos2Strikes += 1
     if (verdict.reject) {
       if (verdict.maxQos !== undefined) this.#brokerMaxQos = Math.min(this.#brokerMaxQos, verdict.maxQos) as QoS
       this.#withdraw(publish, new PublishError(publish.topic, verdict.reason, verdict.reasonCode === undefined ? {} : { reasonCode: verdict.reasonCode }))
@@ -140,20 +158,28 @@ export class Publisher implements PublishHost {
 
   acked(publish: PendingPublish, error: LinkAckError | undefined): void {
     if (publish.packetId !== undefined && this.#inFlight.get(publish.packetId) === publish) this.#inFlight.delete(publish.packetId)
+    // The broker answered a QoS 2 (PUBREC, then PUBCOMP or a reason code): it takes QoS 2, so no strike stands.
+    if (publish.qos === 2 && (!error || error.received === true || typeof error.code === 'number')) this.#qos2Strikes = 0
     if (publish.state === 'settled') return
     if (!error) return this.#settle(publish)
+    if (error.outcomeUnknown) return this.#lost(publish, error.received === true)
     if (this.#stopping) return this.#settle(publish, new ClientClosedError('the client was ended before the publish was acknowledged', error))
     const code = error.code
     this.#settle(publish, new PublishError(publish.topic, error.message, typeof code === 'number' ? { reasonCode: code } : {}))
   }
 
+  /**
+   * A publish's `timeout` or `signal`: rejected with PublishTimeoutError and given up, so that it is not sent
+   * (or sent again as a PUBLISH) on a later connection. A timeout does not mean "not delivered": one already
+   * written may have reached the broker, and the link keeps its packet identifier until its flow ends.
+   */
   expired(publish: PendingPublish, reason: 'timeout' | 'abort'): void {
     if (publish.state === 'settled') return
+    const written = publish.state === 'sent' ? ' (it was sent, so the broker may still have it)' : ''
     const error =
       reason === 'abort'
-        ? new PublishTimeoutError(`publish to ${JSON.stringify(publish.topic)} aborted`, { cause: publish.signal?.reason })
-        : new PublishTimeoutError(`publish to ${JSON.stringify(publish.topic)} not acknowledged within the timeout`)
-    // Given up: taken back, so that it is not sent (or sent again) on a later connection.
+        ? new PublishTimeoutError(`publish to ${JSON.stringify(publish.topic)} aborted${written}`, { cause: publish.signal?.reason })
+        : new PublishTimeoutError(`publish to ${JSON.stringify(publish.topic)} not acknowledged within the timeout${written}`)
     this.#withdraw(publish, error)
   }
 
@@ -193,20 +219,54 @@ export class Publisher implements PublishHost {
     // A QoS 0 publish may have settled already (written at once).
     if (packetId !== undefined && (publish.state as PendingPublish['state']) !== 'settled') {
       publish.packetId = packetId
+      publish.inWindow = true
+      this.#windowUsed += 1
       this.#inFlight.set(packetId, publish)
     }
   }
 
-  /** Takes a publish back from the queue or the link's store, rejecting it with `error`. */
+  /** Sends what waits, oldest first, as far as the connection, the link's socket and the broker's window allow. */
+  #pump(): void {
+    if (this.#pumping) return
+    this.#pumping = true
+    try {
+      const queue = this.#queue
+      for (let next = queue.peek(); next; next = queue.peek()) {
+        if (!this.#connection.writable || !this.#link.writable) break
+        if (next.qos > 0 && this.#windowUsed >= this.#receiveMaximum) break
+        queue.shift()
+        if (next.state === 'queued') this.#send(next)
+      }
+    } finally {
+      this.#pumping = false
+    }
+  }
+
+  /**
+   * Takes a publish back from the queue, or gives it up in the link (never written again as a PUBLISH; one
+   * already written keeps its identifier there until its flow ends), rejecting it with `error`.
+   */
   #withdraw(publish: PendingPublish, error: Error): void {
     const queued = publish.state === 'queued'
-    // Settled first: taking it out of MQTT.js's store calls it back with an error of MQTT.js's own.
+    // Settled first: a late acknowledgement the link still reports is then ignored.
     this.#settle(publish, error)
     if (queued) this.#queue.remove(publish)
     if (publish.packetId !== undefined) {
       this.#inFlight.delete(publish.packetId)
       this.#link.withdraw(publish.packetId)
     }
+  }
+
+  /**
+   * A QoS 2 publish the broker had not completed when a reconnect found its session gone: neither resolved
+   * nor resent, its outcome unknown. Unless it was the second QoS 2 in a row the broker closed the connection
+   * on right after it was sent (a strike, see poison.ts): under 3.1.1 that is how a broker refuses a QoS above
+   * its maximum, so it is refused, and QoS 2 with it.
+   */
+  #lost(publish: PendingPublish, received: boolean): void {
+    if (!refusedWithSession(publish, received, this.#qos2Strikes)) return this.#settle(publish, new PublishOutcomeUnknownError(publish.topic))
+    this.#brokerMaxQos = Math.min(this.#brokerMaxQos, 1) as QoS
+    this.#settle(publish, new PublishError(publish.topic, 'the broker closed the connection on this QoS 2 publish as on the one before: it supports QoS 1 at most', { reasonCode: QOS_NOT_SUPPORTED }))
   }
 
   /** A publish refused before it was queued or sent. */
@@ -217,10 +277,17 @@ export class Publisher implements PublishHost {
 
   #settle(publish: PendingPublish, error?: Error): void {
     if (!this.#pending.delete(publish)) return
+    const freed = publish.inWindow
+    if (freed) {
+      publish.inWindow = false
+      this.#windowUsed -= 1
+    }
     if (error && !(error instanceof ClientClosedError)) {
       this.#log.warn('publish-refused', { topic: publish.topic, qos: publish.qos, packetId: publish.packetId, ...errorFields(error) }, `publish to ${JSON.stringify(publish.topic)} failed: ${error.message}`)
     }
     publish.settle(error)
     if (this.#pending.size === 0) this.#onDrained?.()
+    // A place in the broker's window: the next QoS 1/2 publish may go.
+    else if (freed && this.#queue.size > 0) this.#pump()
   }
 }

@@ -2,6 +2,13 @@ import { Observable, type Subscription } from 'rxjs'
 import type { Message, QoS } from '../message.js'
 import type { PublishOptions } from '../options/client-options.js'
 import { ERROR_NAME_PROPERTY, ERROR_PROPERTY } from './error-reply.js'
+import { FORBIDDEN_CHARACTERS } from '../mqtt-string.js'
+
+/** What an MQTT string may not hold (a stack trace's newlines, a NUL), replaced so the error reply can be sent. */
+const UNSENDABLE = new RegExp(`[${FORBIDDEN_CHARACTERS}]`, 'gu')
+/** An error text longer than this is cut: a user property holds 65,535 bytes at most, and a requester wants the gist. */
+const MAX_ERROR_TEXT = 4_096
+const sendable = (text: string): string => text.replace(UNSENDABLE, ' ').slice(0, MAX_ERROR_TEXT)
 
 /**
  * What answering requests needs of a client.
@@ -79,7 +86,7 @@ async function answer<T>(client: ServingClient, request: Message<T>, handler: (r
   } catch (error) {
     // The handler failed, or its result could not be sent (too large, not encodable): tell the requester.
     const failure = error instanceof Error ? error : new Error(String(error))
-    const userProperties = { [ERROR_PROPERTY]: failure.message, [ERROR_NAME_PROPERTY]: failure.name }
+    const userProperties = { [ERROR_PROPERTY]: sendable(failure.message), [ERROR_NAME_PROPERTY]: sendable(failure.name) }
     try {
       await client.publish(responseTopic, '', { qos, properties: { ...base, userProperties } })
     } catch {

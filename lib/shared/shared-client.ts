@@ -10,7 +10,7 @@ import { errorFields, type Log } from '../log/log.js'
 import type { Message } from '../message.js'
 import type { EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions } from '../options/client-options.js'
 import type { ResolvedOptions } from '../options/resolved-options.js'
-import { checkQos } from '../options/validate.js'
+import { checkOneOf, checkQos } from '../options/validate.js'
 import type { Status } from '../status.js'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import { parseFilter } from '../topic.js'
@@ -136,7 +136,7 @@ export class SharedClient extends ClientServices implements MQTTClient {
     const parsed = parseFilter(filter)
     const qos = checkQos(options.qos ?? 0)
     const codec = resolveCodec<T>(options.codec)
-    if (options.ack === 'manual') {
+    if (checkOneOf('ack', options.ack ?? 'auto', ['auto', 'manual'] as const) === 'manual') {
       throw new UnsupportedOptionError("`ack: 'manual'` needs a connection of its own: it holds the connection's reading, which the tabs sharing it cannot")
     }
     return new FilterObservable<T>((sink) => {

@@ -17,5 +17,5 @@ export function failedTransport(events: TransportEvents, failure: LinkFailure): 
     events.closed()
   })
   const nothing = (): void => undefined
-  return { write: nothing, pause: nothing, resume: nothing, end: nothing, destroy: nothing }
+  return { write: nothing, buffered: 0, pause: nothing, resume: nothing, end: nothing, destroy: nothing }
 }

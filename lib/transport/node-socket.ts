@@ -5,7 +5,7 @@ import { otherTransport } from '../link/transport-mistakes.js'
 import type { Endpoint } from '../options/resolved-options.js'
 import { concatBytes } from './concat-bytes.js'
 import { failedTransport } from './failed-transport.js'
-import type { OpenTransport, Transport, TransportEvents, TransportTls } from './transport.js'
+import { HIGH_WATER_MARK, LOW_WATER_MARK, type OpenTransport, type Transport, type TransportEvents, type TransportTls } from './transport.js'
 import { TurnBatch } from './turn-batch.js'
 
 /** How an HTTP response starts: what a websockets listener (or any web server) sends back to an MQTT CONNECT. */
@@ -48,6 +48,8 @@ class NodeSocketTransport implements Transport {
   #over = false
   /** Reads the first bytes for an HTTP answer until they tell; undefined after. */
   #sniff: HttpSniff | undefined
+  /** `buffered` reached the high-water mark: `drain` is owed once it is down to the low-water mark. */
+  #high = false
 
   readonly #socket: Socket
   readonly #endpoint: Endpoint
@@ -61,7 +63,15 @@ class NodeSocketTransport implements Transport {
     this.#socket = socket
     this.#endpoint = endpoint
     this.#events = events
-    this.#batch = new TurnBatch(setImmediate, (bytes) => {
+    // After the turn's writes, a socket that took them at once gets no 'drain' from Node: it is drained now.
+    // Not from within a write, which may send early (see TurnBatch): the link is not called back from its own call.
+    const afterTurn = (flush: () => void): void => {
+      setImmediate(() => {
+        flush()
+        this.#drained()
+      })
+    }
+    this.#batch = new TurnBatch(afterTurn, (bytes) => {
       if (!this.#over) socket.write(bytes)
     })
     this.#sniff = new HttpSniff()
@@ -73,11 +83,18 @@ class NodeSocketTransport implements Transport {
     socket.once('connect', () => events.open())
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('error', (error) => events.failed(socketFailure(error)))
+    socket.on('drain', () => this.#drained())
     socket.once('close', () => this.#onClose())
   }
 
+  get buffered(): number {
+    return this.#batch.bytes + this.#socket.writableLength
+  }
+
   write(bytes: Uint8Array): void {
-    if (!this.#over) this.#batch.add(bytes)
+    if (this.#over) return
+    this.#batch.add(bytes)
+    if (!this.#high && this.buffered >= HIGH_WATER_MARK) this.#high = true
   }
 
   pause(): void {
@@ -99,6 +116,13 @@ class NodeSocketTransport implements Transport {
     this.#over = true
     this.#batch.drop()
     this.#socket.destroy()
+  }
+
+  /** Above the low-water mark a 'drain' follows, the socket's buffer being past Node's own (smaller) mark. */
+  #drained(): void {
+    if (!this.#high || this.#over || this.buffered > LOW_WATER_MARK) return
+    this.#high = false
+    this.#events.drain()
   }
 
   #onData(buffer: Buffer): void {

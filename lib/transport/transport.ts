@@ -1,5 +1,20 @@
 import type { LinkFailure } from '../link/link.js'
+import type { TimerVariant } from '../link/sign-of-life.js'
 import type { Endpoint } from '../options/resolved-options.js'
+
+/**
+ * Unsent bytes above which a link takes no more publishes (`Link.writable`): they wait, bounded, in the
+ * publisher's queue instead of in memory that nothing bounds. Far above what a healthy connection holds (a
+ * burst of a thousand small messages is about 100 KB, and the operating system takes megabytes before a
+ * socket holds anything), so a healthy connection never waits; small enough that a stalled broker costs a
+ * client about one MiB, as the lean link's read-ahead does in the other direction.
+ */
+export const HIGH_WATER_MARK = 1 << 20
+/**
+ * Where `drain` comes once the high-water mark was crossed: low enough that a drain is worth waking the
+ * publisher for, high enough that the socket still has a quarter MiB to send meanwhile.
+ */
+export const LOW_WATER_MARK = 1 << 18
 
 /**
  * A byte stream to one broker: the only code of the lean link that touches sockets. One transport is one
@@ -12,6 +27,11 @@ export interface Transport {
    * one WebSocket frame); none waits longer than the turn. A write after `closed` is dropped.
    */
   write(bytes: Uint8Array): void
+  /**
+   * Bytes written and not yet taken by the operating system (this turn's batch, the socket's or the
+   * WebSocket's own buffer): what backpressure is measured on.
+   */
+  readonly buffered: number
   /**
    * Stops reading (the reader is busy): no `data` until `resume()`. A browser's WebSocket cannot stop reading;
    * its messages are held in the transport meanwhile.
@@ -33,6 +53,11 @@ export interface TransportEvents {
   open(): void
   data(chunk: Uint8Array): void
   /**
+   * `buffered` fell back to the transport's low-water mark after a write had taken it over its high-water
+   * mark (Node's `drain`; in a browser, `bufferedAmount` watched while it is high).
+   */
+  drain(): void
+  /**
    * Why the stream failed, as a link reports it: `socket` for Node's errors with their code, `wrong-transport`
    * and `websocket-handshake` for a URL whose port speaks another transport. Zero or more times, before `closed`.
    */
@@ -44,5 +69,8 @@ export interface TransportEvents {
 /** Node-only TLS settings, passed as they are to `tls.connect` (and to `ws` for wss://). */
 export type TransportTls = Readonly<Record<string, unknown>>
 
-/** Opens a transport to one endpoint; each entry point gives the one for its platform. */
-export type OpenTransport = (endpoint: Endpoint, tls: TransportTls, events: TransportEvents) => Transport
+/**
+ * Opens a transport to one endpoint; each entry point gives the one for its platform. `timers` are the link's
+ * (a browser's run in a Worker): a WebSocket, which has no drain event, watches its buffer with them.
+ */
+export type OpenTransport = (endpoint: Endpoint, tls: TransportTls, events: TransportEvents, timers?: TimerVariant) => Transport

@@ -1,6 +1,14 @@
 import { concatBytes } from './concat-bytes.js'
 
 /**
+ * Held bytes that are sent at once, without waiting for the turn: a turn that writes megabytes (a loop of
+ * publishes) hands them to the socket as it goes, which the operating system takes at once on a healthy
+ * connection, instead of holding them all in memory and over the transport's high-water mark. Large enough
+ * that a turn's acknowledgements, or a burst of small messages, still leave in one write.
+ */
+const SEND_AT = 1 << 16
+
+/**
  * Holds the writes of one turn of the event loop and hands them on together, as one chunk, after the turn:
  * the acknowledgements a link writes for the packets of one read leave in one TCP write (or one WebSocket
  * frame) instead of one each, which with Nagle's algorithm off would be one segment each. Copying them into
@@ -17,6 +25,7 @@ import { concatBytes } from './concat-bytes.js'
  */
 export class TurnBatch {
   #chunks: Uint8Array[] = []
+  #bytes = 0
   #scheduled = false
 
   readonly #afterTurn: (callback: () => void) => unknown
@@ -30,10 +39,12 @@ export class TurnBatch {
     this.#send = send
   }
 
-  /** Holds `bytes` until the turn is over (or `flush()`). */
+  /** Holds `bytes` until the turn is over (or `flush()`, or 64 KiB held). */
   add(bytes: Uint8Array): void {
     if (bytes.byteLength === 0) return
     this.#chunks.push(bytes)
+    this.#bytes += bytes.byteLength
+    if (this.#bytes >= SEND_AT) this.flush()
     if (this.#scheduled) return
     this.#scheduled = true
     this.#afterTurn(() => {
@@ -42,17 +53,24 @@ export class TurnBatch {
     })
   }
 
+  /** Bytes held for the end of the turn. */
+  get bytes(): number {
+    return this.#bytes
+  }
+
   /** Sends what is held now, as one chunk (a single write as it is, without a copy). */
   flush(): void {
     const chunks = this.#chunks
     if (chunks.length === 0) return
     this.#chunks = []
+    this.#bytes = 0
     this.#send(concatBytes(chunks))
   }
 
   /** Forgets what is held: the stream is gone. */
   drop(): void {
     this.#chunks = []
+    this.#bytes = 0
   }
 }
 

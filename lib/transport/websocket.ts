@@ -1,11 +1,14 @@
 import type { LinkFailure } from '../link/link.js'
 import type { Endpoint } from '../options/resolved-options.js'
 import { failedTransport } from './failed-transport.js'
-import type { OpenTransport, Transport, TransportEvents, TransportTls } from './transport.js'
+import { threadIntervals, type TimerVariant } from '../link/sign-of-life.js'
+import { HIGH_WATER_MARK, LOW_WATER_MARK, type OpenTransport, type Transport, type TransportEvents, type TransportTls } from './transport.js'
 import { TurnBatch } from './turn-batch.js'
 
 /** `WebSocket.OPEN`, which a structural type cannot read from the class. */
 const OPEN = 1
+/** How often a buffer over the high-water mark is looked at: a WebSocket tells nobody when it empties. */
+const WATCH_MS = 10
 
 /**
  * The part of a WebSocket the transport uses: the browser's `WebSocket`, or the `ws` package's, which has the
@@ -19,6 +22,8 @@ const OPEN = 1
 export interface WebSocketLike {
   binaryType: string
   readonly readyState: number
+  /** Bytes sent and not yet handed to the network. */
+  readonly bufferedAmount: number
   send(data: Uint8Array): void
   close(code?: number, reason?: string): void
   addEventListener(type: 'open', listener: () => void): void
@@ -75,7 +80,7 @@ export function webSocketUrl(endpoint: Endpoint): string {
  * ```
  */
 export function openWebSocket(platform: WebSocketPlatform): OpenTransport {
-  return (endpoint, tls, events) => {
+  return (endpoint, tls, events, timers = threadIntervals) => {
     if (endpoint.protocol !== 'ws' && endpoint.protocol !== 'wss') {
       return failedTransport(events, { type: 'protocol', message: `a WebSocket opens ws:// and wss://, not ${endpoint.protocol}://` })
     }
@@ -85,7 +90,7 @@ export function openWebSocket(platform: WebSocketPlatform): OpenTransport {
     } catch (error) {
       return failedTransport(events, { type: 'protocol', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
     }
-    return new WebSocketTransport(socket, endpoint, platform, events)
+    return new WebSocketTransport(socket, endpoint, platform, events, timers)
   }
 }
 
@@ -103,6 +108,8 @@ class WebSocketTransport implements Transport {
   #paused = false
   /** Writes before `open`, which a WebSocket refuses. */
   #early: Uint8Array[] = []
+  /** The watch on a buffer that reached the high-water mark, until it is down to the low-water mark. */
+  #watch: unknown
   /**
    * Messages that came while paused: `ws` stops reading the socket, but hands on what it has already read,
    * and browsers cannot stop at all. They wait here for `resume()`.
@@ -115,17 +122,20 @@ class WebSocketTransport implements Transport {
   readonly #endpoint: Endpoint
   readonly #platform: WebSocketPlatform
   readonly #events: TransportEvents
+  readonly #timers: TimerVariant
 
   constructor(
     socket: WebSocketLike,
     endpoint: Endpoint,
     platform: WebSocketPlatform,
     events: TransportEvents,
+    timers: TimerVariant,
   ) {
     this.#socket = socket
     this.#endpoint = endpoint
     this.#platform = platform
     this.#events = events
+    this.#timers = timers
     this.#batch = new TurnBatch(platform.afterTurn, (bytes) => {
       // The link may have ended the stream, or the broker closed it, within the turn.
       if (!this.#finished && socket.readyState === OPEN) socket.send(bytes)
@@ -137,10 +147,22 @@ class WebSocketTransport implements Transport {
     socket.addEventListener('close', (event) => this.#onClose(event))
   }
 
+  get buffered(): number {
+    // Before `open` only the CONNECT is written: publishes wait for the CONNACK.
+    return this.#batch.bytes + (this.#opened ? this.#socket.bufferedAmount : 0)
+  }
+
   write(bytes: Uint8Array): void {
     if (this.#ending || this.#destroyed || this.#finished) return
     if (this.#opened) this.#batch.add(bytes)
     else this.#early.push(bytes)
+    if (this.#watch === undefined && this.buffered >= HIGH_WATER_MARK) {
+      this.#watch = this.#timers.set(() => {
+        if (this.buffered > LOW_WATER_MARK) return
+        this.#unwatch()
+        this.#events.drain()
+      }, WATCH_MS)
+    }
   }
 
   pause(): void {
@@ -159,6 +181,7 @@ class WebSocketTransport implements Transport {
   end(): void {
     if (this.#ending || this.#destroyed || this.#finished) return
     this.#ending = true
+    this.#unwatch()
     this.#early = []
     this.#batch.flush()
     // A close frame follows the messages sent before it; `closed` comes with the broker's answer to it.
@@ -168,6 +191,7 @@ class WebSocketTransport implements Transport {
   destroy(): void {
     if (this.#finished) return
     this.#destroyed = true
+    this.#unwatch()
     this.#early = []
     this.#inbox = []
     this.#batch.drop()
@@ -212,6 +236,7 @@ class WebSocketTransport implements Transport {
   #onClose(event: { readonly code: number; readonly reason: string }): void {
     if (this.#finished) return
     this.#batch.drop()
+    this.#unwatch()
     if (!this.#opened && !this.#reported && !this.#ending && !this.#destroyed) {
       // All a browser tells a page of a failed handshake (a refused port, a 404, a wrong subprotocol): 1006.
       this.#events.failed({ type: 'websocket-handshake', url: this.#endpoint.url, status: undefined, closeCode: event.code, detail: event.reason })
@@ -233,9 +258,16 @@ class WebSocketTransport implements Transport {
     if (this.#closePending && this.#inbox.length === 0) this.#finish()
   }
 
+  #unwatch(): void {
+    if (this.#watch === undefined) return
+    this.#timers.clear(this.#watch)
+    this.#watch = undefined
+  }
+
   #finish(): void {
     if (this.#finished) return
     this.#finished = true
+    this.#unwatch()
     this.#events.closed()
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { QoS } from '../message.js'
 import type { ByteCursor } from './byte-cursor.js'
+import { decodeDisconnectOrAuth } from './decode-broker-packets.js'
 import { type PacketDecoders, decodePacketId } from './decode.js'
 import { PROTOCOL_ERROR, malformed } from './malformed-packet.js'
 import type { Packet, Properties, Subscription, Will } from './packets.js'
@@ -31,6 +32,7 @@ function decodeConnect(_first: number, c: ByteCursor): Packet {
   if (hasWill) {
     const willProperties: Properties | undefined = v5 ? decodeProperties(c, WILL_PROPERTIES) : undefined
     const topic = c.utf8()
+    if (topic === '') malformed('CONNECT with an empty will topic', PROTOCOL_ERROR) // 4.7.3: at least one character
     const payload = c.binary()
     will = { topic, payload, qos: willQoS as QoS, retain: (flags & 0x20) !== 0, properties: willProperties }
   }
@@ -43,9 +45,16 @@ function decodeSubscribe(_first: number, c: ByteCursor, v5: boolean): Packet {
   const packetId = decodePacketId(c)
   const properties = v5 ? decodeProperties(c, 8) : undefined
   const subscriptions: Subscription[] = []
-  while (c.left() > 0) subscriptions.push(subscription(c.utf8(), c.u8(), v5))
+  while (c.left() > 0) subscriptions.push(subscription(filter(c), c.u8(), v5))
   if (subscriptions.length === 0) malformed('SUBSCRIBE without a filter', PROTOCOL_ERROR)
   return { type: 'subscribe', packetId, subscriptions, properties }
+}
+
+/** A topic filter, at least one character long (4.7.3). */
+function filter(c: ByteCursor): string {
+  const f = c.utf8()
+  if (f === '') malformed('an empty topic filter', PROTOCOL_ERROR)
+  return f
 }
 
 function subscription(filter: string, options: number, v5: boolean): Subscription {
@@ -64,7 +73,7 @@ function decodeUnsubscribe(_first: number, c: ByteCursor, v5: boolean): Packet {
   const packetId = decodePacketId(c)
   const properties = v5 ? decodeProperties(c, 10) : undefined
   const filters: string[] = []
-  while (c.left() > 0) filters.push(c.utf8())
+  while (c.left() > 0) filters.push(filter(c))
   if (filters.length === 0) malformed('UNSUBSCRIBE without a filter', PROTOCOL_ERROR)
   return { type: 'unsubscribe', packetId, filters, properties }
 }
@@ -82,4 +91,6 @@ export const CLIENT_PACKETS: PacketDecoders = {
   8: decodeSubscribe,
   10: decodeUnsubscribe,
   12: () => ({ type: 'pingreq' }),
+  // A reader of every packet cannot tell who sent a DISCONNECT: it takes a client's as well as a server's.
+  14: (first, c, v5) => decodeDisconnectOrAuth(first, c, v5, true),
 }

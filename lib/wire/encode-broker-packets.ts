@@ -41,7 +41,9 @@ export function encodeBrokerPacket(packet: BrokerOnlyPacket, level: ProtocolLeve
 }
 
 function encodeConnack(p: ConnackPacket, level: ProtocolLevel): Uint8Array {
-  const props = level === 5 ? propertiesLength(p.properties, 2) : -1
+  // A 3.1.1 return code (1 to 5) at level 5 is a 3.1.1 server's answer to an MQTT 5 CONNECT: its 2-byte form.
+  const v4Answer = p.reasonCode > 0 && p.reasonCode <= 5 && p.properties === undefined
+  const props = level === 5 && !v4Answer ? propertiesLength(p.properties, 2) : -1
   const w = frame(0x20, 2 + block(props))
   w.u8(p.sessionPresent ? 1 : 0)
   w.u8(byte(p.reasonCode))

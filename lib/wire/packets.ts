@@ -4,11 +4,11 @@
  * lean link (`link/lean/lean-link.ts`) is the one user. Fields that exist only in MQTT 5 (reason codes other than
  * success, properties) are ignored when encoding level 4 and absent when decoding it.
  */
-import type { QoS } from '../message.js'
+import type { QoS, UserPropertyPairs } from '../message.js'
 
 export type ProtocolLevel = 4 | 5
 
-/** MQTT 5 user properties: a name with one value, or several in order. */
+/** MQTT 5 user properties as decoded: a name with one value, or several in order. */
 export type UserProperties = Record<string, string | string[]>
 
 /**
@@ -40,7 +40,8 @@ export interface Properties {
   topicAlias?: number // 0x23
   maximumQoS?: QoS // 0x24 (0 or 1 on the wire)
   retainAvailable?: boolean // 0x25
-  userProperties?: UserProperties // 0x26
+  /** 0x26: to encode, also name-value pairs, written in their order. */
+  userProperties?: UserProperties | UserPropertyPairs
   maximumPacketSize?: number // 0x27
   wildcardSubscriptionAvailable?: boolean // 0x28
   subscriptionIdentifiersAvailable?: boolean // 0x29

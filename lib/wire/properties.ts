@@ -7,6 +7,7 @@
 import { ByteCursor } from './byte-cursor.js'
 import { ByteWriter, VARINT_MAX, binaryLength, stringLength, varintLength } from './byte-writer.js'
 import { PROTOCOL_ERROR, malformed } from './malformed-packet.js'
+import { eachUserProperty } from './each-user-property.js'
 import type { Properties, UserProperties } from './packets.js'
 
 /** Where properties are read: a packet type (1 CONNECT … 15 AUTH), or 0 for a CONNECT's will properties. */
@@ -217,13 +218,9 @@ function valueLength(s: Spec, value: unknown, place: PropertyPlace): number {
       return 1 + binaryLength(value as Uint8Array)
     default: {
       let n = 0
-      const pairs = value as UserProperties
-      for (const name in pairs) {
-        const values = pairs[name]!
-        const nameLength = 5 + stringLength(name)
-        if (typeof values === 'string') n += nameLength + stringLength(values)
-        else for (const v of values) n += nameLength + stringLength(v)
-      }
+      eachUserProperty(value, (name, v) => {
+        n += 5 + stringLength(name) + stringLength(v)
+      })
       return n
     }
   }
@@ -253,16 +250,11 @@ export function writeProperties(w: ByteWriter, props: Properties | undefined, le
     if (value === undefined) continue
     const s = BY_NAME.get(name)!
     if (s.kind === Kind.Pair) {
-      const pairs = value as UserProperties
-      for (const key in pairs) {
-        const values = pairs[key]!
-        const keyLength = stringLength(key)
-        for (const v of typeof values === 'string' ? [values] : values) {
-          w.u8(s.id)
-          w.utf8(key, keyLength)
-          w.utf8(v, stringLength(v))
-        }
-      }
+      eachUserProperty(value, (name, v) => {
+        w.u8(s.id)
+        w.utf8(name, stringLength(name))
+        w.utf8(v, stringLength(v))
+      })
       continue
     }
     if (s.kind === Kind.Varint && Array.isArray(value)) {

@@ -41,6 +41,19 @@ describe.skipIf(noMosquitto())('request/response', () => {
     expect(error).toMatchObject({ name: 'ResponderError', message: 'value out of range', remoteName: 'RangeError' })
   })
 
+  it('a handler error whose message has newlines or a NUL still comes back as a ResponderError (an MQTT string cannot carry them)', async () => {
+    const p = uniquePrefix('multiline')
+    const server = await pool.connected(bed.broker.tcpUrl)
+    server.serve(`${p}/x`, () => {
+      throw new Error('first line\nsecond\u0000line')
+    })
+    await served(server.clientId, `${p}/x`)
+    const client = await pool.connected(bed.broker.tcpUrl)
+    const error = await client.request(`${p}/x`, 'x', { timeout: 5_000 }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ResponderError)
+    expect(error).toMatchObject({ message: 'first line second line' })
+  })
+
   it('two responders in a shared group split the requests, each answered once', async () => {
     const p = uniquePrefix('group')
     const filter = `$share/workers/${p}/work`

@@ -48,7 +48,7 @@ export interface UnsubscribeManyCall {
   readonly done: (ok: boolean) => void
 }
 
-export const CONNACK: Connack = { sessionPresent: false, maximumQoS: undefined, maximumPacketSize: undefined, subscriptionIdentifiersAvailable: true, properties: undefined }
+export const CONNACK: Connack = { sessionPresent: false, maximumQoS: undefined, maximumPacketSize: undefined, receiveMaximum: 65_535, subscriptionIdentifiersAvailable: true, properties: undefined }
 
 export class FakeLink implements Link {
   readonly opens: Attempt[] = []
@@ -65,6 +65,8 @@ export class FakeLink implements Link {
   unsubscribeMany?: (filters: readonly string[], done: (ok: boolean) => void) => void
   /** When true, close() takes its whole `timeout` (a broker that never closes its side); else it resolves at once. */
   slowClose = false
+  /** The link's `writable`: set false to play a socket over its high-water mark, then `drain()`. */
+  writable = true
   private nextPacketId = 1
 
   constructor(
@@ -121,6 +123,12 @@ export class FakeLink implements Link {
   }
 
   // --- the broker's side, scripted by the test -------------------------------------------------------------
+
+  /** The socket took what it held: `writable` again, and `drained` reported. */
+  drain(): void {
+    this.writable = true
+    this.events.drained()
+  }
 
   /** CONNACK 0 only: the link is connected, its store not yet resent. */
   connack(connack: Partial<Connack> = {}): void {

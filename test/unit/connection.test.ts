@@ -13,6 +13,7 @@ function setup(options: Partial<MQTTClientOptions> = {}) {
   const listener = {
     connected: vi.fn<ConnectionListener['connected']>(),
     ready: vi.fn<ConnectionListener['ready']>(),
+    drained: vi.fn<ConnectionListener['drained']>(),
     lost: vi.fn<ConnectionListener['lost']>(),
     blamePublish: vi.fn<ConnectionListener['blamePublish']>(() => false),
     subscribesInFlight: vi.fn<ConnectionListener['subscribesInFlight']>(() => []),
@@ -23,6 +24,7 @@ function setup(options: Partial<MQTTClientOptions> = {}) {
   const link = new FakeLink({
     connected: (connack) => target().onConnected(connack),
     ready: () => target().onReady(),
+    drained: () => target().onDrained(),
     message: () => undefined,
     failed: (failure) => target().onFailed(failure),
     closed: () => target().onClosed(),

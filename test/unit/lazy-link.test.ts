@@ -11,7 +11,7 @@ const attempt = { endpoint: { url: 'ws://b/', protocol: 'ws', hostname: 'b', por
 function recorder() {
   const failures: LinkFailure[] = []
   let closed = 0
-  const events = { connected: () => undefined, ready: () => undefined, message: () => undefined, failed: (f: LinkFailure) => failures.push(f), closed: () => (closed += 1) } as LinkEvents
+  const events = { connected: () => undefined, ready: () => undefined, drained: () => undefined, message: () => undefined, failed: (f: LinkFailure) => failures.push(f), closed: () => (closed += 1) } as LinkEvents
   return { events, failures, closes: () => closed }
 }
 
@@ -20,6 +20,7 @@ function fakeLink(opened: unknown[]): BatchingLink {
     open: (a) => opened.push(a),
     publish: (_t, _p, _o, done) => (done(), 7),
     withdraw: () => undefined,
+    writable: true,
     subscribe: (_f, _o, done) => done({ granted: 1 }),
     subscribeMany: (subs, done) => done(subs.map(() => ({ granted: 1 }))),
     unsubscribe: (_f, done) => done(true),

@@ -1,7 +1,9 @@
 // The lean link's protocol logic over a fake transport, with the real codec on both sides: flow control,
-// resends, QoS 2 deduplication, backpressure towards the engine, and what the broker may get wrong. The
+// resends, QoS 2 deduplication, backpressure towards the engine, what the broker may get wrong (and the
+// DISCONNECT that says so), and failures of its own or the engine's code that must never escape an event. The
 // same link against real brokers is every integration suite (IOTPUBSUB_LINK=lean).
 import { describe, expect, it } from 'vitest'
+import { RECEIVE_MAXIMUM } from '../../lib/link/lean/connect-packet.js'
 import { LeanLink } from '../../lib/link/lean/lean-link.js'
 import type { Connack, LinkEvents, LinkFailure, LinkSettings } from '../../lib/link/link.js'
 import type { Intervals } from '../../lib/link/sign-of-life.js'
@@ -43,6 +45,7 @@ class FakeBroker {
         this.reader.push(bytes.slice())
         for (let packet = this.reader.next(); packet; packet = this.reader.next()) this.written.push(packet)
       },
+      buffered: 0,
       pause: () => (this.paused = true),
       resume: () => (this.paused = false),
       end: () => this.close(mine, 'ended'),
@@ -100,7 +103,7 @@ class ManualIntervals implements Intervals {
   }
 }
 
-function setup(options: { level?: ProtocolLevel; settings?: Partial<LinkSettings>; manualAcks?: boolean } = {}) {
+function setup(options: { level?: ProtocolLevel; settings?: Partial<LinkSettings>; manualAcks?: boolean; onMessage?: (message: IncomingMessage) => void } = {}) {
   const level = options.level ?? 5
   const broker = new FakeBroker(level)
   const intervals = new ManualIntervals()
@@ -114,8 +117,10 @@ function setup(options: { level?: ProtocolLevel; settings?: Partial<LinkSettings
       log.push('connected')
     },
     ready: () => log.push('ready'),
+    drained: () => log.push('drained'),
     message: (message, done) => {
       messages.push({ message, done })
+      options.onMessage?.(message)
       if (!options.manualAcks) done()
     },
     failed: (failure) => failures.push(failure),
@@ -142,7 +147,7 @@ describe('lean link', () => {
     const { broker, log, connacks, open } = setup({ settings: { sessionExpiryInterval: 60, clean: false } })
     await open({ sessionPresent: true, properties: { maximumQoS: 1, receiveMaximum: 5, subscriptionIdentifiersAvailable: false } })
     const [connect] = broker.of('connect')
-    expect(connect).toMatchObject({ clientId: 'lean-1', clean: false, keepalive: 10, protocolVersion: 5, properties: { sessionExpiryInterval: 60 } })
+    expect(connect).toMatchObject({ clientId: 'lean-1', clean: false, keepalive: 10, protocolVersion: 5, properties: { sessionExpiryInterval: 60, receiveMaximum: RECEIVE_MAXIMUM } })
     expect(log).toEqual(['connected', 'ready'])
     expect(connacks[0]).toMatchObject({ sessionPresent: true, maximumQoS: 1, subscriptionIdentifiersAvailable: false })
   })
@@ -191,7 +196,7 @@ describe('lean link', () => {
     expect(messages).toHaveLength(2)
   })
 
-  it('reads no further packet, and sends no PUBACK, until the engine has handled the message', async () => {
+  it('delivers no further message, and sends no PUBACK, until the engine has handled the message', async () => {
     const { broker, messages, open } = setup({ manualAcks: true })
     await open()
     const message = (n: number) => ({ type: 'publish', topic: `m/${n}`, payload, qos: 1, retain: false, dup: false, packetId: n }) as const
@@ -206,25 +211,108 @@ describe('lean link', () => {
     expect(broker.of('puback').map((p) => p.packetId)).toEqual([1, 2, 3])
   })
 
-  it('pauses the socket while a busy engine has more than 1 MiB unread, and resumes when it catches up', async () => {
-    const { broker, messages, open } = setup({ manualAcks: true })
+  it('reads and handles PINGRESP, PUBACK and SUBACK that come behind a message the engine still holds', async () => {
+    const { link, broker, intervals, failures, messages, open } = setup({ manualAcks: true })
+    await open()
+    let acked = false
+    const id = link.publish('out', payload, { qos: 1, retain: false }, () => (acked = true)) as number
+    let granted: unknown
+    link.subscribe('s/#', { qos: 1 }, (result) => (granted = result))
+    const subscribe = broker.of('subscribe')[0] as { packetId: number }
+    const message = (n: number) => ({ type: 'publish', topic: `m/${n}`, payload, qos: 1, retain: false, dup: false, packetId: n }) as const
+    intervals.tick() // half a keepalive: a ping goes out
+    broker.send(message(1), message(2), { type: 'puback', packetId: id, reasonCode: 0 }, { type: 'suback', packetId: subscribe.packetId, reasonCodes: [1] }, { type: 'pingresp' })
+    expect(acked).toBe(true)
+    expect(granted).toEqual({ granted: 1 })
+    // The engine holds m/1 through many keepalives; the broker answers every PINGREQ, and the link hears it.
+    for (let i = 0; i < 6; i++) {
+      intervals.tick()
+      broker.send({ type: 'pingresp' })
+    }
+    expect(failures).toEqual([])
+    expect(messages.map((m) => m.message.topic)).toEqual(['m/1'])
+    messages[0]?.done()
+    expect(messages.map((m) => m.message.topic)).toEqual(['m/1', 'm/2'])
+    messages[1]?.done()
+    expect(broker.of('puback').map((p) => p.packetId)).toEqual([1, 2])
+  })
+
+  it('pauses the socket while more than 1 MiB of messages wait for a busy engine, keeps pinging without expiring, and resumes when it catches up', async () => {
+    const { broker, intervals, failures, messages, open } = setup({ manualAcks: true })
     await open()
     const big = new Uint8Array(300_000)
     for (let n = 1; n <= 5; n++) broker.send({ type: 'publish', topic: 'big', payload: big, qos: 0, retain: false, dup: false })
     expect(messages).toHaveLength(1)
     expect(broker.paused).toBe(true)
+    // The broker's answers wait unread in the paused socket: that silence is the client's, not the broker's.
+    for (let i = 0; i < 6; i++) intervals.tick()
+    expect(failures).toEqual([])
+    expect(broker.of('pingreq').length).toBeGreaterThanOrEqual(3)
     for (let i = 0; i < 5; i++) messages[i]?.done()
     expect(messages).toHaveLength(5)
     expect(broker.paused).toBe(false)
+    // Resumed: the keepalive counts again, and a broker silent for 1.5 keepalives is dead.
+    for (let i = 0; i < 3; i++) intervals.tick()
+    expect(failures).toEqual([{ type: 'keepalive' }])
   })
 
-  it('a malformed packet is a `malformed` failure and a dropped connection, never an exception', async () => {
+  it('takes a broker past the receive maximum it announced (Mosquitto 2.0.11 sends past it) without closing, in order', async () => {
+    const { broker, failures, messages, open } = setup({ manualAcks: true })
+    await open()
+    const message = (n: number) => ({ type: 'publish', topic: `m/${n}`, payload, qos: 1, retain: false, dup: false, packetId: n }) as const
+    for (let n = 1; n <= RECEIVE_MAXIMUM + 2; n++) broker.send(message(n))
+    for (let i = 0; i < RECEIVE_MAXIMUM + 2; i++) messages[i]?.done()
+    expect(failures).toEqual([])
+    expect(messages.map((m) => m.message.topic)).toEqual(Array.from({ length: RECEIVE_MAXIMUM + 2 }, (_, i) => `m/${i + 1}`))
+    expect(broker.of('puback')).toHaveLength(RECEIVE_MAXIMUM + 2)
+  })
+
+  it('a malformed packet is a `malformed` failure, a DISCONNECT 0x81 under MQTT 5 and a closed connection, never an exception', async () => {
     const { broker, failures, log, open } = setup()
     await open()
     broker.sendBytes(new Uint8Array([0x30, 0x03, 0x00, 0x09, 0x61])) // a topic length past the packet
     expect(failures).toEqual([expect.objectContaining({ type: 'malformed' })])
+    expect(broker.written.at(-1)).toEqual({ type: 'disconnect', reasonCode: 0x81 })
+    await until(() => log.includes('closed'))
+    expect(broker.state).toBe('ended')
+  })
+
+  it('under MQTT 3.1.1 a malformed packet just closes the connection (3.1.1 has no DISCONNECT from the client for it)', async () => {
+    const { broker, failures, log, open } = setup({ level: 4 })
+    await open()
+    broker.sendBytes(new Uint8Array([0x30, 0x03, 0x00, 0x09, 0x61]))
+    expect(failures).toEqual([expect.objectContaining({ type: 'malformed' })])
+    expect(broker.of('disconnect')).toEqual([])
     await until(() => log.includes('closed'))
     expect(broker.state).toBe('destroyed')
+  })
+
+  it('a CONNECT that cannot be encoded is a failed attempt, not an exception out of the socket event', async () => {
+    const will = { topic: 'w', payload: new Uint8Array(70_000), qos: 0, retain: false } as const // over a will's 65,535 bytes
+    const { link, broker, failures, log } = setup({ settings: { will } })
+    link.open({ endpoint, protocolVersion: 5, username: undefined, password: undefined })
+    await until(() => log.includes('closed'))
+    expect(failures).toEqual([{ type: 'protocol', message: expect.stringContaining('the CONNECT could not be sent') }])
+    expect(broker.written).toEqual([])
+    expect(broker.state).toBe('destroyed')
+  })
+
+  it('an engine whose message handler throws fails the connection; nothing escapes the socket event or a `done`', async () => {
+    const first = setup({ onMessage: () => { throw new Error('engine bug') } })
+    await first.open()
+    expect(() => first.broker.send({ type: 'publish', topic: 'a', payload, qos: 1, retain: false, dup: false, packetId: 1 })).not.toThrow()
+    expect(first.failures).toEqual([{ type: 'protocol', message: expect.stringContaining('engine bug') }])
+    expect(first.broker.of('puback')).toEqual([]) // unacknowledged: the broker delivers it again
+    await until(() => first.log.includes('closed'))
+
+    // The second message throws when a `done` (here the app's acknowledgement) delivers it.
+    let count = 0
+    const second = setup({ manualAcks: true, onMessage: () => { if (++count === 2) throw new Error('engine bug 2') } })
+    await second.open()
+    second.broker.send({ type: 'publish', topic: 'a', payload, qos: 0, retain: false, dup: false }, { type: 'publish', topic: 'b', payload, qos: 0, retain: false, dup: false })
+    expect(() => second.messages[0]?.done()).not.toThrow()
+    expect(second.failures).toEqual([{ type: 'protocol', message: expect.stringContaining('engine bug 2') }])
+    await until(() => second.log.includes('closed'))
   })
 
   it('a PUBACK with a failure code rejects that publish with the code, and the others go on', async () => {
@@ -276,11 +364,13 @@ describe('lean link', () => {
     await first.open()
     first.broker.send({ type: 'publish', topic: 'a', payload, qos: 0, retain: false, dup: false, properties: { topicAlias: 1 } })
     expect(first.failures[0]).toMatchObject({ type: 'malformed' })
+    expect(first.broker.written.at(-1)).toEqual({ type: 'disconnect', reasonCode: 0x94 })
     const second = setup()
     second.link.open({ endpoint, protocolVersion: 5, username: undefined, password: undefined })
     await until(() => second.broker.of('connect').length === 1)
     second.broker.send({ type: 'publish', topic: 'a', payload, qos: 0, retain: false, dup: false })
     expect(second.failures[0]).toMatchObject({ type: 'malformed', message: expect.stringContaining('before CONNACK') })
+    expect(second.broker.written.at(-1)).toEqual({ type: 'disconnect', reasonCode: 0x82 })
   })
 
   it('a graceful close sends DISCONNECT and gives up what is unacknowledged', async () => {
@@ -295,9 +385,10 @@ describe('lean link', () => {
   it('announces maxIncomingPacketSize in CONNECT and drops a connection whose broker sends a larger packet, before reading it', async () => {
     const { broker, failures, log, open } = setup({ settings: { maxIncomingPacketSize: 100 } })
     await open()
-    expect(broker.of('connect')[0]?.properties).toEqual({ maximumPacketSize: 100 })
+    expect(broker.of('connect')[0]?.properties).toEqual({ receiveMaximum: RECEIVE_MAXIMUM, maximumPacketSize: 100 })
     broker.send({ type: 'publish', topic: 'big', payload: new Uint8Array(200), qos: 0, retain: false, dup: false })
     expect(failures).toEqual([{ type: 'malformed', message: expect.stringContaining('maxIncomingPacketSize'), ack: undefined }])
+    expect(broker.written.at(-1)).toEqual({ type: 'disconnect', reasonCode: 0x95 })
     await until(() => log.includes('closed'))
   })
 

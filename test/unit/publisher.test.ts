@@ -1,6 +1,6 @@
 // The publisher against a FakeLink and a hand-driven connection: queue, limits, timeouts, ending, poison policy.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { ClientClosedError, InvalidTopicError, PayloadTooLargeError, PublishError, PublishTimeoutError, QueueFullError, UnsupportedOptionError } from '../../lib/errors.js'
+import { ClientClosedError, InvalidTopicError, PayloadTooLargeError, PublishError, PublishOutcomeUnknownError, PublishTimeoutError, QueueFullError, UnsupportedOptionError } from '../../lib/errors.js'
 import type { LinkFailure } from '../../lib/link/link.js'
 import type { MQTTClientOptions, PublishOptions } from '../../lib/options/client-options.js'
 import { nodePlatform } from '../../lib/options/endpoints.js'
@@ -10,7 +10,7 @@ import { Publisher } from '../../lib/publish/publisher.js'
 import { CONNACK, FakeLink } from '../support/fake-link.js'
 
 function setup(options: Partial<MQTTClientOptions> = {}) {
-  const link = new FakeLink({ connected: () => undefined, ready: () => undefined, message: () => undefined, failed: () => undefined, closed: () => undefined })
+  const link = new FakeLink({ connected: () => undefined, ready: () => undefined, drained: () => undefined, message: () => undefined, failed: () => undefined, closed: () => undefined })
   const connection = { writable: false, stopped: false, epoch: 1 }
   const publisher = new Publisher(resolveOptions({ url: 'mqtt://a', ...options }, nodePlatform), link, connection, () => Date.now())
   /** Publishes and records how the promise settles. */
@@ -293,5 +293,187 @@ describe('Publisher: the poison policy (blamePublish)', () => {
     expect(publisher.blamePublish([disconnect(149)], false)).toBe(false)
     await flush()
     expect(p.state).toBe('pending')
+  })
+})
+
+describe('Publisher: a lost session and a given-up publish (the link decides what the broker may hold)', () => {
+  it('a publish the link answers as outcome unknown (its session lost) rejects with PublishOutcomeUnknownError', async () => {
+    const { publish, link, online } = setup()
+    online()
+    const p = publish('t/q2', 'x', { qos: 2 })
+    link.ack(1, { message: 'session lost', outcomeUnknown: true })
+    await flush()
+    expect(p.error).toBeInstanceOf(PublishOutcomeUnknownError)
+    expect(p.error).toBeInstanceOf(PublishError) // caught by code that handles every publish failure
+    expect((p.error as Error).message).toMatch(/may or may not have delivered.*persistent session/)
+    expect(link.withdraws).toEqual([]) // nothing to take back: the link has freed it already
+  })
+
+  it('a sent publish that times out says the broker may still have it, and only the link frees its identifier', async () => {
+    const { publish, link, online } = setup()
+    online()
+    const p = publish('t', 'x', { qos: 2, timeout: 100 })
+    vi.advanceTimersByTime(100)
+    await flush()
+    expect(p.error).toBeInstanceOf(PublishTimeoutError)
+    expect((p.error as Error).message).toMatch(/it was sent, so the broker may still have it/)
+    expect(link.withdraws).toEqual([1])
+    link.ack(1, { message: 'session lost', outcomeUnknown: true }) // a late answer changes nothing
+    await flush()
+    expect(p.error).toBeInstanceOf(PublishTimeoutError)
+  })
+
+  /** A QoS 2 publish the broker closes on right after the send (a strike), then lost with the session. */
+  const closedAndLost = async (s: ReturnType<typeof setup>, payload: string): Promise<Tracked> => {
+    const p = s.publish('t', payload, { qos: 2 })
+    const packetId = s.link.publishes.at(-1)?.packetId as number
+    vi.advanceTimersByTime(100)
+    expect(s.publisher.blamePublish([], true)).toBe(true) // blamed: the reconnect costs no backoff
+    await flush()
+    expect(p.state).toBe('pending') // decided when the reconnect says whether the session survived
+    s.connection.epoch += 1
+    s.link.ack(packetId, { message: 'session lost', outcomeUnknown: true }) // the reconnect found no session
+    s.publisher.connected(CONNACK, 4)
+    await flush()
+    return p
+  }
+
+  it('3.1.1, QoS 2: one closed on right after the send, then lost with the session, is outcome unknown (a network cut looks the same); the second in a row is refused with 155, for good', async () => {
+    const s = setup()
+    s.publisher.connected(CONNACK, 4)
+    s.online()
+    const first = await closedAndLost(s, 'x')
+    expect(first.error).toBeInstanceOf(PublishOutcomeUnknownError)
+    const second = await closedAndLost(s, 'y') // QoS 2 still allowed
+    expect(second.error).toBeInstanceOf(PublishError)
+    expect(second.error).not.toBeInstanceOf(PublishOutcomeUnknownError)
+    expect(reasonCode(second)).toBe(155)
+    const third = s.publish('t', 'z', { qos: 2 })
+    await flush()
+    expect(reasonCode(third)).toBe(155) // learnt: the broker's maximum is 1, refused without a send
+    expect(s.link.publishes.map((p) => p.payload)).toEqual(['x', 'y'])
+  })
+
+  it('3.1.1, QoS 2: a QoS 2 the broker took (PUBCOMP, or PUBREC before a lost session) between two such closes resets the strikes', async () => {
+    const s = setup()
+    s.publisher.connected(CONNACK, 4)
+    s.online()
+    expect((await closedAndLost(s, 'a')).error).toBeInstanceOf(PublishOutcomeUnknownError)
+    s.publish('t', 'ok', { qos: 2 })
+    s.link.ack(s.link.publishes.at(-1)?.packetId as number) // PUBCOMP
+    expect((await closedAndLost(s, 'b')).error).toBeInstanceOf(PublishOutcomeUnknownError)
+    s.publish('t', 'received', { qos: 2 })
+    s.link.ack(s.link.publishes.at(-1)?.packetId as number, { message: 'session lost', outcomeUnknown: true, received: true })
+    expect((await closedAndLost(s, 'c')).error).toBeInstanceOf(PublishOutcomeUnknownError)
+    const later = s.publish('t', 'd', { qos: 2 })
+    await flush()
+    expect(later.state).toBe('pending') // QoS 2 still allowed
+  })
+
+  it('3.1.1, QoS 2: a close after the PUBREC is no refusal: lost with the session, the publish rejects as outcome unknown', async () => {
+    const { publisher, publish, link, online } = setup()
+    publisher.connected(CONNACK, 4)
+    online()
+    const p = publish('t', 'x', { qos: 2 })
+    vi.advanceTimersByTime(100)
+    expect(publisher.blamePublish([{ type: 'socket', code: 'ECONNRESET', message: 'reset' }], true)).toBe(true)
+    link.ack(1, { message: 'session lost', outcomeUnknown: true, received: true })
+    await flush()
+    expect(p.error).toBeInstanceOf(PublishOutcomeUnknownError)
+    const later = publish('t', 'y', { qos: 2 })
+    await flush()
+    expect(later.state).toBe('pending') // QoS 2 still allowed
+  })
+})
+
+describe("Publisher: flow control (the broker's Receive Maximum and the link's socket)", () => {
+  it('keeps at most receiveMaximum QoS 1/2 publishes handed to the link unacknowledged; the rest go in order as acknowledgements come', async () => {
+    const { link, connection, publisher, publish } = setup()
+    publisher.connected({ ...CONNACK, receiveMaximum: 2 }, 5)
+    connection.writable = true
+    publisher.ready()
+    const results = [1, 2, 1, 0, 2].map((qos, i) => publish(`t/${i}`, `m${i}`, { qos: qos as 0 | 1 | 2 }))
+    expect(link.publishes.map((p) => p.topic)).toEqual(['t/0', 't/1'])
+    link.ack(1)
+    // The QoS 0 one behind it goes too: the order of publish() is kept.
+    expect(link.publishes.map((p) => p.topic)).toEqual(['t/0', 't/1', 't/2', 't/3'])
+    link.ack(2, { code: 0x80, message: 'refused' }) // a refusal frees its place too
+    expect(link.publishes.map((p) => p.topic)).toEqual(['t/0', 't/1', 't/2', 't/3', 't/4'])
+    link.ack(3)
+    link.ack(4)
+    await flush()
+    expect(results.map((r) => r.state)).toEqual(['resolved', 'rejected', 'resolved', 'resolved', 'resolved'])
+  })
+
+  it('a timed-out publish waiting for the window leaves the queue; a timed-out one in the window frees its place', async () => {
+    const { link, connection, publisher, publish } = setup()
+    publisher.connected({ ...CONNACK, receiveMaximum: 1 }, 5)
+    connection.writable = true
+    publisher.ready()
+    const first = publish('t/0', 'a', { qos: 1, timeout: 1_000 })
+    const second = publish('t/1', 'b', { qos: 1, timeout: 500 })
+    const third = publish('t/2', 'c', { qos: 1 })
+    await vi.advanceTimersByTimeAsync(600)
+    expect(second.state).toBe('rejected')
+    expect(link.publishes.map((p) => p.topic)).toEqual(['t/0'])
+    await vi.advanceTimersByTimeAsync(500)
+    expect(first.state).toBe('rejected')
+    expect(link.publishes.map((p) => p.topic)).toEqual(['t/0', 't/2'])
+    link.ack(2)
+    await flush()
+    expect(third.state).toBe('resolved')
+  })
+
+  it('while the link is not writable, publishes wait in order (QoS 0 too, even with qos0: reject) and go on `drained`', async () => {
+    const { link, connection, publisher, publish } = setup({ offlineQueue: { qos0: 'reject' } })
+    connection.writable = true
+    publisher.ready()
+    link.writable = false
+    const results = [publish('t/a', 'a'), publish('t/b', 'b', { qos: 1 }), publish('t/c', 'c')]
+    await flush()
+    expect(link.publishes).toEqual([])
+    expect(results.map((r) => r.state)).toEqual(['pending', 'pending', 'pending'])
+    link.drain()
+    publisher.drained()
+    expect(link.publishes.map((p) => p.topic)).toEqual(['t/a', 't/b', 't/c'])
+    await flush()
+    expect(results.map((r) => r.state)).toEqual(['resolved', 'pending', 'resolved'])
+  })
+
+  it('stops sending when the link turns unwritable mid-way, and waits within the offline queue limits (QueueFullError past them)', async () => {
+    const { link, connection, publisher, publish } = setup({ offlineQueue: { maxMessages: 2, maxBytes: 100 } })
+    connection.writable = true
+    publisher.ready()
+    const original = link.publish.bind(link)
+    // The second write takes the socket over its mark.
+    link.publish = (...args) => {
+      const id = original(...args)
+      if (link.publishes.length === 2) link.writable = false
+      return id
+    }
+    const results = ['a', 'b', 'c', 'd', 'e'].map((m) => publish(`t/${m}`, m))
+    await flush()
+    expect(link.publishes.map((p) => p.topic)).toEqual(['t/a', 't/b'])
+    expect(results.map((r) => r.state)).toEqual(['resolved', 'resolved', 'pending', 'pending', 'rejected'])
+    expect(results[4]?.error).toBeInstanceOf(QueueFullError)
+    expect((results[4]?.error as Error).message).toMatch(/waiting for the connection/)
+    link.drain()
+    publisher.drained()
+    await flush()
+    expect(link.publishes.map((p) => p.topic)).toEqual(['t/a', 't/b', 't/c', 't/d'])
+    expect(results.map((r) => r.state)).toEqual(['resolved', 'resolved', 'resolved', 'resolved', 'rejected'])
+  })
+
+  it('after a reconnect, ready() sends what waited only as far as the link can take it', async () => {
+    const { link, connection, publisher, publish } = setup()
+    publish('t/a', 'a')
+    publish('t/b', 'b')
+    link.writable = false
+    connection.writable = true
+    publisher.ready()
+    expect(link.publishes).toEqual([])
+    link.drain()
+    publisher.drained()
+    expect(link.publishes.map((p) => p.topic)).toEqual(['t/a', 't/b'])
   })
 })

@@ -51,8 +51,8 @@ describe('resolveOptions: defaults', () => {
   })
 
   it('keeps a session forever with clean: false unless told otherwise', () => {
-    expect(resolve({ url, clean: false }).sessionExpiryInterval).toBe(0xffff_ffff)
-    expect(resolve({ url, clean: false, sessionExpiryInterval: 60 }).sessionExpiryInterval).toBe(60)
+    expect(resolve({ url, clientId: 'c', clean: false }).sessionExpiryInterval).toBe(0xffff_ffff)
+    expect(resolve({ url, clientId: 'c', clean: false, sessionExpiryInterval: 60 }).sessionExpiryInterval).toBe(60)
     expect(resolve({ url, sessionExpiryInterval: 0 }).sessionExpiryInterval).toBe(0)
   })
 
@@ -71,11 +71,28 @@ describe('resolveOptions: defaults', () => {
       sessionExpiryInterval: 0xffff_ffff, reconnect: { initialDelay: 5, maxDelay: 5 },
     })
     expect(resolved).toMatchObject({
-      clientId: '', username: 'u', password: 'p', credentials, keepalive: 0, protocolVersion: 4, connectTimeout: 1,
+      clientId: '', username: 'u', password: 'p', credentials: expect.any(Function), keepalive: 0, protocolVersion: 4, connectTimeout: 1,
       offlineQueue: { maxMessages: 0, maxBytes: Infinity, qos0: 'queue' }, maxPacketSize: 1, maxQos: 0, retainedCacheSize: 0,
       replyTopicPrefix: 'r', sessionExpiryInterval: 0xffff_ffff, reconnect: { initialDelay: 5, maxDelay: 5 },
     })
     expect(resolve({ url, keepalive: 65_535, clientId: 'x'.repeat(65_535) }).keepalive).toBe(65_535)
+    expect(resolve({ url, will: { topic: 't', payload: 'x'.repeat(65_535) } }).will?.payload).toHaveLength(65_535)
+    expect(resolve({ url, username: 'u', password: 'p\u0000', protocolVersion: 4 }).password).toBe('p\u0000') // binary: any character
+    expect(resolve({ url, password: 'p', protocolVersion: 5 }).password).toBe('p') // MQTT 5 allows a password alone
+  })
+
+  it("checks what the credentials provider returns at each attempt: a typed rejection, never a throw", async () => {
+    const from = (returned: unknown, protocolVersion: unknown = 'auto') =>
+      (resolve({ url, protocolVersion, credentials: () => returned }).credentials as () => Promise<unknown>)()
+    await expect(from({ username: 'u', password: 'p' })).resolves.toEqual({ username: 'u', password: 'p' })
+    await expect(from(Promise.resolve({ password: 'p' }), 5)).resolves.toEqual({ username: undefined, password: 'p' })
+    for (const version of [4, 'auto']) {
+      await expect(from({ password: 'p' }, version)).rejects.toThrow(/`credentials\(\).password` without a username needs `protocolVersion: 5`/)
+    }
+    await expect(from({ username: 42 })).rejects.toThrow(UnsupportedOptionError)
+    await expect(from({ username: 'u', password: 42 })).rejects.toThrow(/`credentials\(\).password` must be a string, not 42/)
+    await expect(from(undefined)).rejects.toThrow(/`credentials\(\)` must be a promise of \{ username, password \}, not undefined/)
+    await expect(from({ username: 'a\u0000' })).rejects.toThrow(/`credentials\(\).username` must not contain NUL/)
   })
 
   it('resolves the will with QoS 0, not retained, by default', () => {
@@ -164,6 +181,33 @@ describe('resolveOptions: validation', () => {
     ['a clientId over 65535 bytes', { clientId: 'x'.repeat(65_536) }, /`clientId` is 65536 UTF-8 bytes/],
     ['a clientId over 65535 UTF-8 bytes in fewer characters', { clientId: '€'.repeat(21_846) }, /`clientId` is 65538 UTF-8 bytes/],
     ['credentials that are not a function', { credentials: 'token' }, /`credentials` must be a function.*not "token"/],
+    ['clean as a string', { clean: 'false' }, /`clean` must be true or false, not "false"/],
+    ['clean: false without a clientId', { clean: false }, /`clean: false` needs a `clientId`, the same at every start/],
+    ['clean: false with an empty clientId', { clean: false, clientId: '' }, /`clean: false` needs a `clientId`, the same at every start/],
+    ['clean: false with an empty clientId under MQTT 5', { clean: false, clientId: '', protocolVersion: 5 }, /`clean: false` needs a `clientId`/],
+    ['a NUL in the clientId', { clientId: 'a\u0000' }, /`clientId` must not contain NUL \(U\+0000\)/],
+    ['a control character in the clientId', { clientId: 'a\n' }, /`clientId` must not contain the control character U\+000A/],
+    ['a lone surrogate in the clientId', { clientId: 'a\ud800' }, /`clientId` must not contain the lone surrogate U\+D800/],
+    ['a numeric username', { username: 7 }, /`username` must be a string, not 7/],
+    ['a control character in the username', { username: 'a\tb' }, /`username` must not contain the control character U\+0009/],
+    ['a username over 65535 bytes', { username: 'é'.repeat(40_000) }, /`username` is 80000 UTF-8 bytes long; MQTT allows 65535/],
+    ['a password that is not a string', { username: 'u', password: new Uint8Array(2) }, /`password` must be a string, not an object/],
+    ['a password over 65535 bytes', { username: 'u', password: 'p'.repeat(65_536) }, /`password` is 65536 UTF-8 bytes long/],
+    ['a lone surrogate in the password', { username: 'u', password: '\udc00' }, /`password` must not contain the lone surrogate U\+DC00/],
+    ['a password without a username under MQTT 3.1.1', { password: 'p', protocolVersion: 4 }, /`password` without a username needs `protocolVersion: 5` \(MQTT 3.1.1 cannot send it\)/],
+    ['a password without a username under auto', { password: 'p' }, /`password` without a username needs `protocolVersion: 5`/],
+    ['a 70 kB will payload', { will: { topic: 't', payload: new Uint8Array(70_000) } }, /`will.payload` must be a string or a Uint8Array of at most 65535 bytes, not 70000/],
+    ['a will payload string over 65535 UTF-8 bytes', { will: { topic: 't', payload: '°'.repeat(32_768) } }, /`will.payload` must be .* not 65536/],
+    ['will.retain as a string', { will: { topic: 't', payload: 'x', retain: 'yes' } }, /`will.retain` must be true or false, not "yes"/],
+    ['an unknown key in the will', { will: { topic: 't', payload: 'x', QoS: 1 } }, /`will.QoS` is not an option \(topic, payload, qos, retain\)/],
+    ['will properties, which no link sends', { will: { topic: 't', payload: 'x', properties: {} } }, /`will.properties` is not an option/],
+    ['a numeric brokerIp', { url: undefined, brokerIp: 10 }, /`brokerIp` must be a host name or an IP address, not 10/],
+    ['a path that is not a string', { url: undefined, brokerIp: 'h', protocol: 'ws', path: 9 }, /`path` must be a string, not 9/],
+    ['ca as a number', { ca: 5 }, /`ca` must be PEM as a string or a Uint8Array, or a list of them, not 5/],
+    ['a list of ca with a number', { ca: ['A', 5] }, /`ca` must be PEM.*not an array/],
+    ['cert as an object', { cert: {} }, /`cert` must be PEM as a string or a Uint8Array, not an object/],
+    ['servername as a number', { servername: 1 }, /`servername` must be a string, not 1/],
+    ['rejectUnauthorized as a string', { rejectUnauthorized: 'false' }, /`rejectUnauthorized` must be true or false, not "false"/],
   ])('refuses %s', (_, options, message) => {
     expect(() => resolve({ url, ...options })).toThrow(UnsupportedOptionError)
     expect(() => resolve({ url, ...options })).toThrow(message)
@@ -198,6 +242,10 @@ describe('resolveOptions: validation', () => {
     const options = deepFreeze({ clientId: 'tab', sharedConnection: true }) as ClientOptions
     expect(() => connectInBrowser('ws://127.0.0.1:9/', options)).toThrow(UnsupportedOptionError)
     expect(() => new BrowserClient({ url: 'ws://127.0.0.1:9/', ...options })).toThrow(/import \{ connect \} from 'iotpubsub\/shared'/)
+  })
+
+  it('refuses options that are not an object', () => {
+    for (const options of [null, 'mqtt://h', 5]) expect(() => resolveOptions(options as unknown as MQTTClientOptions, nodePlatform)).toThrow(/`options` must be an object/)
   })
 
   it('checkQos names the option and the value', () => {

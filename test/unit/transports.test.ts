@@ -15,7 +15,7 @@ import type { Endpoint } from '../../lib/options/resolved-options.js'
 import { openBrowserWebSocket } from '../../lib/transport/browser-websocket.js'
 import { openNodeSocket } from '../../lib/transport/node-socket.js'
 import { openNodeWebSocket } from '../../lib/transport/node-websocket.js'
-import type { OpenTransport, Transport, TransportEvents, TransportTls } from '../../lib/transport/transport.js'
+import { HIGH_WATER_MARK, LOW_WATER_MARK, type OpenTransport, type Transport, type TransportEvents, type TransportTls } from '../../lib/transport/transport.js'
 import { TestCerts, type ClientCert } from '../support/certs.js'
 import { freePort } from '../support/ports.js'
 import { pathProxy, rawAnswer, type TestServer } from '../support/transport-servers.js'
@@ -80,6 +80,10 @@ class Recorder extends Watched implements TransportEvents {
   }
   closed = (): void => {
     this.log.push('closed')
+    this.changed()
+  }
+  drain = (): void => {
+    this.log.push('drain')
     this.changed()
   }
 
@@ -705,5 +709,103 @@ describe('the browser WebSocket module, with ws as the global WebSocket', () => 
     transport.resume()
     await recorder.closedOnce()
     expect(recorder.log).toEqual(['open', 'data', 'data', 'data', 'closed'])
+  })
+})
+
+describe('backpressure: a peer that stops reading', () => {
+  /** Writes 256 KiB a turn until the transport holds the high-water mark (the operating system takes megabytes first). */
+  async function fill(transport: Transport, recorder: Recorder): Promise<number> {
+    const chunk = new Uint8Array(256 * 1024)
+    let written = 0
+    while (transport.buffered < HIGH_WATER_MARK) {
+      if (written > 256 * 1024 * 1024) throw new Error('the peer read what it should not have')
+      transport.write(chunk)
+      written += chunk.byteLength
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    expect(recorder.count('drain')).toBe(0)
+    return written
+  }
+
+  it('TCP: `buffered` counts what the socket holds; `drain` comes once, at or under the low-water mark, after the peer reads again', async () => {
+    let server: Socket | undefined
+    const { port, peer } = await tcpServer((socket) => {
+      server = socket
+      socket.pause()
+    })
+    const { transport, recorder } = open(openNodeSocket, `mqtt://127.0.0.1:${port}`)
+    await recorder.opened()
+    const written = await fill(transport, recorder)
+    server?.resume()
+    await recorder.until('drain', () => recorder.count('drain') > 0, 20_000)
+    expect(transport.buffered).toBeLessThanOrEqual(LOW_WATER_MARK)
+    await peer.receivedAtLeast(written)
+    expect(recorder.count('drain')).toBe(1)
+  })
+
+  it('ws://: `buffered` is the WebSocket\'s bufferedAmount, watched while high; `drain` once after the peer reads again', async () => {
+    let server: WebSocket | undefined
+    const { port, peer } = await wsServer((socket) => {
+      server = socket
+      socket.pause()
+    })
+    const { transport, recorder } = open(openNodeWebSocket, `ws://127.0.0.1:${port}/`)
+    await recorder.opened()
+    const written = await fill(transport, recorder)
+    server?.resume()
+    await recorder.until('drain', () => recorder.count('drain') > 0, 20_000)
+    expect(transport.buffered).toBeLessThanOrEqual(LOW_WATER_MARK)
+    await peer.until('every byte at the server', () => peer.chunks.reduce((n, c) => n + c.byteLength, 0) >= written, 20_000)
+    expect(recorder.count('drain')).toBe(1)
+  })
+
+  it('the browser module (ws standing in for WebSocket): no drain event to rely on, bufferedAmount watched; `drain` once after the peer reads again', async () => {
+    const global = globalThis as { WebSocket?: unknown }
+    const before = global.WebSocket
+    global.WebSocket = BrowserLikeWebSocket
+    try {
+      let server: WebSocket | undefined
+      const { port } = await wsServer((socket) => {
+        server = socket
+        socket.pause()
+      })
+      const { transport, recorder } = open(openBrowserWebSocket, `ws://127.0.0.1:${port}/`)
+      await recorder.opened()
+      await fill(transport, recorder)
+      server?.resume()
+      await recorder.until('drain', () => recorder.count('drain') > 0, 20_000)
+      expect(transport.buffered).toBeLessThanOrEqual(LOW_WATER_MARK)
+      expect(recorder.count('drain')).toBe(1)
+    } finally {
+      global.WebSocket = before
+    }
+  })
+
+  it('ws://: the watch runs on the timers given (the link\'s) and stops when the transport is destroyed while high', async () => {
+    const { port } = await wsServer((socket) => socket.pause())
+    const live = new Set<unknown>()
+    let made = 0
+    const timers = {
+      set: (callback: () => void, ms: number): unknown => {
+        made += 1
+        const id = setInterval(callback, ms)
+        live.add(id)
+        return id
+      },
+      clear: (id: unknown): void => {
+        live.delete(id)
+        clearInterval(id as ReturnType<typeof setInterval>)
+      },
+    }
+    const recorder = new Recorder()
+    const transport = openNodeWebSocket(endpoint(`ws://127.0.0.1:${port}/`), {}, recorder, timers)
+    transports.push(transport)
+    await recorder.opened()
+    await fill(transport, recorder)
+    expect([made, live.size]).toEqual([1, 1])
+    transport.destroy()
+    await recorder.closedOnce()
+    expect(live.size).toBe(0)
+    expect(recorder.count('drain')).toBe(0)
   })
 })

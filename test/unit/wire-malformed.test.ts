@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { ClientPacketReader } from '../../lib/wire/client-packet-reader.js'
 import { MalformedPacketError } from '../../lib/wire/malformed-packet.js'
 import { PacketReader } from '../../lib/wire/packet-reader.js'
 import type { ProtocolLevel } from '../../lib/wire/packets.js'
+import { CODES } from './wire-random.js'
 
 const MALFORMED = 0x81
 const PROTOCOL = 0x82
@@ -294,6 +296,101 @@ describe('CONNECT, CONNACK and SUBSCRIBE fields', () => {
   ])('SUBSCRIBE options: %s', (_, level, options, code) => {
     const props = level === 5 ? [0] : []
     rejects(pkt(0x82, 0, 1, ...props, ...str('a'), options), level, code)
+  })
+})
+
+describe('reason codes MQTT does not define for the packet are malformed (issue 23, defect 8)', () => {
+  // The issue's examples first, then the edges of each packet's table.
+  it.each<[string, ProtocolLevel, Uint8Array]>([
+    ['PUBACK 0x11 (an UNSUBACK code)', 5, pkt(0x40, 0, 1, 0x11)],
+    ['SUBACK 0x79', 5, pkt(0x90, 0, 1, 0, 0x79)],
+    ['SUBACK 3 under 3.1.1', 4, pkt(0x90, 0, 1, 3)],
+    ['UNSUBACK 0x84', 5, pkt(0xb0, 0, 1, 0, 0x84)],
+    ['DISCONNECT 0x05', 5, pkt(0xe0, 0x05)],
+    ['AUTH 0x17', 5, pkt(0xf0, 0x17, 0)],
+    ['PUBREC 0x92 (a PUBREL code)', 5, pkt(0x50, 0, 1, 0x92)],
+    ['PUBREL 0x10 (a PUBACK code)', 5, pkt(0x62, 0, 1, 0x10, 0)],
+    ['PUBCOMP 0x80', 5, pkt(0x70, 0, 1, 0x80)],
+    ['SUBACK 0x11 after a valid code', 5, pkt(0x90, 0, 1, 0, 1, 0x11)],
+    ['SUBACK 0x87 under 3.1.1', 4, pkt(0x90, 0, 1, 0x87)],
+    ['UNSUBACK 0x01', 5, pkt(0xb0, 0, 1, 0, 0x01)],
+    ['CONNACK 0x8B (a DISCONNECT code)', 5, pkt(0x20, 0, 0x8b, 0)],
+    ['CONNACK 6 under 3.1.1', 4, pkt(0x20, 0, 6)],
+    ['a 2-byte CONNACK under MQTT 5 with 0x87 (its form is 3.1.1, and so are its codes)', 5, pkt(0x20, 0, 0x87)],
+    ['DISCONNECT 0x84 (a CONNACK code)', 5, pkt(0xe0, 0x84, 0)],
+    ['AUTH 0x80', 5, pkt(0xf0, 0x80)],
+  ])('%s', (_, level, bytes) => rejects(bytes, level, MALFORMED))
+
+  const accepts = (bytes: Uint8Array, level: ProtocolLevel, reader = new ClientPacketReader({ maximumPacketSize: 1000 })) => {
+    reader.level = level
+    reader.push(bytes)
+    return reader.next()
+  }
+
+  it.each<[string, ProtocolLevel, readonly number[], (code: number) => Uint8Array]>([
+    ['PUBACK', 5, CODES.puback, (code) => pkt(0x40, 0, 1, code)],
+    ['PUBREC', 5, CODES.puback, (code) => pkt(0x50, 0, 1, code)],
+    ['PUBREL', 5, CODES.pubrel, (code) => pkt(0x62, 0, 1, code)],
+    ['PUBCOMP', 5, CODES.pubrel, (code) => pkt(0x70, 0, 1, code)],
+    ['SUBACK', 5, CODES.suback, (code) => pkt(0x90, 0, 1, 0, code)],
+    ['SUBACK', 4, CODES.subackV4, (code) => pkt(0x90, 0, 1, code)],
+    ['UNSUBACK', 5, CODES.unsuback, (code) => pkt(0xb0, 0, 1, 0, code)],
+    ['CONNACK', 5, CODES.connack, (code) => pkt(0x20, 0, code, 0)],
+    ['CONNACK', 4, CODES.connackV4, (code) => pkt(0x20, 0, code)],
+    ['DISCONNECT', 5, CODES.disconnectByServer, (code) => pkt(0xe0, code)],
+    ['AUTH', 5, CODES.auth, (code) => pkt(0xf0, code)],
+  ])('%s at level %i: each of the 256 codes passes if and only if its table has it', (_, level, table, packet) => {
+    const passed: number[] = []
+    for (let code = 0; code < 256; code++) {
+      const r = new ClientPacketReader({ maximumPacketSize: 1000 })
+      r.level = level
+      r.push(packet(code))
+      try {
+        expect(r.next()).toBeDefined()
+        passed.push(code)
+      } catch (e) {
+        expect(e).toMatchObject({ name: 'MalformedPacketError', reasonCode: MALFORMED })
+      }
+    }
+    expect(passed).toEqual([...table].sort((a, b) => a - b))
+  })
+
+  it('PUBACK and PUBREC 0x95 pass: Mosquitto refuses a message over its message_size_limit with it', () => {
+    expect(accepts(pkt(0x40, 0, 1, 0x95), 5)).toMatchObject({ type: 'puback', reasonCode: 0x95 })
+    expect(accepts(pkt(0x50, 0, 1, 0x95), 5)).toMatchObject({ type: 'pubrec', reasonCode: 0x95 })
+  })
+
+  it('DISCONNECT 0x04 (Disconnect with Will Message) is a client\'s: a client refuses it, a reader of either side takes it', () => {
+    const fromBroker = new ClientPacketReader({ maximumPacketSize: 1000 })
+    fromBroker.level = 5
+    fromBroker.push(pkt(0xe0, 0x04))
+    expect(() => fromBroker.next()).toThrow(expect.objectContaining({ reasonCode: MALFORMED }))
+    expect(accepts(pkt(0xe0, 0x04), 5, reader(5))).toMatchObject({ type: 'disconnect', reasonCode: 4 })
+  })
+})
+
+describe('other rules a broker\'s packet must keep', () => {
+  it('a CONNACK that refuses has no session (MQTT 5 3.2.2.1.1, 3.1.1 3.2.2.2): protocol error', () => {
+    rejects(pkt(0x20, 1, 0x87, 0), 5, PROTOCOL)
+    rejects(pkt(0x20, 1, 5), 4, PROTOCOL)
+  })
+
+  it('a PUBLISH with an empty topic name needs a topic alias (MQTT 5 3.3.2.3.4, 3.1.1 4.7.3): protocol error', () => {
+    rejects(pkt(0x30, 0, 0, 0), 5, PROTOCOL)
+    rejects(pkt(0x30, 0, 0, 0x61), 4, PROTOCOL)
+    const r = reader(5)
+    r.push(pkt(0x30, 0, 0, 3, 0x23, 0, 1))
+    expect(r.next()).toMatchObject({ topic: '', properties: { topicAlias: 1 } })
+  })
+
+  it('a DISCONNECT from the server with a session expiry interval (3.14.2.2.2): protocol error', () => {
+    const fromBroker = new ClientPacketReader({ maximumPacketSize: 1000 })
+    fromBroker.level = 5
+    fromBroker.push(pkt(0xe0, 0, 5, 0x11, 0, 0, 0, 1))
+    expect(() => fromBroker.next()).toThrow(expect.objectContaining({ reasonCode: PROTOCOL }))
+    const either = reader(5) // from a client it is what the client asks for
+    either.push(pkt(0xe0, 0, 5, 0x11, 0, 0, 0, 1))
+    expect(either.next()).toMatchObject({ properties: { sessionExpiryInterval: 1 } })
   })
 })
 

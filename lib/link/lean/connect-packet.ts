@@ -5,7 +5,16 @@ import type { Attempt, LinkSettings } from '../link.js'
 const utf8 = new TextEncoder()
 
 /**
- * The CONNECT of one attempt: the session's settings, the attempt's protocol level and credentials.
+ * The Receive Maximum an MQTT 5 CONNECT announces: QoS 1 and 2 messages the broker may have unacknowledged to
+ * this client at once (none announced means 65,535). While the app handles a message the rest waits at the
+ * broker instead of in the client, and the window is still wide enough that acknowledgements' round trips do
+ * not limit a drain.
+ */
+export const RECEIVE_MAXIMUM = 256
+
+/**
+ * The CONNECT of one attempt: the session's settings, the attempt's protocol level and credentials. Under MQTT 5
+ * it announces the lean link's receive maximum.
  *
  * @example
  * ```ts
@@ -28,6 +37,6 @@ export function connectPacket(settings: LinkSettings, attempt: Attempt): Connect
       qos: will.qos,
       retain: will.retain,
     },
-    properties: attempt.protocolVersion === 5 ? connectProperties(settings) : undefined,
+    properties: attempt.protocolVersion === 5 ? { receiveMaximum: RECEIVE_MAXIMUM, ...connectProperties(settings) } : undefined,
   }
 }

@@ -13,7 +13,9 @@ export interface KeepaliveActions {
  * when the client wrote nothing since the last tick (so something leaves within the keepalive) or heard
  * nothing (a check), and gives up after three silent ticks. Anything read counts as hearing the broker,
  * packets handled from a backlog too, so a PINGRESP stuck behind messages is never taken for a dead broker.
- * No clock read per packet: `heard()` and `wrote()` count.
+ * No clock read per packet: `heard()` and `wrote()` count. While the link holds the socket paused (its reader is
+ * behind), the broker's bytes wait unread in the socket: that silence is the client's own, so it pings on but
+ * does not expire until `suspend(false)` starts the count again.
  *
  * @example
  * ```ts
@@ -28,6 +30,7 @@ export class Keepalive {
   #heardAtTick = 0
   #wroteAtTick = 0
   #silentTicks = 0
+  #suspended = false
 
   readonly #intervals: TimerVariant
   readonly #actions: KeepaliveActions
@@ -45,6 +48,7 @@ export class Keepalive {
     this.stop()
     if (!(seconds > 0)) return
     this.#silentTicks = 0
+    this.#suspended = false
     this.#heardAtTick = this.#heardCount
     this.#wroteAtTick = this.#wroteCount
     this.#timer = this.#intervals.set(() => this.#tick(), (seconds * 1000) / 2)
@@ -64,11 +68,18 @@ export class Keepalive {
     this.#wroteCount += 1
   }
 
+  /** The link paused (true) or resumed (false) reading the socket; resuming gives the broker a full 1.5 × keepalive. */
+  suspend(suspended: boolean): void {
+    this.#suspended = suspended
+    this.#silentTicks = 0
+    this.#heardAtTick = this.#heardCount
+  }
+
   #tick(): void {
     const silent = this.#heardCount === this.#heardAtTick
     const idle = this.#wroteCount === this.#wroteAtTick
     this.#heardAtTick = this.#heardCount
-    this.#silentTicks = silent ? this.#silentTicks + 1 : 0
+    this.#silentTicks = silent && !this.#suspended ? this.#silentTicks + 1 : 0
     if (this.#silentTicks >= 3) {
       this.stop()
       this.#actions.expired()

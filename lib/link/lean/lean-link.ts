@@ -1,32 +1,33 @@
 import { reasonText } from '../../reason-codes.js'
-import type { IncomingMessage } from '../../subscriptions/broker-subscription.js'
-import type { OpenTransport, Transport } from '../../transport/transport.js'
+import { HIGH_WATER_MARK, type OpenTransport, type Transport } from '../../transport/transport.js'
 import { encodeClientPacket as encode } from '../../wire/encode-client-packets.js'
-import { MalformedPacketError, PACKET_TOO_LARGE } from '../../wire/malformed-packet.js'
+import { MalformedPacketError, PACKET_TOO_LARGE, PROTOCOL_ERROR } from '../../wire/malformed-packet.js'
 import { ClientPacketReader as PacketReader } from '../../wire/client-packet-reader.js'
-import type { ConnackPacket, Packet, ProtocolLevel, PublishPacket, SubackPacket } from '../../wire/packets.js'
+import type { ConnackPacket, Packet, ProtocolLevel, SubackPacket } from '../../wire/packets.js'
 import type { LivenessProbe } from '../../connection/liveness.js'
 import { connectPacket } from './connect-packet.js'
 import { InFlightAwareIds } from '../in-flight-aware-ids.js'
+import { InboundFlow } from './inbound-flow.js'
 import { IncomingAcks } from './incoming-acks.js'
 import { Keepalive } from './keepalive.js'
 import { LivenessProbes } from '../liveness-probes.js'
 import { PublishFlow } from './publish-flow.js'
 import { threadIntervals, type Intervals } from '../sign-of-life.js'
 import { SubscribeRequests, subackResult, subscribePacket } from './subscribe-requests.js'
-import type { Attempt, Link, LinkAckError, LinkEvents, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from '../link.js'
+import type { Attempt, Link, LinkAckError, LinkEvents, LinkFailure, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from '../link.js'
 
 /** MQTT's largest packet: a 268,435,455-byte remaining length behind a 5-byte fixed header. */
 const ANY_SIZE = 268_435_460
-/** Bytes read ahead of a busy reader before the socket is paused (backpressure instead of unbounded memory). */
-const READ_AHEAD = 1 << 20
+/** How long the broker gets to close after the client's DISCONNECT for its mistake, before the socket is destroyed. */
+const LINGER_MS = 1_000
 
 /**
  * The lean link: MQTT 5 and 3.1.1 spoken by the SDK itself, on `Uint8Array`s (`wire/`), over one transport per
  * attempt (`transport/`). No Node polyfills, nothing per byte: the browser entry's default. It keeps the
  * session's client side (unacknowledged publishes, incoming QoS 2 identifiers) across connections, resends it
- * on each new one, honours the broker's receive maximum, and reads no further packet while the engine is
- * handling a message.
+ * on each new one, honours the broker's receive maximum and holds the broker to its own, and delivers one
+ * message at a time while it goes on reading the acknowledgements and pings behind it. Nothing it does in a
+ * socket event or a timer throws out of it: a failure there is reported and ends the attempt.
  */
 export class LeanLink implements Link, LivenessProbe {
   #transport: Transport | undefined
@@ -37,9 +38,7 @@ export class LeanLink implements Link, LivenessProbe {
   #accepted = false
   #closeReported = true
   #connectTimer: ReturnType<typeof setTimeout> | undefined
-  /** The engine is handling a message: no packet is read until it calls back. */
-  #busy = false
-  #paused = false
+  #linger: ReturnType<typeof setTimeout> | undefined
   private readonly flow: PublishFlow = new PublishFlow({
     write: (bytes) => this.write(bytes),
     level: () => this.#level,
@@ -47,6 +46,19 @@ export class LeanLink implements Link, LivenessProbe {
     allocate: (): number | null => this.#ids.allocate(),
   })
   readonly #incoming = new IncomingAcks()
+  readonly #inbound = new InboundFlow(this.#incoming, {
+    write: (bytes) => this.write(bytes),
+    level: () => this.#level,
+    message: (message, done) => this.#events.message(message, done),
+    protocolError: (message, code) => this.#protocolError(message, code),
+    pause: (paused) => {
+      // The broker's pings and acks now wait unread in the socket: the keepalive must not count that silence.
+      this.#keepalive.suspend(paused)
+      if (paused) this.#transport?.pause()
+      else this.#transport?.resume()
+    },
+    crashed: (error) => this.#crashed(this.#attempt, error),
+  })
   private readonly requests = new SubscribeRequests()
   readonly #ids: InFlightAwareIds = new InFlightAwareIds((id: number): boolean => this.flow.store.has(id) || this.requests.has(id))
   readonly #keepalive: Keepalive
@@ -69,11 +81,8 @@ export class LeanLink implements Link, LivenessProbe {
     this.#openTransport = openTransport
     this.#intervals = intervals
     this.#keepalive = new Keepalive(intervals, {
-      ping: () => this.write(encode({ type: 'pingreq' }, this.#level)),
-      expired: () => {
-        this.#events.failed({ type: 'keepalive' })
-        this.#transport?.destroy()
-      },
+      ping: () => this.#guard(this.#attempt, () => this.write(encode({ type: 'pingreq' }, this.#level))),
+      expired: () => this.#guard(this.#attempt, () => this.#abandon({ type: 'keepalive' })),
     })
   }
 
@@ -82,35 +91,50 @@ export class LeanLink implements Link, LivenessProbe {
     const current = this.#attempt
     this.#accepted = false
     this.#closeReported = false
-    this.#busy = false
-    this.#paused = false
+    this.#inbound.restart()
     this.#level = attempt.protocolVersion
     const reader = new PacketReader({ maximumPacketSize: this.#settings.maxIncomingPacketSize ?? ANY_SIZE })
     reader.level = attempt.protocolVersion
     this.#reader = reader
     this.#connectTimer = setTimeout(() => {
-      if (current !== this.#attempt || this.#accepted) return
-      this.#events.failed({ type: 'connect-timeout' })
-      this.#transport?.destroy()
+      if (current === this.#attempt && !this.#accepted) this.#guard(current, () => this.#abandon({ type: 'connect-timeout' }))
     }, this.#settings.connectTimeout)
     this.#transport = this.#openTransport(attempt.endpoint, this.#settings.tls, {
       open: () => {
-        if (current === this.#attempt) this.write(encode(connectPacket(this.#settings, attempt), attempt.protocolVersion))
+        // Settings the options' validation should have refused fail the attempt, not the process.
+        const connect = () => this.write(encode(connectPacket(this.#settings, attempt), attempt.protocolVersion))
+        if (current === this.#attempt) this.#guard(current, connect, 'the CONNECT could not be sent')
       },
       data: (chunk) => {
-        if (current !== this.#attempt) return
-        this.#keepalive.heard()
-        this.#probes.answerAll(true)
-        reader.push(chunk)
-        this.#read()
+        if (current !== this.#attempt || this.#reader !== reader) return
+        this.#guard(current, () => {
+          this.#keepalive.heard()
+          this.#probes.answerAll(true)
+          reader.push(chunk)
+          this.#read()
+        })
+      },
+      drain: () => {
+        if (current === this.#attempt) this.#events.drained()
       },
       failed: (failure) => {
         if (current === this.#attempt) this.#events.failed(failure)
       },
       closed: () => {
-        if (current === this.#attempt) this.#onClosed()
+        if (current !== this.#attempt) return
+        try {
+          this.#onClosed()
+        } catch {
+          // The engine's own failure while it took the close: the socket is closed, nothing is left to end.
+        }
       },
-    })
+    }, this.#intervals)
+  }
+
+  /** Publishes wait in the publisher while the transport holds more than its high-water mark unsent. */
+  get writable(): boolean {
+    const transport = this.#transport
+    return transport === undefined || transport.buffered < HIGH_WATER_MARK
   }
 
   publish(topic: string, payload: Uint8Array | string, options: LinkPublishOptions, done: (error?: LinkAckError) => void): number | undefined {
@@ -172,35 +196,22 @@ export class LeanLink implements Link, LivenessProbe {
     })
   }
 
-  /** Reads packets until there are none or the engine is busy with a message. */
+  /** Reads every whole packet: acknowledgements and pings are handled at once, PUBLISHes delivered or held. */
   #read(): void {
     const reader = this.#reader
     if (!reader) return
-    const attempt = this.#attempt
     try {
-      while (!this.#busy && attempt === this.#attempt) {
-        const packet = reader.next()
-        if (!packet) break
+      for (let packet = reader.next(); packet; packet = this.#reader === reader ? reader.next() : undefined) {
         // Each packet read proves the broker alive, even when its PINGRESP is still behind a backlog.
         this.#keepalive.heard()
         this.handle(packet)
       }
     } catch (error) {
-      if (attempt !== this.#attempt) return
+      if (this.#reader !== reader) return
       if (!(error instanceof MalformedPacketError)) throw error
       // MQTT closes the connection on a malformed packet: the parser cannot find the next one.
-      this.#reader = undefined
       const message = error.reasonCode === PACKET_TOO_LARGE ? `${error.message} (the client's maxIncomingPacketSize)` : error.message
-      this.#events.failed({ type: 'malformed', message, ack: undefined })
-      this.#transport?.destroy()
-      return
-    }
-    // Backpressure: a busy engine stops the socket instead of letting the backlog grow in memory.
-    const shouldPause = this.#busy && reader.buffered > READ_AHEAD
-    if (shouldPause !== this.#paused) {
-      this.#paused = shouldPause
-      if (shouldPause) this.#transport?.pause()
-      else this.#transport?.resume()
+      this.#abandon({ type: 'malformed', message, ack: undefined }, error.reasonCode)
     }
   }
 
@@ -210,7 +221,7 @@ export class LeanLink implements Link, LivenessProbe {
     }
     switch (packet.type) {
       case 'publish':
-        return this.#onPublish(packet)
+        return this.#inbound.publish(packet)
       case 'puback':
       case 'pubcomp':
         return this.flow.acknowledged(packet)
@@ -226,9 +237,7 @@ export class LeanLink implements Link, LivenessProbe {
       case 'connack':
         return this.#onConnack(packet)
       case 'disconnect':
-        this.#events.failed({ type: 'disconnect', code: packet.reasonCode, reason: packet.properties?.reasonString })
-        this.#transport?.destroy()
-        return
+        return this.#abandon({ type: 'disconnect', code: packet.reasonCode, reason: packet.properties?.reasonString })
       case 'auth':
         // No enhanced authentication is asked for, so the broker may not start one.
         return this.#protocolError('AUTH without an authentication method')
@@ -251,38 +260,17 @@ export class LeanLink implements Link, LivenessProbe {
     if (!connack.sessionPresent) this.#incoming.forget()
     // MQTT 5: the server's keepalive is binding.
     this.#keepalive.start(properties?.serverKeepAlive ?? this.#settings.keepalive)
-    this.flow.restart(this.#attempt, properties?.receiveMaximum ?? 65_535)
+    // Before the engine hears of the connection: a QoS 2 publish the lost session took is answered first.
+    this.flow.restart(this.#attempt, properties?.receiveMaximum ?? 65_535, connack.sessionPresent)
     this.#events.connected({
       sessionPresent: connack.sessionPresent,
       maximumQoS: properties?.maximumQoS,
       maximumPacketSize: properties?.maximumPacketSize,
+      receiveMaximum: properties?.receiveMaximum ?? 65_535,
       subscriptionIdentifiersAvailable: properties?.subscriptionIdentifiersAvailable !== false,
       properties: properties as Readonly<Record<string, unknown>> | undefined,
     })
     if (this.#accepted) this.#events.ready()
-  }
-
-  #onPublish(packet: PublishPacket): void {
-    if (packet.topic === '' || packet.properties?.topicAlias !== undefined) {
-      // The CONNECT allowed no topic aliases (topic alias maximum 0).
-      return this.#protocolError('a PUBLISH with a topic alias, which the client did not allow')
-    }
-    // Delivered already: the broker resent it before it saw the PUBREC, which goes again.
-    if (this.#incoming.delivered(packet)) return this.write(this.#incoming.handled(packet, this.#level) as Uint8Array)
-    this.#busy = true
-    let synchronous = true
-    const attempt = this.#attempt
-    let called = false
-    this.#events.message(packet as IncomingMessage, () => {
-      if (called) return
-      called = true
-      if (attempt !== this.#attempt) return // the connection is gone; the broker resends what it did not get acknowledged
-      const ack = this.#incoming.handled(packet, this.#level)
-      if (ack) this.write(ack)
-      this.#busy = false
-      if (!synchronous) this.#read()
-    })
-    synchronous = false
   }
 
   #request(packet: (packetId: number) => Packet, answer: (ack: SubackPacket | undefined) => void): void {
@@ -301,9 +289,50 @@ export class LeanLink implements Link, LivenessProbe {
     this.#keepalive.wrote()
   }
 
-  #protocolError(message: string): void {
+  /** The broker broke the protocol: `code` is the MQTT 5 reason code the client's DISCONNECT gives. */
+  #protocolError(message: string, code = PROTOCOL_ERROR): void {
+    this.#abandon({ type: 'malformed', message: `protocol error: ${message}`, ack: undefined }, code)
+  }
+
+  /**
+   * Ends the attempt on a failure, once: reports it, reads nothing more, and closes the socket. With a reason
+   * code under MQTT 5, a DISCONNECT tells the broker why before the close (3.1.1 has no way to).
+   */
+  #abandon(failure: LinkFailure, code?: number): void {
+    const transport = this.#transport
+    if (!this.#reader) return
     this.#reader = undefined
-    this.#events.failed({ type: 'malformed', message: `protocol error: ${message}`, ack: undefined })
+    this.#accepted = false
+    this.#inbound.stop()
+    clearTimeout(this.#connectTimer)
+    this.#keepalive.stop()
+    this.#events.failed(failure)
+    if (!transport) return
+    if (code === undefined || this.#level !== 5) return transport.destroy()
+    transport.write(encode({ type: 'disconnect', reasonCode: code }, 5))
+    // A paused socket would never see the broker's close.
+    transport.resume()
+    transport.end()
+    this.#linger = setTimeout(() => transport.destroy(), LINGER_MS)
+  }
+
+  /** Runs a socket event's or a timer's work: what it throws fails the attempt, never the process. */
+  #guard(attempt: number, task: () => void, what?: string): void {
+    try {
+      task()
+    } catch (error) {
+      this.#crashed(attempt, error, what)
+    }
+  }
+
+  /** The link's own code, or the engine's, threw in a socket event or a timer: a failed attempt, never a crash. */
+  #crashed(attempt: number, error: unknown, what = 'the lean link failed'): void {
+    if (attempt !== this.#attempt) return
+    try {
+      this.#abandon({ type: 'protocol', message: `${what}: ${error instanceof Error ? error.message : String(error)}` })
+    } catch {
+      // Reporting threw too: the close still ends the attempt.
+    }
     this.#transport?.destroy()
   }
 
@@ -311,7 +340,9 @@ export class LeanLink implements Link, LivenessProbe {
     if (this.#closeReported) return
     this.#closeReported = true
     clearTimeout(this.#connectTimer)
+    clearTimeout(this.#linger)
     this.#keepalive.stop()
+    this.#inbound.stop()
     this.#accepted = false
     this.#reader = undefined
     this.#transport = undefined

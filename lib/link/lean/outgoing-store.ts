@@ -1,14 +1,19 @@
 import type { LinkAckError } from '../link.js'
 import type { QoS } from '../../message.js'
 
-/** One QoS 1/2 publish from `publish()` until its acknowledgement (or withdrawal). */
+/** One QoS 1/2 publish from `publish()` until its flow ends (acknowledged, refused, or its session lost). */
 export class OutgoingPublish {
   /** `released`: QoS 2 after PUBREC, waiting for PUBCOMP (a PUBREL is what a reconnect resends). */
   released = false
   /** The connection it was last counted in flight on (0: none yet); a later one resends it. */
   connection = 0
-  /** Written at least once: a resend carries DUP. */
+  /** Written at least once in this session: a resend carries DUP. */
   written = false
+  /**
+   * Given up by the publisher after it was written: never written again as a PUBLISH and never answered,
+   * but its identifier stays reserved until its flow ends or its session does (the broker may hold it).
+   */
+  withdrawn = false
 
   constructor(
     readonly packetId: number,
@@ -22,7 +27,8 @@ export class OutgoingPublish {
 /**
  * The client's side of the session: unacknowledged QoS 1/2 publishes in the order they were made, and the
  * broker's receive maximum (MQTT 5 flow control: no more unacknowledged publishes in flight than the CONNACK
- * allows; the rest wait here, in order). It outlives connections: what is in it is resent on the next one.
+ * allows; the rest wait here, in order). It outlives connections: while the broker keeps the session, what is
+ * in it is resent on the next one. A packet identifier is in use while its publish is in here.
  *
  * @example
  * ```ts
@@ -59,7 +65,7 @@ export class OutgoingStore {
     this.#waiting.push(publish)
   }
 
-  /** Takes a publish out (acknowledged, refused or withdrawn). */
+  /** Takes a publish out: its flow has ended (acknowledged or refused), and its identifier is free. */
   remove(packetId: number): OutgoingPublish | undefined {
     const publish = this.#byId.get(packetId)
     if (!publish) return undefined
@@ -69,15 +75,46 @@ export class OutgoingStore {
   }
 
   /**
-   * A new connection, with the broker's receive maximum: everything stored is to be written once more, in
-   * order (the broker resumes the session, or has forgotten it; either way at least once holds).
+   * Given up by the publisher (timeout, abort). Never written: dropped, its identifier free. Written: kept,
+   * because the broker may hold it under that identifier (MQTT 5 §2.2.1), and marked so that it is not written
+   * again as a PUBLISH; a late PUBACK or PUBCOMP (or a lost session) takes it out.
    */
-  restart(connection: number, receiveMaximum: number): void {
+  withdraw(packetId: number): void {
+    const publish = this.#byId.get(packetId)
+    if (!publish) return
+    if (publish.written) publish.withdrawn = true
+    else this.remove(packetId)
+  }
+
+  /**
+   * A new connection, with the broker's receive maximum. The session kept (`sessionPresent`): everything
+   * stored is written once more, in order (a PUBLISH with DUP, a released QoS 2 as its PUBREL), but for the
+   * withdrawn PUBLISHes. The session lost: the broker holds none of it, so a written QoS 1 goes again as a new
+   * message (DUP clear: at least once), a written QoS 2 is taken out and returned, its outcome unknown (resent
+   * it could be delivered twice, or confirmed though the broker discarded it), and withdrawn ones are freed.
+   */
+  restart(connection: number, receiveMaximum: number, sessionPresent: boolean): OutgoingPublish[] {
     this.#connection = connection
     this.#quota = receiveMaximum
     this.#inFlight = 0
-    this.#waiting = [...this.#byId.values()]
     this.#head = 0
+    const lost: OutgoingPublish[] = []
+    const waiting: OutgoingPublish[] = []
+    for (const publish of this.#byId.values()) {
+      if (!sessionPresent && publish.written) {
+        if (publish.qos === 1 && !publish.withdrawn) {
+          publish.written = false
+          waiting.push(publish)
+        } else {
+          this.#byId.delete(publish.packetId)
+          if (!publish.withdrawn) lost.push(publish)
+        }
+      } else if (!publish.withdrawn || publish.released) {
+        waiting.push(publish)
+      }
+    }
+    this.#waiting = waiting
+    return lost
   }
 
   /**
@@ -88,7 +125,8 @@ export class OutgoingStore {
     while (this.#head < this.#waiting.length && this.#inFlight < this.#quota) {
       const publish = this.#waiting[this.#head] as OutgoingPublish
       this.#head += 1
-      if (this.#byId.get(publish.packetId) !== publish) continue // withdrawn or acknowledged meanwhile
+      if (this.#byId.get(publish.packetId) !== publish) continue // acknowledged or dropped meanwhile
+      if (publish.withdrawn && !publish.released) continue // given up: no PUBLISH goes again
       publish.connection = this.#connection
       this.#inFlight += 1
       yield publish

@@ -18,6 +18,11 @@ export interface PublishFlowHost {
  * The lean link's publishing side: PUBLISH out, and the QoS 1 and 2 flows back (PUBACK; PUBREC, PUBREL,
  * PUBCOMP), over the outgoing store that keeps them across connections and the broker's receive maximum.
  *
+ * A resolved publish means the broker accepted it. So when a reconnect finds the session kept, exactly once
+ * holds (unacknowledged PUBLISHes go again with DUP, a PUBREC'd QoS 2 as its PUBREL); when it finds no
+ * session, a written QoS 1 goes again as a new message (at least once) and a written QoS 2 ends with
+ * `outcomeUnknown`: resent, it could be delivered twice, or confirmed though the broker discarded it.
+ *
  * @example
  * ```ts
  * const flow = new PublishFlow({ write, level: () => 5, accepted: () => true, allocate: () => ids.allocate() })
@@ -56,26 +61,36 @@ export class PublishFlow {
     return packetId
   }
 
+  /**
+   * Gives a publish up: it is never written again as a PUBLISH and `done` is not called. One already written
+   * keeps its identifier until its flow ends (a late PUBACK; PUBREC answered by PUBREL, then PUBCOMP) or its
+   * session does, since the broker may hold it.
+   */
   withdraw(packetId: number): void {
-    this.store.remove(packetId)
-    if (this.#host.accepted()) this.#sendStored()
+    this.store.withdraw(packetId)
   }
 
-  /** A new connection accepted: what is stored goes out again, as far as `receiveMaximum` allows. */
-  restart(connection: number, receiveMaximum: number): void {
-    this.store.restart(connection, receiveMaximum)
+  /**
+   * A new connection accepted: what is stored goes out again, as far as `receiveMaximum` allows. Without
+   * the session (`sessionPresent` false) a written QoS 1 goes as a new message and a written QoS 2 is
+   * answered as `outcomeUnknown`, not resent (see {@link OutgoingStore.restart}).
+   */
+  restart(connection: number, receiveMaximum: number, sessionPresent: boolean): void {
+    for (const publish of this.store.restart(connection, receiveMaximum, sessionPresent)) {
+      publish.done({ message: 'session lost', outcomeUnknown: true, received: publish.released })
+    }
     this.#sendStored()
   }
 
-  /** PUBACK or PUBCOMP. */
+  /** PUBACK or PUBCOMP: the flow ends and the identifier is free. */
   acknowledged(ack: AckPacket): void {
     const publish = this.store.get(ack.packetId)
-    // An acknowledgement of what is not (or no longer) in flight: withdrawn meanwhile, or a broker's mistake.
+    // An acknowledgement of what is not (or no longer) in flight: lost with a session, or a broker's mistake.
     // PUBACK answers QoS 1, and QoS 2 where the broker downgraded it (RabbitMQ does); PUBCOMP a released QoS 2.
     if (!publish || (ack.type === 'puback') === publish.released) return
     this.store.remove(ack.packetId)
     this.#sendStored()
-    publish.done(ack.reasonCode >= 0x80 ? ackError(ack) : undefined)
+    if (!publish.withdrawn) publish.done(ack.reasonCode >= 0x80 ? ackError(ack) : undefined)
   }
 
   /** PUBREC: the broker has a QoS 2 publish; PUBREL releases it (or it refused it). */
@@ -89,8 +104,10 @@ export class PublishFlow {
     if (ack.reasonCode >= 0x80) {
       this.store.remove(ack.packetId)
       this.#sendStored()
-      return publish.done(ackError(ack))
+      if (!publish.withdrawn) publish.done(ackError(ack))
+      return
     }
+    // Withdrawn or not, the broker holds it: released, it completes with PUBCOMP, which frees the identifier.
     publish.released = true
     host.write(encode({ type: 'pubrel', packetId: ack.packetId, reasonCode: 0 }, host.level()))
   }

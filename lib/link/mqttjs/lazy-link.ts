@@ -55,6 +55,9 @@ export function lazyLinks(load: () => Promise<(settings: LinkSettings, events: L
         return undefined
       },
       withdraw: (packetId) => real?.withdraw(packetId),
+      get writable() {
+        return real?.writable ?? true
+      },
       subscribe(filter, options, done) {
         if (real) return real.subscribe(filter, options, done)
         queueMicrotask(() => done({ lost: true }))

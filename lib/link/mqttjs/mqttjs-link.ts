@@ -1,7 +1,8 @@
 import mqtt from 'mqtt'
-import type { IClientOptions, IClientPublishOptions, IConnackPacket, IDisconnectPacket, MqttClient, Packet } from 'mqtt'
+import type { IClientOptions, IClientPublishOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient, Packet } from 'mqtt'
 import type { IncomingMessage } from '../../subscriptions/broker-subscription.js'
 import type { QoS } from '../../message.js'
+import { mqttjsProperties } from './user-properties.js'
 import { coalesceWrites } from './coalesce-writes.js'
 import { mqttJsFailure } from './mqttjs-failure.js'
 import type { Intervals } from '../sign-of-life.js'
@@ -10,8 +11,13 @@ import type { LivenessProbe } from '../../connection/liveness.js'
 import { TransportWatch } from '../transport-mistakes.js'
 import { noDelayOnStreamsOf } from './no-delay.js'
 import { WriteBatch } from './write-batch.js'
+import { WriteBackpressure, type DrainingStream } from './write-backpressure.js'
 import { publishPacketId, sendRequest, subackResults, subscribePacket } from './mqttjs-requests.js'
 import { attemptOptions, sessionOptions } from './mqttjs-options.js'
+import { OutgoingSession } from './outgoing-session.js'
+import { ACK_LEFT_TO_LINK, HeldMessages } from './held-messages.js'
+import { writeAck } from './write-ack.js'
+import { endClient } from './end-client.js'
 import type { Attempt, Connack, Link, LinkAckError, LinkEvents, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from '../link.js'
 
 /**
@@ -35,13 +41,23 @@ export class MqttJsLink implements Link, LivenessProbe {
   #lastChunk: Uint8Array | undefined
   /** The topic MQTT.js resolved for the PUBLISH it is about to hand over (a topic alias leaves the packet's empty). */
   #topic = ''
+  /** Withdrawn publishes, and the lost session's rule applied to MQTT.js's store. */
+  readonly #session = new OutgoingSession()
   readonly #transport = new TransportWatch((failure) => this.#events.failed(failure))
   /**
-   * Node: the acknowledgements written while handling one turn's messages, and the publishes of one turn, leave
-   * together (sockets have Nagle's algorithm off). Browsers have neither setImmediate nor a Nagle switch: their WebSocket frames
-   * each write anyway.
+   * Node: the acknowledgements written while handling one turn's messages, and the publishes of one turn, leave together
+   * (sockets have Nagle's algorithm off). Browsers have neither setImmediate nor a Nagle switch: their frames each write anyway.
    */
   readonly #writes = typeof setImmediate === 'function' ? new WriteBatch(setImmediate) : undefined
+  readonly #backpressure = new WriteBackpressure(() => this.#events.drained())
+  /** Messages waiting for the engine, while MQTT.js reads on: acks and pings are never stuck behind a held message. */
+  readonly #held = new HeldMessages<IPublishPacket>({
+    message: (message, done) => this.#events.message(message, done),
+    acknowledge: (packet) => writeAck(this.mqtt, packet, this.#writes),
+    // Reading again is a sign of life (the broker's packets waited unread); the ping schedule itself goes on.
+    resumed: () => (this.#received += 1),
+    crashed: (error) => this.#crashed(error),
+  })
   /** Liveness probes waiting for the next packet from the broker. */
   readonly #probes: InstanceType<LinkKit['LivenessProbes']>
 
@@ -54,7 +70,6 @@ export class MqttJsLink implements Link, LivenessProbe {
   constructor(
     settings: LinkSettings,
     events: LinkEvents,
-    /** The keepalive's timers: a browser's run in a Worker, out of reach of hidden-tab throttling. */
     intervals: Intervals,
     kit: LinkKit,
   ) {
@@ -72,13 +87,15 @@ export class MqttJsLink implements Link, LivenessProbe {
     this.#keepaliveExpired = false
     this.#closeReported = false
     this.#openedAt = Date.now()
+    this.#held.stop()
     this.#transport.begin(attempt.endpoint)
     try {
       if (!this.mqtt) {
         this.mqtt = this.#create(attempt)
         this.mqtt.connect()
       } else {
-        this.#applyAttempt(this.mqtt, attempt)
+        // MQTT.js reads the node, protocol and credentials from its options (its stream builder closes over them).
+        Object.assign(this.mqtt.options, attemptOptions(attempt, this.#settings, this.#kit.connectProperties) satisfies IClientOptions)
         // The stores passed back in keep the unacknowledged publishes, which MQTT.js resends first.
         this.mqtt.reconnect({ incomingStore: this.mqtt.incomingStore, outgoingStore: this.mqtt.outgoingStore })
       }
@@ -98,18 +115,19 @@ export class MqttJsLink implements Link, LivenessProbe {
     // MQTT.js's callback as it is: its ErrorWithReasonCode carries the reason code as `code`.
     const callback = done as (error?: Error) => void
     // MQTT.js's payload and property types name Buffer, where a Uint8Array is written the same way.
-    const publishOptions = (options.properties ? { qos: options.qos, retain: options.retain, properties: options.properties } : { qos: options.qos, retain: options.retain }) as IClientPublishOptions
+    const publishOptions = (options.properties ? { qos: options.qos, retain: options.retain, properties: mqttjsProperties(options.properties) } : { qos: options.qos, retain: options.retain }) as IClientPublishOptions
     // The publishes of one turn leave together too (a burst from a loop), with no wait beyond the turn.
     if (mqttClient.connected) this.#writes?.hold(mqttClient.stream as unknown as Parameters<WriteBatch['hold']>[0])
     mqttClient.publish(topic, payload as string, publishOptions, callback)
     return options.qos > 0 ? publishPacketId(mqttClient, callback) : undefined
   }
 
+  get writable(): boolean {
+    return this.#backpressure.writable(this.mqtt?.stream as unknown as DrainingStream | undefined)
+  }
+
   withdraw(packetId: number): void {
-    const mqttClient = this.mqtt
-    if (!mqttClient?.outgoing[packetId]) return
-    // MQTT.js calls the publish back with "Message removed": the caller has settled it already.
-    mqttClient.removeOutgoingMessage(packetId)
+    if (this.mqtt) this.#session.withdraw(this.mqtt, packetId)
   }
 
   subscribe(filter: string, options: LinkSubscribeOptions, done: (result: Suback) => void): void {
@@ -140,32 +158,8 @@ export class MqttJsLink implements Link, LivenessProbe {
     client.sendPing()
   }
 
-  close({ force, timeout }: { force: boolean; timeout: number }): Promise<void> {
-    const mqttClient = this.mqtt
-    if (!mqttClient?.stream) {
-      this.#intervals.dispose()
-      return Promise.resolve() // never connected: MQTT.js's end() needs a stream
-    }
-    return new Promise<void>((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const done = (): void => {
-        if (timer !== undefined) clearTimeout(timer)
-        this.#intervals.dispose()
-        resolve()
-      }
-      if (!force && mqttClient.connected && timeout > 0) {
-        // A broker that never closes its side (frozen, half-open) has the socket destroyed under it.
-        timer = setTimeout(() => {
-          mqttClient.stream?.destroy()
-          done()
-        }, timeout)
-        // What is still unacknowledged is given up, so that DISCONNECT goes out now.
-        for (const id of Object.keys(mqttClient.outgoing)) mqttClient.removeOutgoingMessage(Number(id))
-        mqttClient.end(false, {}, done)
-      } else {
-        mqttClient.end(true, {}, done)
-      }
-    })
+  close(options: { force: boolean; timeout: number }): Promise<void> {
+    return endClient(this.mqtt, options, () => this.#intervals.dispose())
   }
 
   #create(attempt: Attempt): MqttClient {
@@ -174,7 +168,9 @@ export class MqttJsLink implements Link, LivenessProbe {
     const kit = this.#kit
     const timers = kit.signOfLifeTimers(
       {
-        received: () => this.#received,
+        // While the link holds MQTT.js from reading, the broker's silence is its own: every look counts as a sign
+        // of life, so the keepalive pings on but does not expire (the lean link suspends its keepalive alike).
+        received: () => (this.#held.paused ? ++this.#received : this.#received),
         pingAgain: () => {
           this.mqtt?.sendPing()
           this.mqtt?.reschedulePing(true)
@@ -185,7 +181,7 @@ export class MqttJsLink implements Link, LivenessProbe {
     )
     options.timerVariant = timers as IClientOptions['timerVariant']
     let made: MqttClient | undefined
-    options.messageIdProvider = new kit.InFlightAwareIds((id) => made?.outgoing[id] !== undefined)
+    options.messageIdProvider = new kit.InFlightAwareIds((id) => made?.outgoing[id] !== undefined || this.#session.reserved(id))
     const url = attempt.endpoint.url
     const client = mqtt.connect(url, { ...options, ...(attemptOptions(attempt, settings, kit.connectProperties) satisfies IClientOptions) })
     made = client
@@ -204,8 +200,10 @@ export class MqttJsLink implements Link, LivenessProbe {
       this.#reportConnected()
       this.#events.ready()
     })
-    // MQTT.js sends a QoS 1/2 acknowledgement, and reads the next packet, only when this calls back.
+    // MQTT.js reads the next packet only when this calls back: #held does at once, and acknowledges later itself.
     client.handleMessage = (packet, callback) => {
+      // Read after the close: MQTT.js would queue its acknowledgement for the next connection. The broker resends it.
+      if (!client.connected) return callback(ACK_LEFT_TO_LINK)
       this.#received += 1
       // Only a QoS 1/2 message has an acknowledgement to write.
       if (packet.qos > 0) this.#writes?.hold(client.stream as unknown as Parameters<WriteBatch['hold']>[0])
@@ -213,17 +211,9 @@ export class MqttJsLink implements Link, LivenessProbe {
         packet.topic === this.#topic
           ? (packet as unknown as IncomingMessage)
           : { topic: this.#topic, payload: packet.payload as Uint8Array, qos: packet.qos, retain: packet.retain, properties: packet.properties }
-      this.#events.message(message, callback as () => void)
+      this.#held.receive(message, packet as IPublishPacket, callback as (error?: Error) => void)
     }
     return client
-  }
-
-  /**
-   * MQTT.js reads the next attempt's node, protocol and credentials from its options object (its stream
-   * builder closes over it): this is the one place that writes them, from the attempt alone.
-   */
-  #applyAttempt(client: MqttClient, attempt: Attempt): void {
-    Object.assign(client.options, attemptOptions(attempt, this.#settings, this.#kit.connectProperties) satisfies IClientOptions)
   }
 
   #onPacket(packet: Packet): void {
@@ -238,6 +228,8 @@ export class MqttJsLink implements Link, LivenessProbe {
     }
     this.#accepted = true
     const client = this.mqtt as MqttClient
+    // Before MQTT.js resends its store (it handles the CONNACK after this event): the lost session's rule.
+    this.#session.connack(client, connack.sessionPresent)
     // Before MQTT.js sends any PUBLISH on this connection (it holds them until the CONNACK).
     coalesceWrites(client.stream, this.#kit.concatBytes)
     // Ahead of MQTT.js's own listener, which parses the chunk (and reports its errors) synchronously.
@@ -249,6 +241,7 @@ export class MqttJsLink implements Link, LivenessProbe {
       sessionPresent: connack.sessionPresent,
       maximumQoS: connack.properties?.maximumQoS as QoS | undefined,
       maximumPacketSize: connack.properties?.maximumPacketSize,
+      receiveMaximum: connack.properties?.receiveMaximum ?? 65_535,
       subscriptionIdentifiersAvailable: connack.properties?.subscriptionIdentifiersAvailable !== false,
       properties: connack.properties as Readonly<Record<string, unknown>> | undefined,
     }
@@ -273,9 +266,17 @@ export class MqttJsLink implements Link, LivenessProbe {
     this.#events.failed(failure)
   }
 
+  /** The engine's code threw in a `done` of a held message: a failed connection, never a crash. */
+  #crashed(error: unknown): void {
+    this.#events.failed({ type: 'protocol', message: `the MQTT.js link failed: ${error instanceof Error ? error.message : String(error)}` })
+    this.drop()
+  }
+
   #onClose(): void {
     if (this.#closeReported) return
     this.#closeReported = true
+    this.#held.stop()
+    this.#backpressure.reset()
     this.#probes.answerAll(false)
     this.#lastChunk = undefined
     this.#transport.end()

@@ -49,6 +49,9 @@ export function attemptOptions(attempt: Attempt, settings: LinkSettings, propert
     protocolVersion: attempt.protocolVersion,
     username: attempt.username,
     password: attempt.password,
+    // No Receive Maximum, unlike the lean link: MQTT.js closes the connection (0x93) when a broker has more QoS 2
+    // messages unacknowledged than announced, and Mosquitto 2.0.11 does once acknowledgements flow. What the
+    // broker sends while the app holds a message waits in the link, bounded (held-messages.ts).
     properties: attempt.protocolVersion === 5 ? properties(settings) : undefined,
   }
 }

@@ -1,0 +1,129 @@
+import type { IncomingMessage } from '../../subscriptions/broker-subscription.js'
+import { PROTOCOL_ERROR } from '../../wire/malformed-packet.js'
+import type { ProtocolLevel, PublishPacket } from '../../wire/packets.js'
+import type { IncomingAcks } from './incoming-acks.js'
+
+/** Bytes of PUBLISHes held for a busy engine before the socket is paused (backpressure instead of unbounded memory). */
+const READ_AHEAD = 1 << 20
+/** What one held packet costs beyond its topic and payload: its objects on the heap (the packet, the payload's view, the topic). */
+const OVERHEAD = 256
+/** MQTT 5 reason code of the client's DISCONNECT for a topic alias it did not allow. */
+const TOPIC_ALIAS_INVALID = 0x94
+
+/** What the inbound flow asks of its link. */
+export interface InboundHost {
+  write(bytes: Uint8Array): void
+  level(): ProtocolLevel
+  /** The engine's `message` event: the next message waits for `done`. */
+  message(message: IncomingMessage, done: () => void): void
+  /** The broker broke the protocol: the link ends the connection with `code` (MQTT 5 DISCONNECT). */
+  protocolError(message: string, code: number): void
+  /** Stop (true) or go on (false) reading the socket. */
+  pause(paused: boolean): void
+  /** The work after a `done` threw (the engine's code, delivering the next message): the link ends the attempt. */
+  crashed(error: unknown): void
+}
+
+/**
+ * The broker's PUBLISHes on the lean link: checked (a topic, no topic alias), delivered to the engine one at a time, in order, each acknowledged when the engine calls `done`. Meanwhile
+ * the link reads on, so acknowledgements and pings are never stuck behind a message; PUBLISHes wait in memory,
+ * and past READ_AHEAD bytes of them the socket is paused (QoS 0 and MQTT 3.1.1 have no other flow control).
+ *
+ * @example
+ * ```ts
+ * const inbound = new InboundFlow(acks, { write, level, message, protocolError, pause, crashed })
+ * inbound.restart() // each new connection
+ * inbound.publish(packet)
+ * ```
+ */
+export class InboundFlow {
+  /** Counts connections: a `done` from an earlier one writes nothing. */
+  #connection = 0
+  /** The engine is handling a message: further PUBLISHes wait in `#held` until it calls back. */
+  #busy = false
+  #paused = false
+  /** PUBLISHes read while the engine is busy, in order, and the bytes they hold. */
+  #held: PublishPacket[] = []
+  #heldBytes = 0
+
+  readonly #acks: IncomingAcks
+  readonly #host: InboundHost
+
+  constructor(acks: IncomingAcks, host: InboundHost) {
+    this.#acks = acks
+    this.#host = host
+  }
+
+  /** A new connection: nothing is held or paused. */
+  restart(): void {
+    this.stop()
+    this.#paused = false
+  }
+
+  /** The connection is over: what is held is dropped (the broker resends what it did not get acknowledged). */
+  stop(): void {
+    this.#connection += 1
+    this.#busy = false
+    this.#held = []
+    this.#heldBytes = 0
+  }
+
+  publish(packet: PublishPacket): void {
+    // The CONNECT allowed no topic aliases (topic alias maximum 0).
+    if (packet.properties?.topicAlias !== undefined) return this.#host.protocolError('a PUBLISH with a topic alias, which the client did not allow', TOPIC_ALIAS_INVALID)
+    if (packet.topic === '') return this.#host.protocolError('a PUBLISH without a topic', PROTOCOL_ERROR)
+    // A broker past the Receive Maximum the CONNECT announced is not refused (0x93): Mosquitto 2.0.11 sends past
+    // it once the first PUBACK is in, and closing would loop. What it sends waits here, bounded by READ_AHEAD.
+    if (!this.#busy && this.#held.length === 0) return this.#deliver(packet)
+    this.#held.push(packet)
+    this.#heldBytes += cost(packet)
+    this.#backpressure()
+  }
+
+  /** Hands one message to the engine; the next one waits for its `done`. */
+  #deliver(packet: PublishPacket): void {
+    // Delivered already: the broker resent it before it saw the PUBREC, which goes again, in its turn (acks keep the PUBLISHes' order).
+    if (this.#acks.delivered(packet)) return this.#host.write(this.#acks.handled(packet, this.#host.level()) as Uint8Array)
+    this.#busy = true
+    let synchronous = true
+    const connection = this.#connection
+    let called = false
+    this.#host.message(packet as IncomingMessage, () => {
+      if (called) return
+      called = true
+      if (connection !== this.#connection) return // the connection is gone; the broker resends what it did not get acknowledged
+      try {
+        const ack = this.#acks.handled(packet, this.#host.level())
+        if (ack) this.#host.write(ack)
+        this.#busy = false
+        if (!synchronous) this.#deliverHeld()
+      } catch (error) {
+        this.#host.crashed(error)
+      }
+    })
+    synchronous = false
+  }
+
+  /** The engine is done with a message: the ones held behind it go, until one keeps it busy. */
+  #deliverHeld(): void {
+    const connection = this.#connection
+    while (!this.#busy && connection === this.#connection) {
+      const packet = this.#held.shift()
+      if (!packet) break
+      this.#heldBytes -= cost(packet)
+      this.#deliver(packet)
+    }
+    if (connection === this.#connection) this.#backpressure()
+  }
+
+  #backpressure(): void {
+    const pause = this.#heldBytes > READ_AHEAD
+    if (pause === this.#paused) return
+    this.#paused = pause
+    this.#host.pause(pause)
+  }
+}
+
+function cost(packet: PublishPacket): number {
+  return packet.payload.byteLength + packet.topic.length + OVERHEAD
+}
