@@ -117,6 +117,25 @@ describe('HeldMessages', () => {
     expect(acked).toEqual([3])
   })
 
+  it('runs work asked for behind held messages (a SUBACK) in its place: after them, or as lost when the connection ends first', () => {
+    const { held, delivered, dones, receive } = bed()
+    const ran: string[] = []
+    held.after((lost) => ran.push(`first ${lost}`))
+    expect(ran).toEqual(['first false'])
+    receive(1)
+    receive(2)
+    held.after((lost) => ran.push(`behind t/2 ${lost}`))
+    receive(3)
+    dones[0]?.()
+    expect(ran).toEqual(['first false'])
+    dones[1]?.()
+    expect(ran).toEqual(['first false', 'behind t/2 false'])
+    expect(delivered).toEqual(['t/1', 't/2', 't/3'])
+    held.after((lost) => ran.push(`behind t/3 ${lost}`))
+    held.stop()
+    expect(ran.at(-1)).toBe('behind t/3 true')
+  })
+
   it('reports a failure after a done instead of throwing into the engine', () => {
     const { crashes, dones, receive } = bed({ throwOnAck: true })
     receive(1)

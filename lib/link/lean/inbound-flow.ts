@@ -42,8 +42,8 @@ export class InboundFlow {
   /** The engine is handling a message: further PUBLISHes wait in `#held` until it calls back. */
   #busy = false
   #paused = false
-  /** PUBLISHes read while the engine is busy, in order, and the bytes they hold. */
-  #held: PublishPacket[] = []
+  /** PUBLISHes read while the engine is busy, in order, with the work that waits behind them; and their bytes. */
+  #held: Array<PublishPacket | AfterHeld> = []
   #heldBytes = 0
 
   readonly #acks: IncomingAcks
@@ -62,10 +62,22 @@ export class InboundFlow {
 
   /** The connection is over: what is held is dropped (the broker resends what it did not get acknowledged). */
   stop(): void {
+    const dropped = this.#held
     this.#connection += 1
     this.#busy = false
     this.#held = []
     this.#heldBytes = 0
+    for (const entry of dropped) if (typeof entry === 'function') entry(true)
+  }
+
+  /**
+   * Runs `task` once the PUBLISHes read before it are delivered: a SUBACK or UNSUBACK keeps its place among
+   * them, since the engine takes the messages before it as sent before the subscription changed (a retained
+   * re-ask tells the broker's resends from live messages by that order). `lost`: the connection ended first.
+   */
+  after(task: AfterHeld): void {
+    if (!this.#busy && this.#held.length === 0) return task(false)
+    this.#held.push(task)
   }
 
   publish(packet: PublishPacket): void {
@@ -108,10 +120,14 @@ export class InboundFlow {
   #deliverHeld(): void {
     const connection = this.#connection
     while (!this.#busy && connection === this.#connection) {
-      const packet = this.#held.shift()
-      if (!packet) break
-      this.#heldBytes -= cost(packet)
-      this.#deliver(packet)
+      const next = this.#held.shift()
+      if (!next) break
+      if (typeof next === 'function') {
+        next(false)
+        continue
+      }
+      this.#heldBytes -= cost(next)
+      this.#deliver(next)
     }
     if (connection === this.#connection) this.#backpressure()
   }
@@ -123,6 +139,9 @@ export class InboundFlow {
     this.#host.pause(pause)
   }
 }
+
+/** Work that waits for the PUBLISHes read before it; `lost` when the connection ended first. */
+export type AfterHeld = (lost: boolean) => void
 
 function cost(packet: PublishPacket): number {
   return packet.payload.byteLength + packet.topic.length + OVERHEAD

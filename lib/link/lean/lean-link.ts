@@ -231,7 +231,10 @@ export class LeanLink implements Link, LivenessProbe {
         return this.write(this.#incoming.release(packet.packetId, this.#level))
       case 'suback':
       case 'unsuback':
-        return this.requests.answer(packet.packetId, packet.type === 'suback' ? packet : { type: 'suback', packetId: packet.packetId, reasonCodes: [] })
+        // In its place among the messages read before it; a lost connection answers every request itself.
+        return this.#inbound.after((lost) => {
+          if (!lost) this.requests.answer(packet.packetId, packet.type === 'suback' ? packet : { type: 'suback', packetId: packet.packetId, reasonCodes: [] })
+        })
       case 'pingresp':
         return
       case 'connack':

@@ -54,7 +54,9 @@ export class HeldMessages<P> {
   #connection = 0
   /** The engine is handling a message: further ones wait in `#held` until it calls back. */
   #busy = false
-  #held: Array<Held<P>> = []
+  /** Messages read while the engine is busy, in order, with the work that waits behind them. */
+  #held: Array<Held<P> | AfterHeld> = []
+  #heldMessages = 0
   #heldBytes = 0
   /** MQTT.js's callback, held while too much waits: MQTT.js reads no further packet until it is called. */
   #stalled: (() => void) | undefined
@@ -72,12 +74,25 @@ export class HeldMessages<P> {
 
   /** The connection is over: what is held is dropped, a late `done` writes nothing. */
   stop(): void {
+    const dropped = this.#held
     this.#connection += 1
     this.#busy = false
     this.#held = []
     this.#heldBytes = 0
+    this.#heldMessages = 0
+    for (const entry of dropped) if (typeof entry === 'function') entry(true)
     // MQTT.js drops the packets queued by a superseded connection itself: its callback is not needed any more.
     this.#stalled = undefined
+  }
+
+  /**
+   * Runs `task` once the messages read before it are delivered: a SUBACK or UNSUBACK keeps its place among
+   * them, since the engine takes the messages before it as sent before the subscription changed (a retained
+   * re-ask tells the broker's resends from live messages by that order). `lost`: the connection ended first.
+   */
+  after(task: AfterHeld): void {
+    if (!this.#busy && this.#held.length === 0) return task(false)
+    this.#held.push(task)
   }
 
   /**
@@ -88,6 +103,7 @@ export class HeldMessages<P> {
     if (this.#busy || this.#held.length > 0) {
       this.#held.push({ message, packet })
       this.#heldBytes += cost(message)
+      this.#heldMessages += 1
       if (this.#full()) this.#stalled = () => callback(ACK_LEFT_TO_LINK)
       else callback(ACK_LEFT_TO_LINK)
       return
@@ -128,7 +144,12 @@ export class HeldMessages<P> {
     while (!this.#busy && connection === this.#connection) {
       const held = this.#held.shift()
       if (!held) break
+      if (typeof held === 'function') {
+        held(false)
+        continue
+      }
       this.#heldBytes -= cost(held.message)
+      this.#heldMessages -= 1
       this.#deliver(held)
     }
     if (connection !== this.#connection || this.#full()) return
@@ -140,9 +161,12 @@ export class HeldMessages<P> {
   }
 
   #full(): boolean {
-    return this.#heldBytes > READ_AHEAD || this.#held.length > READ_AHEAD_MESSAGES
+    return this.#heldBytes > READ_AHEAD || this.#heldMessages > READ_AHEAD_MESSAGES
   }
 }
+
+/** Work that waits for the messages read before it; `lost` when the connection ended first. */
+export type AfterHeld = (lost: boolean) => void
 
 function cost(message: IncomingMessage): number {
   return message.payload.byteLength + message.topic.length + OVERHEAD

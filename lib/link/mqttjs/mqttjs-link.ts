@@ -136,7 +136,8 @@ export class MqttJsLink implements Link, LivenessProbe {
 
   subscribeMany(subscriptions: readonly LinkSubscription[], done: (results: readonly Suback[]) => void): void {
     const v5 = this.mqtt?.options.protocolVersion === 5
-    sendRequest(this.mqtt, subscribePacket(subscriptions, v5), 'subscribe', (_error, ack) => done(subackResults(subscriptions, ack)))
+    // The SUBACK in its place among the messages read before it (held-messages.ts).
+    sendRequest(this.mqtt, subscribePacket(subscriptions, v5), 'subscribe', (_error, ack) => this.#held.after((lost) => done(subackResults(subscriptions, lost ? undefined : ack))))
   }
 
   unsubscribe(filter: string, done: (ok: boolean) => void): void {
@@ -144,7 +145,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   }
 
   unsubscribeMany(filters: readonly string[], done: (ok: boolean) => void): void {
-    sendRequest(this.mqtt, { cmd: 'unsubscribe', unsubscriptions: [...filters] }, 'unsubscribe', (error) => done(!error))
+    sendRequest(this.mqtt, { cmd: 'unsubscribe', unsubscriptions: [...filters] }, 'unsubscribe', (error) => this.#held.after((lost) => done(!error && !lost)))
   }
 
   drop(): void {
