@@ -2,6 +2,7 @@ import type { IncomingMessage } from '../../subscriptions/broker-subscription.js
 import { PROTOCOL_ERROR } from '../../wire/malformed-packet.js'
 import type { ProtocolLevel, PublishPacket } from '../../wire/packets.js'
 import type { IncomingAcks } from './incoming-acks.js'
+import { Fifo } from '../fifo.js'
 
 /** Bytes of PUBLISHes held for a busy engine before the socket is paused (backpressure instead of unbounded memory). */
 const READ_AHEAD = 1 << 20
@@ -43,7 +44,7 @@ export class InboundFlow {
   #busy = false
   #paused = false
   /** PUBLISHes read while the engine is busy, in order, with the work that waits behind them; and their bytes. */
-  #held: Array<PublishPacket | AfterHeld> = []
+  readonly #held = new Fifo<PublishPacket | AfterHeld>()
   #heldBytes = 0
 
   readonly #acks: IncomingAcks
@@ -62,10 +63,9 @@ export class InboundFlow {
 
   /** The connection is over: what is held is dropped (the broker resends what it did not get acknowledged). */
   stop(): void {
-    const dropped = this.#held
+    const dropped = this.#held.clear()
     this.#connection += 1
     this.#busy = false
-    this.#held = []
     this.#heldBytes = 0
     for (const entry of dropped) if (typeof entry === 'function') entry(true)
   }
@@ -76,7 +76,7 @@ export class InboundFlow {
    * re-ask tells the broker's resends from live messages by that order). `lost`: the connection ended first.
    */
   after(task: AfterHeld): void {
-    if (!this.#busy && this.#held.length === 0) return task(false)
+    if (!this.#busy && this.#held.size === 0) return task(false)
     this.#held.push(task)
   }
 
@@ -86,7 +86,7 @@ export class InboundFlow {
     if (packet.topic === '') return this.#host.protocolError('a PUBLISH without a topic', PROTOCOL_ERROR)
     // A broker past the Receive Maximum the CONNECT announced is not refused (0x93): Mosquitto 2.0.11 sends past
     // it once the first PUBACK is in, and closing would loop. What it sends waits here, bounded by READ_AHEAD.
-    if (!this.#busy && this.#held.length === 0) return this.#deliver(packet)
+    if (!this.#busy && this.#held.size === 0) return this.#deliver(packet)
     this.#held.push(packet)
     this.#heldBytes += cost(packet)
     this.#backpressure()

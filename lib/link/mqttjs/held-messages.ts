@@ -1,4 +1,5 @@
 import type { IncomingMessage } from '../../subscriptions/broker-subscription.js'
+import { Fifo } from '../fifo.js'
 
 /** Bytes of messages held for a busy engine before MQTT.js is made to stop reading (as the lean link's READ_AHEAD). */
 const READ_AHEAD = 1 << 20
@@ -55,7 +56,7 @@ export class HeldMessages<P> {
   /** The engine is handling a message: further ones wait in `#held` until it calls back. */
   #busy = false
   /** Messages read while the engine is busy, in order, with the work that waits behind them. */
-  #held: Array<Held<P> | AfterHeld> = []
+  readonly #held = new Fifo<Held<P> | AfterHeld>()
   #heldMessages = 0
   #heldBytes = 0
   /** MQTT.js's callback, held while too much waits: MQTT.js reads no further packet until it is called. */
@@ -74,10 +75,9 @@ export class HeldMessages<P> {
 
   /** The connection is over: what is held is dropped, a late `done` writes nothing. */
   stop(): void {
-    const dropped = this.#held
+    const dropped = this.#held.clear()
     this.#connection += 1
     this.#busy = false
-    this.#held = []
     this.#heldBytes = 0
     this.#heldMessages = 0
     for (const entry of dropped) if (typeof entry === 'function') entry(true)
@@ -91,7 +91,7 @@ export class HeldMessages<P> {
    * re-ask tells the broker's resends from live messages by that order). `lost`: the connection ended first.
    */
   after(task: AfterHeld): void {
-    if (!this.#busy && this.#held.length === 0) return task(false)
+    if (!this.#busy && this.#held.size === 0) return task(false)
     this.#held.push(task)
   }
 
@@ -100,7 +100,7 @@ export class HeldMessages<P> {
    * itself (`callback()`), as it would be without this class; any other is acknowledged by the host later.
    */
   receive(message: IncomingMessage, packet: P, callback: (error?: Error) => void): void {
-    if (this.#busy || this.#held.length > 0) {
+    if (this.#busy || this.#held.size > 0) {
       this.#held.push({ message, packet })
       this.#heldBytes += cost(message)
       this.#heldMessages += 1
