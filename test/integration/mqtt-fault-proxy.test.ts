@@ -116,6 +116,17 @@ describe.skipIf(noMosquitto())('MqttFaultProxy against Mosquitto', () => {
     expect(firstAcked).toBe(false)
   })
 
+  it('times makes a rule act on that many matching packets, then lets the rest through', async () => {
+    const { proxy, client } = await through(5)
+    const p = uniquePrefix('proxy')
+    proxy.inject({ direction: 'in', type: 'PUBACK', action: { kind: 'drop' }, times: 2 })
+    const acked: string[] = []
+    for (const name of ['a', 'b']) void client.publishAsync(`${p}/${name}`, 'm', { qos: 1 }).then(() => acked.push(name), () => undefined)
+    await client.publishAsync(`${p}/c`, 'm', { qos: 1 })
+    expect(proxy.packets((s) => s.type === 'PUBACK').length).toBe(3)
+    expect(acked).toEqual([])
+  })
+
   it('hold keeps a packet and what follows it until release, in order', async () => {
     const { proxy, client } = await through(4)
     const p = uniquePrefix('proxy')

@@ -51,6 +51,8 @@ export interface FaultRule {
   readonly type: PacketName
   /** Acts on the nth packet that matches (from 1, counted from when the rule was added). Default 1. */
   readonly nth?: number
+  /** How many matching packets it acts on, from the nth on (`Infinity`: every one). Default 1. */
+  readonly times?: number
   /** Narrows the match (a topic, a QoS, a connection...). */
   readonly where?: (seen: SeenPacket) => boolean
   readonly action: FaultAction
@@ -70,6 +72,7 @@ interface Conn {
 interface ActiveRule {
   readonly rule: FaultRule
   matched: number
+  fired: number
 }
 
 /**
@@ -118,9 +121,9 @@ export class MqttFaultProxy extends EventEmitter {
     return `mqtt://127.0.0.1:${this.port}`
   }
 
-  /** Adds a fault; it fires once, on the nth matching packet. */
+  /** Adds a fault; it fires on the nth matching packet (and the `times - 1` matching ones after it). */
   inject(rule: FaultRule): void {
-    this.#rules.push({ rule, matched: 0 })
+    this.#rules.push({ rule, matched: 0, fired: 0 })
   }
 
   /** Removes every fault not yet fired. */
@@ -265,7 +268,7 @@ export class MqttFaultProxy extends EventEmitter {
     this.emit('packet', seen)
     const active = this.#rules.find((r) => r.rule.direction === direction && r.rule.type === seen.type && (r.rule.where?.(seen) ?? true) && ++r.matched >= (r.rule.nth ?? 1))
     const action = active?.rule.action
-    if (active) this.#rules = this.#rules.filter((r) => r !== active)
+    if (active && ++active.fired >= (active.rule.times ?? 1)) this.#rules = this.#rules.filter((r) => r !== active)
     const target = this.#target(conn, direction)
     if (!action) {
       const held = conn.held[direction]
