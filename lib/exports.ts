@@ -26,7 +26,7 @@ export {
 } from './errors.js'
 
 export type { Codec, CodecName } from './codec.js'
-export type { Message, MessageProperties, QoS, UserProperties, UserPropertyPairs } from './message.js'
+export type { ClearedMessage, Message, MessageProperties, QoS, UserProperties, UserPropertyPairs } from './message.js'
 export type {
   ClientOptions,
   MQTTClientOptions,

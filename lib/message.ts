@@ -35,6 +35,7 @@ export interface MessageProperties {
  * ```ts
  * client.observe<{ celsius: number }>('rooms/+/temp', { codec: 'json' }).subscribe((m) => {
  *   const [room] = m.params
+ *   // retain: the broker's stored value, as a (late) observer gets it first; a live publish is never marked.
  *   render(room, m.payload.celsius, m.retain ? 'stored' : 'live')
  * })
  * ```
@@ -47,14 +48,18 @@ export interface Message<T = Uint8Array> {
   readonly raw: Uint8Array
   readonly qos: QoS
   /**
-   * True for the broker's stored (retained) value of the topic: sent on subscribe, replayed to a late
-   * observer from the client's cache, or (MQTT 5) a live publish made with the retain flag.
+   * True for the broker's stored (retained) value of the topic, sent because of a subscription (the broker's
+   * on subscribe, or the client's re-ask for a late observer) or replayed to a late observer from the client's
+   * retained cache. A live publish is `false`, whether or not it was published with the retain flag: the same
+   * under MQTT 5 and 3.1.1.
    */
   readonly retain: boolean
   /** What each `+` and `#` of the observed filter matched, in order (`#` gives the rest, levels joined by `/`). */
   readonly params: readonly string[]
   /** MQTT 5 properties, when the message carried any. */
   readonly properties?: MessageProperties
+  /** Never true here: with `observe(filter, { cleared: true })` an empty payload is a {@link ClearedMessage}. */
+  readonly cleared?: false
   /**
    * Observers with `ack: 'manual'`: the message is handled; its QoS 1/2 acknowledgement may go to the
    * broker (once every manual observer of it has acknowledged). Does nothing for other observers.
@@ -65,4 +70,22 @@ export interface Message<T = Uint8Array> {
    * is closed and re-opened, and a persistent session gets it again. Does nothing for other observers.
    */
   nack(reason?: unknown): void
+}
+
+/**
+ * An empty payload, as delivered to an observer of `observe(filter, { cleared: true })`: MQTT's way of clearing a
+ * topic's retained value (a retained publish with an empty payload), which the broker forwards to subscribers.
+ * The codec did not run; `payload` is `undefined` and `raw` the empty bytes. `if (m.cleared)` tells it from a
+ * `Message<T>`.
+ *
+ * @example
+ * ```ts
+ * client.observe<{ celsius: number }>('rooms/+/temp', { codec: 'json', cleared: true }).subscribe((m) => {
+ *   if (m.cleared) remove(m.topic)
+ *   else render(m.topic, m.payload.celsius)
+ * })
+ * ```
+ */
+export interface ClearedMessage extends Omit<Message<undefined>, 'cleared'> {
+  readonly cleared: true
 }

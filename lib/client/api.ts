@@ -2,7 +2,7 @@ import type { Observable, Subscription } from 'rxjs'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import type { Codec } from '../codec.js'
 import type { IotPubSubError } from '../errors.js'
-import type { Message } from '../message.js'
+import type { ClearedMessage, Message } from '../message.js'
 import type { EndOptions, ObserveOptions, PublishOptions } from '../options/client-options.js'
 import type { RequestOptions } from '../services/requester.js'
 import type { RouteMessage, RouteOptions } from '../services/observe-route.js'
@@ -64,7 +64,11 @@ export interface MQTTClient {
    * highest QoS any of them asked for. A late observer first receives the retained messages the client
    * has seen, marked `retain: true`. Observers survive reconnects; `end()` completes them.
    *
-   * Throws `InvalidTopicError` at once for a malformed filter.
+   * `retain: true` marks the broker's stored value (on subscribe, or replayed to a late observer); a live
+   * publish is `retain: false`. With `cleared: true`, a cleared retained value (an empty payload) comes as a
+   * `ClearedMessage` instead of going through the codec.
+   *
+   * Throws `InvalidTopicError` at once for a malformed filter, `UnsupportedOptionError` for a bad option.
    *
    * @example
    * ```ts
@@ -73,10 +77,14 @@ export interface MQTTClient {
    * sub.unsubscribe() // the last observer leaving sends UNSUBSCRIBE
    * ```
    */
-  observe(filter: string, options?: ObserveOptions<Uint8Array> & { codec?: 'bytes' }): Observable<Message<Uint8Array>>
-  observe(filter: string, options: ObserveOptions<string> & { codec: 'text' }): Observable<Message<string>>
-  observe<T = unknown>(filter: string, options: ObserveOptions<T> & { codec: 'json' }): Observable<Message<T>>
-  observe<T>(filter: string, options: ObserveOptions<T> & { codec: Codec<T> }): Observable<Message<T>>
+  observe(filter: string, options?: ObserveOptions<Uint8Array> & { codec?: 'bytes'; cleared?: false }): Observable<Message<Uint8Array>>
+  observe(filter: string, options: ObserveOptions<string> & { codec: 'text'; cleared?: false }): Observable<Message<string>>
+  observe<T = unknown>(filter: string, options: ObserveOptions<T> & { codec: 'json'; cleared?: false }): Observable<Message<T>>
+  observe<T>(filter: string, options: ObserveOptions<T> & { codec: Codec<T>; cleared?: false }): Observable<Message<T>>
+  observe(filter: string, options: ObserveOptions<Uint8Array> & { codec?: 'bytes'; cleared?: boolean }): Observable<Message<Uint8Array> | ClearedMessage>
+  observe(filter: string, options: ObserveOptions<string> & { codec: 'text'; cleared?: boolean }): Observable<Message<string> | ClearedMessage>
+  observe<T = unknown>(filter: string, options: ObserveOptions<T> & { codec: 'json'; cleared?: boolean }): Observable<Message<T> | ClearedMessage>
+  observe<T>(filter: string, options: ObserveOptions<T> & { codec: Codec<T>; cleared?: boolean }): Observable<Message<T> | ClearedMessage>
 
   /**
    * Publishes a message. Resolves when the QoS is satisfied: written to the connection (QoS 0), PUBACK

@@ -5,7 +5,7 @@ import { Connection } from '../connection/connection.js'
 import { Broadcast } from '../rx/broadcast.js'
 import type { TransportVerdict } from '../connection/close-verdict.js'
 import { ClientClosedError, HandlerError, type IotPubSubError } from '../errors.js'
-import { type ObserverHost, ObserverRecord } from '../inbound/observer-record.js'
+import { keepCleared, type ObserverHost, ObserverRecord } from '../inbound/observer-record.js'
 import { FilterObservable } from '../inbound/filter-observable.js'
 import { Dispatcher } from '../inbound/dispatcher.js'
 import type { Link, LinkFactory } from '../link/link.js'
@@ -175,7 +175,8 @@ export class Client extends ClientServices implements MQTTClient {
   observe<T>(filter: string, options: ObserveOptions<T> = {}): Observable<Message<T>> {
     const parsed = parseFilter(filter)
     const qos = checkQos(options.qos ?? 0)
-    const codec = resolveCodec<T>(options.codec)
+    const resolved = resolveCodec<T>(options.codec)
+    const codec = checkOneOf('cleared', options.cleared ?? false, [false, true] as const) ? keepCleared(resolved) : resolved
     const manual = checkOneOf('ack', options.ack ?? 'auto', ['auto', 'manual'] as const) === 'manual'
     return new FilterObservable<T>((sink) => {
       const observer = new ObserverRecord<T>(this.#observerHost, sink, qos, codec, manual)

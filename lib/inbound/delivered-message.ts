@@ -11,18 +11,22 @@ export class DeliveredMessage<T> implements Message<T> {
   readonly qos: QoS
   readonly retain: boolean
   readonly properties?: MessageProperties
+  // Set on a cleared value only (`declare`: no field on every other message).
+  declare readonly cleared?: false
   readonly #filterLevels: readonly string[]
   #cachedParams: readonly string[] | undefined
 
   readonly #held: AckHandle | undefined
 
-  constructor(message: IncomingMessage, payload: T, filterLevels: readonly string[], held?: AckHandle) {
+  constructor(message: IncomingMessage, payload: T, filterLevels: readonly string[], held?: AckHandle, cleared?: boolean) {
     this.topic = message.topic
     this.payload = payload
     this.raw = message.payload
     this.qos = message.qos
     this.retain = message.retain
     if (message.properties) this.properties = message.properties
+    // A ClearedMessage: `cleared: true` where Message says `false`.
+    if (cleared) (this as { cleared?: boolean }).cleared = true
     this.#filterLevels = filterLevels
     this.#held = held
   }
@@ -41,8 +45,8 @@ export class DeliveredMessage<T> implements Message<T> {
   }
 
   toJSON(): Omit<Message<T>, 'ack' | 'nack'> {
-    const { topic, payload, raw, qos, retain, params, properties } = this
-    return properties ? { topic, payload, raw, qos, retain, params, properties } : { topic, payload, raw, qos, retain, params }
+    const { topic, payload, raw, qos, retain, params, properties, cleared } = this
+    return { topic, payload, raw, qos, retain, params, ...(properties ? { properties } : {}), ...(cleared ? { cleared } : {}) }
   }
 }
 

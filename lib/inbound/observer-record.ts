@@ -19,6 +19,20 @@ export interface ObserverHost {
 export type ObserverSink<T> = ((value: Message<T>) => void) | Partial<Observer<Message<T>>>
 
 /**
+ * The codec of an observer with `cleared: true`: `codec` itself (its prototype), marked, so that an empty payload
+ * skips it and is delivered as a ClearedMessage. A mark on the codec rather than a field, so that the record of
+ * an idle filter stays as small as it was.
+ *
+ * @example
+ * ```ts
+ * new ObserverRecord(host, sink, 0, keepCleared(jsonCodec), false)
+ * ```
+ */
+export function keepCleared<T>(codec: Codec<T>): Codec<T> {
+  return Object.assign(Object.create(codec) as Codec<T>, { cleared: true })
+}
+
+/**
  * One `subscribe()` to an `observe()` Observable: decodes for its sink, and is the Subscription the app holds
  * (or, under an operator, the teardown of the operator's Subscriber). One object in place of RxJS's four
  * (Subscriber, its ConsumerObserver, the partial observer around a callback, and a 17-slot finalizer array:
@@ -55,18 +69,23 @@ export class ObserverRecord<T> extends Subscription implements FilterObserver {
   next(message: IncomingMessage, subscription: BrokerSubscription, ack: PendingAck | undefined): void {
     const sink = this.#sink
     if (!sink) return
+    const codec = this.#codec
     let payload: T
-    if (this.#codec === (bytesCodec as Codec<unknown>)) {
+    let cleared = false
+    if (codec === (bytesCodec as Codec<unknown>)) {
       payload = message.payload as T
+    } else if (message.payload.length === 0 && (codec as { cleared?: true }).cleared) {
+      cleared = true
+      payload = undefined as T
     } else {
       try {
-        payload = this.#codec.decode(message.payload)
+        payload = codec.decode(message.payload)
       } catch (error) {
         this.#host.decodeFailed(new DecodeError(message.topic, message.payload, error))
         return
       }
     }
-    const delivered = new DeliveredMessage(message, payload, subscription.levels, this.#holding ? this.#hold(ack) : undefined)
+    const delivered = new DeliveredMessage(message, payload, subscription.levels, this.#holding ? this.#hold(ack) : undefined, cleared)
     try {
       if (typeof sink === 'function') sink(delivered)
       else sink.next?.(delivered)

@@ -169,6 +169,18 @@ export interface ObserveOptions<T> {
    * Default `'auto'`.
    */
   ack?: 'auto' | 'manual'
+  /**
+   * `true`: a message with an empty payload (a cleared retained value: MQTT clears one with an empty retained
+   * publish) skips the codec and comes as a `ClearedMessage` (`cleared: true`, `payload: undefined`). Default
+   * `false`: the codec decodes it like any payload (`'bytes'` gives empty bytes, `'text'` `''`, `'json'` a
+   * `DecodeError` on `errors$`).
+   *
+   * @example
+   * ```ts
+   * client.observe('lamps/+/state', { codec: 'json', cleared: true }).subscribe((m) => (m.cleared ? forget(m.topic) : show(m.payload)))
+   * ```
+   */
+  cleared?: boolean
 }
 
 /**

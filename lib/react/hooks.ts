@@ -75,7 +75,9 @@ function useTopicStore<S>(hook: string, kind: string, args: [MQTTClient | string
  * the codec exactly like `observe()`. The broker subscription is made when the component mounts and
  * released (one UNSUBSCRIBE once no one else observes the filter) when it unmounts or the filter changes;
  * re-renders and StrictMode's double effects do not resubscribe. When the client already observes the
- * filter, the first render shows its retained message. A malformed filter (`InvalidTopicError`) and a
+ * filter, the first render shows its retained message. A cleared retained value (an empty retained publish)
+ * makes it `undefined` again; for a wildcard filter, a clear of the topic of the message shown does (a clear of
+ * another topic leaves it). A malformed filter (`InvalidTopicError`) and a
  * refused subscription (`SubscriptionRejectedError`) are thrown during render, for an error boundary.
  *
  * Call it with the client, or with the filter alone under an {@link MqttProvider}.
@@ -104,7 +106,7 @@ export function useTopic(first: MQTTClient | string, second?: string | AnyOption
  * The last `limit` messages on a topic filter (default 100), oldest first, as one immutable array that is
  * replaced for each new message. Otherwise like {@link useTopic}: typed by the codec, one observer per
  * filter, QoS, codec and limit under a provider, and the retained messages on the first render when the
- * client already observes the filter.
+ * client already observes the filter. Cleared retained values (empty payloads) are left out.
  *
  * @example
  * ```tsx

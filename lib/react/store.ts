@@ -5,7 +5,7 @@
 import type { Subscription } from 'rxjs'
 import type { MQTTClient } from '../client/api.js'
 import type { Codec, CodecName } from '../codec.js'
-import type { Message, QoS } from '../message.js'
+import type { ClearedMessage, Message, QoS } from '../message.js'
 import type { ObserveOptions } from '../options/client-options.js'
 import type { Status } from '../status.js'
 
@@ -21,7 +21,8 @@ export interface ExternalStore<S> {
 /** How a topic store folds messages into its state. */
 export interface Fold<S> {
   readonly initial: S
-  readonly add: (state: S, message: Message<unknown>) => S
+  /** `message` may be a cleared value (the stores observe with `cleared: true`). */
+  readonly add: (state: S, message: Message<unknown> | ClearedMessage) => S
   /** Whether two states show the same messages, so that a replay does not re-render for nothing. */
   readonly same: (a: S, b: S) => boolean
 }
@@ -91,15 +92,21 @@ export function sameMessage(a: Message<unknown> | undefined, b: Message<unknown>
 
 export const latest: Fold<Message<unknown> | undefined> = {
   initial: undefined,
-  add: (_state, message) => message,
+  add: clearedOrLatest,
   same: sameMessage,
+}
+
+/** The latest message, or `undefined` once the topic it is on was cleared (a clear of another topic changes nothing). */
+export function clearedOrLatest(state: Message<unknown> | undefined, message: Message<unknown> | ClearedMessage): Message<unknown> | undefined {
+  return !message.cleared ? message : state?.topic === message.topic ? undefined : state
 }
 
 export function lastMessages(limit: number): Fold<readonly Message<unknown>[]> {
   const empty: readonly Message<unknown>[] = Object.freeze([])
   return {
     initial: empty,
-    add: (state, message) => (state.length >= limit ? [...state.slice(state.length - limit + 1), message] : [...state, message]),
+    // A cleared value is no message to list.
+    add: (state, message) => (message.cleared ? state : state.length >= limit ? [...state.slice(state.length - limit + 1), message] : [...state, message]),
     same: (a, b) => a.length === b.length && a.every((m, i) => sameMessage(m, b[i])),
   }
 }
@@ -137,7 +144,7 @@ export function topicStore<S>(
   owner?: StoreOwner,
 ): ExternalStore<S> {
   // observe() throws InvalidTopicError for a malformed filter: during render, for an error boundary.
-  const source = client.observe(filter, options as ObserveOptions<unknown> & { codec: Codec<unknown> })
+  const source = client.observe(filter, { ...options, cleared: true } as ObserveOptions<unknown> & { codec: Codec<unknown> })
   let state = fold.initial
   let failure: { error: unknown } | undefined
   let subscription: Subscription | undefined

@@ -3,7 +3,7 @@ import type { MQTTClient } from '../client/api.js'
 import { ClientServices } from '../client/client-services.js'
 import { resolveCodec } from '../codec.js'
 import { ClientClosedError, ConnectionLostError, DecodeError, type IotPubSubError, UnsupportedOptionError } from '../errors.js'
-import { type ObserverHost, ObserverRecord } from '../inbound/observer-record.js'
+import { keepCleared, type ObserverHost, ObserverRecord } from '../inbound/observer-record.js'
 import { FilterObservable } from '../inbound/filter-observable.js'
 import type { PageLifecycle } from '../lifecycle/page-lifecycle.js'
 import { errorFields, type Log } from '../log/log.js'
@@ -135,7 +135,8 @@ export class SharedClient extends ClientServices implements MQTTClient {
   observe<T>(filter: string, options: ObserveOptions<T> = {}): Observable<Message<T>> {
     const parsed = parseFilter(filter)
     const qos = checkQos(options.qos ?? 0)
-    const codec = resolveCodec<T>(options.codec)
+    const resolved = resolveCodec<T>(options.codec)
+    const codec = checkOneOf('cleared', options.cleared ?? false, [false, true] as const) ? keepCleared(resolved) : resolved
     if (checkOneOf('ack', options.ack ?? 'auto', ['auto', 'manual'] as const) === 'manual') {
       throw new UnsupportedOptionError("`ack: 'manual'` needs a connection of its own: it holds the connection's reading, which the tabs sharing it cannot")
     }
@@ -245,7 +246,6 @@ export class SharedClient extends ClientServices implements MQTTClient {
     if (status.type === 'closed') return this.#stop(status.error ?? new ConnectionLostError('the shared connection closed'))
     if (status.type === 'connected') {
       this.#everConnected = true
-      this.#subscriptions.protocol(status.protocolVersion)
       // The same connection told twice (a welcome and a broadcast): reported once.
       if (current.type !== 'connected') this.#status.next(status)
       return

@@ -42,7 +42,7 @@ interface Extras {
   /** The levels of `match`, for computing message params. */
   levels: readonly string[] | undefined
   reask: RetainedReask | undefined
-  overflowed: boolean
+  incomplete: boolean
 }
 
 /**
@@ -61,11 +61,6 @@ export class BrokerSubscription {
   requestedQos: QoS = 0
   /** The QoS the broker granted, once a SUBACK came. */
   grantedQos: QoS | undefined
-  /**
-   * Whether live messages show the retain flag as published (MQTT 5 Retain As Published). Without it a
-   * live message may have replaced a retained value unseen, so the cached value is dropped instead.
-   */
-  retainAsPublished = false
   /** One observer, or several in an array replaced (never mutated) so a delivery loop is unaffected by changes. */
   #observers: FilterObserver | readonly FilterObserver[] | undefined
   #extras: Extras | undefined
@@ -90,11 +85,17 @@ export class BrokerSubscription {
   }
 
   /**
-   * More topics have had a retained message than the cache holds: it is no longer the filter's whole retained
-   * state, and a late observer gets that from the broker instead (MQTT 5).
+   * The cache is not the filter's whole retained state: more topics have had a retained message than it
+   * holds, or a live message came on a topic it held (the broker clears the retain flag of live messages, so
+   * whether it replaced the stored value is unknown, and the cache dropped that topic). A late observer then
+   * gets the retained messages from the broker instead (MQTT 5). A re-ask that brought them all clears it.
    */
-  get overflowed(): boolean {
-    return this.#extras?.overflowed ?? false
+  get incomplete(): boolean {
+    return this.#extras?.incomplete ?? false
+  }
+
+  set incomplete(incomplete: boolean) {
+    if (incomplete || this.#extras) this.#more().incomplete = incomplete
   }
 
   /** A late observers' re-ask of the retained messages under way (MQTT 5). */
@@ -147,15 +148,22 @@ export class BrokerSubscription {
     const reask = extras?.reask
     if (reask && message.retain) {
       if (reask.resending) return this.#resent(message, ack, reask)
-      // Live, published retained, before the broker took the re-ask: the waiting observers have it now.
+      // Sent for another SUBSCRIBE before the broker took the re-ask (a new session's): the waiting observers have it now.
       reask.first(message.topic)
     }
-    if (message.retain && !this.retainAsPublished && this.#isCached(message)) {
-      // MQTT 3.1.1: every SUBSCRIBE makes the broker send its stored messages again, and the copy for
-      // another overlapping filter is routed here too; observers already have this state.
+    if (message.retain && this.#isCached(message)) {
+      // The retain flag marks a message sent because of a SUBSCRIBE (never a live one): under MQTT 3.1.1 every
+      // SUBSCRIBE makes the broker send its stored messages again, and the copy for another overlapping filter
+      // is routed here too; a new session's resubscription sends them again. Observers already have this state.
       return
     }
-    if (message.retain || extras?.retained) this.#remember(message)
+    if (message.retain) {
+      this.#remember(message)
+    } else if (extras?.retained?.delete(message.topic)) {
+      // A live message on a topic the cache held: published retained or not (the broker clears the flag of live
+      // messages), it may or may not have replaced the stored value, so the cache holds none of that topic.
+      extras.incomplete = true
+    }
     const observers = this.#observers
     if (observers === undefined) return
     if (!isList(observers)) return observers.next(message, this, ack)
@@ -188,7 +196,7 @@ export class BrokerSubscription {
   }
 
   #more(): Extras {
-    return (this.#extras ??= { retained: undefined, levels: undefined, reask: undefined, overflowed: false })
+    return (this.#extras ??= { retained: undefined, levels: undefined, reask: undefined, incomplete: false })
   }
 
   #isCached(message: IncomingMessage): boolean {
@@ -198,21 +206,18 @@ export class BrokerSubscription {
     return true
   }
 
+  /** Keeps a message with the retain flag (the broker's stored value) for late observers. */
   #remember(message: IncomingMessage): void {
-    if (message.retain) {
-      const extras = this.#more()
-      const retained = (extras.retained ??= new Map())
-      retained.delete(message.topic)
-      // An empty retained payload is MQTT's way of deleting the retained value.
-      if (message.payload.length === 0) return
-      retained.set(message.topic, message)
-      if (retained.size > this.#retainedLimit) {
-        const oldest = retained.keys().next().value
-        if (oldest !== undefined) retained.delete(oldest)
-        extras.overflowed = true
-      }
-    } else if (!this.retainAsPublished) {
-      this.#extras?.retained?.delete(message.topic)
+    const extras = this.#more()
+    const retained = (extras.retained ??= new Map())
+    retained.delete(message.topic)
+    // An empty retained payload is MQTT's way of deleting the retained value.
+    if (message.payload.length === 0) return
+    retained.set(message.topic, message)
+    if (retained.size > this.#retainedLimit) {
+      const oldest = retained.keys().next().value
+      if (oldest !== undefined) retained.delete(oldest)
+      extras.incomplete = true
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { FilterObserver } from './broker-subscription.js'
 
 /**
- * A late observer's request for the retained messages of a filter whose cache overflowed (MQTT 5): the broker is
+ * A late observer's request for the retained messages of a filter whose cache is incomplete (MQTT 5): the broker is
  * asked to send them again, and they go to the observers waiting for them only, each topic once. The others
  * have had them already, live or when they joined.
  *
@@ -15,11 +15,11 @@ import type { FilterObserver } from './broker-subscription.js'
  */
 export class RetainedReask {
   /**
-   * Between the SUBACK of the SUBSCRIBE that asked (Retain As Published off) and that of the one that restores
-   * it: a message with the retain flag is one the broker sends again because it was asked.
+   * Between the SUBACK of the SUBSCRIBE that asked (Retain Handling 0) and that of the fence after it (Retain
+   * Handling 1): a message with the retain flag is one the broker sends again because it was asked.
    */
   resending = false
-  /** Observers that joined while the broker was already sending: their turn comes with the next re-ask. */
+  /** Observers that joined while the broker was already sending: their turn comes after it. */
   #later: FilterObserver[] = []
   /** Topics the targets have had a retained message of since they joined: each is delivered once. */
   readonly #seen = new Set<string>()
@@ -48,9 +48,9 @@ export class RetainedReask {
     return true
   }
 
-  /** The re-ask is answered: the one for the observers that came during it, if any. */
-  next(): RetainedReask | undefined {
-    return this.#later.length > 0 ? new RetainedReask(this.#later) : undefined
+  /** The re-ask is answered: the observers that came during it, if any (they had none of its messages). */
+  next(): FilterObserver[] | undefined {
+    return this.#later.length > 0 ? this.#later : undefined
   }
 
   /** The connection was lost before the broker finished: everyone waiting is asked for again from scratch. */

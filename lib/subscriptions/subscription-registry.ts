@@ -76,6 +76,14 @@ export class SubscriptionRegistry {
     return subscription
   }
 
+  /**
+   * An identifier for a subscription kept outside the registry (a tab's late observer observed on its own at the
+   * hub): `counted` identifiers are never given twice.
+   */
+  reserveId(): number {
+    return this.#allocateId('')
+  }
+
   /** Removes a subscription; a reused identifier it leaves unused is free again once {@link retire}d. */
   delete(subscription: BrokerSubscription): void {
     if (this.#byFilter.get(subscription.filter) !== subscription) return

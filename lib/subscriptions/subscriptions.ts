@@ -24,7 +24,7 @@ export interface SubscriptionsConnection {
  * upgrade), the SUBACK's grant, resubscription after every reconnect, and the UNSUBSCRIBE after the last
  * observer leaves. `subscriptions$` reports them. Requests go out through a {@link RequestWindow} (a bounded
  * number of packets in flight, filters sharing packets where they share a subscription identifier or have none), and a
- * late observer of a filter whose retained cache overflowed has the broker send the retained messages again
+ * late observer of a filter whose retained cache is incomplete has the broker send the retained messages again
  * (MQTT 5, {@link RetainedReask}).
  */
 export class Subscriptions {
@@ -88,14 +88,16 @@ export class Subscriptions {
       this.#subscribe(subscription)
     } else {
       if (observer.qos > subscription.requestedQos) this.#subscribe(subscription)
-      if (!subscription.overflowed) subscription.replayTo(observer)
+      // While a re-ask is under way the cache is being filled again: a late observer waits for it too.
+      if (subscription.reask) this.#reask(subscription, observer)
+      else if (!subscription.incomplete) subscription.replayTo(observer)
       else if (this.#protocol === 5) this.#reask(subscription, observer)
       else {
-        // MQTT 3.1.1 has no way to tell a resend from a live message while subscribed (no Retain As Published),
-        // so the broker is not asked again: the observer gets what the cache holds, and the log says so.
+        // MQTT 3.1.1 has no Retain Handling: a SUBSCRIBE that asked again could not be told from a new one, nor
+        // fenced off, so the broker is not asked again: the observer gets what the cache holds, and the log says so.
         if (!this.#warnedIncomplete.has(subscription)) {
           this.#warnedIncomplete.add(subscription)
-          this.#log.warn('subscribe', { filter: subscription.filter, retained: subscription.retainedCount }, `a late observer of ${subscription.filter} gets only the ${subscription.retainedCount} retained messages the cache holds: more topics than retainedCacheSize have had one, and MQTT 3.1.1 cannot ask the broker again`)
+          this.#log.warn('subscribe', { filter: subscription.filter, retained: subscription.retainedCount }, `a late observer of ${subscription.filter} gets only the ${subscription.retainedCount} retained messages the cache holds: more topics than retainedCacheSize have had one, or live messages came on retained topics, and MQTT 3.1.1 cannot ask the broker again`)
         }
         subscription.replayTo(observer)
       }
@@ -138,9 +140,16 @@ export class Subscriptions {
     if (!this.#persistentSession) this.registry.retire()
     for (const subscription of this.registry.all()) {
       this.#subscribe(subscription)
-      // A new session's SUBSCRIBE brings every retained message to every observer; a resumed one's brings none.
-      if (subscription.reask && !this.#resumed) subscription.reask = undefined
-      else if (subscription.reask) this.#sendReask(subscription)
+      const reask = subscription.reask
+      if (reask && !this.#resumed) {
+        // A new session's SUBSCRIBE brings every retained message to every observer, except those the cache
+        // holds as they are (observers have them): the waiting ones get those now.
+        subscription.reask = undefined
+        reask.restart()
+        for (const observer of reask.targets) subscription.replayTo(observer)
+      } else if (reask) {
+        this.#sendReask(subscription)
+      }
     }
     if (this.#resumed) for (const filter of this.#stale) this.#window.unsubscribe(filter, () => undefined)
     this.#stale.clear()
@@ -192,26 +201,31 @@ export class Subscriptions {
       this.#idOf(subscription),
       () => {
         this.#queued.delete(subscription)
-        // rh 1: a QoS upgrade or a resubscription on a resumed session does not resend retained messages;
-        // rap: live retained publishes keep their flag, so the retained cache follows them.
-        return this.#sending(subscription, 1, true)
+        // rh 1: a QoS upgrade or a resubscription on a resumed session does not resend retained messages.
+        return this.#sending(subscription, 1)
       },
       (result) => this.#onSuback(subscription, epoch, result),
     )
   }
 
   /**
-   * A late observer of a filter whose retained cache overflowed: the broker is asked to send every retained
+   * A late observer of a filter whose retained cache is incomplete: the broker is asked to send every retained
    * message of the filter again, for the observers waiting for them. Two SUBSCRIBEs, each in a packet of its
-   * own: the first with Retain Handling 0 (send them) and Retain As Published off, so that between its SUBACK
-   * and the second's every message with the retain flag is one of them (the broker clears the flag on live
-   * ones); the second restores Retain As Published without a resend.
+   * own: the first with Retain Handling 0 (send them), the second with Retain Handling 1 (send nothing), a fence:
+   * between their SUBACKs every message with the retain flag is one of them (Retain As Published is off, so the
+   * broker clears the flag on live ones). Once the second SUBACK came, the cache holds the broker's retained
+   * state again unless it overflowed or a live message dropped an entry meanwhile.
    */
   #reask(subscription: BrokerSubscription, observer: FilterObserver): void {
     const current = subscription.reask
     if (current) return current.join(observer)
-    subscription.reask = new RetainedReask([observer])
-    this.#sendReask(subscription)
+    const reask = (subscription.reask = new RetainedReask([observer]))
+    // Asked once this task is done: an observer that leaves at once (a peek at the cache) costs no SUBSCRIBE.
+    queueMicrotask(() => {
+      if (subscription.reask !== reask) return
+      if (reask.targets.length > 0) this.#sendReask(subscription)
+      else subscription.reask = undefined
+    })
   }
 
   #sendReask(subscription: BrokerSubscription): void {
@@ -219,18 +233,24 @@ export class Subscriptions {
     const reask = subscription.reask
     if (!window || !reask) return // sent by ready()
     const epoch = this.#connection.epoch
-    if (this.#log.enabled) this.#log.debug('subscribe', { filter: subscription.filter, observers: reask.targets.length }, `SUBSCRIBE ${subscription.filter} again: its retained cache overflowed, and a late observer gets the retained messages from the broker`)
-    window.subscribe(subscription.filter, this.#idOf(subscription), () => this.#sending(subscription, 0, false), (result) => {
+    if (this.#log.enabled) this.#log.debug('subscribe', { filter: subscription.filter, observers: reask.targets.length }, `SUBSCRIBE ${subscription.filter} again: its retained cache is incomplete, and a late observer gets the retained messages from the broker`)
+    window.subscribe(subscription.filter, this.#idOf(subscription), () => this.#sending(subscription, 0), (result) => {
       if (this.#onSuback(subscription, epoch, result) && subscription.reask === reask) {
-        subscription.retainAsPublished = false
         reask.resending = true
+        // The broker's retained messages follow: what overflows or is dropped from here on makes it incomplete again.
+        subscription.incomplete = false
       }
     }, true)
-    window.subscribe(subscription.filter, this.#idOf(subscription), () => this.#sending(subscription, 1, true), (result) => {
+    window.subscribe(subscription.filter, this.#idOf(subscription), () => this.#sending(subscription, 1), (result) => {
       if (!this.#onSuback(subscription, epoch, result) || subscription.reask !== reask) return
-      subscription.retainAsPublished = true
-      subscription.reask = reask.next()
-      if (subscription.reask) this.#sendReask(subscription)
+      const later = reask.next()
+      if (later && subscription.incomplete) {
+        subscription.reask = new RetainedReask(later)
+        return this.#sendReask(subscription)
+      }
+      // Those that came while the broker was sending: the cache is the broker's retained state now.
+      subscription.reask = undefined
+      if (later) for (const observer of later) subscription.replayTo(observer)
     }, true)
   }
 
@@ -240,13 +260,12 @@ export class Subscriptions {
   }
 
   /** The options of a SUBSCRIBE being sent now (and the filter counted as awaiting its SUBACK). */
-  #sending(subscription: BrokerSubscription, rh: 0 | 1, rap: boolean): LinkSubscribeOptions {
+  #sending(subscription: BrokerSubscription, rh: 0 | 1): LinkSubscribeOptions {
     const v5 = this.#protocol === 5
     this.#inFlight.add(subscription.filter)
     const qos = subscription.requestedQos
-    // Retain As Published goes off only with the re-ask's SUBACK: messages before it were routed with it on.
-    if (rap && !subscription.reask?.resending) subscription.retainAsPublished = v5
-    const options = v5 ? { qos, rh, rap, id: this.#idOf(subscription) } : { qos }
+    // Retain As Published stays off (the links' default): a live message comes with `retain: false`, as under 3.1.1.
+    const options = v5 ? { qos, rh, id: this.#idOf(subscription) } : { qos }
     // Guarded: an app may observe 100,000 filters, and the line is built only for a logger.
     if (this.#log.enabled) this.#log.debug('subscribe', { filter: subscription.filter, qos, id: v5 ? options.id : undefined }, `SUBSCRIBE ${subscription.filter} (QoS ${qos})`)
     return options

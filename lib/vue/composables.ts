@@ -2,7 +2,7 @@ import { type InjectionKey, type MaybeRefOrGetter, type Ref, getCurrentScope, ha
 import type { Subscription } from 'rxjs'
 import type { MQTTClient } from '../client/api.js'
 import type { Codec, CodecName } from '../codec.js'
-import type { Message, QoS } from '../message.js'
+import type { ClearedMessage, Message, QoS } from '../message.js'
 import type { ObserveOptions } from '../options/client-options.js'
 import type { Status } from '../status.js'
 
@@ -92,7 +92,7 @@ function resolve(first: MQTTClient | Filter, second: Filter | AnyOptions | undef
  * filter released first, once) whenever the filter's value changes, and for good when the effect scope
  * that called it ends.
  */
-function observeInto<S>(client: MQTTClient, filter: Filter, options: AnyOptions, initial: S, add: (state: S, message: Message<unknown>) => S): Readonly<Ref<S>> {
+function observeInto<S>(client: MQTTClient, filter: Filter, options: AnyOptions, initial: S, add: (state: S, message: Message<unknown> | ClearedMessage) => S): Readonly<Ref<S>> {
   const state = shallowRef<S>(initial)
   // A refused subscription (SubscriptionRejectedError) goes to Vue's error handling, as an error thrown in a
   // watcher of the component does: onErrorCaptured in a parent, app.config.errorHandler.
@@ -100,7 +100,8 @@ function observeInto<S>(client: MQTTClient, filter: Filter, options: AnyOptions,
   watch(failure, (failed) => {
     if (failed) throw failed.error
   }, { flush: 'sync' })
-  const observeOptions = { qos: options.qos ?? 0, codec: options.codec ?? 'bytes' } as ObserveOptions<unknown> & { codec: Codec<unknown> }
+  // cleared: an empty retained publish clears the topic's value; `add` decides what that does to the state.
+  const observeOptions = { qos: options.qos ?? 0, codec: options.codec ?? 'bytes', cleared: true } as ObserveOptions<unknown> & { codec: Codec<unknown> }
   // A watcher stops with its effect scope (a component's unmount, a scope.stop()), and its cleanup runs
   // both then and before each new filter: the subscription ends in both cases.
   watch(
@@ -128,7 +129,9 @@ function observeInto<S>(client: MQTTClient, filter: Filter, options: AnyOptions,
  * A ref of the latest message on a topic filter (`undefined` until the first), typed by the codec like
  * `client.observe()`. The filter may be a string, a ref or a getter: when its value changes the old filter
  * is released (one UNSUBSCRIBE if no one else observes it) and the new one observed. The subscription ends
- * with the effect scope that called it (the component's unmount). Without a client, the provided one.
+ * with the effect scope that called it (the component's unmount). Without a client, the provided one. A
+ * cleared retained value (an empty retained publish) makes it `undefined` again; for a wildcard filter, a clear
+ * of the topic of the message shown does (a clear of another topic leaves it).
  *
  * @example
  * ```ts
@@ -148,12 +151,14 @@ export function useTopic<T = unknown>(filter: Filter, options: TopicOptions<T> &
 export function useTopic<T>(filter: Filter, options: TopicOptions<T> & { codec: Codec<T> }): Readonly<Ref<Message<T> | undefined>>
 export function useTopic(first: MQTTClient | Filter, second?: Filter | AnyOptions, third?: AnyOptions): Readonly<Ref<Message<unknown> | undefined>> {
   const { client, filter, options } = resolve(first, second, third)
-  return observeInto<Message<unknown> | undefined>(client, filter, options, undefined, (_state, message) => message)
+  return observeInto<Message<unknown> | undefined>(client, filter, options, undefined, (state, message) =>
+    !message.cleared ? message : state?.topic === message.topic ? undefined : state,
+  )
 }
 
 /**
  * A ref of the last `limit` messages on a topic filter (default 100), oldest first, as an immutable array
- * replaced for each new message. Otherwise like {@link useTopic}.
+ * replaced for each new message; cleared retained values (empty payloads) are left out. Otherwise like {@link useTopic}.
  *
  * @example
  * ```ts
@@ -175,7 +180,7 @@ export function useMessages(first: MQTTClient | Filter, second?: Filter | AnyOpt
   if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`useMessages(): limit must be a positive integer, not ${String(limit)}`)
   const empty: readonly Message<unknown>[] = Object.freeze([])
   return observeInto(client, filter, options, empty, (state, message) =>
-    state.length >= limit ? [...state.slice(state.length - limit + 1), message] : [...state, message],
+    message.cleared ? state : state.length >= limit ? [...state.slice(state.length - limit + 1), message] : [...state, message],
   )
 }
 

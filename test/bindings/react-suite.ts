@@ -153,18 +153,34 @@ export function reactSuite({ React, createRoot, hooks, dom }: ReactKit): void {
       it('without a provider, shows a component mounted later the retained value the client holds, on its first render', async () => {
         const { prefix, client, publisher } = await setup('later-own')
         const filter = `${prefix}/state`
+        await publisher.publish(filter, 'off', { qos: 1, retain: true })
         await mount(h(Latest, { client, filter }))
-        await during(async () => {
-          const arrived = arrival(client, filter, 'off')
-          await publisher.publish(filter, 'off', { qos: 1, retain: true })
-          await arrived
-        })
+        await during(() => arrival(client, filter, 'off'))
         const renders: (string | undefined)[] = []
         const late = await mount(h(StrictMode, null, h(Latest, { client, filter, renders })))
         expect(renders[0]).toBe('off')
         expect(late.text()).toBe('off')
         const packets = await settledPackets(broker, client, prefix)
         expect(packets.subscribes).toEqual([[filter]])
+      })
+
+      it('without a provider, shows a component mounted after a live retained update the new stored value, asked of the broker', async () => {
+        const { prefix, client, publisher } = await setup('later-live')
+        const filter = `${prefix}/state`
+        await publisher.publish(filter, 'off', { qos: 1, retain: true })
+        await mount(h(Latest, { client, filter }))
+        await during(() => arrival(client, filter, 'off'))
+        await during(async () => {
+          const arrived = arrival(client, filter, 'on')
+          await publisher.publish(filter, 'on', { qos: 1, retain: true })
+          await arrived
+        })
+        // Forwarded live, `retain: false`: the client cannot know it is the stored value, and asks the broker.
+        const renders: (string | undefined)[] = []
+        const late = await mount(h(StrictMode, null, h(Latest, { client, filter, renders })))
+        await during(() => arrival(client, filter, 'on'))
+        expect(late.text()).toBe('on')
+        expect(renders.filter((r) => r !== undefined)).toEqual(renders.filter((r) => r === 'on'))
       })
 
       it('renders undefined first when the client does not observe the filter yet, then the retained value', async () => {
@@ -305,6 +321,37 @@ export function reactSuite({ React, createRoot, hooks, dom }: ReactKit): void {
       expect(() => useMessagesWithBadLimit()).toThrow(RangeError)
       const packets = await settledPackets(broker, client, prefix)
       expect(packets.subscribes).toEqual([[filter]])
+    })
+
+    it('a cleared retained value (an empty retained publish) makes useTopic undefined; useMessages leaves it out', async () => {
+      const { prefix, client, publisher } = await setup('cleared')
+      const exact = `${prefix}/lamp/a`
+      const wildcard = `${prefix}/lamp/+`
+      await publisher.publish(exact, 'on', { qos: 1, retain: true })
+      function Feed() {
+        const messages = useMessages(client, wildcard, { codec: 'text', qos: 1 })
+        return h('ol', null, messages.map((m, i) => h('li', { key: i }, `${m.params[0]}:${m.payload}`)))
+      }
+      const one = await mount(h(StrictMode, null, h(Latest, { client, filter: exact, qos: 1 })))
+      const any = await mount(h(StrictMode, null, h(Latest, { client, filter: wildcard, qos: 1 })))
+      const feed = await mount(h(StrictMode, null, h(Feed)))
+      await during(() => arrival(client, exact, 'on'))
+      await subscribed(client, wildcard)
+      expect([one.text(), any.text()]).toEqual(['on', 'on'])
+      // A clear of another topic than the one shown leaves the wildcard's value.
+      await during(async () => {
+        const arrived = arrival(client, wildcard, '')
+        await publisher.publish(`${prefix}/lamp/b`, '', { qos: 1, retain: true })
+        await arrived
+      })
+      expect([one.text(), any.text()]).toEqual(['on', 'on'])
+      await during(async () => {
+        const arrived = Promise.all([arrival(client, exact, ''), arrival(client, wildcard, '')])
+        await publisher.publish(exact, '', { qos: 1, retain: true })
+        await arrived
+      })
+      expect([one.text(), any.text()]).toEqual(['none', 'none'])
+      expect([...feed.container.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['a:on'])
     })
 
     /** A limit of 0 is refused before any hook runs, so it can be called outside a component. */

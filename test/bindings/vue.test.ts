@@ -8,7 +8,7 @@ import { InvalidTopicError, type MQTTClient } from '../../lib/node.js'
 import { noMosquitto } from '../support/binaries.js'
 import { ClientPool, waitForStatus } from '../support/clients.js'
 import { Mosquitto } from '../support/mosquitto.js'
-import { next, uniquePrefix } from '../support/wait.js'
+import { next, uniquePrefix, waitFor } from '../support/wait.js'
 import { settledPackets } from './broker-log.js'
 import { installDom } from './dom.js'
 
@@ -102,6 +102,34 @@ describe.skipIf(noMosquitto())('iotpubsub/vue', () => {
     expect(temp.value).toBeUndefined()
     await arrival(client, filter, '19')
     expect(temp.value?.payload).toEqual(19)
+    scope.stop()
+  })
+
+  it('a cleared retained value (an empty retained publish) makes useTopic undefined; useMessages leaves it out', async () => {
+    const { prefix, client, publisher } = await setup('cleared')
+    const exact = `${prefix}/lamp/a`
+    const wildcard = `${prefix}/lamp/+`
+    await publisher.publish(exact, '{"on":true}', { qos: 1, retain: true })
+    const scope = effectScope()
+    const [one, any, all] = scope.run(() => [
+      useTopic<{ on: boolean }>(client, exact, { codec: 'json' }),
+      useTopic<{ on: boolean }>(client, wildcard, { codec: 'json' }),
+      useMessages<{ on: boolean }>(client, wildcard, { codec: 'json' }),
+    ] as const)!
+    await arrival(client, exact, '{"on":true}')
+    await subscribed(client, wildcard)
+    await waitFor(() => any.value !== undefined, 'the retained value at the wildcard')
+    expect([one.value?.payload, any.value?.payload]).toEqual([{ on: true }, { on: true }])
+    // A clear of another topic than the one shown leaves the wildcard's value.
+    const otherCleared = arrival(client, wildcard, '')
+    await publisher.publish(`${prefix}/lamp/b`, '', { qos: 1, retain: true })
+    await otherCleared
+    expect(any.value?.payload).toEqual({ on: true })
+    const cleared = Promise.all([arrival(client, exact, ''), arrival(client, wildcard, '')])
+    await publisher.publish(exact, '', { qos: 1, retain: true })
+    await cleared
+    expect([one.value, any.value]).toEqual([undefined, undefined])
+    expect(all.value.map((m) => m.payload)).toEqual([{ on: true }])
     scope.stop()
   })
 

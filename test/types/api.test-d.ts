@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs'
 import { describe, expectTypeOf, it } from 'vitest'
 import {
   connect,
+  type ClearedMessage,
   type Codec,
   type IotPubSubError,
   type Message,
@@ -36,6 +37,29 @@ describe('public API types', () => {
     client.observe('a/#', { qos: 3 })
     // @ts-expect-error unknown codec name
     client.observe('a/#', { codec: 'xml' })
+  })
+
+  it('observe() with cleared: true adds ClearedMessage, which `if (m.cleared)` tells apart', () => {
+    expectTypeOf(client.observe('a/#', { cleared: false })).toEqualTypeOf<Observable<Message<Uint8Array>>>()
+    expectTypeOf(client.observe('a/#', { cleared: true })).toEqualTypeOf<Observable<Message<Uint8Array> | ClearedMessage>>()
+    expectTypeOf(client.observe('a/#', { codec: 'text', cleared: true })).toEqualTypeOf<Observable<Message<string> | ClearedMessage>>()
+    expectTypeOf(client.observe<{ on: boolean }>('a/#', { codec: 'json', cleared: true })).toEqualTypeOf<Observable<Message<{ on: boolean }> | ClearedMessage>>()
+    const celsius: Codec<number> = { encode: String, decode: (raw) => raw.length }
+    expectTypeOf(client.observe('a/#', { codec: celsius, cleared: true })).toEqualTypeOf<Observable<Message<number> | ClearedMessage>>()
+    // A flag known only at run time: the union, to be safe.
+    const maybe: boolean = Math.random() > 0.5
+    expectTypeOf(client.observe('a/#', { codec: 'text', cleared: maybe })).toEqualTypeOf<Observable<Message<string> | ClearedMessage>>()
+    client.observe<{ on: boolean }>('a/#', { codec: 'json', cleared: true }).subscribe((m) => {
+      if (m.cleared) {
+        expectTypeOf(m).toEqualTypeOf<ClearedMessage>()
+        expectTypeOf(m.payload).toEqualTypeOf<undefined>()
+        expectTypeOf(m.raw).toEqualTypeOf<Uint8Array>()
+      } else {
+        expectTypeOf(m.payload).toEqualTypeOf<{ on: boolean }>()
+      }
+    })
+    // @ts-expect-error cleared is a boolean
+    client.observe('a/#', { cleared: 'yes' })
   })
 
   it('messages carry topic, payload, raw, qos, retain, params and optional properties', () => {

@@ -136,3 +136,32 @@ describe('a tab\'s publishes', () => {
     await expect(publisher.publish('a', 'after', {})).rejects.toBeInstanceOf(ClientClosedError)
   })
 })
+
+describe('a tab\'s late observer of an incomplete retained cache', () => {
+  it('is observed at the hub on its own (the hub\'s client gives it the stored values), and released on its own', () => {
+    const { sent, send } = recorder()
+    const subs = new TabSubscriptions(10, send, 'tab1')
+    const first = observer()
+    const subscription = subs.add(parseFilter('rooms/#'), first)
+    const bytes = (text: string) => new TextEncoder().encode(text)
+    subs.deliver([[subscription.id, 'rooms/kitchen', bytes('21'), 0, true, undefined]])
+    // A live message on a cached topic (a retained publish forwarded live, or not retained at all): dropped.
+    subs.deliver([[subscription.id, 'rooms/kitchen', bytes('22'), 0, false, undefined]])
+    expect(subscription.incomplete).toBe(true)
+    const late = observer()
+    const alone = subs.add(parseFilter('rooms/#'), late)
+    expect(alone).not.toBe(subscription)
+    expect(late.got).toEqual([])
+    const observes = sent.filter((m) => m.t === 'observe').map((m) => (m.t === 'observe' ? m.observe : undefined))
+    expect(observes).toEqual([{ id: subscription.id, filter: 'rooms/#', qos: 0 }, { id: alone.id, filter: 'rooms/#', qos: 0 }])
+    expect(subs.requests().map((r) => r.id)).toEqual([subscription.id, alone.id])
+    // The hub's client answers the new observation with the stored value; live messages come on both.
+    subs.deliver([[alone.id, 'rooms/kitchen', bytes('22'), 0, true, undefined]])
+    subs.deliver([[subscription.id, 'rooms/kitchen', bytes('23'), 0, false, undefined], [alone.id, 'rooms/kitchen', bytes('23'), 0, false, undefined]])
+    expect(late.got.map((m) => [new TextDecoder().decode(m.payload), m.retain])).toEqual([['22', true], ['23', false]])
+    expect(first.got.map((m) => [new TextDecoder().decode(m.payload), m.retain])).toEqual([['21', true], ['22', false], ['23', false]])
+    subs.release(alone, late)
+    expect(sent.at(-1)).toEqual({ t: 'release', tab: 'tab1', id: alone.id })
+    expect(subs.requests().map((r) => r.id)).toEqual([subscription.id])
+  })
+})

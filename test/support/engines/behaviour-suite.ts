@@ -270,16 +270,25 @@ export function behaviourSuite(definition: EngineDefinition): void {
         if (wildcard) expect(late.find((m) => m.payload === 'one')?.params).toEqual(['1'])
         lateSub.unsubscribe()
 
-        // An empty retained payload deletes the value; a retained update replaces it (MQTT 5 keeps the flag;
-        // under 3.1.1 a live message drops the topic's cached value, as the README says).
+        // An empty retained payload deletes the value; a retained update, forwarded live (`retain: false`), drops
+        // the topic's cached value, as the README says: a peek at the cache has neither.
         await publisher.publish(`${p}/r/1`, '', { qos: 1, retain: true })
         await publisher.publish(`${p}/r/2`, 'TWO', { qos: 1, retain: true })
         await waitFor(() => first.length === expected.length + 2, 'the retained delete and update')
+        expect(first.slice(-2).map((m) => m.retain)).toEqual([false, false])
+        const peeked: string[] = []
+        client.observe(`${p}/r/+`, { codec: 'text' }).subscribe((m) => peeked.push(m.payload)).unsubscribe()
+        expect(peeked).toEqual([])
+        // A late observer that stays gets the new stored value under MQTT 5: the client asks the engine again
+        // (two SUBSCRIBEs, Retain Handling 0 then 1); MQTT 3.1.1 cannot ask.
+        const asks = wildcard && protocol === 5
         const later: string[] = []
-        client.observe(`${p}/r/+`, { codec: 'text' }).subscribe((m) => later.push(m.payload)).unsubscribe()
-        expect(later).toEqual(wildcard && protocol === 5 ? ['TWO'] : [])
-        expect(pool.wire(client).sent('subscribe', `${p}/r/+`)).toBe(1)
-        if (engine.log) expect(countInLog(await engine.log(), 'SUBSCRIBE', client.clientId)).toBe(2)
+        const laterSub = client.observe(`${p}/r/+`, { codec: 'text' }).subscribe((m) => later.push(m.payload))
+        if (asks) await waitFor(() => later.length === 1, 'the stored value of r/2 at the late observer')
+        expect(later).toEqual(asks ? ['TWO'] : [])
+        laterSub.unsubscribe()
+        expect(pool.wire(client).sent('subscribe', `${p}/r/+`)).toBe(asks ? 3 : 1)
+        if (engine.log) expect(countInLog(await engine.log(), 'SUBSCRIBE', client.clientId)).toBe(asks ? 4 : 2)
         keeper.unsubscribe()
 
         // The engine deleted r/1 and replaced r/2: a new client sees exactly that.
