@@ -6,6 +6,7 @@ import type { ObserveOptions, PublishOptions } from '../options/client-options.j
 import type { Requester, RequestOptions } from '../services/requester.js'
 import type { RouteMessage, RouteOptions } from '../services/observe-route.js'
 import type { Route, RouteParams } from '../services/route.js'
+import { servicesKit } from '../services/services-kit.js'
 import type { Status } from '../status.js'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 
@@ -48,24 +49,24 @@ export abstract class ClientServices {
   async request<T>(topic: string, payload: unknown, options: RequestOptions<T> = {}): Promise<Message<T>> {
     if (this.closed) throw new ClientClosedError('request() on a client that has ended', this.fatal)
     // Once loaded, the request goes out in this call, as before the first await; only the first waits.
-    if (this.#services) return this.#services.decodedReply(this.#requesterOf(this.#services), topic, payload, options)
+    if (this.#services) return this.#services.decodedReply(servicesKit, this.#requesterOf(this.#services), topic, payload, options)
     const calledAt = Date.now()
     const services = await this.#loadServices()
     // The client may have ended while the module was loading.
     if (this.closed) throw new ClientClosedError('request() on a client that has ended', this.fatal)
-    return services.decodedReply(this.#requesterOf(services), topic, payload, options, calledAt)
+    return services.decodedReply(servicesKit, this.#requesterOf(services), topic, payload, options, calledAt)
   }
 
   serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options: ObserveOptions<T> = {}): Subscription {
     const qos = options.qos ?? 1
     // The filter is checked now (observe() throws InvalidTopicError at once), whether or not the code is loaded.
     const requests$ = this.observe(filter, { ...options, qos })
-    if (this.#services) return this.#services.serveRequests(this, requests$, handler, qos)
+    if (this.#services) return this.#services.serveRequests(servicesKit, this, requests$, handler, qos)
     const serving = new Subscription()
     this.#loadServices().then(
       (services) => {
         if (serving.closed) return
-        const inner = services.serveRequests(this, requests$, handler, qos)
+        const inner = services.serveRequests(servicesKit, this, requests$, handler, qos)
         serving.add(inner)
         // Serving that ends by itself (the requests' observable errored) closes what the caller holds.
         inner.add(() => serving.unsubscribe())
@@ -79,13 +80,13 @@ export abstract class ClientServices {
   route<P extends string, T = Uint8Array>(pattern: P | Route<P>, options: RouteOptions<T> = {}): Observable<RouteMessage<T, RouteParams<P>>> {
     // A pattern that is not a route is the observable's error (InvalidTopicError) when subscribed, loaded or not.
     return new Observable((subscriber) => {
-      if (this.#services) return this.#services.observeRoute(this, pattern, options).subscribe(subscriber)
+      if (this.#services) return this.#services.observeRoute(servicesKit, this, pattern, options).subscribe(subscriber)
       let inner: Subscription | undefined
       this.#loadServices().then(
         (services) => {
           if (subscriber.closed) return
           try {
-            inner = services.observeRoute(this, pattern, options).subscribe(subscriber)
+            inner = services.observeRoute(servicesKit, this, pattern, options).subscribe(subscriber)
           } catch (error) {
             // A pattern that is not a route: its InvalidTopicError, not a rejection nobody handles.
             subscriber.error(error)
@@ -115,7 +116,7 @@ export abstract class ClientServices {
   }
 
   #requesterOf(services: Services): Requester {
-    this.#requester ??= new services.Requester(this, `${this.replyTopicPrefix}/${this.clientId}`)
+    this.#requester ??= new services.Requester(servicesKit, this, `${this.replyTopicPrefix}/${this.clientId}`)
     return this.#requester
   }
 }

@@ -46,13 +46,14 @@ export type Diagnosis =
   | { readonly action: 'fall-back'; readonly error: IotPubSubError }
   | { readonly action: 'fatal'; readonly error: IotPubSubError }
 
-const retry = (error: IotPubSubError, more: Partial<{ delay: 'backoff' | 'none'; stable: boolean; short: boolean; silent: boolean }> = {}): Diagnosis => ({
+const retry = (error: IotPubSubError, more?: Partial<{ delay: 'backoff' | 'none'; stable: boolean; short: boolean; silent: boolean }>): Diagnosis => ({
   action: 'retry',
   error,
-  delay: more.delay ?? 'backoff',
-  stable: more.stable ?? false,
-  short: more.short ?? false,
-  silent: more.silent ?? false,
+  delay: 'backoff',
+  stable: false,
+  short: false,
+  silent: false,
+  ...more,
 })
 
 /** What a platform's transport says one of its own failures means: the message, and whether no retry can help. */
@@ -92,36 +93,33 @@ export function closeVerdict(facts: CloseFacts, context: CloseContext, transport
   if (facts.blamedPublish) return retry(describe(failure, told) ?? new ConnectionLostError('the broker closed the connection after a publish it would not take'), { delay: 'none', stable })
   if (failure) return retry(describe(failure, told) as IotPubSubError, { stable })
   if (!facts.accepted) {
-    // Some brokers (RabbitMQ 3.10) close an MQTT 5 CONNECT without a CONNACK; so does a proxy in front of a
-    // broker that is down, once in a while. Only a repeated silent close counts as "no MQTT 5 here".
-    if (facts.protocol === 5 && context.autoProtocol && !context.spoke5) {
-      if (context.silentCloses + 1 >= SILENT_CLOSES_BEFORE_FALLBACK) {
-        return { action: 'fall-back', error: new ConnectionLostError('the broker closed the MQTT 5 CONNECT without answering: trying MQTT 3.1.1') }
+    const unanswered = 'the broker closed the connection before answering the CONNECT'
+    if (facts.protocol === 5) {
+      // Some brokers (RabbitMQ 3.10) close an MQTT 5 CONNECT without a CONNACK; so does a proxy in front of a
+      // broker that is down, once in a while. Only a repeated silent close counts as "no MQTT 5 here".
+      if (!context.autoProtocol) return retry(new ConnectionLostError(`${unanswered} (MQTT 5): if it speaks only MQTT 3.1.1 (RabbitMQ 3.10), use protocolVersion "auto" or 4`))
+      if (!context.spoke5) {
+        return context.silentCloses + 1 >= SILENT_CLOSES_BEFORE_FALLBACK
+          ? { action: 'fall-back', error: new ConnectionLostError(`${unanswered}: trying MQTT 3.1.1`) }
+          : retry(new ConnectionLostError(unanswered), { delay: 'none', silent: true })
       }
-      return retry(new ConnectionLostError('the broker closed the connection before answering the CONNECT'), { delay: 'none', silent: true })
     }
-    if (facts.protocol === 5 && !context.autoProtocol) {
-      return retry(new ConnectionLostError('the broker closed the connection without answering the MQTT 5 CONNECT: if it speaks only MQTT 3.1.1 (RabbitMQ 3.10), use protocolVersion "auto" or 4'))
-    }
-    return retry(new ConnectionLostError('the broker closed the connection before answering the CONNECT'))
+    return retry(new ConnectionLostError(unanswered))
   }
   if (facts.subscribesInFlight.length > 0) {
     // Not a client-id conflict: some brokers (RabbitMQ) close the connection to refuse a subscription.
     const filters = facts.subscribesInFlight.map((f) => JSON.stringify(f)).join(', ')
     return retry(new ConnectionLostError(`the broker closed the connection while ${filters} awaited its SUBACK: it may refuse the subscription`), { stable })
   }
-  if (stable) return retry(new ConnectionLostError('the connection closed'), { stable })
   // Accepted, then closed by the broker without a word, again and again: Mosquitto under 3.1.1 does exactly
   // this to two clients that share a client id.
-  if (context.shortConnections + 1 >= TAKEOVER_THRESHOLD) {
-    return retry(
-      new ClientIdConflictError(
-        `the broker closed ${context.shortConnections + 1} connections in a row soon after accepting them: another client probably uses client id ${JSON.stringify(facts.clientId)}`,
-      ),
-      { short: true },
-    )
-  }
-  return retry(new ConnectionLostError('the connection closed'), { short: true })
+  const closes = context.shortConnections + 1
+  return retry(
+    !stable && closes >= TAKEOVER_THRESHOLD
+      ? new ClientIdConflictError(`the broker closed ${closes} connections in a row soon after accepting them: another client probably uses client id ${JSON.stringify(facts.clientId)}`)
+      : new ConnectionLostError('the connection closed'),
+    { stable, short: !stable },
+  )
 }
 
 /** The account of a close that says most: a DISCONNECT or refusal before the socket error that follows it. */

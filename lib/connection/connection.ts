@@ -5,35 +5,20 @@ import type { ResolvedOptions } from '../options/resolved-options.js'
 import type { ProtocolVersion, Status } from '../status.js'
 import { backoffDelay } from './backoff.js'
 import { closeVerdict, type Diagnosis, type TransportVerdict } from './close-verdict.js'
+import type { ConnectionListener } from './connection-listener.js'
 import { CredentialsPolicy } from './credentials-policy.js'
 import { errorFields, Log } from '../log/log.js'
 import { ProtocolNegotiation } from './protocol-negotiation.js'
 import type { LivenessProbe } from './liveness.js'
 import { Broadcast } from '../rx/broadcast.js'
 
+export type { ConnectionListener } from './connection-listener.js'
+
 /**
  * How long a sign of life may take when the page comes back: a round trip, with room for a slow network and a
  * busy broker, yet well inside any keepalive, which would otherwise be what notices a dead connection.
  */
 export const CHECK_TIMEOUT_MS = 3_000
-
-/** What the other parts learn from the connection lifecycle. */
-export interface ConnectionListener {
-  /** A connection was accepted: resubscribe, flush. `epoch` counts accepted connections. */
-  connected(connack: Connack, protocol: ProtocolVersion, epoch: number): void
-  /** The link has resent what was unacknowledged: send what waited. */
-  ready(): void
-  /** The link's socket, which had more unsent bytes than its high-water mark, can take publishes again. */
-  drained(): void
-  /** The connection in use is gone (a retry may follow). */
-  lost(): void
-  /** Asked on every close: whether a publish explains it (the publisher blames and, if need be, rejects it). */
-  blamePublish(failures: readonly LinkFailure[], accepted: boolean): boolean
-  /** Filters whose SUBSCRIBE awaits its SUBACK. */
-  subscribesInFlight(): readonly string[]
-  /** The client stopped for good, by `end()` (no error) or a fatal error. */
-  stopped(error: IotPubSubError | undefined): void
-}
 
 type State =
   | { readonly type: 'opening' }
@@ -169,22 +154,23 @@ export class Connection {
   }
 
   onClosed(): void {
-    if (this.#state.type === 'stopped' || this.#state.type === 'waiting') return
-    const lasted = this.#state.type === 'connected' ? this.#now() - this.#state.since : undefined
-    const wasConnected = this.#state.type === 'connected'
+    const state = this.#state
+    if (state.type === 'stopped' || state.type === 'waiting') return
+    const wasConnected = state.type === 'connected'
+    const lasted = wasConnected ? this.#now() - state.since : undefined
     const failures = this.#failures
     const accepted = this.#accepted
     this.#failures = []
-    this.#accepted = false
-    this.#ready = false
+    this.#accepted = this.#ready = false
     // Before the verdict, so that a publish the broker closed on is not counted as a silent close.
     const blamedPublish = this.#listener.blamePublish(failures, accepted)
     if (wasConnected) this.#epochCount += 1
+    const protocol = this.#protocol
     const diagnosis = closeVerdict(
-      { failures, accepted, protocol: this.#protocol.version, lasted, clientId: this.#options.clientId, subscribesInFlight: this.#listener.subscribesInFlight(), blamedPublish },
+      { failures, accepted, protocol: protocol.version, lasted, clientId: this.#options.clientId, subscribesInFlight: this.#listener.subscribesInFlight(), blamedPublish },
       {
-        autoProtocol: this.#protocol.auto,
-        spoke5: this.#protocol.spoke5,
+        autoProtocol: protocol.auto,
+        spoke5: protocol.spoke5,
         silentCloses: this.#silentCloses,
         shortConnections: this.#shortConnections,
         credentialsMayChange: this.#credentials.mayChange,
@@ -284,30 +270,33 @@ export class Connection {
 
   #follow(diagnosis: Diagnosis, accepted: boolean): void {
     const atOnce = this.#retryAtOnce
+    const { error } = diagnosis
     this.#retryAtOnce = false
-    if (diagnosis.action === 'fatal') return this.#fail(diagnosis.error)
+    if (diagnosis.action === 'fatal') return this.#fail(error)
     if (diagnosis.action === 'fall-back') {
       this.#log.info('fallback', { url: this.url, protocolVersion: 4 }, `${this.url} does not speak MQTT 5: trying MQTT 3.1.1`)
-      this.#protocol.fallBack(diagnosis.error instanceof ConnectionRefusedError ? 'refused' : 'silent')
-      return this.#wait(0, diagnosis.error, false)
+      this.#protocol.fallBack(error instanceof ConnectionRefusedError ? 'refused' : 'silent')
+      return this.#wait(0, error, false)
     }
     if (!accepted && this.#protocol.closedUnanswered()) this.#silentCloses = 0
+    // Part of negotiating the protocol, not a lost connection: no status, no backoff.
     if (diagnosis.silent) {
-      // Part of negotiating the protocol, not a lost connection: no status, no backoff.
       this.#silentCloses += 1
-      return this.#wait(0, diagnosis.error, false)
+      return this.#wait(0, error, false)
     }
-    if (diagnosis.stable) {
-      this.#attempt = 0
-      this.#shortConnections = 0
-    } else if (diagnosis.short) {
-      this.#shortConnections += 1
-    }
-    if (this.#options.reconnect === false) return this.#fail(diagnosis.error)
-    if (diagnosis.delay === 'none' || atOnce) return this.#wait(0, diagnosis.error, true)
+    if (diagnosis.stable) this.#attempt = this.#shortConnections = 0
+    else if (diagnosis.short) this.#shortConnections += 1
+    if (diagnosis.delay === 'none' || atOnce) return this.#options.reconnect === false ? this.#fail(error) : this.#wait(0, error, true)
+    this.#endpointIndex = (this.#endpointIndex + 1) % this.#options.endpoints.length
+    this.#backOff(error)
+  }
+
+  /** Waits out the backoff before the next attempt; a client that does not reconnect ends instead. */
+  #backOff(error: IotPubSubError): void {
+    const { reconnect } = this.#options
+    if (reconnect === false) return this.#fail(error)
     this.#attempt += 1
-    if (this.#options.endpoints.length > 1) this.#endpointIndex = (this.#endpointIndex + 1) % this.#options.endpoints.length
-    this.#wait(backoffDelay(this.#attempt, this.#options.reconnect), diagnosis.error, true)
+    this.#wait(backoffDelay(this.#attempt, reconnect), error, true)
   }
 
   #wait(delay: number, error: IotPubSubError, report: boolean): void {
@@ -316,8 +305,11 @@ export class Connection {
       void this.#open()
     }, delay)
     this.#state = { type: 'waiting', timer }
-    if (report) this.#log.info('reconnecting', { url: this.url, attempt: Math.max(this.#attempt, 1), delay }, `next attempt to ${this.url} in ${delay} ms`)
-    if (report) this.#status.next({ type: 'reconnecting', url: this.url, attempt: Math.max(this.#attempt, 1), delay, error })
+    if (!report) return
+    const { url } = this
+    const attempt = Math.max(this.#attempt, 1)
+    this.#log.info('reconnecting', { url, attempt, delay }, `next attempt to ${url} in ${delay} ms`)
+    this.#status.next({ type: 'reconnecting', url, attempt, delay, error })
   }
 
   /** One attempt: the credentials first (a provider may take its time, or fail), then the link. */
@@ -330,10 +322,7 @@ export class Connection {
       } catch (error) {
         if (this.#state.type !== 'opening') return
         // A provider that fails is a failed attempt: back off and ask again.
-        const failed = new ConnectionRefusedError('the credentials provider failed', { cause: error })
-        if (this.#options.reconnect === false) return this.#fail(failed)
-        this.#attempt += 1
-        return this.#wait(backoffDelay(this.#attempt, this.#options.reconnect), failed, true)
+        return this.#backOff(new ConnectionRefusedError('the credentials provider failed', { cause: error }))
       }
       // end() while the provider was thinking: no connection is opened.
       if (this.#state.type !== 'opening') return

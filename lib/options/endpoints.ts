@@ -21,6 +21,8 @@ export interface Platform {
   readonly schemes: readonly Scheme[]
   /** Scheme used for `brokerIp` without `protocol`. */
   readonly defaultScheme: 'mqtt' | 'ws'
+  /** What a URL of a scheme it cannot open is told: where, and the schemes to use instead. */
+  readonly unsupported: string
   /** Whether TLS options (`ca`, `cert`, `key`, ...) can be honoured (browsers use their own trust store). */
   readonly tlsOptions: boolean
   /** The TLS options its connections take, from the client's options; none when absent (browsers). */
@@ -42,6 +44,7 @@ export const nodePlatform: Platform = /* @__PURE__ */ Object.freeze({
   name: 'node',
   schemes: /* @__PURE__ */ Object.freeze(['mqtt', 'mqtts', 'ws', 'wss'] as const),
   defaultScheme: 'mqtt',
+  unsupported: 'is not supported in Node: use one of mqtt://, mqtts://, ws://, wss://',
   tlsOptions: true,
   tls: resolveTls,
   aliases: /* @__PURE__ */ Object.freeze({ tcp: 'mqtt', ssl: 'mqtts', tls: 'mqtts' } as const),
@@ -52,6 +55,7 @@ export const browserPlatform: Platform = Object.freeze({
   name: 'browser',
   schemes: Object.freeze(['ws', 'wss'] as const),
   defaultScheme: 'ws',
+  unsupported: 'is not supported in a browser: browsers can only open WebSockets: use ws:// or wss:// (the broker needs a websockets listener)',
   tlsOptions: false,
   // Read here, in the browser's own platform, so that no shared code sniffs for a browser.
   pageProtocol: () => (globalThis as { location?: { protocol?: unknown } }).location?.protocol as string | undefined,
@@ -160,10 +164,7 @@ function checkScheme(given: string, platform: Platform, aliases: Readonly<Record
   const scheme = Object.hasOwn(aliases, given) ? (aliases[given] as Scheme) : given
   const found = platform.schemes.find((s) => s === scheme)
   if (found !== undefined) return found
-  const hint = platform.name === 'browser'
-    ? 'browsers can only open WebSockets: use ws:// or wss:// (the broker needs a websockets listener)'
-    : `use one of ${platform.schemes.map((s) => `${s}://`).join(', ')}`
-  throw new UnsupportedOptionError(`${given}:// is not supported in ${platform.name === 'browser' ? 'a browser' : 'Node'}: ${hint}`)
+  throw new UnsupportedOptionError(`${given}:// ${platform.unsupported}`)
 }
 
 /** A TCP port: MQTT.js would quietly replace 0 by the default port, so it is refused like any other. */

@@ -76,7 +76,7 @@ function rejectSharedConnection(options: MQTTClientOptions): void {
   const shared = (options as { sharedConnection?: unknown }).sharedConnection
   if (shared === undefined || shared === false) return
   throw new UnsupportedOptionError(
-    `\`sharedConnection: ${show(shared)}\` is no longer an option: to share one connection among a browser's tabs, import { connect } from 'iotpubsub/shared' instead of 'iotpubsub' (the same options, without this one)`,
+    `\`sharedConnection: ${show(shared)}\` is no longer an option: to share one connection among a browser's tabs, import { connect } from 'iotpubsub/shared' (the same options, without this one)`,
   )
 }
 

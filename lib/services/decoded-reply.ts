@@ -1,8 +1,6 @@
-import { resolveCodec } from '../codec.js'
-import { DecodeError } from '../errors.js'
-import { reshape } from '../inbound/delivered-message.js'
 import type { Message } from '../message.js'
 import type { Requester, RequestOptions } from './requester.js'
+import type { ServicesKit } from './services-kit.js'
 
 /**
  * A request through `requester`, its reply decoded by the request's codec (`DecodeError` when it cannot be).
@@ -10,16 +8,16 @@ import type { Requester, RequestOptions } from './requester.js'
  *
  * @example
  * ```ts
- * const reply = await decodedReply(requester, 'devices/d1/rpc/status', '', { codec: 'json', timeout: 2_000 })
+ * const reply = await decodedReply(servicesKit, requester, 'devices/d1/rpc/status', '', { codec: 'json', timeout: 2_000 })
  * ```
  */
-export async function decodedReply<T>(requester: Requester, topic: string, payload: unknown, options: RequestOptions<T>, calledAt?: number): Promise<Message<T>> {
+export async function decodedReply<T>(kit: ServicesKit, requester: Requester, topic: string, payload: unknown, options: RequestOptions<T>, calledAt?: number): Promise<Message<T>> {
   const reply = await requester.request(topic, payload, { timeout: options.timeout, qos: options.qos, calledAt })
   let decoded: T
   try {
-    decoded = resolveCodec<T>(options.codec).decode(reply.raw)
+    decoded = kit.resolveCodec<T>(options.codec).decode(reply.raw)
   } catch (error) {
-    throw new DecodeError(reply.topic, reply.raw, error)
+    throw new kit.DecodeError(reply.topic, reply.raw, error)
   }
-  return reshape(reply, decoded, reply.params)
+  return kit.reshape(reply, decoded, reply.params)
 }

@@ -1,9 +1,10 @@
-import { Observable } from 'rxjs'
-import { type Codec, resolveCodec } from '../codec.js'
-import { reshape } from '../inbound/delivered-message.js'
+import type { Observable } from 'rxjs'
+import type { Codec } from '../codec.js'
 import type { Message } from '../message.js'
 import type { ObserveOptions } from '../options/client-options.js'
-import { type Route, type RouteParams, route } from './route.js'
+import type { Route, RouteParams } from './route.js'
+import { parseRoutePattern } from './route-pattern.js'
+import type { ServicesKit } from './services-kit.js'
 
 /** Options of `client.route()`: those of `observe()`, and an optional payload validator. */
 export interface RouteOptions<T> extends ObserveOptions<T> {
@@ -20,8 +21,9 @@ export interface RouteClient {
 }
 
 /** The messages of a route, with their params as an object and payloads checked by `schema`. */
-export function observeRoute<P extends string, T>(client: RouteClient, pattern: P | Route<P>, options: RouteOptions<T>): Observable<RouteMessage<T, RouteParams<P>>> {
-  const typed = typeof pattern === 'string' ? route(pattern) : pattern
+export function observeRoute<P extends string, T>(kit: ServicesKit, client: RouteClient, pattern: P | Route<P>, options: RouteOptions<T>): Observable<RouteMessage<T, RouteParams<P>>> {
+  const { reshape, resolveCodec } = kit
+  const typed = typeof pattern === 'string' ? parseRoutePattern<RouteParams<P>>(pattern, kit.InvalidTopicError) : pattern
   const { schema, ...observeOptions } = options
   const codec = resolveCodec<unknown>(options.codec ?? (schema ? 'json' : undefined))
   // A schema failure throws inside decode, so it is reported like any payload that cannot be decoded.
@@ -31,7 +33,7 @@ export function observeRoute<P extends string, T>(client: RouteClient, pattern: 
   // What `pipe(map(...))` does, written out: rxjs's `map` costs a browser app its operator machinery, which
   // nothing else in a connect/observe/publish bundle uses. As in `map`, a throw while reshaping (or handing
   // on) is the stream's error, and unsubscribing unsubscribes from the client's observable.
-  return new Observable((subscriber) =>
+  return new kit.Observable((subscriber) =>
     messages.subscribe({
       next: (m) => {
         try {

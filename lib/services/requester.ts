@@ -1,11 +1,12 @@
 import type { Observable, Subscription } from 'rxjs'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import type { Codec, CodecName } from '../codec.js'
-import { ClientClosedError, ConnectionLostError, IotPubSubError, PublishError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from '../errors.js'
+import type { IotPubSubError, UnsupportedOptionError } from '../errors.js'
 import type { Message, QoS } from '../message.js'
 import type { ObserveOptions, PublishOptions } from '../options/client-options.js'
 import type { Status } from '../status.js'
 import { ERROR_NAME_PROPERTY, ERROR_PROPERTY } from './error-reply.js'
+import type { ServicesKit } from './services-kit.js'
 
 // Where they were first defined: the requester's tests import them from here.
 export { ERROR_NAME_PROPERTY, ERROR_PROPERTY } from './error-reply.js'
@@ -53,8 +54,6 @@ interface Pending {
 
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
 
-/** Callers are promised SDK errors only: anything else (a bug, a foreign client) is wrapped. */
-const typed = (error: unknown, wrap: (cause: unknown) => IotPubSubError): IotPubSubError => (error instanceof IotPubSubError ? error : wrap(error))
 
 /**
  * The requesting side of MQTT 5 request/response: one reply filter per client (`<replyPrefix>/<clientId>`),
@@ -64,7 +63,7 @@ const typed = (error: unknown, wrap: (cause: unknown) => IotPubSubError): IotPub
  *
  * @example
  * ```ts
- * const requester = new Requester(client, `iotpubsub/reply/${client.clientId}`)
+ * const requester = new Requester(servicesKit, client, `iotpubsub/reply/${client.clientId}`)
  * const reply = await requester.request('devices/d1/rpc/ping', 'ping', { timeout: 2_000 })
  * ```
  */
@@ -84,16 +83,20 @@ export class Requester {
   #closed = false
   #closedCause: IotPubSubError | undefined
 
+  readonly #kit: ServicesKit
   readonly #client: RequestClient
   readonly #replyTopic: string
 
-  constructor(client: RequestClient, replyTopic: string) {
+  /** `kit`: the client's errors (lib/services/services-kit.ts). */
+  constructor(kit: ServicesKit, client: RequestClient, replyTopic: string) {
+    this.#kit = kit
     this.#client = client
     this.#replyTopic = replyTopic
+    const { ClientClosedError } = kit
     this.#status = client.status$.subscribe({
       next: (status) => this.#onStatus(status),
       // status$ ends only with the client; an error there means the same.
-      error: (error: unknown) => this.#shutDown(typed(error, (cause) => new ClientClosedError('the client status ended with an error', cause))),
+      error: (error: unknown) => this.#shutDown(this.#typed(error, (cause) => new ClientClosedError('the client status ended with an error', cause))),
       complete: () => this.#shutDown(undefined),
     })
     // A client that had already closed replayed `closed` before `this.status` was assigned.
@@ -112,6 +115,7 @@ export class Requester {
    * ```
    */
   request(topic: string, payload: unknown, options: { timeout?: number; qos?: QoS; calledAt?: number | undefined } = {}): Promise<Message<Uint8Array>> {
+    const { ClientClosedError } = this.#kit
     if (this.#protocolVersion === 4) return Promise.reject(this.#needsMqtt5())
     if (this.#closed) return Promise.reject(new ClientClosedError('request() on a client that has ended', this.#closedCause))
     const { qos = 1 } = options
@@ -127,8 +131,8 @@ export class Requester {
       try {
         this.#listen(qos)
       } catch (error) {
-        // observe() threw (an invalid reply topic): a typed error, but typed() keeps that promise.
-        return this.#fail(key, typed(error, (cause) => new ClientClosedError('the reply subscription could not be made', cause)))
+        // observe() threw (an invalid reply topic): a typed error, but #typed() keeps that promise.
+        return this.#fail(key, this.#typed(error, (cause) => new ClientClosedError('the reply subscription could not be made', cause)))
       }
       if (this.#ready) this.#send(key)
     })
@@ -150,7 +154,7 @@ export class Requester {
       this.#lastConnectionError = status.error
       // Replies on their way are lost with the connection (the reply subscription is a clean one); requests
       // not yet sent wait for the next connection, within their deadline.
-      const lost = new ConnectionLostError('the connection was lost before the reply came', { cause: status.error })
+      const lost = new this.#kit.ConnectionLostError('the connection was lost before the reply came', { cause: status.error })
       for (const [key, pending] of [...this.#pending]) if (pending.sent) this.#fail(key, lost)
     } else if (status.type === 'closed') {
       this.#shutDown(status.error)
@@ -160,9 +164,10 @@ export class Requester {
   /** Subscribes to the reply topic once; the broker's SUBACK makes the requester ready. */
   #listen(qos: QoS): void {
     if (this.#replies) return
+    const { ClientClosedError, ConnectionLostError } = this.#kit
     const replies = this.#client.observe(this.#replyTopic, { qos }).subscribe({
       next: (message) => this.#onReply(message),
-      error: (error: unknown) => this.#onRepliesEnded(typed(error, (cause) => new ConnectionLostError('the reply subscription failed', { cause }))),
+      error: (error: unknown) => this.#onRepliesEnded(this.#typed(error, (cause) => new ConnectionLostError('the reply subscription failed', { cause }))),
       complete: () => this.#onRepliesEnded(new ClientClosedError('the client closed before the reply came', this.#closedCause)),
     })
     // An observe() that ended at once (a closing client) already failed the requests: nothing to keep.
@@ -212,7 +217,7 @@ export class Requester {
     const pending = this.#pending.get(key)
     if (!pending || pending.sent) return
     pending.sent = true
-    const wrap = (cause: unknown): IotPubSubError => new PublishError(pending.topic, cause instanceof Error ? cause.message : String(cause), { cause })
+    const wrap = (cause: unknown): IotPubSubError => new this.#kit.PublishError(pending.topic, cause instanceof Error ? cause.message : String(cause), { cause })
     let publishing: Promise<void>
     try {
       // The signal aborts at the deadline: a publish still queued or unacknowledged then is withdrawn.
@@ -222,10 +227,10 @@ export class Requester {
         signal: pending.abort.signal,
       })
     } catch (error) {
-      return this.#fail(key, typed(error, wrap))
+      return this.#fail(key, this.#typed(error, wrap))
     }
     // After the request settled (its own abort, a reply before the PUBACK) this finds nothing to settle.
-    publishing.then(undefined, (error: unknown) => this.#fail(key, typed(error, wrap)))
+    publishing.then(undefined, (error: unknown) => this.#fail(key, this.#typed(error, wrap)))
   }
 
   #onReply(message: Message<Uint8Array>): void {
@@ -235,7 +240,7 @@ export class Requester {
     const failure = message.properties?.userProperties?.[ERROR_PROPERTY]
     if (failure !== undefined) {
       const name = message.properties?.userProperties?.[ERROR_NAME_PROPERTY]
-      this.#fail(key, new ResponderError(String(failure), String(name ?? 'Error')))
+      this.#fail(key, new this.#kit.ResponderError(String(failure), String(name ?? 'Error')))
       return
     }
     const pending = this.#pending.get(key)
@@ -249,6 +254,7 @@ export class Requester {
     const pending = this.#pending.get(key)
     if (!pending) return
     const where = JSON.stringify(pending.topic)
+    const { RequestTimeoutError } = this.#kit
     if (pending.sent) {
       this.#fail(key, new RequestTimeoutError(`no reply to the request on ${where} within ${pending.timeout} ms`))
     } else {
@@ -272,7 +278,12 @@ export class Requester {
   }
 
   #needsMqtt5(): UnsupportedOptionError {
-    return new UnsupportedOptionError('request() needs MQTT 5 (response topic and correlation data); the broker speaks 3.1.1')
+    return new this.#kit.UnsupportedOptionError('request() needs MQTT 5 (response topic and correlation data); the broker speaks 3.1.1')
+  }
+
+  /** Callers are promised SDK errors only: anything else (a bug, a foreign client) is wrapped. */
+  #typed(error: unknown, wrap: (cause: unknown) => IotPubSubError): IotPubSubError {
+    return error instanceof this.#kit.IotPubSubError ? error : wrap(error)
   }
 
   #stopWatch(): void {
@@ -289,7 +300,7 @@ export class Requester {
     this.#ready = false
     this.#stopWatch()
     // A connection lost for good (`reconnect: false`) is reported as such; anything else as the client closing.
-    const failure = error instanceof ConnectionLostError ? error : new ClientClosedError('the client closed before the reply came', error)
+    const failure = error instanceof this.#kit.ConnectionLostError ? error : new this.#kit.ClientClosedError('the client closed before the reply came', error)
     this.#failAll(() => failure)
     const replies = this.#replies
     this.#replies = undefined

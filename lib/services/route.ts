@@ -1,5 +1,6 @@
 import { InvalidTopicError } from '../errors.js'
 import { matchParams, topic } from '../topic.js'
+import { parseRoutePattern } from './route-pattern.js'
 
 /** The parameter names of a pattern: `'devices/{id}/{sensor}'` → `'id' | 'sensor'`. */
 export type RouteParamNames<P extends string> = P extends `${string}{${infer Name}}${infer Rest}` ? Name | RouteParamNames<Rest> : never
@@ -20,8 +21,6 @@ export interface Route<P extends string> {
   paramsOf(values: readonly string[]): RouteParams<P>
 }
 
-const PARAM = /^\{([A-Za-z_$][\w$]*)\}$/
-
 /**
  * A typed topic route: named parameters in a pattern, checked by the compiler.
  *
@@ -34,24 +33,8 @@ const PARAM = /^\{([A-Za-z_$][\w$]*)\}$/
  * ```
  */
 export function route<P extends string>(pattern: P): Route<P> {
-  const levels = pattern.split('/')
-  const names = levels.map((level) => {
-    const param = PARAM.exec(level)
-    if (param) return param[1] as string
-    if (/[+#{}\u0000]/.test(level)) throw new InvalidTopicError(pattern, `a route level is either literal or a whole {name}, not ${JSON.stringify(level)}`)
-    return undefined
-  })
-  const declared = names.filter((n): n is string => n !== undefined)
-  if (new Set(declared).size !== declared.length) throw new InvalidTopicError(pattern, 'a route names each parameter once')
-  const filter = levels.map((level, i) => (names[i] === undefined ? level : '+')).join('/')
-  if (filter.length === 0) throw new InvalidTopicError(pattern, 'a route must not be empty')
+  const { levels, names, filter, paramsOf } = parseRoutePattern<RouteParams<P>>(pattern, InvalidTopicError)
   const filterLevels = filter.split('/')
-  // What each `+` of the filter matched, in order, named.
-  const paramsOf = (values: readonly string[]): RouteParams<P> => {
-    const params: Record<string, string> = {}
-    declared.forEach((name, i) => (params[name] = values[i] as string))
-    return params as RouteParams<P>
-  }
   return {
     pattern,
     filter,

@@ -1,14 +1,11 @@
-import { Observable, type Subscription } from 'rxjs'
+import type { Observable, Subscription } from 'rxjs'
 import type { Message, QoS } from '../message.js'
 import type { PublishOptions } from '../options/client-options.js'
 import { ERROR_NAME_PROPERTY, ERROR_PROPERTY } from './error-reply.js'
-import { FORBIDDEN_CHARACTERS } from '../mqtt-string.js'
+import type { ServicesKit } from './services-kit.js'
 
-/** What an MQTT string may not hold (a stack trace's newlines, a NUL), replaced so the error reply can be sent. */
-const UNSENDABLE = new RegExp(`[${FORBIDDEN_CHARACTERS}]`, 'gu')
 /** An error text longer than this is cut: a user property holds 65,535 bytes at most, and a requester wants the gist. */
 const MAX_ERROR_TEXT = 4_096
-const sendable = (text: string): string => text.replace(UNSENDABLE, ' ').slice(0, MAX_ERROR_TEXT)
 
 /**
  * What answering requests needs of a client.
@@ -34,12 +31,15 @@ export interface ServingClient {
  *
  * @example
  * ```ts
- * const serving = serveRequests(client, client.observe('rpc/ping'), () => 'pong', 1)
+ * const serving = serveRequests(servicesKit, client, client.observe('rpc/ping'), () => 'pong', 1)
  * serving.add(() => console.warn('no longer serving rpc/ping')) // runs on unsubscribe() and when serving ends
  * ```
  */
-export function serveRequests<T>(client: ServingClient, requests$: Observable<Message<T>>, handler: (request: Message<T>) => unknown, qos: QoS): Subscription {
-  return answerEach(requests$, (request) => answer(client, request, handler, qos)).subscribe({
+export function serveRequests<T>(kit: ServicesKit, client: ServingClient, requests$: Observable<Message<T>>, handler: (request: Message<T>) => unknown, qos: QoS): Subscription {
+  // What an MQTT string may not hold (a stack trace's newlines, a NUL), replaced so the error reply can be sent.
+  const unsendable = new RegExp(`[${kit.FORBIDDEN_CHARACTERS}]`, 'gu')
+  const sendable = (text: string): string => text.replace(unsendable, ' ').slice(0, MAX_ERROR_TEXT)
+  return answerEach(kit, requests$, (request) => answer(client, request, handler, qos, sendable)).subscribe({
     // The error ends the subscription (closed, teardowns run); rethrowing would be an uncaught exception.
     error: () => undefined,
   })
@@ -51,8 +51,8 @@ export function serveRequests<T>(client: ServingClient, requests$: Observable<Me
  * answers still running. Not `mergeMap` itself, whose support for every kind of ObservableInput (iterables,
  * async iterables, streams) would put some 2 KB min+gzip of rxjs into every browser app, served or not.
  */
-function answerEach<T>(requests$: Observable<T>, run: (request: T) => Promise<void>): Observable<never> {
-  return new Observable<never>((subscriber) => {
+function answerEach<T>(kit: ServicesKit, requests$: Observable<T>, run: (request: T) => Promise<void>): Observable<never> {
+  return new kit.Observable<never>((subscriber) => {
     let running = 0
     let ended = false
     const settled = (): void => {
@@ -75,7 +75,7 @@ function answerEach<T>(requests$: Observable<T>, run: (request: T) => Promise<vo
 }
 
 /** Runs the handler and publishes its reply; never rejects, so one request cannot end serving. */
-async function answer<T>(client: ServingClient, request: Message<T>, handler: (request: Message<T>) => unknown, qos: QoS): Promise<void> {
+async function answer<T>(client: ServingClient, request: Message<T>, handler: (request: Message<T>) => unknown, qos: QoS, sendable: (text: string) => string): Promise<void> {
   const responseTopic = request.properties?.responseTopic
   if (!responseTopic) return
   const correlation = request.properties?.correlationData

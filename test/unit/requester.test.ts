@@ -7,6 +7,7 @@ import { RequestTimeoutError, ResponderError, SubscriptionRejectedError, Unsuppo
 import type { Message, MessageProperties } from '../../lib/message.js'
 import type { ObserveOptions, PublishOptions } from '../../lib/options/client-options.js'
 import { ERROR_NAME_PROPERTY, ERROR_PROPERTY, type RequestClient, Requester } from '../../lib/services/requester.js'
+import { servicesKit } from '../../lib/services/services-kit.js'
 import type { Status } from '../../lib/status.js'
 
 const REPLY = 'iotpubsub/reply/fake'
@@ -81,7 +82,7 @@ describe('Requester (fake client, fake timers)', () => {
     unhandled.length = 0
     process.on('unhandledRejection', onUnhandled)
     client = new FakeClient()
-    requester = new Requester(client, REPLY)
+    requester = new Requester(servicesKit, client, REPLY)
   })
 
   afterEach(async () => {

@@ -230,7 +230,7 @@ describe('resolveOptions: validation', () => {
       for (const platform of [browserPlatform, nodePlatform]) {
         expect(() => resolve({ url: 'ws://h/', sharedConnection: value }, platform)).toThrow(UnsupportedOptionError)
         expect(() => resolve({ url: 'ws://h/', sharedConnection: value }, platform)).toThrow(
-          `\`sharedConnection: ${shown}\` is no longer an option: to share one connection among a browser's tabs, import { connect } from 'iotpubsub/shared' instead of 'iotpubsub' (the same options, without this one)`,
+          `\`sharedConnection: ${shown}\` is no longer an option: to share one connection among a browser's tabs, import { connect } from 'iotpubsub/shared' (the same options, without this one)`,
         )
       }
     }
