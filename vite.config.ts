@@ -54,7 +54,7 @@ export default defineConfig({
         test: {
           name: 'lean',
           include: ['test/**/*.test.ts'],
-          exclude: [...QUIET, 'test/unit/**', 'test/bench/**', 'test/engines/compatibility.test.ts', 'test/readme/structure.test.ts', 'test/package/lockfile.test.ts', 'test/demo/models.test.ts', 'test/demo/views.test.ts', 'test/demo/launcher.test.ts', 'test/mosquitto/kit-files.test.ts', 'test/integration/harness.test.ts'],
+          exclude: [...QUIET, 'test/unit/**', 'test/bench/**', 'test/engines/compatibility.test.ts', 'test/readme/structure.test.ts', 'test/package/lockfile.test.ts', 'test/demo/models.test.ts', 'test/demo/views.test.ts', 'test/demo/launcher.test.ts', 'test/mosquitto/kit-files.test.ts', 'test/integration/harness.test.ts', 'test/docs/**', 'test/examples/**'],
           env: { IOTPUBSUB_LINK: 'lean' },
         },
       },

@@ -10,15 +10,21 @@
  * ```
  */
 export interface Logger {
+  /** Details: SUBSCRIBE, SUBACK and UNSUBSCRIBE, the shared connection's tabs. */
   debug(fields: LogFields, message: string): void
+  /** The connection's story: attempts, CONNACKs, reconnects, the page lifecycle. */
   info(fields: LogFields, message: string): void
+  /** What went wrong and was handled: a refusal, a closed connection, a payload that could not be decoded. */
   warn(fields: LogFields, message: string): void
+  /** The client stopped for good. */
   error(fields: LogFields, message: string): void
 }
 
 /** The structured part of a log line: `event` and `clientId` always, the rest by event. */
 export interface LogFields {
+  /** What happened: `attempt`, `connack`, `closed`, ... */
   readonly event: LogEvent
+  /** The client the line is about. */
   readonly clientId: string
   readonly [field: string]: unknown
 }

@@ -10,6 +10,7 @@ export type RouteParams<P extends string> = { readonly [K in RouteParamNames<P>]
 
 /** A topic pattern with named parameters, as a subscription filter and as a topic builder. */
 export interface Route<P extends string> {
+  /** The pattern as given, with its `{name}` parameters: `'devices/{id}/telemetry'`. */
   readonly pattern: P
   /** The MQTT filter: each `{name}` level becomes `+`. */
   readonly filter: string
