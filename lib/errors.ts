@@ -10,7 +10,12 @@
  * ```
  */
 export class IotPubSubError extends Error {
-  // Spelled out: minifiers rename classes, and `name` must survive a production bundle.
+  // Spelled out: minifiers rename classes, and `name` must survive a production bundle. Subclasses override
+  // it without a comment of their own: TypeDoc copies this one to each override.
+  /**
+   * The class name (`'NotAuthorizedError'`, `'QueueFullError'`, ...), kept in a minified production bundle:
+   * what logs and `String(error)` show. In code, match with `instanceof` instead.
+   */
   override readonly name: string = 'IotPubSubError'
 
   /** The MQTT reason code (MQTT 5) or return code (MQTT 3.1.1) behind the error, when there is one. */
@@ -22,7 +27,20 @@ export class IotPubSubError extends Error {
   }
 }
 
-/** A topic name or filter is malformed, or a `topic()` segment would widen a subscription. Thrown synchronously. */
+/**
+ * A topic name or filter is malformed, or a `topic()` segment would add a level or widen a subscription. Thrown
+ * at once by `observe()` and `topic()`; `publish()` rejects with it.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   client.observe(topic('rooms', roomFromUrl, 'temp')).subscribe(render)
+ * } catch (error) {
+ *   if (error instanceof InvalidTopicError) render(`no such room: ${error.topic}`)
+ *   else throw error
+ * }
+ * ```
+ */
 export class InvalidTopicError extends IotPubSubError {
   override readonly name: string = 'InvalidTopicError'
 
@@ -35,30 +53,95 @@ export class InvalidTopicError extends IotPubSubError {
   }
 }
 
-/** An option cannot be honoured (for example `mqtt://` in a browser, or a client certificate there). */
+/**
+ * An option cannot be honoured or makes no sense (for example `mqtt://` in a browser, a client certificate
+ * there, a negative `keepalive`, `clean: false` without a `clientId`). Thrown at once by `connect()` and
+ * `observe()`; `publish()` rejects with it for a bad option, and `request()` under MQTT 3.1.1. The message names
+ * the option and what it accepts.
+ *
+ * @example
+ * ```ts
+ * function open(url: string): MQTTClient | undefined {
+ *   try {
+ *     return connect(url, { clientId: 'dash-1' })
+ *   } catch (error) {
+ *     // mqtt:// in a browser: "... is not supported in a browser: ... use ws:// or wss:// ..."
+ *     if (error instanceof UnsupportedOptionError) showSettingsError(error.message)
+ *     else throw error
+ *   }
+ * }
+ * ```
+ */
 export class UnsupportedOptionError extends IotPubSubError {
   override readonly name: string = 'UnsupportedOptionError'
 }
 
-/** The broker refused the connection (CONNACK with a non-zero code) for a reason other than credentials. */
+/**
+ * The broker refused the connection (CONNACK with a non-zero code) for a reason other than credentials, or the
+ * port answered in another protocol. Final (status `closed`, observers errored), except server unavailable,
+ * busy or rate-limited (codes 3, 136, 137, 159), which come as a `reconnecting` status and are retried.
+ *
+ * @example
+ * ```ts
+ * client.status$.subscribe((s) => {
+ *   if (s.type === 'closed' && s.error instanceof ConnectionRefusedError) alert(`refused (code ${s.error.reasonCode}): ${s.error.message}`)
+ * })
+ * ```
+ */
 export class ConnectionRefusedError extends IotPubSubError {
   override readonly name: string = 'ConnectionRefusedError'
 }
 
-/** The broker refused the credentials: 3.1.1 return codes 4 and 5, MQTT 5 reason codes 134 and 135. */
+/**
+ * The broker refused the credentials: 3.1.1 return codes 4 and 5, MQTT 5 reason codes 134 and 135. The client
+ * stops (status `closed`, observers errored, publishes rejected) rather than retrying the same refused
+ * credentials; a `credentials` provider that returns new ones is retried.
+ *
+ * @example
+ * ```ts
+ * client.status$.subscribe((s) => {
+ *   if (s.type === 'closed' && s.error instanceof NotAuthorizedError) showLogin(s.error.reasonCode)
+ * })
+ * ```
+ */
 export class NotAuthorizedError extends ConnectionRefusedError {
   override readonly name: string = 'NotAuthorizedError'
 }
 
-/** The connection to the broker was lost or could not be made (network error, keepalive timeout, ...). */
+/**
+ * The connection to the broker was lost or could not be made (network error, keepalive timeout, ...): the
+ * `error` of a `reconnecting` status while the client retries with backoff, and the rejection of a `request()`
+ * whose connection dropped before the reply. Nothing to do unless it persists.
+ *
+ * @example
+ * ```ts
+ * client.status$.subscribe((s) => {
+ *   if (s.type === 'reconnecting' && s.error instanceof ConnectionLostError) badge.textContent = `offline, retry in ${s.delay} ms: ${s.error.message}`
+ * })
+ * ```
+ */
 export class ConnectionLostError extends IotPubSubError {
   override readonly name: string = 'ConnectionLostError'
 }
 
-/** The broker refused a SUBSCRIBE (SUBACK failure code). Observers of the filter error with it. */
+/**
+ * The broker refused a SUBSCRIBE (SUBACK failure code, usually its ACL): every observer of the filter errors
+ * with it.
+ *
+ * @example
+ * ```ts
+ * client.observe('admin/#').subscribe({
+ *   next: render,
+ *   error: (error) => {
+ *     if (error instanceof SubscriptionRejectedError) console.warn(`not allowed: ${error.filter} (code ${error.reasonCode})`)
+ *   },
+ * })
+ * ```
+ */
 export class SubscriptionRejectedError extends IotPubSubError {
   override readonly name: string = 'SubscriptionRejectedError'
 
+  /** The topic filter the broker refused, as observed. */
   readonly filter: string
 
   constructor(filter: string, reasonCode: number, cause?: unknown) {
@@ -67,10 +150,22 @@ export class SubscriptionRejectedError extends IotPubSubError {
   }
 }
 
-/** The broker refused a PUBLISH (MQTT 5 PUBACK/PUBREC reason code ≥ 128), or it could not be sent. */
+/**
+ * The broker refused a PUBLISH (MQTT 5 PUBACK/PUBREC reason code ≥ 128, such as 135 for an ACL denial), or it
+ * could not be sent: the payload could not be encoded, the QoS is above the broker's maximum, or a QoS 0
+ * message met `offlineQueue.qos0: 'reject'` while offline. `publish()` rejects with it.
+ *
+ * @example
+ * ```ts
+ * client.publish('admin/reboot', { at: Date.now() }, { qos: 1 }).catch((error) => {
+ *   if (error instanceof PublishError) console.warn(`refused: ${error.topic} (code ${error.reasonCode})`, error.message)
+ * })
+ * ```
+ */
 export class PublishError extends IotPubSubError {
   override readonly name: string = 'PublishError'
 
+  /** The topic of the publish that failed. */
   readonly topic: string
 
   constructor(topic: string, message: string, options: { cause?: unknown; reasonCode?: number } = {}) {
@@ -106,10 +201,21 @@ export class PublishOutcomeUnknownError extends PublishError {
   }
 }
 
-/** A received payload could not be decoded by the observer's codec. Reported on `client.errors$`. */
+/**
+ * A received payload could not be decoded by the observer's codec, or failed a route's `schema`. Reported on
+ * `client.errors$`, not to the observer, which skips that message and keeps receiving.
+ *
+ * @example
+ * ```ts
+ * client.errors$.subscribe((error) => {
+ *   if (error instanceof DecodeError) console.warn(`bad payload on ${error.topic} (${error.raw.length} bytes)`, error.cause)
+ * })
+ * ```
+ */
 export class DecodeError extends IotPubSubError {
   override readonly name: string = 'DecodeError'
 
+  /** The topic the message came on. */
   readonly topic: string
   /** The payload as received. */
   readonly raw: Uint8Array
@@ -121,7 +227,18 @@ export class DecodeError extends IotPubSubError {
   }
 }
 
-/** The client was ended (or ended itself after a fatal error) before the operation could finish. */
+/**
+ * The client was ended (or ended itself after a fatal error) before the operation could finish: a publish or
+ * request after `end()`, or one still pending when `end()` gave up waiting. Its `cause`, when there is one, is
+ * the error that ended the client.
+ *
+ * @example
+ * ```ts
+ * client.publish('rooms/kitchen/temp', reading, { qos: 1 }).catch((error) => {
+ *   if (!(error instanceof ClientClosedError)) throw error // shutting down: the reading is dropped
+ * })
+ * ```
+ */
 export class ClientClosedError extends IotPubSubError {
   override readonly name: string = 'ClientClosedError'
 
@@ -133,17 +250,51 @@ export class ClientClosedError extends IotPubSubError {
 /**
  * A publish did not settle within its `timeout`, or its `signal` aborted it. It is not sent again, but one
  * already written may still have reached the broker: a timeout does not mean "not delivered".
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.publish('lamps/desk/set', { on: true }, { qos: 1, timeout: 3000 })
+ * } catch (error) {
+ *   if (error instanceof PublishTimeoutError) toast('the lamp may not have switched') // it may still have reached the broker
+ *   else throw error
+ * }
+ * ```
  */
 export class PublishTimeoutError extends IotPubSubError {
   override readonly name: string = 'PublishTimeoutError'
 }
 
-/** A publish made while disconnected found the offline queue full (`offlineQueue` limits). Nothing was sent. */
+/**
+ * A publish found the queue full (`offlineQueue` limits): the client is offline, or the socket or the broker's
+ * receive maximum cannot take more yet. Nothing was sent. `publish()` rejects with it.
+ *
+ * @example
+ * ```ts
+ * client.publish('rooms/kitchen/temp', reading, { qos: 1 }).catch((error) => {
+ *   if (error instanceof QueueFullError) dropped += 1 // the broker is away and the queue is full
+ *   else throw error
+ * })
+ * ```
+ */
 export class QueueFullError extends IotPubSubError {
   override readonly name: string = 'QueueFullError'
 }
 
-/** A publish is larger than the broker's maximum packet size (MQTT 5 CONNACK) or `maxPacketSize`. Nothing was sent. */
+/**
+ * A publish is larger than the broker's maximum packet size (MQTT 5 CONNACK) or `maxPacketSize`. Nothing was
+ * sent. `publish()` rejects with it.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.publish('cameras/door/snapshot', jpeg, { qos: 1 })
+ * } catch (error) {
+ *   if (error instanceof PayloadTooLargeError) await client.publish('cameras/door/snapshot', await shrink(jpeg, error.limit), { qos: 1 })
+ *   else throw error
+ * }
+ * ```
+ */
 export class PayloadTooLargeError extends IotPubSubError {
   override readonly name: string = 'PayloadTooLargeError'
   /** The limit in bytes that the packet would have exceeded. */
@@ -157,7 +308,15 @@ export class PayloadTooLargeError extends IotPubSubError {
 
 /**
  * Another connection with the same client id keeps taking this client's place: the broker closes each
- * connection soon after accepting it (MQTT 5 says so with reason code 142; 3.1.1 gives no reason).
+ * connection soon after accepting it (MQTT 5 says so with reason code 142; 3.1.1 gives no reason). The `error`
+ * of a `reconnecting` status, with a growing backoff; give each client instance its own id.
+ *
+ * @example
+ * ```ts
+ * client.status$.subscribe((s) => {
+ *   if (s.type === 'reconnecting' && s.error instanceof ClientIdConflictError) console.error(`client id taken: ${s.error.message}`)
+ * })
+ * ```
  */
 export class ClientIdConflictError extends ConnectionLostError {
   override readonly name: string = 'ClientIdConflictError'
@@ -165,10 +324,19 @@ export class ClientIdConflictError extends ConnectionLostError {
 
 /**
  * A handler given a manually acknowledged message failed (or called `nack()`): the message was not
- * acknowledged and comes again. Reported on `client.errors$`.
+ * acknowledged and comes again (to a persistent session). Reported on `client.errors$`; `cause` is the
+ * handler's error or the `nack()` reason.
+ *
+ * @example
+ * ```ts
+ * client.errors$.subscribe((error) => {
+ *   if (error instanceof HandlerError) console.warn(`job on ${error.topic} failed, it will come again`, error.cause)
+ * })
+ * ```
  */
 export class HandlerError extends IotPubSubError {
   override readonly name: string = 'HandlerError'
+  /** The topic of the message that was not acknowledged. */
   readonly topic: string
 
   constructor(topic: string, cause: unknown) {
@@ -177,12 +345,36 @@ export class HandlerError extends IotPubSubError {
   }
 }
 
-/** A request got no reply within its `timeout`. */
+/**
+ * A request got no reply within its `timeout` (default 10 s): nobody serves that topic, or the responder is
+ * slow. `request()` rejects with it.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   const reply = await client.request('devices/d1/rpc/status', {}, { timeout: 2000, codec: 'json' })
+ *   render(reply.payload)
+ * } catch (error) {
+ *   if (error instanceof RequestTimeoutError) render('device d1 does not answer')
+ *   else throw error
+ * }
+ * ```
+ */
 export class RequestTimeoutError extends IotPubSubError {
   override readonly name: string = 'RequestTimeoutError'
 }
 
-/** The responder's handler failed: its error, carried back in the reply. */
+/**
+ * The responder's handler failed: its error, carried back in the reply. `request()` rejects with it; `message`
+ * is the responder's error message.
+ *
+ * @example
+ * ```ts
+ * client.request('devices/d1/rpc/reboot', { delay: 5 }, { codec: 'json' }).catch((error) => {
+ *   if (error instanceof ResponderError) console.warn(`d1 refused: ${error.remoteName}: ${error.message}`)
+ * })
+ * ```
+ */
 export class ResponderError extends IotPubSubError {
   override readonly name: string = 'ResponderError'
   /** The `name` of the error the responder's handler threw. */

@@ -18,11 +18,21 @@ export type UserPropertyPairs = readonly (readonly [name: string, value: string]
 
 /** MQTT 5 properties of a PUBLISH, as sent or received. */
 export interface MessageProperties {
+  /** `true`: the payload is UTF-8 text (MQTT 5 payload format indicator 1), which a broker may check. */
   payloadFormatIndicator?: boolean
+  /**
+   * Seconds the broker keeps the message for subscribers it has not reached yet (0 to 4,294,967,295); a
+   * retained value expires with it too. On a received message: the seconds that were left when the broker
+   * forwarded it.
+   */
   messageExpiryInterval?: number
+  /** What the payload is, such as `'application/json'`, for the receiving app; codecs do not read it. */
   contentType?: string
+  /** The topic a reply should be published to (request/response; `request()` and `serve()` set and use it). */
   responseTopic?: string
+  /** Bytes a responder copies into its reply so that the requester can match the reply to its request. */
   correlationData?: Uint8Array
+  /** The application's own name-value pairs, like HTTP headers; the broker passes them on unchanged. */
   userProperties?: UserProperties
   /** On received messages: the identifiers of the subscriptions the message matched. */
   subscriptionIdentifier?: number | number[]
@@ -41,11 +51,16 @@ export interface MessageProperties {
  * ```
  */
 export interface Message<T = Uint8Array> {
+  /** The topic the message was published to (never a filter: no wildcards). */
   readonly topic: string
   /** The payload decoded by the observer's codec. */
   readonly payload: T
   /** The payload bytes as received. */
   readonly raw: Uint8Array
+  /**
+   * The QoS the message was delivered with: the lower of the publisher's QoS and the QoS the broker granted
+   * the subscription (which asks for the highest any observer of the filter asked for).
+   */
   readonly qos: QoS
   /**
    * True for the broker's stored (retained) value of the topic, sent because of a subscription (the broker's
@@ -87,5 +102,6 @@ export interface Message<T = Uint8Array> {
  * ```
  */
 export interface ClearedMessage extends Omit<Message<undefined>, 'cleared'> {
+  /** Always `true`: what tells a cleared value from a `Message<T>` in an observer of `{ cleared: true }`. */
   readonly cleared: true
 }

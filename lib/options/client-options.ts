@@ -12,9 +12,16 @@ export interface ReconnectOptions {
 
 /** A message the broker publishes for this client if the connection is lost without `end()` (a last will). */
 export interface WillOptions {
+  /** The topic the will is published to: a topic name, checked by `connect()` (`InvalidTopicError`). */
   topic: string
+  /** The will's payload, sent as is (a string as UTF-8); at most 65,535 bytes, as MQTT's CONNECT carries it. */
   payload: Uint8Array | string
+  /** The QoS the broker publishes the will with. Default 0. */
   qos?: QoS
+  /**
+   * `true`: the broker also keeps the will as the topic's retained value, so that later subscribers see it
+   * (an `offline` presence flag, say). Default `false`.
+   */
   retain?: boolean
 }
 
@@ -30,7 +37,9 @@ export interface OfflineQueueOptions {
 
 /** A username and password for the next connection attempt. */
 export interface Credentials {
+  /** The user name to connect with; left out, none is sent (the provider replaces `username` of the options). */
   username?: string
+  /** The password (or token) to connect with; left out, none is sent. Never logged. */
   password?: string
 }
 
@@ -45,7 +54,12 @@ export interface Credentials {
 export interface ClientOptions {
   /** Default: `iotpubsub_` and 12 random hex digits. */
   clientId?: string
+  /** The user name sent in every CONNECT. A `credentials` provider, when given, takes its place. */
   username?: string
+  /**
+   * The password (or token) sent in every CONNECT; never logged. A broker that refuses it ends the client with
+   * `NotAuthorizedError`; for tokens that expire, give a `credentials` provider instead.
+   */
   password?: string
   /** Start a new session (default `true`); `false` resumes the broker's stored session for `clientId`. */
   clean?: boolean
@@ -62,6 +76,10 @@ export interface ClientOptions {
   connectTimeout?: number
   /** The reconnect policy, or `false` to stop after the first lost connection. */
   reconnect?: ReconnectOptions | false
+  /**
+   * The last will: a message the broker publishes when this client's connection is lost without `end()`
+   * (a crash, a network cut, a keepalive timeout), such as an `offline` presence message.
+   */
   will?: WillOptions
   /**
    * Called before every connection attempt, the first and each reconnect, so an app can refresh a token.
@@ -188,12 +206,18 @@ export interface ObserveOptions<T> {
  * also as name-value pairs, sent in that order.
  */
 export type PublishProperties = Omit<MessageProperties, 'subscriptionIdentifier' | 'userProperties'> & {
+  /** The application's own name-value pairs: a record of names, or pairs (`UserPropertyPairs`) to keep their order. */
   userProperties?: UserProperties | UserPropertyPairs
 }
 
 /** Options of `publish()`. */
 export interface PublishOptions<T = unknown> {
+  /** 0 (default): at most once, settled when written; 1: at least once, settled on PUBACK; 2: exactly once, on PUBCOMP. */
   qos?: QoS
+  /**
+   * `true`: the broker keeps this message as the topic's retained value and sends it to every later
+   * subscriber; a retained publish with an empty payload clears it. Default `false`.
+   */
   retain?: boolean
   /** Encodes the payload; without it a Uint8Array is sent as is, a string as UTF-8, anything else as JSON. */
   codec?: CodecName | Codec<T>

@@ -16,6 +16,7 @@ export const ClientContext = createContext<StoreCache | undefined>(undefined)
 export interface MqttProviderProps {
   /** The client the hooks below use when they are given no client of their own. */
   readonly client: MQTTClient
+  /** The components that read topics through the provider's client. */
   readonly children?: ReactNode
 }
 

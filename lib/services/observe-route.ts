@@ -13,7 +13,10 @@ export interface RouteOptions<T> extends ObserveOptions<T> {
 }
 
 /** A message on a typed route: `params` is an object named after the pattern's parameters. */
-export type RouteMessage<T, P> = Omit<Message<T>, 'params'> & { readonly params: P }
+export type RouteMessage<T, P> = Omit<Message<T>, 'params'> & {
+  /** The value of each of the pattern's parameters in this message's topic: `{ deviceId: 'd1', sensor: 'temp' }`. */
+  readonly params: P
+}
 
 /** What observing a route needs of a client. */
 export interface RouteClient {

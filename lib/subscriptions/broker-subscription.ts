@@ -17,6 +17,7 @@ export interface IncomingMessage {
 
 /** The state of one broker subscription, as `client.subscriptions$` reports it. */
 export interface SubscriptionInfo {
+  /** The topic filter subscribed to, as observers gave it (a `$share/group/` prefix included). */
   readonly filter: string
   /** The QoS asked for: the highest any observer asked. */
   readonly requestedQos: QoS
