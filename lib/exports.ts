@@ -39,6 +39,8 @@ export type {
   OfflineQueueOptions,
   Credentials,
 } from './options/client-options.js'
+export type { ConnectedOptions } from './options/connected-options.js'
+export type { IterateOptions } from './options/iterate-options.js'
 export type { Status, ConnectingStatus, ConnectedStatus, ReconnectingStatus, ClosedStatus, ProtocolVersion } from './status.js'
 export type { ParsedFilter } from './topic.js'
 export type { SubscriptionInfo } from './subscriptions/broker-subscription.js'

@@ -7,7 +7,9 @@ import type { EndOptions, ObserveOptions, PublishOptions } from '../options/clie
 import type { RequestOptions } from '../services/requester.js'
 import type { RouteMessage, RouteOptions } from '../services/observe-route.js'
 import type { Route, RouteParams } from '../services/route.js'
-import type { Status } from '../status.js'
+import type { ConnectedStatus, Status } from '../status.js'
+import type { ConnectedOptions } from '../options/connected-options.js'
+import type { IterateOptions } from '../options/iterate-options.js'
 
 /**
  * A client for one broker connection: what `connect()` and `new MQTTClient()` return. One instance holds one
@@ -56,6 +58,10 @@ export interface MQTTClient {
   readonly urls: readonly string[]
   /** The broker URL in use, or the one the next attempt goes to. */
   readonly url: string
+  /**
+   * The client id sent to the broker: the `clientId` option, or the random `iotpubsub_…` one made when none was
+   * given. The same for every reconnect; it is what the broker's log and ACLs know this client by.
+   */
   readonly clientId: string
 
   /**
@@ -78,12 +84,22 @@ export interface MQTTClient {
    * ```
    */
   observe(filter: string, options?: ObserveOptions<Uint8Array> & { codec?: 'bytes'; cleared?: false }): Observable<Message<Uint8Array>>
+  /** `codec: 'text'`: each payload decoded as UTF-8 into a string. Otherwise as the first form. */
   observe(filter: string, options: ObserveOptions<string> & { codec: 'text'; cleared?: false }): Observable<Message<string>>
+  /**
+   * `codec: 'json'`: each payload parsed as JSON, typed `T` without a check (a `route()` with a `schema`
+   * checks it); one that does not parse goes to `errors$` as a `DecodeError`. Otherwise as the first form.
+   */
   observe<T = unknown>(filter: string, options: ObserveOptions<T> & { codec: 'json'; cleared?: false }): Observable<Message<T>>
+  /** A codec of the app's own: its `decode` turns each payload into a `T`; a throw is a `DecodeError` on `errors$`. */
   observe<T>(filter: string, options: ObserveOptions<T> & { codec: Codec<T>; cleared?: false }): Observable<Message<T>>
+  /** Bytes, with `cleared` possibly `true`: an empty payload comes as a `ClearedMessage`. */
   observe(filter: string, options: ObserveOptions<Uint8Array> & { codec?: 'bytes'; cleared?: boolean }): Observable<Message<Uint8Array> | ClearedMessage>
+  /** Text, with `cleared` possibly `true`: an empty payload comes as a `ClearedMessage`. */
   observe(filter: string, options: ObserveOptions<string> & { codec: 'text'; cleared?: boolean }): Observable<Message<string> | ClearedMessage>
+  /** JSON, with `cleared` possibly `true`: an empty payload comes as a `ClearedMessage` instead of a `DecodeError`. */
   observe<T = unknown>(filter: string, options: ObserveOptions<T> & { codec: 'json'; cleared?: boolean }): Observable<Message<T> | ClearedMessage>
+  /** A codec of the app's own, with `cleared` possibly `true`: an empty payload comes as a `ClearedMessage`, not decoded. */
   observe<T>(filter: string, options: ObserveOptions<T> & { codec: Codec<T>; cleared?: boolean }): Observable<Message<T> | ClearedMessage>
 
   /**
@@ -113,8 +129,11 @@ export interface MQTTClient {
    * ```
    */
   request(topic: string, payload: unknown, options?: RequestOptions<Uint8Array> & { codec?: 'bytes' }): Promise<Message<Uint8Array>>
+  /** `codec: 'text'`: the reply decoded as UTF-8 text. Otherwise as the first form. */
   request(topic: string, payload: unknown, options: RequestOptions<string> & { codec: 'text' }): Promise<Message<string>>
+  /** `codec: 'json'`: the reply parsed as JSON, typed `T` without a check; one that does not parse rejects with `DecodeError`. */
   request<T = unknown>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: 'json' }): Promise<Message<T>>
+  /** A codec of the app's own: its `decode` turns the reply into a `T`; a throw rejects with `DecodeError`. */
   request<T>(topic: string, payload: unknown, options: RequestOptions<T> & { codec: Codec<T> }): Promise<Message<T>>
 
   /**
@@ -130,6 +149,43 @@ export interface MQTTClient {
    * ```
    */
   serve<T = Uint8Array>(filter: string, handler: (request: Message<T>) => unknown, options?: ObserveOptions<T>): Subscription
+
+  /**
+   * Resolves with the `connected` status once the broker has accepted the connection (at once if it has).
+   * Rejects with the refusal of an attempt (`NotAuthorizedError`, `ConnectionRefusedError`: an answer, though
+   * the client may try again), with `ClientClosedError` (or the fatal error) when the client ends first, and
+   * with `ConnectionLostError` after `timeout` ms or when `signal` aborts. Network failures are waited out.
+   *
+   * @example
+   * ```ts
+   * const client = connect('mqtts://broker.example', { username, password })
+   * await client.connected({ timeout: 10_000 }) // NotAuthorizedError here, not on status$ later
+   * ```
+   */
+  connected(options?: ConnectedOptions): Promise<ConnectedStatus>
+
+  /**
+   * The messages of a topic filter as an async iterator: `for await` takes them in order; the broker
+   * subscription is made at the loop's first step and released when it ends (`break`, `return`, a throw).
+   * With automatic acknowledgements at most `bufferSize` messages (default 1,000) wait for the loop; one that
+   * falls further behind gets those, then `QueueFullError`. With `ack: 'manual'`, each message is acknowledged
+   * when the loop asks for the next one, so a slow loop leaves the backlog with the broker. Throws
+   * `InvalidTopicError` or `UnsupportedOptionError` at once, as `observe()` does.
+   *
+   * @example
+   * ```ts
+   * for await (const job of client.iterate<Job>('jobs/+', { qos: 1, codec: 'json', ack: 'manual' })) {
+   *   await run(job.payload)
+   * }
+   * ```
+   */
+  iterate(filter: string, options?: IterateOptions<Uint8Array> & { codec?: 'bytes' }): AsyncIterableIterator<Message<Uint8Array>>
+  /** `codec: 'text'`: each payload decoded as UTF-8 into a string. Otherwise as the first form. */
+  iterate(filter: string, options: IterateOptions<string> & { codec: 'text' }): AsyncIterableIterator<Message<string>>
+  /** `codec: 'json'`: each payload parsed as JSON, typed `T` without a check; one that does not parse goes to `errors$`. Otherwise as the first form. */
+  iterate<T = unknown>(filter: string, options: IterateOptions<T> & { codec: 'json' }): AsyncIterableIterator<Message<T>>
+  /** A codec of the app's own: its `decode` turns each payload into a `T`; a throw is a `DecodeError` on `errors$`. */
+  iterate<T>(filter: string, options: IterateOptions<T> & { codec: Codec<T> }): AsyncIterableIterator<Message<T>>
 
   /**
    * Messages on a typed route: a pattern with named parameters (`'devices/{deviceId}/telemetry/{sensor}'`),

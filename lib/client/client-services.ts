@@ -1,13 +1,15 @@
 import { Observable, Subscription } from 'rxjs'
 import type { Codec } from '../codec.js'
-import { ClientClosedError, type IotPubSubError } from '../errors.js'
+import { ClientClosedError, ConnectionLostError, ConnectionRefusedError, type IotPubSubError, UnsupportedOptionError } from '../errors.js'
 import type { Message } from '../message.js'
 import type { ObserveOptions, PublishOptions } from '../options/client-options.js'
+import type { ConnectedOptions } from '../options/connected-options.js'
+import type { IterateOptions } from '../options/iterate-options.js'
 import type { Requester, RequestOptions } from '../services/requester.js'
 import type { RouteMessage, RouteOptions } from '../services/observe-route.js'
 import type { Route, RouteParams } from '../services/route.js'
 import { servicesKit } from '../services/services-kit.js'
-import type { Status } from '../status.js'
+import type { ConnectedStatus, Status } from '../status.js'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 
 /** lib/services/on-demand.ts: the services' code, loaded by the first call that needs it. */
@@ -96,6 +98,69 @@ export abstract class ClientServices {
       )
       return () => inner?.unsubscribe()
     })
+  }
+
+  connected(options: ConnectedOptions = {}): Promise<ConnectedStatus> {
+    const { timeout, signal } = options
+    return new Promise<ConnectedStatus>((resolve, reject) => {
+      let done = false
+      let last: IotPubSubError | undefined
+      let subscription: Subscription | undefined
+      const finish = (error: unknown, status?: ConnectedStatus): void => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', aborted)
+        subscription?.unsubscribe()
+        if (status) resolve(status)
+        else reject(error)
+      }
+      const aborted = (): void => finish(new ConnectionLostError('connected() aborted before the client connected', { cause: signal?.reason ?? last }))
+      const timer = timeout === undefined ? undefined : setTimeout(() => finish(new ConnectionLostError(`not connected within ${timeout} ms`, { cause: last })), timeout)
+      if (signal?.aborted) return aborted()
+      signal?.addEventListener('abort', aborted, { once: true })
+      subscription = this.status$.subscribe({
+        next: (status) => {
+          if (status.type === 'connected') finish(undefined, status)
+          else if (status.type === 'closed') finish(status.error ?? new ClientClosedError('connected() on a client that has ended'))
+          else if (status.type === 'reconnecting') {
+            last = status.error
+            // A refusal is an answer (a network failure is waited out): the caller decides whether to wait more.
+            if (status.error instanceof ConnectionRefusedError) finish(status.error)
+          }
+        },
+        complete: () => finish(new ClientClosedError('connected() on a client that has ended', this.fatal)),
+      })
+      if (done) subscription.unsubscribe()
+    })
+  }
+
+  iterate<T>(filter: string, options: IterateOptions<T> = {}): AsyncIterableIterator<Message<T>> {
+    const { bufferSize = 1000, ...observeOptions } = options
+    if (!Number.isSafeInteger(bufferSize) || bufferSize < 1) throw new UnsupportedOptionError(`iterate(): bufferSize must be a positive integer, not ${String(bufferSize)}`)
+    // The filter and options are checked now (observe() throws at once), whether or not the code is loaded.
+    const messages$ = this.observe(filter, observeOptions)
+    const manual = options.ack === 'manual'
+    if (this.#services) return new this.#services.MessageIterator(servicesKit, messages$, filter, manual, bufferSize)
+    // The loop's first next() loads the code; one that ended first takes nothing.
+    let iterator: AsyncIterableIterator<Message<T>> | undefined
+    let ended = false
+    const done: IteratorResult<Message<T>> = { done: true, value: undefined }
+    const lazy: AsyncIterableIterator<Message<T>> = {
+      [Symbol.asyncIterator]: () => lazy,
+      next: async () => {
+        const services = await this.#loadServices()
+        if (ended) return done
+        iterator ??= new services.MessageIterator(servicesKit, messages$, filter, manual, bufferSize)
+        return iterator.next()
+      },
+      return: async () => {
+        ended = true
+        await iterator?.return?.()
+        return done
+      },
+    }
+    return lazy
   }
 
   /** The services' module: one load for every call that waits for it; a failed load is tried again by the next call. */

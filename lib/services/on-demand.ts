@@ -1,5 +1,5 @@
 /**
- * The services a client loads the first time one is used: `request()`, `serve()` and `route()`. One dynamic
+ * The services a client loads the first time one is used: `request()`, `serve()`, `route()` and `iterate()`. One dynamic
  * `import()` of this file, which a bundler splits into a chunk of its own, so that a dashboard that only
  * observes and publishes ships none of them. They import nothing of the client's code at run time: what
  * they use of it comes as the kit each call is given (lib/services/services-kit.ts).
@@ -14,3 +14,4 @@ export { Requester } from './requester.js'
 export { serveRequests } from './serve.js'
 export { observeRoute } from './observe-route.js'
 export { decodedReply } from './decoded-reply.js'
+export { MessageIterator } from './iterate-messages.js'

@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs'
 import { resolveCodec } from '../codec.js'
-import { ClientClosedError, ConnectionLostError, DecodeError, InvalidTopicError, IotPubSubError, PublishError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from '../errors.js'
+import { ClientClosedError, ConnectionLostError, DecodeError, InvalidTopicError, IotPubSubError, PublishError, QueueFullError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from '../errors.js'
 import { reshape } from '../inbound/delivered-message.js'
 import { FORBIDDEN_CHARACTERS } from '../mqtt-string.js'
 
@@ -27,6 +27,7 @@ export const servicesKit = Object.freeze({
   InvalidTopicError,
   IotPubSubError,
   PublishError,
+  QueueFullError,
   RequestTimeoutError,
   ResponderError,
   UnsupportedOptionError,
