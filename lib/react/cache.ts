@@ -6,11 +6,12 @@ import type { MQTTClient } from '../client/api.js'
 import type { QoS } from '../message.js'
 import type { Status } from '../status.js'
 import { type CodecKey, type ExternalStore, type Fold, statusStore, topicStore } from './store.js'
+import type { Throttle } from '../bindings/coalesced.js'
 
 export interface StoreCache {
   readonly client: MQTTClient
   /** The store for `kind` (which fold: `latest`, `last:10`) of `filter` at `qos` with `codec`, made on first use. */
-  topic<S>(kind: string, filter: string, qos: QoS, codec: CodecKey, fold: () => Fold<S>): ExternalStore<S>
+  topic<S>(kind: string, filter: string, qos: QoS, codec: CodecKey, fold: () => Fold<S>, throttle?: Throttle): ExternalStore<S>
   status(): ExternalStore<Status>
 }
 
@@ -33,11 +34,11 @@ export function storeCache(client: MQTTClient): StoreCache {
 
   return {
     client,
-    topic<S>(kind: string, filter: string, qos: QoS, codec: CodecKey, fold: () => Fold<S>): ExternalStore<S> {
+    topic<S>(kind: string, filter: string, qos: QoS, codec: CodecKey, fold: () => Fold<S>, throttle?: Throttle): ExternalStore<S> {
       const key = `${kind}\u0000${qos}\u0000${filter}`
       const found = topics.get(key)?.get(codec)
       if (found) return found as ExternalStore<S>
-      const store: ExternalStore<S> = topicStore(client, filter, { qos, codec }, fold(), {
+      const store: ExternalStore<S> = topicStore(client, filter, { qos, codec, ...(throttle === undefined ? {} : { throttle }) }, fold(), {
         released: () => drop(key, codec, store),
         reactivated: () => put(key, codec, store),
       })

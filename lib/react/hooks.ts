@@ -6,6 +6,7 @@ import type { Status } from '../status.js'
 import type { StoreCache } from './cache.js'
 import { ClientContext } from './provider.js'
 import { codecKey, type Fold, lastMessages, latest, statusStore, topicStore } from './store.js'
+import type { Throttle } from '../bindings/coalesced.js'
 
 /**
  * Options of {@link useTopic}: the `qos` and `codec` of `client.observe()`. Components that pass the same
@@ -22,6 +23,12 @@ export interface TopicOptions<T> {
   readonly qos?: QoS
   /** How payloads are decoded: `'bytes'` (default), `'text'`, `'json'` or a `Codec<T>`. */
   readonly codec?: CodecName | Codec<T>
+  /**
+   * How often a topic that runs hot re-renders the component: `'frame'` (default) at most once per animation
+   * frame, a number at most once per that many milliseconds, `false` for every message. A message after a
+   * quiet spell renders at once; a burst renders its latest state at the end of the frame or interval.
+   */
+  readonly throttle?: Throttle
 }
 
 /**
@@ -63,9 +70,11 @@ function useTopicStore<S>(hook: string, kind: string, args: [MQTTClient | string
   const cache = context?.client === client ? context : undefined
   const qos = options.qos ?? 0
   const codec = codecKey(options.codec)
+  const throttle = options.throttle ?? 'frame'
+  if (throttle !== 'frame' && throttle !== false && !(typeof throttle === 'number' && throttle >= 0)) throw new RangeError(`${hook}(): throttle must be 'frame', a number of milliseconds or false, not ${String(throttle)}`)
   // Keyed by values, not by the options object: an inline `{ codec: 'json' }` is the same store every render.
-  const own = useMemo(() => (cache ? undefined : topicStore(client, filter, { qos, codec }, fold())), [cache, client, filter, qos, codec, kind])
-  const store = own ?? (cache as StoreCache).topic(kind, filter, qos, codec, fold)
+  const own = useMemo(() => (cache ? undefined : topicStore(client, filter, { qos, codec, throttle }, fold())), [cache, client, filter, qos, codec, throttle, kind])
+  const store = own ?? (cache as StoreCache).topic(`${kind}:${String(throttle)}`, filter, qos, codec, fold, throttle)
   return useSyncExternalStore(store.subscribe, store.get, store.initial)
 }
 

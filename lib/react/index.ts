@@ -15,3 +15,4 @@
  */
 export { MqttProvider, useClient, type MqttProviderProps } from './provider.js'
 export { useTopic, useMessages, useStatus, type TopicOptions, type MessagesOptions } from './hooks.js'
+export type { Throttle } from '../bindings/coalesced.js'

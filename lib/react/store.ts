@@ -8,6 +8,7 @@ import type { Codec, CodecName } from '../codec.js'
 import type { ClearedMessage, Message, QoS } from '../message.js'
 import type { ObserveOptions } from '../options/client-options.js'
 import type { Status } from '../status.js'
+import { coalesced, type Throttle } from '../bindings/coalesced.js'
 
 /** What useSyncExternalStore needs, plus what the hooks compare to know whether a store still fits. */
 export interface ExternalStore<S> {
@@ -139,12 +140,14 @@ function alreadyObserved(client: MQTTClient, filter: string, qos: QoS): boolean 
 export function topicStore<S>(
   client: MQTTClient,
   filter: string,
-  options: { qos: QoS; codec: CodecKey },
+  options: { qos: QoS; codec: CodecKey; throttle?: Throttle },
   fold: Fold<S>,
   owner?: StoreOwner,
 ): ExternalStore<S> {
   // observe() throws InvalidTopicError for a malformed filter: during render, for an error boundary.
-  const source = client.observe(filter, { ...options, cleared: true } as ObserveOptions<unknown> & { codec: Codec<unknown> })
+  const source = client.observe(filter, { qos: options.qos, codec: options.codec, cleared: true } as ObserveOptions<unknown> & { codec: Codec<unknown> })
+  // A topic that runs hot re-renders once a frame (or interval), with the latest state; a lone message at once.
+  const render = coalesced(options.throttle ?? 'frame', () => bookkeeping.emit())
   let state = fold.initial
   let failure: { error: unknown } | undefined
   let subscription: Subscription | undefined
@@ -168,7 +171,7 @@ export function topicStore<S>(
     const sub = source.subscribe({
       next: (message) => {
         state = fold.add(state, message)
-        if (!replaying) bookkeeping.emit()
+        if (!replaying) render.changed()
       },
       error: (error: unknown) => {
         // Thrown by get() in the next render; the store stays where it is (a provider's cache) until its
@@ -192,6 +195,7 @@ export function topicStore<S>(
     const sub = subscription
     subscription = undefined
     idle = true
+    render.cancel()
     sub?.unsubscribe()
     owner?.released()
   }

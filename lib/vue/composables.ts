@@ -1,3 +1,4 @@
+import { coalesced, type Throttle } from '../bindings/coalesced.js'
 import { type InjectionKey, type MaybeRefOrGetter, type Ref, getCurrentScope, hasInjectionContext, inject, onScopeDispose, provide, shallowRef, toValue, watch } from 'vue'
 import type { Subscription } from 'rxjs'
 import type { MQTTClient } from '../client/api.js'
@@ -59,6 +60,12 @@ export interface TopicOptions<T> {
   readonly qos?: QoS
   /** How payloads are decoded: `'bytes'` (default), `'text'`, `'json'` or a `Codec<T>`. */
   readonly codec?: CodecName | Codec<T>
+  /**
+   * How often a topic that runs hot updates the ref: `'frame'` (default) at most once per animation frame, a
+   * number at most once per that many milliseconds, `false` for every message. A message after a quiet spell
+   * updates it at once; a burst sets its latest state at the end of the frame or interval.
+   */
+  readonly throttle?: Throttle
 }
 
 /**
@@ -102,18 +109,30 @@ function observeInto<S>(client: MQTTClient, filter: Filter, options: AnyOptions,
   }, { flush: 'sync' })
   // cleared: an empty retained publish clears the topic's value; `add` decides what that does to the state.
   const observeOptions = { qos: options.qos ?? 0, codec: options.codec ?? 'bytes', cleared: true } as ObserveOptions<unknown> & { codec: Codec<unknown> }
+  const throttle = options.throttle ?? 'frame'
+  if (throttle !== 'frame' && throttle !== false && !(typeof throttle === 'number' && throttle >= 0)) throw new RangeError(`throttle must be 'frame', a number of milliseconds or false, not ${String(throttle)}`)
   // A watcher stops with its effect scope (a component's unmount, a scope.stop()), and its cleanup runs
   // both then and before each new filter: the subscription ends in both cases.
   watch(
     () => toValue(filter),
     (current, _previous, onCleanup) => {
+      let folded = initial
       state.value = initial
+      // A topic that runs hot updates the ref once a frame (or interval), with the latest state.
+      const update = coalesced(throttle, () => (state.value = folded))
+      let replaying = true
       let subscription: Subscription | undefined = client.observe(current, observeOptions).subscribe({
-        // The client replays its retained messages at once to an observer of a filter it already observes.
-        next: (message) => (state.value = add(state.value, message)),
+        next: (message) => {
+          folded = add(folded, message)
+          // The client replays its retained messages at once to an observer of a filter it already observes: all in the ref now.
+          if (replaying) state.value = folded
+          else update.changed()
+        },
         error: (error: unknown) => (failure.value = { error }),
       })
+      replaying = false
       onCleanup(() => {
+        update.cancel()
         subscription?.unsubscribe()
         subscription = undefined
       })

@@ -12,3 +12,4 @@
  * ```
  */
 export { MQTT_CLIENT, provideClient, useClient, useTopic, useMessages, useStatus, type TopicOptions, type MessagesOptions } from './composables.js'
+export type { Throttle } from '../bindings/coalesced.js'

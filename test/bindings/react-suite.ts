@@ -303,6 +303,28 @@ export function reactSuite({ React, createRoot, hooks, dom }: ReactKit): void {
       }
     }, 40_000)
 
+    it('a hot topic re-renders at most once per frame (or throttle interval), ending on the latest message', async () => {
+      const { prefix, client, publisher } = await setup('hot')
+      const filter = `${prefix}/counter`
+      const renders: number[] = []
+      function Reader() {
+        const message = useTopic(client, filter, { codec: 'text', qos: 1, throttle: 20 })
+        if (message) renders.push(performance.now())
+        return h('b', null, message?.payload ?? 'none')
+      }
+      const view = await mount(h(Reader))
+      await subscribed(client, filter)
+      actGlobal.IS_REACT_ACT_ENVIRONMENT = false
+      await Promise.all(Array.from({ length: 1000 }, (_, i) => publisher.publish(filter, `m${i}`, { qos: 1 })))
+      await waitFor(() => view.text() === 'm999', 'the reader at m999', 20_000)
+      actGlobal.IS_REACT_ACT_ENVIRONMENT = true
+      // One render opens a window of at least 20 ms; changes within it render once at its end.
+      const span = (renders.at(-1) ?? 0) - (renders[0] ?? 0)
+      expect(renders.length).toBeLessThanOrEqual(Math.ceil(span / 20) + 2)
+      expect(renders.length).toBeLessThan(1000)
+      await view.unmount()
+    }, 40_000)
+
     it('useMessages keeps the last N messages, oldest first, with inline options', async () => {
       const { prefix, client, publisher } = await setup('messages')
       const filter = `${prefix}/events/+`
