@@ -1,4 +1,4 @@
-// The README's Svelte recipe, run as printed: its `mqtt.js` (the `dashboards:svelte-client` block, with the
+// The Svelte recipe of docs/start/svelte.md, run as printed: its `mqtt.js` (the `dashboards:svelte-client` block, with the
 // private Mosquitto's WebSocket URL and a client id of this test) and its component (`dashboards:svelte`,
 // with the topic moved under this test's prefix, compiled by svelte/compiler to client code) are written to
 // a scratch folder and loaded as modules, 'iotpubsub' being the SDK's Node entry; the component is mounted
@@ -17,12 +17,14 @@ import { block, repoDir } from '../readme/readme-kit.js'
 import { settledPackets } from './broker-log.js'
 import { installDom } from './dom.js'
 
+/** The page that holds the recipe. */
+const svelteRecipe = 'docs/start/svelte.md'
 const dom = installDom()
 const { compile } = await import('svelte/compiler')
 // The client runtime's entry ('svelte' resolves to the server one under Node's conditions).
 const { mount, unmount, flushSync } = (await import(pathToFileURL(join(repoDir, 'node_modules/svelte/src/index-client.js')).href)) as typeof import('svelte')
 
-describe.skipIf(noMosquitto())('the README’s Svelte recipe', () => {
+describe.skipIf(noMosquitto())('the Svelte recipe of docs/start/svelte.md', () => {
   let broker: Mosquitto
   let scratch: string
   const pool = new ClientPool('svelte-recipe')
@@ -43,7 +45,7 @@ describe.skipIf(noMosquitto())('the README’s Svelte recipe', () => {
   })
 
   it('is a Svelte block that compiles without warnings', () => {
-    const { lang, code } = block('dashboards:svelte')
+    const { lang, code } = block('dashboards:svelte', svelteRecipe)
     expect(lang).toBe('svelte')
     const { warnings } = compile(code, { generate: 'client', filename: 'Kitchen.svelte' })
     expect(warnings.map((w) => w.message)).toEqual([])
@@ -51,13 +53,13 @@ describe.skipIf(noMosquitto())('the README’s Svelte recipe', () => {
 
   it('renders the status, the retained and the live value, and unsubscribes when destroyed', async () => {
     const prefix = uniquePrefix('svelte')
-    const { code } = block('dashboards:svelte')
+    const { code } = block('dashboards:svelte', svelteRecipe)
     expect(code).toContain("'rooms/kitchen/temp'")
     const source = code.replace("'rooms/kitchen/temp'", `'${prefix}/temp'`)
     const compiled = compile(source, { generate: 'client', filename: 'Kitchen.svelte' })
     const file = join(scratch, 'Kitchen.js')
     await writeFile(file, compiled.js.code)
-    const module = block('dashboards:svelte-client').code
+    const module = block('dashboards:svelte-client', svelteRecipe).code
     expect(module).toContain("connect('ws://localhost:9001', { clientId: 'dash-1' })")
     const clientId = `svelte-recipe-${process.pid}`
     await writeFile(join(scratch, 'mqtt.js'), module.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl)).replace("'dash-1'", JSON.stringify(clientId)))

@@ -62,9 +62,9 @@ describe.skipIf(noMosquitto() || noChromium())('the page lifecycle in Chromium',
 
   beforeAll(async () => {
     broker = await Mosquitto.start({ persistence: false, extra: ['log_type all'] })
-    // The README's example as it is printed, with the test's broker, a stand-in badge, and its client kept for the test.
+    // The example of docs/guide/dashboards.md as it is printed, with the test's broker, a stand-in badge, and its client kept for the test.
     const readme = `window.badge = { textContent: '' }
-${block('dashboards:lifecycle').code.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl))}
+${block('dashboards:lifecycle', 'docs/guide/dashboards.md').code.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl))}
 window.__readmeClient = client`
     const script = await bundlePage({ code: pageScript, name: 'page.ts' })
     const readmeScript = await bundlePage({ code: readme, name: 'readme-lifecycle.ts' })
@@ -200,7 +200,7 @@ window.__readmeClient = client`
     expect(pageErrors).toEqual([])
   }, 30_000)
 
-  it('the README example: the badge says offline at once, and connected when the network is back', async () => {
+  it('the dashboards guide\'s example: the badge says offline at once, and connected when the network is back', async () => {
     await open('/readme')
     const badge = async (): Promise<string> => (await page.evaluate('window.badge.textContent')) as string
     await waitFor(async () => (await badge()) === 'connected', 'the badge to say connected')

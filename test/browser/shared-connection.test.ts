@@ -229,15 +229,15 @@ describe.skipIf(noMosquitto() || noChromium())('one broker connection for all ta
     }
   })
 
-  it("the README's example: two tabs, one connection, both render and show the status", async () => {
-    const { code } = block('dashboards:shared')
+  it("the dashboards guide's example: two tabs, one connection, both render and show the status", async () => {
+    const { code } = block('dashboards:shared', 'docs/guide/dashboards.md')
     const page = `window.rendered = []; window.render = (room, celsius) => window.rendered.push(room + ' ' + celsius)
 window.badge = { textContent: '' }
 ${code.replace("'ws://localhost:9001'", JSON.stringify(broker.wsUrl))}`
     const readmePages = await servePages([{ path: '/', script: await bundlePage({ code: page, name: 'readme-shared.ts' }) }])
     // Its waits can add up to more than the test's timeout: a timeout then says which one it was in.
     let step = 'opening the two tabs'
-    onTestFailed(() => void process.stdout.write(`the README's two-tab example failed while ${step}\n`))
+    onTestFailed(() => void process.stdout.write(`the dashboards guide's two-tab example failed while ${step}\n`))
     try {
       const url = `${readmePages.origin}/`
       const tabs = [await context.newPage(), await context.newPage()]

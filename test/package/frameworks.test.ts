@@ -1,7 +1,7 @@
 // The packed package's `iotpubsub/react` and `iotpubsub/vue` in a fresh Vite React app and a fresh Vite Vue
 // app: each is the create-vite template's files (index.html, vite.config.ts with the framework's plugin and
-// nothing else), its source the README's example (`dashboards:react`; `dashboards:vue` and
-// `dashboards:vue-main`) with only the broker URL, the client id and the topics moved to this test's private
+// nothing else), its source the printed example (the README's React quick start `dashboards:react`; the
+// `dashboards:vue` and `dashboards:vue-main` blocks of docs/start/vue.md) with only the broker URL, the client id and the topics moved to this test's private
 // Mosquitto and prefix. `npm install` of the tarball and the framework from the npm cache, `vite build`, then
 // the built page runs in Chromium over ws://: it must render the retained value, then live ones, with no page
 // error, and subscribe once per filter.
@@ -35,7 +35,7 @@ interface App {
  */
 const installed = (name: string): string => `${name}@${(JSON.parse(readFileSync(join(repoDir, 'node_modules', name, 'package.json'), 'utf8')) as { version: string }).version}`
 
-/** The README's example with the broker, client id and topics of this test. */
+/** A printed example with the broker, client id and topics of this test. */
 function moved(code: string, app: { prefix: string; clientId: string }, broker: Mosquitto): string {
   for (const literal of ["'ws://localhost:9001'", "'dash-1'"]) expect(code).toContain(literal)
   // The client id, and the link this vitest project runs the suites over.
@@ -73,8 +73,8 @@ describe.skipIf(noMosquitto() || noChromium())('iotpubsub/react and iotpubsub/vu
     await mkdir(join(react.dir, 'src'))
     await writeFile(join(react.dir, 'src/main.tsx'), moved(block('dashboards:react').code, react, broker).replaceAll("'rooms/kitchen/", `'${react.prefix}/`))
     await mkdir(join(vue.dir, 'src'))
-    await writeFile(join(vue.dir, 'src/Room.vue'), block('dashboards:vue').code)
-    await writeFile(join(vue.dir, 'src/main.ts'), moved(block('dashboards:vue-main').code, vue, broker).replace("room: 'kitchen'", `room: ${JSON.stringify(vue.prefix)}`))
+    await writeFile(join(vue.dir, 'src/Room.vue'), block('dashboards:vue', 'docs/start/vue.md').code)
+    await writeFile(join(vue.dir, 'src/main.ts'), moved(block('dashboards:vue-main', 'docs/start/vue.md').code, vue, broker).replace("room: 'kitchen'", `room: ${JSON.stringify(vue.prefix)}`))
     // Each app's own vite, from its own folder.
     await allStarted(
       apps.map(async (a) => {
@@ -91,7 +91,7 @@ describe.skipIf(noMosquitto() || noChromium())('iotpubsub/react and iotpubsub/vu
     await packed?.dispose()
   })
 
-  it('are fresh apps: the template’s files and the README’s source, one plugin, no other configuration', async () => {
+  it('are fresh apps: the template’s files and the printed source, one plugin, no other configuration', async () => {
     const own = async (dir: string) => (await listFiles(dir)).filter((f) => !/^(node_modules|dist)\//.test(f) && f !== 'package-lock.json')
     expect(await own(app('react').dir)).toEqual(['index.html', 'package.json', 'src/main.tsx', 'tsconfig.json', 'vite.config.ts'])
     expect(await own(app('vue').dir)).toEqual(['index.html', 'package.json', 'src/Room.vue', 'src/main.ts', 'vite.config.ts'])

@@ -1,8 +1,12 @@
 // The README's quick starts, run word for word as a user would: each marked block (`<!-- quick-start:... -->`)
 // is taken from README.md as printed and written into a throwaway ESM project, in which 'iotpubsub' is this
 // repository's lib/ (see readme-kit.ts: the sources are TypeScript, so `node` runs with tsx's loader). The
-// Node quick start runs as its own process against a private Mosquitto started from the README's own
-// `quick-start.conf` block, and its output is compared with the output the README says the user sees.
+// Node quick start runs as its own process against a private Mosquitto started from the `quick-start.conf`
+// block of docs/guide/install.md (where the README sends users for a broker), and its output is compared with
+// the output the README says the user sees. The getting-started pages of docs/ print the same quick starts
+// (checked to be identical) with more around them: what a wrong password prints (docs/start/node.md), the
+// troubleshooting list and the debug log (docs/guide/troubleshooting.md), the requirements
+// (docs/guide/install.md); what those pages say is checked here against what the scripts do.
 //
 // What the tests change, and only this: the broker's ports. The Node example reads `MQTT_URL` (its default,
 // mqtt://localhost:1883, is what the README's printed output shows), so the tests set `MQTT_URL` to the
@@ -23,10 +27,17 @@ import { kitDir, Mosquitto } from '../support/mosquitto.js'
 import { freePort } from '../support/ports.js'
 import { startSecureBroker } from '../support/secure-broker.js'
 import { serveStatic } from '../package/package-kit.js'
-import { block, lines, linkNodeModules, nodeArgs, readme, repoDir, start, stopAll, tsc, tsxCli, userEnv, userProject } from './readme-kit.js'
+import { block, lines, linkNodeModules, markdown, nodeArgs, readme, repoDir, start, stopAll, tsc, tsxCli, userEnv, userProject } from './readme-kit.js'
+
+/** The pages that hold the quick starts' surroundings. */
+const install = 'docs/guide/install.md'
+const startNode = 'docs/start/node.md'
+const troubleshooting = 'docs/guide/troubleshooting.md'
 
 const node = block('quick-start:node')
 const browser = block('quick-start:browser')
+/** The broker the README links to: docs/guide/install.md's `quick-start.conf`. */
+const brokerConf = block('quick-start:broker', install)
 
 /** A README output line as a pattern: the readings' numbers vary, the port is the private broker's. */
 function outputPattern(line: string, port: number): RegExp {
@@ -58,9 +69,11 @@ describe('the README marks its quick starts', () => {
   it('a Node quick start in plain JavaScript, a browser one in TypeScript, a broker config, and the output they print', () => {
     expect(node.lang).toBe('js')
     expect(browser.lang).toBe('ts')
-    expect(block('quick-start:broker').lang).toBe('conf')
+    // `ini`: the highlighting VitePress has for a Mosquitto config.
+    expect(brokerConf.lang).toBe('ini')
+    expect(readme).toContain('[`quick-start.conf`](docs/guide/install.md#a-broker-on-your-machine)')
     expect(lines('quick-start:node-output').length).toBeGreaterThanOrEqual(3)
-    expect(lines('quick-start:node-refused').length).toBe(2)
+    expect(lines('quick-start:node-refused', startNode).length).toBe(2)
     // What the brief of the quick start asks of both: status, errors on every subscribe, errors$, a publish
     // whose failure is handled, and shutdown.
     for (const code of [node.code, browser.code]) {
@@ -72,6 +85,15 @@ describe('the README marks its quick starts', () => {
     }
     expect(node.code).toContain("process.on('SIGINT'")
   })
+
+  it.each([
+    ['quick-start:node', startNode],
+    ['quick-start:node-output', startNode],
+    ['quick-start:browser', 'docs/start/browser.md'],
+    ['dashboards:react', 'docs/start/react.md'],
+  ])('%s is printed the same in the README and in %s', (name, page) => {
+    expect(block(name, page)).toEqual(block(name))
+  })
 })
 
 describe.skipIf(noMosquitto())('the Node quick start, run as `node service.mjs`', () => {
@@ -82,10 +104,10 @@ describe.skipIf(noMosquitto())('the Node quick start, run as `node service.mjs`'
   beforeAll(async () => {
     project = await userProject()
     await writeFile(join(project.dir, 'service.mjs'), node.code)
-    // The README's quick-start.conf, as printed; the harness moves its listeners to free loopback ports and
+    // The quick-start.conf the README links to, as printed; the harness moves its listeners to free loopback ports and
     // adds a log file (it waits for the broker's start line there).
     const conf = join(project.dir, 'quick-start.conf')
-    await writeFile(conf, block('quick-start:broker').code)
+    await writeFile(conf, brokerConf.code)
     broker = await Mosquitto.start({ profile: relative(kitDir, conf), extra: ['log_dest file /mosquitto/log/mosquitto.log', 'log_type all'] })
     port = broker.ports[1883]!
   })
@@ -113,7 +135,7 @@ describe.skipIf(noMosquitto())('the Node quick start, run as `node service.mjs`'
       await other.end()
     }
     const decodeError = await service.line(/^DecodeError: /, 'stderr')
-    expect(readme).toContain('`DecodeError: Could not decode the payload of "quick-start/hall/temp": ...`')
+    expect(markdown(startNode)).toContain('`DecodeError: Could not decode the payload of "quick-start/hall/temp": ...`')
     expect(decodeError).toMatch(/^DecodeError: Could not decode the payload of "quick-start\/hall\/temp": .*oops/)
     // A reading after the bad payload: the stream goes on.
     await service.line(reading, 'stdout', 15_000, service.stdout.length)
@@ -127,8 +149,8 @@ describe.skipIf(noMosquitto())('the Node quick start, run as `node service.mjs`'
     expect(await broker.log()).toMatch(/ 1 quick-start\/\+\/temp$/m)
   })
 
-  it('against `mosquitto -p PORT` with no config file (the README\'s first broker): connects, receives, exits 0 on Ctrl-C', async () => {
-    expect(readme).toContain('\nmosquitto -p 1883\n')
+  it('against `mosquitto -p PORT` with no config file (the first broker of docs/guide/install.md): connects, receives, exits 0 on Ctrl-C', async () => {
+    expect(markdown(install)).toContain('\nmosquitto -p 1883\n')
     const mosquitto = findBinary('mosquitto')!
     const own = await freePort()
     // Without a config file Mosquitto 2 starts in "local only mode": loopback only, anonymous; it logs to stderr.
@@ -148,12 +170,12 @@ describe.skipIf(noMosquitto())('the Node quick start, run as `node service.mjs`'
     }
   })
 
-  it('with no broker on the port: `reconnecting in N ms: connect ECONNREFUSED ...` as the README says, and SIGTERM ends it with code 0', async () => {
+  it('with no broker on the port: `reconnecting in N ms: connect ECONNREFUSED ...` as the troubleshooting list says, and SIGTERM ends it with code 0', async () => {
     const nobody = await freePort()
     const service = run({ MQTT_URL: `mqtt://localhost:${nobody}` })
     const line = await service.line(/^reconnecting in /, 'stdout')
     expect(line).toMatch(new RegExp(`^reconnecting in \\d+ ms: connect ECONNREFUSED 127\\.0\\.0\\.1:${nobody}$`))
-    expect(readme).toMatch(/`reconnecting in \d+ ms: connect ECONNREFUSED 127\.0\.0\.1:1883`/)
+    expect(markdown(troubleshooting)).toMatch(/`reconnecting in \d+ ms: connect ECONNREFUSED 127\.0\.0\.1:1883`/)
     service.child.kill('SIGTERM')
     expect(await service.exit()).toBe(0)
     expect(service.stdout.at(-1)).toBe('closed')
@@ -161,7 +183,7 @@ describe.skipIf(noMosquitto())('the Node quick start, run as `node service.mjs`'
   })
 
   it('IOTPUBSUB_DEBUG=1 turns the debug log on to the console, as the troubleshooting list says', async () => {
-    expect(readme).toContain('`IOTPUBSUB_DEBUG=1 node service.mjs`')
+    expect(markdown(troubleshooting)).toContain('`IOTPUBSUB_DEBUG=1 node service.mjs`')
     const service = run({ MQTT_URL: `mqtt://localhost:${port}`, IOTPUBSUB_DEBUG: '1' })
     await service.line(/^connected to /, 'stdout')
     // The SUBACK comes after "connected": waited for, not raced by the Ctrl-C.
@@ -176,17 +198,16 @@ describe.skipIf(noMosquitto())('the Node quick start, run as `node service.mjs`'
     expect(output).toContain('iotpubsub: ended')
   })
 
-  it('the Debug log section prints what it shows: fields first, then the one-line message', async () => {
-    // The README's logger line, with the import it needs and an end once connected; the port is the broker's.
+  it('the debug log section of the troubleshooting page prints what it shows: fields first, then the one-line message', async () => {
+    // The page's logger example, with an end once connected; the port is the broker's.
     const script = [
-      "import { connect } from 'iotpubsub'",
-      block('example:logger').code.replace('mqtt://localhost:1883', `mqtt://localhost:${port}`),
+      block('example:logger', troubleshooting).code.replace('mqtt://localhost:1883', `mqtt://localhost:${port}`),
       "client.status$.subscribe((s) => { if (s.type === 'connected') void client.end() })",
     ].join('\n')
     await writeFile(join(project.dir, 'logger.mjs'), script)
     const run1 = run({}, 'logger.mjs')
     expect(await run1.exit()).toBe(0)
-    const shown = /```text\n(\{\n {2}event: 'attempt',[\s\S]*?)\n```/.exec(readme)?.[1]
+    const shown = /```text\n(\{\n {2}event: 'attempt',[\s\S]*?)\n```/.exec(markdown(troubleshooting))?.[1]
     expect(shown).toBeDefined()
     expect(run1.stdout.join('\n')).toContain(shown!.replaceAll('localhost:1883', `localhost:${port}`))
   })
@@ -196,7 +217,7 @@ describe.skipIf(noMosquitto())('the Node quick start, run as `node service.mjs`'
     try {
       aedes = await startBroker({ tcpPort: 0, wsPort: 0 })
       await writeFile(join(project.dir, 'service.mts'), node.code)
-      expect(readme).toContain('`service.mts` with `npx tsx service.mts`')
+      expect(markdown(startNode)).toContain('`service.mts` with `npx tsx service.mts`')
       // The tsx CLI, as `npx tsx service.mts` runs it (it relays Ctrl-C to the script).
       const service = start(process.execPath, [tsxCli, 'service.mts'], { cwd: project.dir, env: userEnv({ MQTT_URL: `mqtt://localhost:${aedes.tcpPort}` }) })
       expect(await service.line(/^connected to /, 'stdout')).toBe(`connected to mqtt://localhost:${aedes.tcpPort} (MQTT 3.1.1)`)
@@ -210,7 +231,7 @@ describe.skipIf(noMosquitto())('the Node quick start, run as `node service.mjs`'
     }
   })
 
-  it('fails as the Requirements say in a CommonJS project: node on a .js file, and tsx on a .ts file with top-level await', async () => {
+  it('fails as the requirements (docs/guide/install.md) and the troubleshooting list say in a CommonJS project: node on a .js file, and tsx on a .ts file with top-level await', async () => {
     const cjs = join(project.dir, 'cjs')
     await mkdir(cjs)
     await writeFile(join(cjs, 'package.json'), `${JSON.stringify({ name: 'cjs', version: '1.0.0', type: 'commonjs' }, null, 2)}\n`)
@@ -222,9 +243,11 @@ describe.skipIf(noMosquitto())('the Node quick start, run as `node service.mjs`'
     const tsx = await exec(process.execPath, [tsxCli, 'service.ts'], { cwd: cjs, env: userEnv() })
     expect(tsx.code).toBe(1)
     expect(tsx.output).toContain('Top-level await is currently not supported with the "cjs" output format')
-    const prose = readme.replace(/\s+/g, ' ')
-    expect(prose).toContain('`SyntaxError: Cannot use import statement outside a module`')
-    expect(prose).toContain('`Top-level await is currently not supported with the "cjs" output format`')
+    for (const page of [install, troubleshooting]) {
+      const prose = markdown(page).replace(/\s+/g, ' ')
+      expect(prose, page).toContain('`SyntaxError: Cannot use import statement outside a module`')
+      expect(prose, page).toContain('`Top-level await is currently not supported with the "cjs" output format`')
+    }
   })
 })
 
@@ -251,25 +274,25 @@ describe.skipIf(noMosquitto())('the Node quick start against a broker with passw
   const run = (env: Record<string, string>, script = 'service.mjs') =>
     start(process.execPath, [...nodeArgs, script], { cwd: project.dir, env: userEnv({ MQTT_URL: url(), ...env }) })
 
-  it('a wrong password does not crash it: the handlers print the NotAuthorizedError the README shows, and it exits by itself with 0', async () => {
-    expect(readme).toContain('`MQTT_USERNAME=alice MQTT_PASSWORD=wrong node service.mjs`')
+  it('a wrong password does not crash it: the handlers print the NotAuthorizedError docs/start/node.md shows, and it exits by itself with 0', async () => {
+    expect(markdown(startNode)).toContain('`MQTT_USERNAME=alice MQTT_PASSWORD=wrong node service.mjs`')
     const service = run({ MQTT_USERNAME: 'alice', MQTT_PASSWORD: 'wrong' })
     const code = await service.exit()
     expect({ code, stdout: service.stdout, stderr: service.stderr }).toEqual({
       code: 0,
-      stdout: [lines('quick-start:node-refused')[1]],
-      stderr: [lines('quick-start:node-refused')[0]],
+      stdout: [lines('quick-start:node-refused', startNode)[1]],
+      stderr: [lines('quick-start:node-refused', startNode)[0]],
     })
   })
 
-  it('the same script without the error callback on subscribe() is the crash the README warns about: exit code 1', async () => {
+  it('the same script without the error callback on subscribe() is the crash docs/start/node.md warns about: exit code 1', async () => {
     const without = node.code.replace(/\n\s+error: \(error\) => console\.error\(`subscription failed: [^\n]+/, '')
     expect(without).not.toBe(node.code)
     await writeFile(join(project.dir, 'no-error-callback.mjs'), without)
     const service = run({ MQTT_USERNAME: 'alice', MQTT_PASSWORD: 'wrong' }, 'no-error-callback.mjs')
     expect(await service.exit()).toBe(1)
     expect(service.stderr.join('\n')).toMatch(/NotAuthorizedError/)
-    expect(readme).toContain('RxJS rethrows the error and the process crashes with exit code 1')
+    expect(markdown(startNode)).toContain('RxJS rethrows the error and the process crashes with exit code 1')
   })
 
   it('the right password connects; the debug log of a refused login names the refusal and never the password', async () => {
@@ -307,9 +330,9 @@ describe('the quick starts type-check, against the package\'s published types', 
       const nodeApp = join(dir, 'typed', 'node-app')
       await mkdir(nodeApp)
       await writeFile(join(nodeApp, 'service.mts'), node.code)
-      // The README's other complete Node example (client certificates), and the Debug log line with its import.
-      await writeFile(join(nodeApp, 'tls.mts'), block('example:tls').code)
-      await writeFile(join(nodeApp, 'logger.mts'), `import { connect } from 'iotpubsub'\n${block('example:logger').code}void client\n`)
+      // The other complete Node examples: client certificates (the broker kit's page), and the debug log's logger.
+      await writeFile(join(nodeApp, 'tls.mts'), block('example:tls', 'docs/guide/broker-kit.md').code)
+      await writeFile(join(nodeApp, 'logger.mts'), `${block('example:logger', troubleshooting).code}void client\n`)
       await writeFile(
         join(nodeApp, 'tsconfig.json'),
         JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noUncheckedIndexedAccess: true, noEmit: true, types: ['node'], skipLibCheck: true }, include: ['*.mts'] }),
@@ -359,7 +382,7 @@ describe.skipIf(noMosquitto() || noChromium())('the browser quick start, bundled
   beforeAll(async () => {
     project = await userProject()
     const conf = join(project.dir, 'quick-start.conf')
-    await writeFile(conf, block('quick-start:broker').code)
+    await writeFile(conf, brokerConf.code)
     ;[broker, chromium] = await Promise.all([
       Mosquitto.start({ profile: relative(kitDir, conf), extra: ['log_dest file /mosquitto/log/mosquitto.log', 'log_type all'] }),
       launchChromium(),

@@ -1,5 +1,6 @@
-// Helpers for the README tests: the README's marked code blocks, a throwaway user project in which
-// `import ... from 'iotpubsub'` means this repository's sources, and user scripts run as their own processes.
+// Helpers for the README and documentation tests: the marked code blocks and sections of the README and of
+// docs/ (any markdown file of the repository), a throwaway user project in which `import ... from 'iotpubsub'`
+// means this repository's sources, and user scripts run as their own processes.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises'
@@ -9,24 +10,88 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 export const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..')
-export const readme = readFileSync(join(repoDir, 'README.md'), 'utf8')
+
+const texts = new Map<string, string>()
 
 /**
- * The code of the fenced block right after `<!-- NAME -->` in the README (`quick-start:node`, ...), exactly as
- * printed. Throws when the marker or its block is missing, so that a renamed marker fails loudly.
+ * The text of a markdown file of the repository, by its path from the repository's root (`README.md`,
+ * `docs/guide/delivery.md`, ...), read once per test file.
  */
-export function block(name: string, source = readme): { lang: string; code: string } {
+export function markdown(file: string): string {
+  let text = texts.get(file)
+  if (text === undefined) {
+    text = readFileSync(join(repoDir, file), 'utf8')
+    texts.set(file, text)
+  }
+  return text
+}
+
+export const readme = markdown('README.md')
+
+/**
+ * The code of the fenced block right after `<!-- NAME -->` in a markdown file of the repository (the README by
+ * default; `quick-start:node`, `dashboards:shared`, ...), exactly as printed. Throws when the marker or its
+ * block is missing, so that a renamed or moved marker fails loudly.
+ */
+export function block(name: string, file = 'README.md'): { lang: string; code: string } {
+  const source = markdown(file)
   const marker = `<!-- ${name} -->\n`
   const at = source.indexOf(marker)
-  if (at < 0) throw new Error(`the README has no <!-- ${name} --> marker`)
+  if (at < 0) throw new Error(`${file} has no <!-- ${name} --> marker`)
+  if (source.indexOf(marker, at + marker.length) >= 0) throw new Error(`${file} has <!-- ${name} --> twice`)
   const fence = /^```(\w*)\n([\s\S]*?)\n```$/m.exec(source.slice(at + marker.length))
-  if (!fence || fence.index !== 0) throw new Error(`<!-- ${name} --> is not followed by a fenced code block`)
+  if (!fence || fence.index !== 0) throw new Error(`<!-- ${name} --> in ${file} is not followed by a fenced code block`)
   return { lang: fence[1] ?? '', code: `${fence[2]}\n` }
 }
 
-/** The lines of a README text block, without empty ones. */
-export function lines(name: string): string[] {
-  return block(name).code.split('\n').filter((l) => l.trim() !== '')
+/** The lines of a marked text block, without empty ones. */
+export function lines(name: string, file = 'README.md'): string[] {
+  return block(name, file).code.split('\n').filter((l) => l.trim() !== '')
+}
+
+/** A markdown text with its fenced code blocks taken out: the prose and the headings. */
+export function prose(text: string): string {
+  return text.replace(/^```[\s\S]*?^```$/gm, '')
+}
+
+/** The headings of one level (2 for `## ...`) of a markdown text, outside code blocks. */
+export function headings(text: string, level: number): string[] {
+  return [...prose(text).matchAll(new RegExp(`^${'#'.repeat(level)} (.+)$`, 'gm'))].map((m) => m[1]!)
+}
+
+/** GitHub's anchor for a heading (VitePress makes the same of this repository's headings): lower case, punctuation dropped, spaces to hyphens. */
+export function anchor(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-')
+}
+
+/**
+ * The section of a markdown text that starts at the heading `TITLE` (of any level) and ends before the next
+ * heading of that level or a higher one; lines inside fenced code blocks are not headings.
+ */
+export function section(text: string, title: string): string {
+  const all = text.split('\n')
+  let fenced = false
+  let start = -1
+  let level = 0
+  for (let i = 0; i < all.length; i++) {
+    const line = all[i]!
+    if (/^\s*```/.test(line)) fenced = !fenced
+    if (fenced) continue
+    const heading = /^(#+) (.+)$/.exec(line)
+    if (!heading) continue
+    if (start < 0 && heading[2] === title) {
+      start = i
+      level = heading[1]!.length
+    } else if (start >= 0 && heading[1]!.length <= level) {
+      return all.slice(start, i).join('\n')
+    }
+  }
+  if (start < 0) throw new Error(`no heading "${title}"`)
+  return all.slice(start).join('\n')
 }
 
 /**

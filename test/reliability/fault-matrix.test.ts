@@ -1,7 +1,7 @@
 // The fault matrix: every cut point of every MQTT flow (publish QoS 1 and 2 out and in, subscribe,
 // unsubscribe) × session kept or lost × MQTT 5 and 3.1.1, over the link under test, through MqttFaultProxy
 // in front of a real Mosquitto. Each case asserts the outcome declared in test/support/fault-matrix.ts
-// (rendered into test/reliability/FAULT-MATRIX.md and the README's delivery table) and the invariants that
+// (rendered into test/reliability/FAULT-MATRIX.md and the tables of docs/guide/delivery.md) and the invariants that
 // hold everywhere: a publish resolves only if the broker accepted the message (a subscriber connected
 // straight to the broker receives it), every promise settles within its deadline, one cut makes exactly one
 // reconnect, nothing throws out of the client. Each case waits for protocol events seen by the proxy or
@@ -51,9 +51,9 @@ it('FAULT-MATRIX.md is rendered from the case declarations (npx tsx test/support
   expect(readFileSync(faultMatrixFile, 'utf8')).toBe(renderFaultMatrix())
 })
 
-it("the README's delivery table is the fault matrix", () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
-  expect(readme.includes(renderFaultMatrixTable()), 'paste test/reliability/FAULT-MATRIX.md (without its comment) into the README').toBe(true)
+it("the Delivery guarantees page's tables are the fault matrix", () => {
+  const page = readFileSync(new URL('../../docs/guide/delivery.md', import.meta.url), 'utf8')
+  expect(page.includes(renderFaultMatrixTable()), 'paste test/reliability/FAULT-MATRIX.md (without its comment) into docs/guide/delivery.md').toBe(true)
 })
 
 interface Settled {

@@ -1,5 +1,6 @@
-// The README's Node-service examples, run as they are printed: the README is checked to contain each
-// example below word for word (between the `example:` markers), so the two cannot drift apart.
+// The Node-service examples of docs/guide/node-services.md (once the README's), run as they are printed: the
+// page is checked to contain each example below word for word (between the `example:` markers), so the two
+// cannot drift apart.
 import { readFileSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { acknowledge, connect, json, type MQTTClient, route } from '../../lib/node.js'
@@ -7,7 +8,7 @@ import { noMosquitto } from '../support/binaries.js'
 import { Mosquitto } from '../support/mosquitto.js'
 import { waitFor } from '../support/wait.js'
 
-const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+const page = readFileSync(new URL('../../docs/guide/node-services.md', import.meta.url), 'utf8')
 const source = readFileSync(new URL(import.meta.url), 'utf8')
 
 /** The lines between `// example: NAME` and `// end of example`, without their common indentation. */
@@ -24,7 +25,7 @@ interface Telemetry {
 }
 const db = { rows: [] as Telemetry[], async insert(row: Telemetry) { this.rows.push(row) } }
 
-describe.skipIf(noMosquitto())('README examples for Node services', () => {
+describe.skipIf(noMosquitto())('the Node services guide\'s examples', () => {
   let broker: Mosquitto
   let url: string
   const clients: MQTTClient[] = []
@@ -37,8 +38,8 @@ describe.skipIf(noMosquitto())('README examples for Node services', () => {
     await broker?.dispose()
   })
 
-  it.each(['acknowledge', 'serve', 'request', 'routes'])('the README shows the %s example as tested here', (name) => {
-    expect(readme).toContain(example(name))
+  it.each(['acknowledge', 'serve', 'request', 'routes'])('docs/guide/node-services.md shows the %s example as tested here', (name) => {
+    expect(page).toContain(example(name))
   })
 
   it('acknowledge', async () => {

@@ -1,8 +1,8 @@
 // The fault matrix: every cut point of every MQTT flow, with the outcome the user sees when the session
 // survives the cut and when it is lost. test/reliability/fault-matrix.test.ts runs each case through
 // MqttFaultProxy against a real Mosquitto, over both links and both protocol versions, and asserts the
-// outcome declared here; test/reliability/FAULT-MATRIX.md and the README's delivery table are rendered from
-// these declarations. Regenerate after changing one:
+// outcome declared here; test/reliability/FAULT-MATRIX.md and the tables of docs/guide/delivery.md are rendered
+// from these declarations. Regenerate after changing one (and paste the tables into that page):
 //   npx tsx test/support/fault-matrix.ts --write
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -252,13 +252,13 @@ export function describeStall(expected: StallExpected): string {
   }
 }
 
-/** The stall table, as the README shows it. */
+/** The stall table, as docs/guide/delivery.md shows it. */
 export function renderStallTable(cases: readonly StallCase[] = stallCases): string {
   const rows = cases.map((c) => `| ${c.flow} | ${c.fault} | ${describeStall(c.expected)}${c.defect ? `. **Known defect**: ${c.defect.what}` : ''} |`)
   return ['| flow | packet withheld, delayed or left unread | outcome |', '|---|---|---|', ...rows, ''].join('\n')
 }
 
-/** The tables, as the README shows them: connection cuts, then packets withheld, delayed or left unread. */
+/** The tables, as docs/guide/delivery.md shows them: connection cuts, then packets withheld, delayed or left unread. */
 export function renderFaultMatrixTable(cases: readonly FaultCase[] = faultCases, stalls: readonly StallCase[] = stallCases): string {
   return [renderCutTable(cases), renderStallTable(stalls)].join('\n')
 }
