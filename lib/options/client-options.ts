@@ -108,7 +108,7 @@ export interface ClientOptions {
   /**
    * Which MQTT implementation carries the connection: `'lean'` (the default), the SDK's own MQTT 5 and 3.1.1
    * on `Uint8Array`, or `'mqttjs'`, MQTT.js 5 (in a browser loaded on demand, by a dynamic import). Both pass
-   * the same test suites; see the README's "Links". In Node, the environment variable `IOTPUBSUB_LINK=mqttjs`
+   * the same test suites; see the client guide's "Links" (docs/guide/client.md). In Node, the environment variable `IOTPUBSUB_LINK=mqttjs`
    * (or `lean`) chooses for every client that does not say.
    *
    * @example
@@ -120,7 +120,7 @@ export interface ClientOptions {
   /**
    * Largest PUBLISH packet to send, in bytes; larger ones reject with `PayloadTooLargeError` without being
    * sent. The broker's own limit (MQTT 5 CONNACK maximum packet size) applies as well. Set it to the
-   * broker's `message_size_limit` to avoid what the broker does otherwise (see the README).
+   * broker's `message_size_limit` to avoid what the broker does otherwise (see docs/guide/delivery.md).
    */
   maxPacketSize?: number
   /**
