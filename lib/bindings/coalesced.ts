@@ -17,7 +17,6 @@ export type Throttle = 'frame' | number | false
 class Scheduler {
   readonly #pending = new Set<() => void>()
   #state: 'idle' | 'soon' | 'window' = 'idle'
-  #timer: ReturnType<typeof setTimeout> | number | undefined
   readonly #frames: boolean
 
   constructor(readonly throttle: 'frame' | number) {
@@ -41,11 +40,11 @@ class Scheduler {
     for (const flush of flushes) flush()
     this.#state = 'window'
     const tick = () => {
-      this.#timer = undefined
       if (this.#pending.size === 0) this.#state = 'idle'
       else this.#run()
     }
-    this.#timer = this.#frames ? globalThis.requestAnimationFrame(tick) : setTimeout(tick, this.throttle === 'frame' ? 16 : this.throttle)
+    if (this.#frames) globalThis.requestAnimationFrame(tick)
+    else setTimeout(tick, this.throttle === 'frame' ? 16 : this.throttle)
   }
 }
 
