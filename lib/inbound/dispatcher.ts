@@ -1,3 +1,4 @@
+import type { MessageDone } from '../link/link.js'
 import type { IncomingMessage } from '../subscriptions/broker-subscription.js'
 import { PendingAck } from './pending-ack.js'
 import type { SubscriptionRegistry } from '../subscriptions/subscription-registry.js'
@@ -44,8 +45,8 @@ export class Dispatcher {
     this.#now = now
   }
 
-  /** The link's `message` event: deliver, then let the link go on (at once, after the acks, or after a pause). */
-  message(message: IncomingMessage, done: () => void): void {
+  /** The link's `message` event: deliver, then let the link go on (at once, after the acks, or after a turn). */
+  message(message: IncomingMessage, done: MessageDone): void {
     let ack: PendingAck | undefined
     if (this.manualObservers > 0 && message.qos > 0) {
       const epoch = this.#context.epoch
@@ -87,13 +88,16 @@ export class Dispatcher {
     for (const subscription of registry.matching(message.topic)) subscription.deliver(message, ack)
   }
 
-  /** Lets the link read on: at once, unless this batch of handling has run past its budget. */
-  #pace(done: () => void): void {
+  /**
+   * Lets the link go on: at once, unless this batch of handling has run past its budget; then the message is
+   * done, but the next one waits for a turn of the event loop.
+   */
+  #pace(done: MessageDone): void {
     if (++this.#handled < BATCH) return done()
     this.#handled = 0
     const now = this.#now()
     if (now - this.#batchStart < BUDGET_MS) return done()
     this.#batchStart = now
-    this.#defer(done)
+    done((resume) => this.#defer(resume))
   }
 }

@@ -153,6 +153,21 @@ export interface MalformedAck {
   readonly reasonCode: number | undefined
 }
 
+/**
+ * The engine is done with a message. With `turn`, the message is acknowledged at once, but the next one is
+ * delivered only once `turn` calls back (the engine lets timers and I/O run first): a wait that short needs no
+ * read-ahead, so the link may leave what arrives meanwhile unread rather than hold it.
+ *
+ * @example
+ * ```ts
+ * const events = { ...rest, message: (message, done: MessageDone) => {
+ *   handle(message)
+ *   done((resume) => setImmediate(resume)) // acknowledged now; the next message after a turn of the event loop
+ * } }
+ * ```
+ */
+export type MessageDone = (turn?: (resume: () => void) => void) => void
+
 /** What a link reports, to one listener: the engine. */
 export interface LinkEvents {
   /** The broker accepted the connection; publishes and subscriptions may be sent from now on. */
@@ -161,11 +176,11 @@ export interface LinkEvents {
   ready(): void
   /**
    * A PUBLISH from the broker. The link delivers no further message, and sends this one's acknowledgement
-   * (QoS 1/2), only when `done` is called; the engine uses that for manual acknowledgements and to yield to
-   * the event loop. Meanwhile the link reads on (PINGRESP, PUBACK, SUBACK, ...), holding the PUBLISHes that
-   * come in order, and pauses the socket past a bounded read-ahead.
+   * (QoS 1/2), only when `done` is called; the engine uses that for manual acknowledgements. Meanwhile the link
+   * reads on (PINGRESP, PUBACK, SUBACK, ...), holding the PUBLISHes that come in order, and pauses the socket
+   * past a bounded read-ahead. `done(turn)` yields to the event loop: see {@link MessageDone}.
    */
-  message(message: IncomingMessage, done: () => void): void
+  message(message: IncomingMessage, done: MessageDone): void
   failed(failure: LinkFailure): void
   /** `writable` is true again: the bytes held for the socket fell below the low-water mark. */
   drained(): void

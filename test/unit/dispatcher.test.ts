@@ -2,6 +2,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import type { BrokerSubscription, FilterObserver, IncomingMessage } from '../../lib/subscriptions/broker-subscription.js'
 import { Dispatcher, type DispatchContext } from '../../lib/inbound/dispatcher.js'
+import type { MessageDone } from '../../lib/link/link.js'
 import type { AckHandle, PendingAck } from '../../lib/inbound/pending-ack.js'
 import { SubscriptionRegistry } from '../../lib/subscriptions/subscription-registry.js'
 import { parseFilter } from '../../lib/topic.js'
@@ -51,18 +52,25 @@ describe('Dispatcher: pacing', () => {
     expect(defer).not.toHaveBeenCalled()
   })
 
-  it('defers at the end of a batch that ran past its budget, and starts the budget over', () => {
+  it('at the end of a batch that ran past its budget, has the link wait a turn before the next message, and starts the budget over', () => {
     const { dispatcher, defer, deferred, message, tick } = setup()
     const done = vi.fn()
     for (let i = 0; i < 63; i++) dispatcher.message(message('a'), done)
+    expect(done.mock.calls.every((call) => call.length === 0)).toBe(true)
     tick(10)
-    const last = vi.fn()
+    // The message is done (acknowledged) at once; the link goes on to the next one only when the turn is over.
+    const last = vi.fn<MessageDone>()
     dispatcher.message(message('a'), last)
     expect(done).toHaveBeenCalledTimes(63)
-    expect(last).not.toHaveBeenCalled()
-    expect(defer).toHaveBeenCalledTimes(1)
-    deferred.shift()?.()
     expect(last).toHaveBeenCalledTimes(1)
+    const turn = last.mock.calls[0]?.[0]
+    expect(turn).toBeTypeOf('function')
+    const resume = vi.fn()
+    turn?.(resume)
+    expect(defer).toHaveBeenCalledTimes(1)
+    expect(resume).not.toHaveBeenCalled()
+    deferred.shift()?.()
+    expect(resume).toHaveBeenCalledTimes(1)
     // The next batch is measured from the pause: 9 ms later it is within budget again.
     tick(9)
     const next = vi.fn()

@@ -2,6 +2,7 @@
 // order for the engine, each acknowledged when it is done, and past the read-ahead MQTT.js is held after all.
 import { describe, expect, it } from 'vitest'
 import { ACK_LEFT_TO_LINK, HeldMessages } from '../../lib/link/mqttjs/held-messages.js'
+import type { MessageDone } from '../../lib/link/link.js'
 import type { IncomingMessage } from '../../lib/subscriptions/broker-subscription.js'
 
 interface Packet {
@@ -15,7 +16,7 @@ function message(id: number, bytes = 10): IncomingMessage {
 /** A HeldMessages whose engine keeps each message until the test calls its `done`. */
 function bed(options: { doneAtOnce?: boolean; throwOnAck?: boolean } = {}) {
   const delivered: string[] = []
-  const dones: Array<() => void> = []
+  const dones: MessageDone[] = []
   const acked: number[] = []
   const crashes: unknown[] = []
   let resumed = 0
@@ -42,6 +43,20 @@ function bed(options: { doneAtOnce?: boolean; throwOnAck?: boolean } = {}) {
 }
 
 describe('HeldMessages', () => {
+  it('finishes a message done with a turn of the event loop only after the turn: its acknowledgement, then the next message', () => {
+    const { callbacks, acked, delivered, dones, receive } = bed()
+    receive(1)
+    receive(2)
+    const turns: Array<() => void> = []
+    dones[0]?.((resume) => turns.push(resume))
+    expect(acked).toEqual([])
+    expect(delivered).toEqual(['t/1'])
+    turns.shift()?.()
+    expect(acked).toEqual([1])
+    expect(delivered).toEqual(['t/1', 't/2'])
+    expect(callbacks).toEqual([ACK_LEFT_TO_LINK, ACK_LEFT_TO_LINK])
+  })
+
   it('lets MQTT.js acknowledge a message the engine is done with at once, as it would without it', () => {
     const { callbacks, acked, delivered, receive } = bed({ doneAtOnce: true })
     receive(1)

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { RECEIVE_MAXIMUM } from '../../lib/link/lean/connect-packet.js'
 import { LeanLink } from '../../lib/link/lean/lean-link.js'
-import type { Connack, LinkEvents, LinkFailure, LinkSettings } from '../../lib/link/link.js'
+import type { Connack, LinkEvents, LinkFailure, LinkSettings, MessageDone } from '../../lib/link/link.js'
 import type { Intervals } from '../../lib/link/sign-of-life.js'
 import type { IncomingMessage } from '../../lib/subscriptions/broker-subscription.js'
 import type { OpenTransport, TransportEvents } from '../../lib/transport/transport.js'
@@ -103,13 +103,13 @@ class ManualIntervals implements Intervals {
   }
 }
 
-function setup(options: { level?: ProtocolLevel; settings?: Partial<LinkSettings>; manualAcks?: boolean; onMessage?: (message: IncomingMessage) => void } = {}) {
+function setup(options: { level?: ProtocolLevel; settings?: Partial<LinkSettings>; manualAcks?: boolean; onMessage?: (message: IncomingMessage) => void; done?: (done: MessageDone) => void } = {}) {
   const level = options.level ?? 5
   const broker = new FakeBroker(level)
   const intervals = new ManualIntervals()
   const log: string[] = []
   const failures: LinkFailure[] = []
-  const messages: Array<{ message: IncomingMessage; done: () => void }> = []
+  const messages: Array<{ message: IncomingMessage; done: MessageDone }> = []
   const connacks: Connack[] = []
   const events: LinkEvents = {
     connected: (connack) => {
@@ -121,7 +121,8 @@ function setup(options: { level?: ProtocolLevel; settings?: Partial<LinkSettings
     message: (message, done) => {
       messages.push({ message, done })
       options.onMessage?.(message)
-      if (!options.manualAcks) done()
+      if (options.done) options.done(done)
+      else if (!options.manualAcks) done()
     },
     failed: (failure) => failures.push(failure),
     closed: () => log.push('closed'),
@@ -238,6 +239,59 @@ describe('lean link', () => {
     messages[1]?.done()
     expect(granted).toEqual({ granted: 1 })
     expect(broker.of('puback').map((p) => p.packetId)).toEqual([1, 2])
+  })
+
+  it('acknowledges a message done with a turn of the event loop at once, and reads nothing more until the turn is over', async () => {
+    const turns: Array<() => void> = []
+    const { link, broker, failures, messages, open } = setup({ done: (done) => done((resume) => turns.push(resume)) })
+    await open()
+    let acked = false
+    const id = link.publish('out', payload, { qos: 1, retain: false }, () => (acked = true)) as number
+    const message = (n: number) => ({ type: 'publish', topic: `m/${n}`, payload, qos: 1, retain: false, dup: false, packetId: n }) as const
+    broker.send(message(1), { type: 'puback', packetId: id, reasonCode: 0 }, message(2), message(3))
+    expect(messages.map((m) => m.message.topic)).toEqual(['m/1'])
+    expect(broker.of('puback').map((p) => p.packetId)).toEqual([1])
+    // A turn is short: what came behind m/1 waits unread, undecoded, instead of being held.
+    expect(acked).toBe(false)
+    turns.shift()?.()
+    expect(acked).toBe(true)
+    expect(messages.map((m) => m.message.topic)).toEqual(['m/1', 'm/2'])
+    turns.shift()?.()
+    expect(messages.map((m) => m.message.topic)).toEqual(['m/1', 'm/2', 'm/3'])
+    expect(broker.of('puback').map((p) => p.packetId)).toEqual([1, 2, 3])
+    turns.shift()?.()
+    broker.send(message(4))
+    expect(messages.map((m) => m.message.topic)).toEqual(['m/1', 'm/2', 'm/3', 'm/4'])
+    expect(failures).toEqual([])
+  })
+
+  it('after a held message done with a turn, delivers the messages held behind it, then reads on, in order, the SUBACK in its place', async () => {
+    const { link, broker, log, messages, open } = setup({ manualAcks: true })
+    await open()
+    let granted: unknown
+    link.subscribe('s/#', { qos: 1 }, (result) => (granted = result))
+    const subscribe = broker.of('subscribe')[0] as { packetId: number }
+    const message = (n: number) => ({ type: 'publish', topic: `m/${n}`, payload, qos: 1, retain: false, dup: false, packetId: n }) as const
+    broker.send(message(1), message(2), { type: 'suback', packetId: subscribe.packetId, reasonCodes: [1] })
+    const turns: Array<() => void> = []
+    messages[0]?.done((resume) => turns.push(resume))
+    expect(broker.of('puback').map((p) => p.packetId)).toEqual([1])
+    broker.send(message(3))
+    expect(messages.map((m) => m.message.topic)).toEqual(['m/1'])
+    turns.shift()?.()
+    expect(messages.map((m) => m.message.topic)).toEqual(['m/1', 'm/2'])
+    expect(granted).toBeUndefined()
+    messages[1]?.done()
+    expect(granted).toEqual({ granted: 1 })
+    expect(messages.map((m) => m.message.topic)).toEqual(['m/1', 'm/2', 'm/3'])
+    // A turn that ends after the connection did delivers nothing of the next one.
+    messages[2]?.done((resume) => turns.push(resume))
+    broker.send(message(4))
+    broker.hangUp()
+    await until(() => log.includes('closed'))
+    turns.shift()?.()
+    expect(messages.map((m) => m.message.topic)).toEqual(['m/1', 'm/2', 'm/3'])
+    expect(broker.of('puback').map((p) => p.packetId)).toEqual([1, 2, 3])
   })
 
   it('pauses the socket while more than 1 MiB of messages wait for a busy engine, keeps pinging without expiring, and resumes when it catches up', async () => {

@@ -3,6 +3,7 @@ import { PROTOCOL_ERROR } from '../../wire/malformed-packet.js'
 import type { ProtocolLevel, PublishPacket } from '../../wire/packets.js'
 import type { IncomingAcks } from './incoming-acks.js'
 import { Fifo } from '../fifo.js'
+import type { MessageDone } from '../link.js'
 
 /** Bytes of PUBLISHes held for a busy engine before the socket is paused (backpressure instead of unbounded memory). */
 const READ_AHEAD = 1 << 20
@@ -16,19 +17,24 @@ export interface InboundHost {
   write(bytes: Uint8Array): void
   level(): ProtocolLevel
   /** The engine's `message` event: the next message waits for `done`. */
-  message(message: IncomingMessage, done: () => void): void
+  message(message: IncomingMessage, done: MessageDone): void
   /** The broker broke the protocol: the link ends the connection with `code` (MQTT 5 DISCONNECT). */
   protocolError(message: string, code: number): void
   /** Stop (true) or go on (false) reading the socket. */
   pause(paused: boolean): void
   /** The work after a `done` threw (the engine's code, delivering the next message): the link ends the attempt. */
   crashed(error: unknown): void
+  /** The engine's turn of the event loop is over: the link reads on from what it left unread (see `reading`). */
+  resume(): void
 }
 
 /**
- * The broker's PUBLISHes on the lean link: checked (a topic, no topic alias), delivered to the engine one at a time, in order, each acknowledged when the engine calls `done`. Meanwhile
- * the link reads on, so acknowledgements and pings are never stuck behind a message; PUBLISHes wait in memory,
- * and past READ_AHEAD bytes of them the socket is paused (QoS 0 and MQTT 3.1.1 have no other flow control).
+ * The broker's PUBLISHes on the lean link: checked (a topic, no topic alias), delivered to the engine one at a
+ * time, in order, each acknowledged when the engine calls `done`. Meanwhile the link reads on, so
+ * acknowledgements and pings are never stuck behind a message; PUBLISHes wait in memory, and past READ_AHEAD
+ * bytes of them the socket is paused (QoS 0 and MQTT 3.1.1 have no other flow control). While the engine takes
+ * a turn of the event loop (`done(turn)`), the link reads nothing (`reading` is false): for so short a wait the
+ * bytes are cheaper left in the reader than decoded into held packets, and one turn's reads bound them.
  *
  * @example
  * ```ts
@@ -43,6 +49,8 @@ export class InboundFlow {
   /** The engine is handling a message: further PUBLISHes wait in `#held` until it calls back. */
   #busy = false
   #paused = false
+  /** The engine is taking a turn of the event loop before the next message: nothing is read meanwhile. */
+  #yielding = false
   /** PUBLISHes read while the engine is busy, in order, with the work that waits behind them; and their bytes. */
   readonly #held = new Fifo<PublishPacket | AfterHeld>()
   #heldBytes = 0
@@ -53,6 +61,11 @@ export class InboundFlow {
   constructor(acks: IncomingAcks, host: InboundHost) {
     this.#acks = acks
     this.#host = host
+  }
+
+  /** Whether the link may read packets now; false while the engine takes its turn of the event loop. */
+  get reading(): boolean {
+    return !this.#yielding
   }
 
   /** A new connection: nothing is held or paused. */
@@ -66,6 +79,7 @@ export class InboundFlow {
     const dropped = this.#held.clear()
     this.#connection += 1
     this.#busy = false
+    this.#yielding = false
     this.#heldBytes = 0
     for (const entry of dropped) if (typeof entry === 'function') entry(true)
   }
@@ -100,13 +114,18 @@ export class InboundFlow {
     let synchronous = true
     const connection = this.#connection
     let called = false
-    this.#host.message(packet as IncomingMessage, () => {
+    this.#host.message(packet as IncomingMessage, (turn) => {
       if (called) return
       called = true
       if (connection !== this.#connection) return // the connection is gone; the broker resends what it did not get acknowledged
       try {
         const ack = this.#acks.handled(packet, this.#host.level())
         if (ack) this.#host.write(ack)
+        if (turn) {
+          this.#yielding = true
+          turn(() => this.#resume(connection))
+          return
+        }
         this.#busy = false
         if (!synchronous) this.#deliverHeld()
       } catch (error) {
@@ -114,6 +133,19 @@ export class InboundFlow {
       }
     })
     synchronous = false
+  }
+
+  /** The engine's turn is over: what was held goes first, then the link reads what it left unread. */
+  #resume(connection: number): void {
+    if (connection !== this.#connection || !this.#yielding) return
+    try {
+      this.#yielding = false
+      this.#busy = false
+      this.#deliverHeld()
+      if (connection === this.#connection && !this.#yielding) this.#host.resume()
+    } catch (error) {
+      this.#host.crashed(error)
+    }
   }
 
   /** The engine is done with a message: the ones held behind it go, until one keeps it busy. */

@@ -58,6 +58,7 @@ export class LeanLink implements Link, LivenessProbe {
       else this.#transport?.resume()
     },
     crashed: (error) => this.#crashed(this.#attempt, error),
+    resume: () => this.#read(),
   })
   private readonly requests = new SubscribeRequests()
   readonly #ids: InFlightAwareIds = new InFlightAwareIds((id: number): boolean => this.flow.store.has(id) || this.requests.has(id))
@@ -196,12 +197,16 @@ export class LeanLink implements Link, LivenessProbe {
     })
   }
 
-  /** Reads every whole packet: acknowledgements and pings are handled at once, PUBLISHes delivered or held. */
+  /**
+   * Reads every whole packet: acknowledgements and pings are handled at once, PUBLISHes delivered or held;
+   * none while the engine takes a turn of the event loop (the inbound flow resumes reading after it).
+   */
   #read(): void {
     const reader = this.#reader
     if (!reader) return
+    const inbound = this.#inbound
     try {
-      for (let packet = reader.next(); packet; packet = this.#reader === reader ? reader.next() : undefined) {
+      for (let packet = inbound.reading ? reader.next() : undefined; packet; packet = this.#reader === reader && inbound.reading ? reader.next() : undefined) {
         // Each packet read proves the broker alive, even when its PINGRESP is still behind a backlog.
         this.#keepalive.heard()
         this.handle(packet)

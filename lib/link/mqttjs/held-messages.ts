@@ -1,5 +1,6 @@
 import type { IncomingMessage } from '../../subscriptions/broker-subscription.js'
 import { Fifo } from '../fifo.js'
+import type { MessageDone } from '../link.js'
 
 /** Bytes of messages held for a busy engine before MQTT.js is made to stop reading (as the lean link's READ_AHEAD). */
 const READ_AHEAD = 1 << 20
@@ -21,7 +22,7 @@ export const ACK_LEFT_TO_LINK = new Error('acknowledged by the link')
 /** What the held messages ask of their link. */
 export interface HeldMessagesHost<P> {
   /** The engine's `message` event: the next message waits for `done`. */
-  message(message: IncomingMessage, done: () => void): void
+  message(message: IncomingMessage, done: MessageDone): void
   /** Writes the acknowledgement of `packet` (none for QoS 0): the engine is done with it, on the connection it came on. */
   acknowledge(packet: P): void
   /** MQTT.js reads again after being held: the broker's packets waited unread, so its silence is no sign of death. */
@@ -123,7 +124,7 @@ export class HeldMessages<P> {
     let synchronous = true
     let called = false
     const connection = this.#connection
-    this.#host.message(held.message, () => {
+    const finish = (): void => {
       if (called || connection !== this.#connection) return
       called = true
       this.#busy = false
@@ -134,7 +135,9 @@ export class HeldMessages<P> {
       } catch (error) {
         this.#host.crashed(error)
       }
-    })
+    }
+    // With a turn of the event loop asked for, the message is done (acknowledged, the next delivered) after it.
+    this.#host.message(held.message, (turn) => (turn ? turn(finish) : finish()))
     synchronous = false
   }
 
