@@ -154,10 +154,13 @@ describe.skipIf(noMosquitto())('the npm package in a fresh Node project', () => 
         const documented = new RegExp(`/\\*\\*(?:(?!\\*/)[\\s\\S])*@example(?:(?!\\*/)[\\s\\S])*\\*/\\s*export (?:declare )?(?:function|interface|const|type) ${name}\\b`)
         expect(declarations.some((types) => documented.test(types)), `${sub}: ${name} has a doc comment with an example`).toBe(true)
       }
-      // Only types from the SDK: the subpath loads none of its JavaScript, and nothing of the other framework.
+      // Only types from the SDK's core: the subpath loads none of its JavaScript and nothing of the other
+      // framework; its only other module is the bindings' shared re-render coalescing (lib/bindings).
       const code = await Promise.all(files.map((f) => readFile(join(dist, sub, f.replace(/\.d\.ts$/, '.js')), 'utf8')))
       const imports = code.flatMap((js) => [...js.matchAll(/^import [^'"]*['"]([^'"]+)['"]/gm)].map((m) => m[1]!))
-      expect([...new Set(imports.filter((m) => !m.startsWith('./')))].sort()).toEqual([sub])
+      expect([...new Set(imports.filter((m) => !m.startsWith('./')))].sort()).toEqual(['../bindings/coalesced.js', sub])
+      const shared = await readFile(join(dist, 'bindings', 'coalesced.js'), 'utf8')
+      expect([...shared.matchAll(/^import [^'"]*['"]([^'"]+)['"]/gm)]).toEqual([])
     }
   })
 
