@@ -13,6 +13,13 @@ import { QOS_NOT_SUPPORTED } from '../reason-codes.js'
 import { errorFields, Log } from '../log/log.js'
 
 
+/**
+ * QoS 2 publishes in flight at most under MQTT 3.1.1, which has no Receive Maximum: Mosquitto answers PUBREC
+ * and PUBCOMP for every QoS 2 publish past its `max_inflight_messages` (20 by default) but discards the
+ * message, so a client with more in flight would have publishes resolve that are never delivered.
+ */
+export const QOS2_IN_FLIGHT_311 = 20
+
 /** What the publisher reads of the connection: the SDK's own state, never MQTT.js's. */
 export interface PublisherConnection {
   readonly writable: boolean
@@ -45,6 +52,9 @@ export class Publisher implements PublishHost {
   /** The broker's Receive Maximum, and the QoS 1/2 publishes that count against it (`inWindow`). */
   #receiveMaximum = 65_535
   #windowUsed = 0
+  /** QoS 2 publishes in flight, and how many may be (`QOS2_IN_FLIGHT_311` under MQTT 3.1.1). */
+  #qos2Limit = 65_535
+  #qos2Used = 0
   /** `#pump()` is under way: a settle within one of its sends leaves the sending to it. */
   #pumping = false
 
@@ -98,7 +108,7 @@ export class Publisher implements PublishHost {
     const publish = new PendingPublish(this, topic, bytes, qos, options.retain ?? false, options.properties as MessageProperties | undefined, payloadSize(bytes), signal)
     this.#pending.add(publish)
     // Behind what waits already, in order; else straight to the link if it and the broker can take it.
-    if (this.#queue.size === 0 && this.#connection.writable && this.#link.writable && (qos === 0 || this.#windowUsed < this.#receiveMaximum)) {
+    if (this.#queue.size === 0 && this.#connection.writable && this.#link.writable && this.#fits(qos)) {
       this.#send(publish)
     } else {
       const refused = this.#queue.enqueue(publish, !this.#connection.writable)
@@ -117,6 +127,7 @@ export class Publisher implements PublishHost {
     this.#protocol = protocol
     this.#brokerMaxPacketSize = connack.maximumPacketSize
     this.#receiveMaximum = connack.receiveMaximum
+    this.#qos2Limit = protocol === 4 ? QOS2_IN_FLIGHT_311 : 65_535
     const maximumQoS = connack.maximumQoS
     // Lowered for good by a QoS 2 publish the broker closed on (3.1.1 brokers cannot say their maximum).
     if (maximumQoS === 0 || maximumQoS === 1) this.#brokerMaxQos = Math.min(this.#brokerMaxQos, maximumQoS) as QoS
@@ -221,6 +232,7 @@ export class Publisher implements PublishHost {
       publish.packetId = packetId
       publish.inWindow = true
       this.#windowUsed += 1
+      if (publish.qos === 2) this.#qos2Used += 1
       this.#inFlight.set(packetId, publish)
     }
   }
@@ -233,7 +245,7 @@ export class Publisher implements PublishHost {
       const queue = this.#queue
       for (let next = queue.peek(); next; next = queue.peek()) {
         if (!this.#connection.writable || !this.#link.writable) break
-        if (next.qos > 0 && this.#windowUsed >= this.#receiveMaximum) break
+        if (!this.#fits(next.qos)) break
         queue.shift()
         if (next.state === 'queued') this.#send(next)
       }
@@ -269,6 +281,11 @@ export class Publisher implements PublishHost {
     this.#settle(publish, new PublishError(publish.topic, 'the broker closed the connection on this QoS 2 publish as on the one before: it supports QoS 1 at most', { reasonCode: QOS_NOT_SUPPORTED }))
   }
 
+  /** Whether the broker's window has room for a publish of `qos` now. */
+  #fits(qos: QoS): boolean {
+    return qos === 0 || (this.#windowUsed < this.#receiveMaximum && (qos === 1 || this.#qos2Used < this.#qos2Limit))
+  }
+
   /** A publish refused before it was queued or sent. */
   #refuse(topic: string, error: Error): Promise<void> {
     this.#log.warn('publish-refused', { topic, ...errorFields(error) }, `publish to ${JSON.stringify(topic)} refused: ${error.message}`)
@@ -281,6 +298,7 @@ export class Publisher implements PublishHost {
     if (freed) {
       publish.inWindow = false
       this.#windowUsed -= 1
+      if (publish.qos === 2) this.#qos2Used -= 1
     }
     if (error && !(error instanceof ClientClosedError)) {
       this.#log.warn('publish-refused', { topic: publish.topic, qos: publish.qos, packetId: publish.packetId, ...errorFields(error) }, `publish to ${JSON.stringify(publish.topic)} failed: ${error.message}`)

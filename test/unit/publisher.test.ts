@@ -6,7 +6,7 @@ import type { MQTTClientOptions, PublishOptions } from '../../lib/options/client
 import { nodePlatform } from '../../lib/options/endpoints.js'
 import { resolveOptions } from '../../lib/options/resolve-options.js'
 import { POISON_WINDOW_MS } from '../../lib/publish/poison.js'
-import { Publisher } from '../../lib/publish/publisher.js'
+import { Publisher, QOS2_IN_FLIGHT_311 } from '../../lib/publish/publisher.js'
 import { CONNACK, FakeLink } from '../support/fake-link.js'
 
 function setup(options: Partial<MQTTClientOptions> = {}) {
@@ -403,6 +403,28 @@ describe("Publisher: flow control (the broker's Receive Maximum and the link's s
     link.ack(4)
     await flush()
     expect(results.map((r) => r.state)).toEqual(['resolved', 'rejected', 'resolved', 'resolved', 'resolved'])
+  })
+
+  it('under MQTT 3.1.1 keeps at most QOS2_IN_FLIGHT_311 QoS 2 publishes in flight (no Receive Maximum there); QoS 1 is not held by it', async () => {
+    const { link, connection, publisher, publish } = setup()
+    publisher.connected({ ...CONNACK }, 4)
+    connection.writable = true
+    publisher.ready()
+    const results = Array.from({ length: QOS2_IN_FLIGHT_311 + 5 }, (_, i) => publish(`t/${i}`, `m${i}`, { qos: 2 }))
+    expect(link.publishes).toHaveLength(QOS2_IN_FLIGHT_311)
+    link.ack(1)
+    expect(link.publishes).toHaveLength(QOS2_IN_FLIGHT_311 + 1)
+    for (let id = 2; id <= QOS2_IN_FLIGHT_311 + 5; id++) link.ack(id)
+    expect(link.publishes).toHaveLength(QOS2_IN_FLIGHT_311 + 5)
+    await flush()
+    expect(results.every((r) => r.state === 'resolved')).toBe(true)
+    // Under MQTT 5 the broker's Receive Maximum alone decides.
+    const v5 = setup()
+    v5.publisher.connected({ ...CONNACK }, 5)
+    v5.connection.writable = true
+    v5.publisher.ready()
+    for (let i = 0; i < QOS2_IN_FLIGHT_311 + 5; i++) void v5.publish(`t/${i}`, 'x', { qos: 2 })
+    expect(v5.link.publishes).toHaveLength(QOS2_IN_FLIGHT_311 + 5)
   })
 
   it('a timed-out publish waiting for the window leaves the queue; a timed-out one in the window frees its place', async () => {
