@@ -372,9 +372,13 @@ describe.skipIf(noMosquitto())(`the fault matrix over the ${linkUnderTest()} lin
     await waitFor(() => atBroker.has(`${p}/sentinel`, 's'), 'the sentinel at the subscriber', WAIT).catch(() => problems.push('the sentinel never arrived'))
     const republished = proxy.packets((s) => s.connection >= 2 && s.direction === 'out' && s.type === 'PUBLISH' && s.topics[0] === topic).length
     const pubrel = proxy.packets((s) => s.connection >= 2 && s.direction === 'out' && s.type === 'PUBREL' && s.packetId === id).length
-    const resent = pubrel > 0 ? 'PUBREL' : 'nothing'
-    if (republished > 0) problems.push('the timed-out PUBLISH was sent again')
+    const resent = republished > 0 ? 'PUBLISH' : pubrel > 0 ? 'PUBREL' : 'nothing'
     if (resent !== e.resent) problems.push(`expected ${e.resent} resent, ${resent}`)
+    // A resent PUBLISH goes with DUP and its first identifier.
+    const resends = proxy.packets((s) => s.connection >= 2 && s.direction === 'out' && s.type === 'PUBLISH' && s.topics[0] === topic)
+    if (resends.some((s) => s.packetId !== id || !s.dup)) problems.push('a resent PUBLISH without DUP or with another identifier')
+    // Its flow ends on the new connection: the identifier is freed then (the sentinel went after it).
+    if (e.freed) await waitFor(() => !packetIdInUse(client, id), 'the identifier to be freed', WAIT).catch(() => undefined)
     const inUse = packetIdInUse(client, id)
     if (inUse === e.freed) problems.push(e.freed ? 'identifier still in use' : 'identifier freed while the broker may hold it')
     const delivered = atBroker.count(topic, 'm')

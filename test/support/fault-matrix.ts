@@ -167,7 +167,7 @@ export type StallExpected =
       readonly session: Session
       readonly delivered: Times
       /** What the next connection carries of the flow. */
-      readonly resent: 'PUBREL' | 'nothing'
+      readonly resent: 'PUBLISH' | 'PUBREL' | 'nothing'
       /** Whether the packet identifier is free once the next connection is up. */
       readonly freed: boolean
     }
@@ -192,13 +192,13 @@ export interface StallCase {
 }
 
 const withheldAck = (qos: 1 | 2, packet: 'PUBACK' | 'PUBREC' | 'PUBCOMP', session: Session): StallCase => {
-  // The broker forwards a QoS 2 message on PUBREL: withheld PUBREC, the client never releases it.
-  const delivered: Times = packet === 'PUBREC' ? 'never' : packet === 'PUBCOMP' ? 'exactly once' : 'at least once'
-  // Only a released QoS 2 has something to resend (its PUBREL); a timed-out PUBLISH is never sent again.
-  const resent = packet === 'PUBCOMP' && session === 'kept' ? 'PUBREL' : 'nothing'
-  // A lost session ends every flow; a kept one ends a released QoS 2 with the PUBCOMP of its resent PUBREL.
-  const freed = session === 'lost' || packet === 'PUBCOMP'
-  return { flow: 'publish', fault: `${packet} withheld, session ${session}`, expected: { kind: 'withheld-ack', qos, packet, session, delivered, resent, freed } }
+  // A kept session resends what is in flight, timed out or not (MQTT-4.4.0-1): the PUBLISH with DUP (its PUBREC
+  // then answered with PUBREL), or a released QoS 2's PUBREL; the flow ends and frees the identifier. The broker
+  // forwards a QoS 2 message on PUBREL: withheld PUBREC and a lost session, it is never released.
+  const kept = session === 'kept'
+  const delivered: Times = packet === 'PUBACK' ? 'at least once' : packet === 'PUBCOMP' || kept ? 'exactly once' : 'never'
+  const resent = !kept ? 'nothing' : packet === 'PUBCOMP' ? 'PUBREL' : 'PUBLISH'
+  return { flow: 'publish', fault: `${packet} withheld, session ${session}`, expected: { kind: 'withheld-ack', qos, packet, session, delivered, resent, freed: true } }
 }
 
 /** Every stall case, in table order. */
@@ -228,7 +228,12 @@ export function describeStall(expected: StallExpected): string {
     case 'broker-stops-reading':
       return `past 1 MiB unsent in the socket publishes wait in the queue, past its limits \`QueueFullError\`; the bytes the client holds stop growing; ${expected.qos === 0 ? 'a publish resolves only once handed to the socket, and each resolved one arrives' : `the waiting ones resolve once the broker reads again; ${TIMES[expected.qos === 1 ? 'at least once' : 'exactly once']}`}`
     case 'withheld-ack': {
-      const next = expected.resent === 'PUBREL' ? 'the next connection resends the PUBREL, and its PUBCOMP frees the identifier' : expected.freed ? 'not resent; the lost session frees the identifier' : 'not resent; its identifier stays reserved while the session lives'
+      const next =
+        expected.resent === 'PUBREL'
+          ? 'the next connection resends the PUBREL, and its PUBCOMP frees the identifier'
+          : expected.resent === 'PUBLISH'
+            ? `the next connection resends the PUBLISH with DUP (MQTT-4.4.0-1), and ${expected.qos === 1 ? 'its PUBACK frees' : 'its PUBREC, PUBREL and PUBCOMP free'} the identifier`
+            : 'not resent; the lost session frees the identifier'
       return `rejects \`PublishTimeoutError\` at its timeout; ${next}; ${TIMES[expected.delivered]}`
     }
     case 'delayed-ack':

@@ -54,38 +54,35 @@ describe('OutgoingSession: the session lost (sessionPresent false)', () => {
     }
   })
 
-  it('frees withdrawn publishes without answering them, and every identifier it reserved', () => {
+  it('frees withdrawn publishes without answering them', () => {
     const c = client()
     const session = new OutgoingSession()
     c.add(1, 'publish-1')
     c.add(2, 'publish-2')
-    session.withdraw(c.mqtt, 1)
-    session.withdraw(c.mqtt, 2)
-    session.connack(c.mqtt, true) // kept: taken out of MQTT.js's store, identifiers reserved
-    expect([session.reserved(1), session.reserved(2)]).toEqual([true, true])
-    c.add(3, 'publish-1')
-    session.withdraw(c.mqtt, 3)
+    c.add(3, 'pubrel')
+    for (const id of [1, 2, 3]) session.withdraw(c.mqtt, id)
     session.connack(c.mqtt, false)
     expect(c.resent()).toEqual([])
-    expect([session.reserved(1), session.reserved(2), session.reserved(3)]).toEqual([false, false, false])
-    for (const id of [1, 2, 3]) expect(c.callbacks.get(id)).not.toHaveBeenCalled()
+    for (const id of [1, 2, 3]) {
+      expect(c.outgoing[id]).toBeUndefined() // the identifier is free
+      expect(c.callbacks.get(id)).not.toHaveBeenCalled()
+    }
   })
 })
 
 describe('OutgoingSession: the session kept, and withdrawn publishes', () => {
-  it('lets MQTT.js resend all but the withdrawn PUBLISHes, whose identifiers stay reserved', () => {
+  it('lets MQTT.js resend everything, withdrawn publishes too (MQTT-4.4.0-1), so that their flows end', async () => {
     const c = client()
     const session = new OutgoingSession()
     c.add(1, 'publish-1')
     c.add(2, 'publish-2')
     c.add(3, 'pubrel')
     c.add(4, 'publish-2')
-    session.withdraw(c.mqtt, 3) // released: its PUBREL still completes the flow
-    session.withdraw(c.mqtt, 4) // unreleased: the broker may hold it, so no PUBLISH again and its id is kept
+    session.withdraw(c.mqtt, 3) // released: its PUBREL completes the flow
+    session.withdraw(c.mqtt, 4) // unreleased: the broker may hold it; resent with DUP, its PUBREC answered
     session.connack(c.mqtt, true)
-    expect(c.resent()).toEqual([1, 2, 3])
-    expect(c.stored(3)).toBe('pubrel')
-    expect([session.reserved(3), session.reserved(4)]).toEqual([false, true])
+    expect(c.resent()).toEqual([1, 2, 3, 4])
+    expect(await c.stream()).toEqual(['publish 1 dup true', 'publish 2 dup true', 'pubrel 3', 'publish 4 dup true'])
     for (const id of [1, 2, 3, 4]) expect(c.callbacks.get(id)).not.toHaveBeenCalled()
   })
 
@@ -101,7 +98,6 @@ describe('OutgoingSession: the session kept, and withdrawn publishes', () => {
     c.add(5, 'publish-1') // the identifier reused by a new publish: not taken for the withdrawn one
     session.connack(c.mqtt, true)
     expect(c.resent()).toEqual([5])
-    expect(session.reserved(5)).toBe(false)
   })
 })
 

@@ -147,21 +147,27 @@ describe('PublishFlow: a withdrawn publish frees its identifier only when its fl
     expect(outcomes.get('q2')?.settled).toBe(0)
   })
 
-  it('a written one is never published again after withdrawal; its identifier waits for the session to end', () => {
-    const { flow, publish, connect, drop, of } = setup()
+  it('a written one is not published again on its connection; a resumed session resends it with DUP (MQTT-4.4.0-1), a lost one frees it', () => {
+    const { flow, outcomes, publish, connect, drop, of, ack } = setup()
     connect(false)
     const one = publish('q1', 1)
     const two = publish('q2', 2)
     flow.withdraw(one)
     flow.withdraw(two)
+    expect(of('publish')).toHaveLength(2)
     drop()
     connect(true)
-    expect(of('publish')).toEqual([])
+    // Its flow goes on, so that it ends and frees the identifier; nobody is answered.
+    expect(of('publish').map((p) => [p.packetId, p.dup])).toEqual([[one, true], [two, true]])
     expect([flow.store.has(one), flow.store.has(two)]).toEqual([true, true])
+    ack('puback', one)
+    expect(flow.store.has(one)).toBe(false)
+    expect(outcomes.get('q1')?.settled).toBe(0)
     drop()
     connect(false)
     expect(of('publish')).toEqual([])
-    expect([flow.store.has(one), flow.store.has(two)]).toEqual([false, false])
+    expect(flow.store.has(two)).toBe(false)
+    expect(outcomes.get('q2')?.settled).toBe(0)
   })
 
   it("a QoS 1's late PUBACK frees its identifier without answering it", () => {

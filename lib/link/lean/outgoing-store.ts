@@ -10,8 +10,9 @@ export class OutgoingPublish {
   /** Written at least once in this session: a resend carries DUP. */
   written = false
   /**
-   * Given up by the publisher after it was written: never written again as a PUBLISH and never answered,
-   * but its identifier stays reserved until its flow ends or its session does (the broker may hold it).
+   * Given up by the publisher after it was written: never answered, and not written again on this connection,
+   * but its flow goes on (a resumed session resends it, MQTT-4.4.0-1) and its identifier stays reserved until
+   * that flow ends or its session does (the broker may hold it).
    */
   withdrawn = false
 
@@ -76,8 +77,8 @@ export class OutgoingStore {
 
   /**
    * Given up by the publisher (timeout, abort). Never written: dropped, its identifier free. Written: kept,
-   * because the broker may hold it under that identifier (MQTT 5 §2.2.1), and marked so that it is not written
-   * again as a PUBLISH; a late PUBACK or PUBCOMP (or a lost session) takes it out.
+   * because the broker may hold it under that identifier (MQTT 5 §2.2.1); a late PUBACK or PUBCOMP, the flow
+   * completed after a resumed session's resend, or a lost session takes it out.
    */
   withdraw(packetId: number): void {
     const publish = this.#byId.get(packetId)
@@ -88,10 +89,11 @@ export class OutgoingStore {
 
   /**
    * A new connection, with the broker's receive maximum. The session kept (`sessionPresent`): everything
-   * stored is written once more, in order (a PUBLISH with DUP, a released QoS 2 as its PUBREL), but for the
-   * withdrawn PUBLISHes. The session lost: the broker holds none of it, so a written QoS 1 goes again as a new
-   * message (DUP clear: at least once), a written QoS 2 is taken out and returned, its outcome unknown (resent
-   * it could be delivered twice, or confirmed though the broker discarded it), and withdrawn ones are freed.
+   * stored is written once more, in order (a PUBLISH with DUP, a released QoS 2 as its PUBREL), withdrawn ones
+   * too (MQTT-4.4.0-1: their flow ends and frees the identifier; nobody waits for the answer). The session
+   * lost: the broker holds none of it, so a written QoS 1 goes again as a new message (DUP clear: at least
+   * once), a written QoS 2 is taken out and returned, its outcome unknown (resent it could be delivered twice,
+   * or confirmed though the broker discarded it), and withdrawn ones are freed.
    */
   restart(connection: number, receiveMaximum: number, sessionPresent: boolean): OutgoingPublish[] {
     this.#connection = connection
@@ -109,7 +111,7 @@ export class OutgoingStore {
           this.#byId.delete(publish.packetId)
           if (!publish.withdrawn) lost.push(publish)
         }
-      } else if (!publish.withdrawn || publish.released) {
+      } else {
         waiting.push(publish)
       }
     }
@@ -126,7 +128,6 @@ export class OutgoingStore {
       const publish = this.#waiting[this.#head] as OutgoingPublish
       this.#head += 1
       if (this.#byId.get(publish.packetId) !== publish) continue // acknowledged or dropped meanwhile
-      if (publish.withdrawn && !publish.released) continue // given up: no PUBLISH goes again
       publish.connection = this.#connection
       this.#inFlight += 1
       yield publish

@@ -182,7 +182,7 @@ export class MqttJsLink implements Link, LivenessProbe {
     )
     options.timerVariant = timers as IClientOptions['timerVariant']
     let made: MqttClient | undefined
-    options.messageIdProvider = new kit.InFlightAwareIds((id) => made?.outgoing[id] !== undefined || this.#session.reserved(id))
+    options.messageIdProvider = new kit.InFlightAwareIds((id) => made?.outgoing[id] !== undefined)
     const url = attempt.endpoint.url
     const client = mqtt.connect(url, { ...options, ...(attemptOptions(attempt, settings, kit.connectProperties) satisfies IClientOptions) })
     made = client

@@ -26,8 +26,9 @@ interface StoredPacket {
 
 /**
  * Withdrawn publishes and the session rule for the MQTT.js link. Session kept: MQTT.js resends as it does
- * (exactly once holds), PUBLISHes with DUP set, but for withdrawn PUBLISHes. Session lost: a QoS 1 goes again
- * as a new message (DUP clear), a QoS 2 is taken out and answered `outcomeUnknown`, withdrawn ones are freed.
+ * (exactly once holds), PUBLISHes with DUP set, withdrawn ones too (MQTT-4.4.0-1: their flow ends and frees
+ * the identifier). Session lost: a QoS 1 goes again as a new message (DUP clear), a QoS 2 is taken out and
+ * answered `outcomeUnknown`, withdrawn ones are freed.
  *
  * @example
  * ```ts
@@ -37,15 +38,8 @@ interface StoredPacket {
  * ```
  */
 export class OutgoingSession {
-  /** Withdrawn publishes still in MQTT.js's table: their flow may end, but no PUBLISH goes again. */
+  /** Withdrawn publishes still in MQTT.js's table: their flow goes on, and nobody waits for its answer. */
   readonly #withdrawn = new Set<number>()
-  /** Identifiers of withdrawn PUBLISHes taken out of MQTT.js's store while the broker may still hold them. */
-  readonly #reserved = new Set<number>()
-
-  /** Whether an identifier is held for a flow MQTT.js no longer tracks (see `withdraw`). */
-  reserved(packetId: number): boolean {
-    return this.#reserved.has(packetId)
-  }
 
   /**
    * Gives a publish up. MQTT.js wrote it already (it writes at once while connected), so it stays in its
@@ -66,7 +60,6 @@ export class OutgoingSession {
   /** A CONNACK accepted the connection; MQTT.js resends its store right after this. */
   connack(mqttClient: object, sessionPresent: boolean): void {
     const client = mqttClient as MqttInternals
-    if (!sessionPresent) this.#reserved.clear()
     for (const key of Object.keys(client.outgoing)) {
       const packetId = Number(key)
       const entry = client.outgoing[packetId]
@@ -76,13 +69,8 @@ export class OutgoingSession {
       const withdrawn = this.#withdrawn.has(packetId)
       if (sessionPresent) {
         // A re-delivery must carry DUP (MQTT-3.3.1-1); MQTT.js resends its stored packet as it was written.
-        if (!withdrawn) {
-          dup(client, stored, true)
-          continue
-        }
-        // The broker may hold a withdrawn PUBLISH under its identifier: not resent, the identifier kept.
-        if (stored.cmd === 'pubrel') continue
-        this.#reserved.add(packetId)
+        dup(client, stored, true)
+        continue
       } else if (stored.cmd === 'publish' && stored.qos === 1 && !withdrawn) {
         // The new session holds nothing of it: it goes as a new message, DUP clear (an earlier resend set it).
         dup(client, stored, false)
