@@ -3,6 +3,7 @@
  * the page lifecycle. One object, shared by the browser entry (lib/browser.ts) and by `iotpubsub/shared`
  * (lib/shared/index.ts), which differ only in whether the tabs share a connection.
  */
+import { debugConsole } from './log/debug-console.js'
 import type { ClientRuntime } from './client/client.js'
 import { lazyLinks } from './link/mqttjs/lazy-link.js'
 import { leanLinks } from './link/lean/lean-link.js'
@@ -34,17 +35,17 @@ export const browserRuntime: ClientRuntime = Object.freeze({
   links: (settings: LinkSettings, events: LinkEvents) => (settings.link === 'mqttjs' ? mqttJs : lean)(settings, events),
   defaultLink: () => 'lean' as const,
   defer: (callback: () => void) => setTimeout(callback, 0),
-  // localStorage.setItem('iotpubsub:debug', '1') in the devtools console (then reload) turns the debug log on.
-  debugLogger: () => (debugSwitch() ? console : undefined),
+  // localStorage.setItem('iotpubsub:debug', '1') in the devtools console (then reload) turns the debug log on
+  // ('trace': each publish and its outcome too).
+  debugLogger: () => debugConsole(debugSwitch()),
   lifecycle: listenToPage,
 })
 
-function debugSwitch(): boolean {
+function debugSwitch(): string | null | undefined {
   try {
-    const flag = globalThis.localStorage?.getItem('iotpubsub:debug')
-    return flag !== null && flag !== undefined && flag !== '0'
+    return globalThis.localStorage?.getItem('iotpubsub:debug')
   } catch {
     // Storage can be off limits (sandboxed frames, some privacy modes): no switch then.
-    return false
+    return undefined
   }
 }

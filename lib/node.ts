@@ -3,6 +3,7 @@
  * node entry: mqtt://, mqtts:// (with client certificates), ws:// and wss://.
  * The package's `exports` conditions choose this file; the API is the same in both entries.
  */
+import { debugConsole } from './log/debug-console.js'
 import type { MQTTClient as ClientApi } from './client/api.js'
 import { Client, type ClientRuntime } from './client/client.js'
 import { nodeTransportVerdict } from './connection/close-diagnosis.js'
@@ -25,8 +26,9 @@ const runtime: ClientRuntime = Object.freeze({
   // MQTT.js without a code change.
   defaultLink: () => linkChoice(process.env.IOTPUBSUB_LINK || undefined, 'lean', 'IOTPUBSUB_LINK'),
   defer: setImmediate,
-  // IOTPUBSUB_DEBUG=1 turns the debug log on, to the console, for a client given no logger of its own.
-  debugLogger: () => (process.env.IOTPUBSUB_DEBUG && process.env.IOTPUBSUB_DEBUG !== '0' ? console : undefined),
+  // IOTPUBSUB_DEBUG=1 turns the debug log on, to the console, for a client given no logger of its own
+  // (IOTPUBSUB_DEBUG=trace: each publish and its outcome too).
+  debugLogger: () => debugConsole(process.env.IOTPUBSUB_DEBUG),
   // A port that speaks another protocol than the URL's, a certificate refused: told only by Node's transports.
   transportVerdict: nodeTransportVerdict,
 })

@@ -17,6 +17,8 @@ export const LOG_EVENTS = [
   'subscribe',
   'suback',
   'unsubscribe',
+  'publish',
+  'published',
   'publish-refused',
   'decode-error',
   'handler-error',

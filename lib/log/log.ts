@@ -1,6 +1,6 @@
 import type { LogEvent, LogFields, Logger } from './logger.js'
 
-type Level = 'debug' | 'info' | 'warn' | 'error'
+type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error'
 
 /**
  * The client's side of the debug log: one per client, with its id on every line. Without a logger every call
@@ -18,6 +18,8 @@ export class Log {
 
   readonly #logger: Logger | undefined
   readonly #clientId: string
+  /** Publishes are logged: the logger has `trace`, and is not `console` (whose `trace` prints a stack). */
+  readonly tracing: boolean
 
   constructor(
     logger: Logger | undefined,
@@ -25,10 +27,16 @@ export class Log {
   ) {
     this.#logger = logger
     this.#clientId = clientId
+    this.tracing = logger !== undefined && logger !== globalThis.console && typeof logger.trace === 'function'
   }
 
   get enabled(): boolean {
     return this.#logger !== undefined
+  }
+
+  /** Writes only when `tracing`: callers check it first, since a line per publish costs. */
+  trace(event: LogEvent, fields: Record<string, unknown>, message: string): void {
+    if (this.tracing) this.#write('trace', event, fields, message)
   }
 
   debug(event: LogEvent, fields: Record<string, unknown>, message: string): void {
@@ -54,7 +62,7 @@ export class Log {
     // replace what every line carries).
     const line: LogFields = Object.assign({ event, clientId: this.#clientId }, fields, { event, clientId: this.#clientId })
     try {
-      logger[level](line, `iotpubsub: ${message}`)
+      logger[level]?.(line, `iotpubsub: ${message}`)
     } catch {
       // A logger that throws must not break the client: the log is only a window onto it.
     }

@@ -18,6 +18,12 @@ export interface Logger {
   warn(fields: LogFields, message: string): void
   /** The client stopped for good. */
   error(fields: LogFields, message: string): void
+  /**
+   * Each publish and its outcome (`publish`, `published`), below the connection's story: written only to a
+   * logger that has this method (pino's `trace`, say), and never to `console` itself, whose `trace` prints a
+   * stack. `IOTPUBSUB_DEBUG=trace` (or the browser switch set to `'trace'`) logs them to the console.
+   */
+  trace?(fields: LogFields, message: string): void
 }
 
 /** The structured part of a log line: `event` and `clientId` always, the rest by event. */
@@ -44,6 +50,8 @@ export type LogEvent =
   | 'subscribe'
   | 'suback'
   | 'unsubscribe'
+  | 'publish'
+  | 'published'
   | 'publish-refused'
   | 'decode-error'
   | 'handler-error'

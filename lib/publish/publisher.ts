@@ -226,6 +226,7 @@ export class Publisher implements PublishHost {
     publish.epoch = this.#connection.epoch
     publish.sentAt = this.#now()
     this.#beforeSend()
+    if (this.#log.tracing) this.#log.trace('publish', { topic: publish.topic, qos: publish.qos, bytes: publish.size }, `PUBLISH ${publish.topic} (QoS ${publish.qos}, ${publish.size} bytes)`)
     const packetId = this.#link.publish(publish.topic, publish.payload, publish, publish.onAck)
     // A QoS 0 publish may have settled already (written at once).
     if (packetId !== undefined && (publish.state as PendingPublish['state']) !== 'settled') {
@@ -299,6 +300,10 @@ export class Publisher implements PublishHost {
       publish.inWindow = false
       this.#windowUsed -= 1
       if (publish.qos === 2) this.#qos2Used -= 1
+    }
+    if (this.#log.tracing) {
+      const outcome = error ? error.name : publish.qos === 0 ? 'written' : 'acknowledged'
+      this.#log.trace('published', { topic: publish.topic, qos: publish.qos, packetId: publish.packetId, outcome, ...(error ? errorFields(error) : {}) }, `${publish.topic}${publish.packetId === undefined ? '' : ` (id ${publish.packetId})`}: ${outcome}`)
     }
     if (error && !(error instanceof ClientClosedError)) {
       this.#log.warn('publish-refused', { topic: publish.topic, qos: publish.qos, packetId: publish.packetId, ...errorFields(error) }, `publish to ${JSON.stringify(publish.topic)} failed: ${error.message}`)

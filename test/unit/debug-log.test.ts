@@ -97,6 +97,49 @@ describe('the debug log', () => {
     expect(() => setup({ logger: { debug() {}, info() {} } as unknown as Logger })).toThrow(/lacks warn, error/)
   })
 
+  it("logs each publish and its outcome only to a logger with trace, never to console's own trace", async () => {
+    vi.useFakeTimers()
+    const { logger, lines, events } = recorder()
+    const traced: Line[] = []
+    const withTrace: Logger = { ...logger, trace: (fields, message) => void traced.push({ level: 'debug', fields, message }) }
+    const { client, links } = setup({ logger: withTrace })
+    links.link.accept()
+    const qos0 = client.publish('a/0', 'x')
+    const qos1 = client.publish('a/1', 'y', { qos: 1 })
+    const refused = client.publish('a/2', 'z', { qos: 1 })
+    links.link.ack(links.link.publishes[1]?.packetId ?? 0)
+    links.link.ack(links.link.publishes[2]?.packetId ?? 0, { code: 0x87, message: 'not authorized' })
+    await qos0
+    await qos1
+    await expect(refused).rejects.toThrow()
+    expect(traced.map((l) => `${l.fields.event} ${String(l.fields.topic)} ${String(l.fields.outcome ?? '')}`)).toEqual([
+      'publish a/0 ',
+      'published a/0 written',
+      'publish a/1 ',
+      'publish a/2 ',
+      'published a/1 acknowledged',
+      'published a/2 PublishError',
+    ])
+    expect(traced.find((l) => l.fields.event === 'published' && l.fields.topic === 'a/1')?.fields).toMatchObject({ qos: 1, packetId: links.link.publishes[1]?.packetId })
+    expect(traced.find((l) => l.fields.event === 'published' && l.fields.topic === 'a/2')?.fields).toMatchObject({ reasonCode: 0x87 })
+    // The four levels never carry them.
+    expect(events()).not.toContain('publish')
+    expect(lines.some((l) => l.fields.event === 'published')).toBe(false)
+    await client.end({ force: true })
+    // console has a trace method of its own (it prints a stack): a client logging to console does not use it.
+    const trace = vi.spyOn(console, 'trace').mockImplementation(() => undefined)
+    const info = vi.spyOn(console, 'info').mockImplementation(() => undefined)
+    const debug = vi.spyOn(console, 'debug').mockImplementation(() => undefined)
+    const plain = setup({ logger: console })
+    plain.links.link.accept()
+    void plain.client.publish('b', 'x')
+    await plain.client.end({ force: true })
+    expect(trace).not.toHaveBeenCalled()
+    trace.mockRestore()
+    info.mockRestore()
+    debug.mockRestore()
+  })
+
   it('a logger that throws does not break the client', async () => {
     const throwing: Logger = { debug: () => { throw new Error('disk full') }, info: () => { throw new Error('disk full') }, warn: () => { throw new Error('disk full') }, error: () => { throw new Error('disk full') } }
     const { client, links } = setup({ logger: throwing })
@@ -127,6 +170,8 @@ describe('IOTPUBSUB_DEBUG in Node', () => {
     expect(on.code).toBe(0)
     expect(on.out).toContain('iotpubsub: connecting to mqtt://127.0.0.1:1 (MQTT 5)')
     expect(on.out).toMatch(/iotpubsub: stopped for good: .*ECONNREFUSED/)
+    const traced = await run({ IOTPUBSUB_DEBUG: 'trace' })
+    expect(traced.out).toContain('iotpubsub: connecting to mqtt://127.0.0.1:1 (MQTT 5)')
     const off = await run({ IOTPUBSUB_DEBUG: '' })
     expect(off.code).toBe(0)
     expect(off.out).toBe('')
