@@ -77,7 +77,7 @@ describe('ProtocolLog', () => {
   })
 
   it('lists every event the SDK logs', () => {
-    expect(new Set(LOG_EVENTS).size).toBe(15)
+    expect(new Set(LOG_EVENTS).size).toBe(17)
     expect(LOG_EVENTS).toContain('reconnecting')
   })
 })
