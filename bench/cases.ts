@@ -19,6 +19,7 @@ import type { Mosquitto } from '../test/support/mosquitto.js'
 import { MAX_BURST, median, orderFor, percentile, repoRoot, scaled, startDefaultBroker, type BenchConfig } from './harness.js'
 import { packageShares, readProfile, SDK_AREAS, type PackageShares } from './profile.js'
 import { isSdk, type Impl } from './protocol.js'
+import { bindingsFlood } from './flood/case.js'
 import { measureSize } from './size.js'
 import { BurstPublisher, drainTrial, heapTrial, publishTrial, trial, type DrainTrialResult, type TrialResult } from './trial.js'
 
@@ -716,5 +717,6 @@ export const CASES: BenchCase[] = [
   flood,
   latencyDefaults,
   profileDrain,
+  bindingsFlood,
   size,
 ]

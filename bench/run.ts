@@ -11,6 +11,9 @@
  *   --out=path.json                    where the JSON goes (default bench-results/<timestamp>.json)
  *   --check                            exit 1 when a budget fails
  *   --profile                          also write a .cpuprofile of every bench process to bench-results/profiles
+ *
+ * The bindings-flood case runs React pages in Debian's chromium (CHROMIUM_PATH to use another); it compares
+ * iotpubsub/react with mqtt-react-hooks, whatever --impls says.
  */
 import { execFileSync } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'

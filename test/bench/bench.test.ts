@@ -7,13 +7,15 @@ import { promisify } from 'node:util'
 import { afterAll, describe, expect, it } from 'vitest'
 import { CASES, type CaseResult, type Row } from '../../bench/cases.js'
 import { noMosquitto } from '../support/binaries.js'
+import { noChromium } from '../support/chromium.js'
 
 const run = promisify(execFile)
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
 // The bench once with tiny counts, so it keeps working. Its numbers mean nothing at this scale and on a
 // shared CI machine: nothing here asserts a timing or a budget, only that every case ran and reported.
-describe.skipIf(noMosquitto())('npm run bench (smoke, --quick)', () => {
+// The bindings-flood case runs its pages in Chromium.
+describe.skipIf(noMosquitto() || noChromium())('npm run bench (smoke, --quick)', () => {
   let dir: string | undefined
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true })
@@ -35,9 +37,9 @@ describe.skipIf(noMosquitto())('npm run bench (smoke, --quick)', () => {
     expect(result.failures).toEqual([])
     expect(result.config.quick).toBe(true)
     expect(result.cases.map((c) => c.id)).toEqual(CASES.map((c) => c.id))
-    // Every case reports rows; every case but the two informational ones (the broker's own cost, the
-    // profile) states a budget on at least one of them.
-    const informational = new Set(['broker-routing', 'profile-drain'])
+    // Every case reports rows; every case but the informational ones (the broker's own cost, the profile,
+    // the bindings under a flood) states a budget on at least one of them.
+    const informational = new Set(['broker-routing', 'profile-drain', 'bindings-flood'])
     for (const benchCase of result.cases) {
       expect(benchCase.rows.length, benchCase.id).toBeGreaterThan(0)
       if (!informational.has(benchCase.id)) expect(benchCase.rows.some((r) => r.budget !== undefined), `${benchCase.id} has a budgeted row`).toBe(true)
@@ -55,7 +57,8 @@ describe.skipIf(noMosquitto())('npm run bench (smoke, --quick)', () => {
     const rowsOf = (id: string, link: Row['link'] = 'mqttjs'): Row[] => (byCase.get(id)?.rows ?? []).filter((r) => r.link === link)
     // Every case that runs clients reports the SDK on each link: MQTT.js (issues 6 and 14) and lean (issue 15).
     for (const benchCase of result.cases) {
-      if (['broker-routing', 'bundle-size', 'heap-10000'].includes(benchCase.id)) continue
+      // The flood page runs in a browser, on the SDK's browser default (lean).
+      if (['broker-routing', 'bundle-size', 'heap-10000', 'bindings-flood'].includes(benchCase.id)) continue
       expect(new Set(benchCase.rows.map((r) => r.link)), benchCase.id).toEqual(new Set(['mqttjs', 'lean']))
     }
     // Issue 14's budgets (the SDK on MQTT.js) and issue 15's (the lean link), as stated there (a budget
@@ -88,6 +91,14 @@ describe.skipIf(noMosquitto())('npm run bench (smoke, --quick)', () => {
       ['p99 µs, defaults', undefined],
     ])
     expect(rowsOf('latency-10000', 'lean').map((r) => r.measure)).toEqual(["p50 µs, defaults (and link: 'lean')", "p99 µs, defaults (and link: 'lean')"])
+    // The bindings under a flood: iotpubsub/react with throttle 'frame' and false, each beside mqtt-react-hooks,
+    // the four figures measured in the page (their values are not asserted: timing on a shared machine).
+    const flood = byCase.get('bindings-flood')?.rows ?? []
+    const measures = ['frames/s', 'longest frame gap', 'React commits/s', 'messages shown/s (of 5,000)']
+    expect(flood.map((r) => r.measure.replace(/, throttle.*/, ''))).toEqual([...measures, ...measures])
+    expect(flood.filter((r) => r.measure.includes("throttle: 'frame'")).length).toBe(4)
+    expect(flood.filter((r) => r.measure.includes('throttle: false')).length).toBe(4)
+    for (const row of flood) expect(row.raw, row.measure).toBeGreaterThanOrEqual(0)
     // The physical reference: the broker's CPU per message routed, from /proc, per QoS.
     const broker = byCase.get('broker-routing')?.rows ?? []
     expect(broker.map((r) => r.reference)).toEqual([true, true])
