@@ -43,6 +43,11 @@ interface Extras {
   /** The levels of `match`, for computing message params. */
   levels: readonly string[] | undefined
   reask: RetainedReask | undefined
+  /**
+   * The last re-ask answered on this connection: a broker that had more QoS 1/2 messages in flight to the client
+   * than its window allows queues the resends behind live ones, so some come after the fence. They are its.
+   */
+  draining: RetainedReask | undefined
   incomplete: boolean
 }
 
@@ -108,6 +113,11 @@ export class BrokerSubscription {
     this.#more().reask = reask
   }
 
+  /** The re-ask whose fence was answered (its late resends still go to its observers only), or none. */
+  set draining(reask: RetainedReask | undefined) {
+    if (reask || this.#extras) this.#more().draining = reask
+  }
+
   info(): SubscriptionInfo {
     return { filter: this.filter, requestedQos: this.requestedQos, grantedQos: this.grantedQos, observers: this.observers.length }
   }
@@ -129,6 +139,7 @@ export class BrokerSubscription {
     const remaining = this.observers.filter((o) => o !== observer)
     this.#observers = remaining.length > 1 ? remaining : remaining[0]
     this.reask?.leave(observer)
+    this.#extras?.draining?.leave(observer)
     return remaining.length
   }
 
@@ -147,10 +158,17 @@ export class BrokerSubscription {
   deliver(message: IncomingMessage, ack: PendingAck | undefined): void {
     const extras = this.#extras
     const reask = extras?.reask
-    if (reask && message.retain) {
-      if (reask.resending) return this.#resent(message, ack, reask)
+    const draining = extras?.draining
+    if (message.retain && (reask || draining)) {
+      if (reask?.resending) return this.#resent(message, ack, reask)
+      // Sent again after the fence of the last re-ask (the broker queued it behind live messages): its own.
+      if (draining) return this.#resent(message, ack, draining)
       // Sent for another SUBSCRIBE before the broker took the re-ask (a new session's): the waiting observers have it now.
-      reask.first(message.topic)
+      reask?.first(message.topic)
+    } else if (reask || draining) {
+      // A live message is newer than the stored value a resend still on its way carries: the waiting observers have this.
+      reask?.first(message.topic)
+      draining?.first(message.topic)
     }
     if (message.retain && this.#isCached(message)) {
       // The retain flag marks a message sent because of a SUBSCRIBE (never a live one): under MQTT 3.1.1 every
@@ -171,10 +189,13 @@ export class BrokerSubscription {
     for (let i = 0; i < observers.length; i++) (observers[i] as FilterObserver).next(message, this, ack)
   }
 
-  /** A retained message the broker sent again because a late observer asked: for the observers waiting, once. */
+  /**
+   * A retained message the broker sent again because a late observer asked: for the observers waiting, once, and
+   * not at all once a live message on its topic came (it is older than that).
+   */
   #resent(message: IncomingMessage, ack: PendingAck | undefined, reask: RetainedReask): void {
-    this.#remember(message)
     if (!reask.first(message.topic)) return
+    this.#remember(message)
     const targets = reask.targets
     for (let i = 0; i < targets.length; i++) (targets[i] as FilterObserver).next(message, this, ack)
   }
@@ -197,7 +218,7 @@ export class BrokerSubscription {
   }
 
   #more(): Extras {
-    return (this.#extras ??= { retained: undefined, levels: undefined, reask: undefined, incomplete: false })
+    return (this.#extras ??= { retained: undefined, levels: undefined, reask: undefined, draining: undefined, incomplete: false })
   }
 
   #isCached(message: IncomingMessage): boolean {

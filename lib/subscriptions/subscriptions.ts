@@ -173,6 +173,8 @@ export class Subscriptions {
     for (const subscription of this.registry.all()) {
       subscription.grantedQos = undefined
       subscription.reask?.restart()
+      // A new connection's retained messages are for every observer (a new session) or none (a resumed one).
+      subscription.draining = undefined
     }
     this.#report.changed()
   }
@@ -243,6 +245,7 @@ export class Subscriptions {
     }, true)
     window.subscribe(subscription.filter, this.#idOf(subscription), () => this.#sending(subscription, 1), (result) => {
       if (!this.#onSuback(subscription, epoch, result) || subscription.reask !== reask) return
+      subscription.draining = reask
       const later = reask.next()
       if (later && subscription.incomplete) {
         subscription.reask = new RetainedReask(later)

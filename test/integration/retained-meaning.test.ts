@@ -81,14 +81,17 @@ describe.skipIf(noMosquitto())('retain: one meaning on MQTT 5 and 3.1.1', () => 
     await waitFor(() => late.some((m) => m.payload === '400') && first.some((m) => m.payload === '400'), 'the last update at both observers')
     await publisher.publish(`${p}/busy`, 'end', { qos: 1 })
     await waitFor(() => late.at(-1)?.payload === 'end' && first.at(-1)?.payload === 'end', 'the marker at both observers')
+    // The stored value comes at most once, and only before any live update: a live one is newer (a resend the
+    // broker queued behind live messages, past its window, is older news and not delivered).
     const stored = late.filter((m) => m.retain)
-    expect(stored).toHaveLength(1)
+    expect(stored.length).toBeLessThanOrEqual(1)
+    if (stored.length === 1) expect(late[0]).toBe(stored[0])
     expect(first.filter((m) => m.retain).map((m) => m.payload)).toEqual(['0'])
     expect(first.map((m) => m.payload)).toEqual(['0', ...Array.from({ length: 400 }, (_, i) => String(i + 1)), 'end'])
-    // The stored value came once; every live update after it is newer.
-    const at = late.indexOf(stored[0] as Message<string>)
-    const after = late.slice(at + 1).filter((m) => m.payload !== 'end').map((m) => Number(m.payload))
-    expect(after.every((n, i) => n > Number(stored[0]?.payload) && (i === 0 || n > (after[i - 1] as number)))).toBe(true)
+    // Every value the late observer got is newer than the one before it.
+    const values = late.filter((m) => m.payload !== 'end').map((m) => Number(m.payload))
+    expect(values.every((n, i) => i === 0 || n > (values[i - 1] as number))).toBe(true)
+    expect(values.at(-1)).toBe(400)
     await publisher.publish(`${p}/busy`, '', { qos: 1, retain: true })
   })
 })
