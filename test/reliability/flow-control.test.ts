@@ -4,22 +4,15 @@
 import { once } from 'node:events'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { Client, type ClientRuntime } from '../../lib/client/client.js'
-import { nodeTransportVerdict } from '../../lib/connection/close-diagnosis.js'
-import { leanLinks } from '../../lib/link/lean/lean-link.js'
-import { linkKit } from '../../lib/link/link-kit.js'
-import type { Link } from '../../lib/link/link.js'
-import { mqttJsLinks } from '../../lib/link/mqttjs/mqttjs-link.js'
 import type { LogFields } from '../../lib/log/logger.js'
 import { QueueFullError, type Status } from '../../lib/node.js'
-import { nodePlatform } from '../../lib/options/endpoints.js'
-import { openNodeTransport } from '../../lib/transport/node-transports.js'
-import { HIGH_WATER_MARK, type OpenTransport, type Transport } from '../../lib/transport/transport.js'
+import { HIGH_WATER_MARK } from '../../lib/transport/transport.js'
 import { testBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
 import { waitForStatus } from '../support/clients.js'
 import { linkUnderTest } from '../support/link-under-test.js'
 import { uniquePrefix, waitFor } from '../support/wait.js'
+import { measuredClient } from '../support/link-internals.js'
 
 describe.skipIf(noMosquitto())('flow control: the broker’s Receive Maximum', () => {
   const bed = testBed('flow')
@@ -57,29 +50,8 @@ describe('flow control: a broker that stops reading', () => {
 
   it(`${COUNT} QoS 0 publishes of 64 KiB: the bytes held for the socket stay bounded, the rest wait or get QueueFullError, and every resolved one arrives`, async () => {
     const stalled = await StalledBroker.start()
-    const transports: Transport[] = []
-    const recording: OpenTransport = (endpoint, tls, events, timers) => {
-      const transport = openNodeTransport(endpoint, tls, events, timers)
-      transports.push(transport)
-      return transport
-    }
-    let link: Link | undefined
-    const lean = leanLinks(recording)
-    const mqttJs = mqttJsLinks(linkKit)
-    const runtime: ClientRuntime = {
-      platform: nodePlatform,
-      links: (settings, events) => (link = (settings.link === 'lean' ? lean : mqttJs)(settings, events)),
-      defer: setImmediate,
-      debugLogger: () => undefined,
-      transportVerdict: nodeTransportVerdict,
-    }
-    /** Bytes the link holds for the socket, not yet taken by the operating system. */
-    const held = (): number => {
-      if (linkUnderTest() === 'lean') return transports.at(-1)?.buffered ?? 0
-      // The MQTT.js link's client (a TypeScript-private field): its stream is what holds the bytes.
-      return (link as unknown as { mqtt?: { stream?: { writableLength?: number } } }).mqtt?.stream?.writableLength ?? 0
-    }
-    const client = new Client({ url: stalled.url, clientId: `flow-stalled-${process.pid}`, keepalive: 0, reconnect: false, link: linkUnderTest() }, runtime)
+    // What the link holds for the socket, not yet taken by the operating system (test/support/link-internals.ts).
+    const { client, unsentBytes: held, link } = measuredClient({ url: stalled.url, clientId: `flow-stalled-${process.pid}`, keepalive: 0, reconnect: false, link: linkUnderTest() })
     try {
       await waitForStatus(client, 'connected')
       const topic = `${uniquePrefix('stalled')}/big`
@@ -106,7 +78,7 @@ describe('flow control: a broker that stops reading', () => {
       // One packet past the mark at most: the one written while still under it.
       expect(maxHeld).toBeLessThanOrEqual(HIGH_WATER_MARK + packet)
       expect(maxHeld).toBeGreaterThan(0)
-      expect(link?.writable).toBe(false)
+      expect(link()?.writable).toBe(false)
       expect(outcomes.filter((o) => o instanceof Error)).toEqual([])
       const waiting = outcomes.filter((o) => o === undefined).length
       // The default offline queue holds 1 MiB of payload, 16 of these. MQTT.js also calls a QoS 0 publish back

@@ -30,6 +30,8 @@ interface LeanInternals {
 export interface MeasuredClient {
   readonly client: MQTTClient
   unsentBytes(): number
+  /** The client's current link. */
+  link(): Link | undefined
 }
 
 /**
@@ -65,13 +67,13 @@ export function measuredClient(options: MQTTClientOptions): MeasuredClient {
     if (mqtt) return mqtt.stream?.writableLength ?? 0
     return transports.at(-1)?.buffered ?? 0
   }
-  return { client, unsentBytes }
+  return { client, unsentBytes, link: () => link }
 }
 
 /**
  * Whether the client's link holds `packetId` in use (a publish flow it has not seen end). The lean link's
  * store answers directly; the MQTT.js link's allocator is asked for every identifier once (it skips those in
- * use, those MQTT.js tracks and those the link keeps reserved for a withdrawn publish), which moves its counter
+ * use and those MQTT.js tracks), which moves its counter
  * on but takes no identifier.
  */
 export function packetIdInUse(client: MQTTClient, packetId: number): boolean {
