@@ -37,7 +37,17 @@ class Scheduler {
   #run(): void {
     const flushes = [...this.#pending]
     this.#pending.clear()
-    for (const flush of flushes) flush()
+    for (const flush of flushes) {
+      try {
+        flush()
+      } catch (error) {
+        // A listener that throws must not stop the other stores, nor this scheduler (it runs in a timer):
+        // reported as RxJS reports an error nobody handles, outside the library's stack.
+        setTimeout(() => {
+          throw error
+        })
+      }
+    }
     this.#state = 'window'
     const tick = () => {
       if (this.#pending.size === 0) this.#state = 'idle'

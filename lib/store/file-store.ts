@@ -28,7 +28,8 @@ interface Pending {
  *
  * @example
  * ```ts
- * const client = connect('mqtts://broker:8883', { clientId: 'gateway-7', clean: false, store: fileStore('/var/lib/gateway/outbox') })
+ * const store = fileStore('/var/lib/gateway/outbox')
+ * const { messages, problems } = await store.open('gateway-7') // StoreLockedError while another process holds it
  * ```
  */
 export function fileStore(dir: string, options: FileStoreOptions = {}): Store {

@@ -27,7 +27,8 @@ const INCOMING = 'incoming'
  *
  * @example
  * ```ts
- * const client = connect('wss://broker.example/mqtt', { clientId: 'dashboard-7', store: indexedDbStore('outbox') })
+ * const store = indexedDbStore('outbox')
+ * const { messages } = await store.open('dashboard-7') // StoreLockedError while another tab holds it
  * ```
  */
 export function indexedDbStore(name = 'iotpubsub'): Store {

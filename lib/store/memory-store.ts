@@ -7,7 +7,8 @@ import { StoreLockedError, StoreWriteError } from './store-errors.js'
  *
  * @example
  * ```ts
- * const client = connect('ws://broker:9001', { clientId: 'dash-1', store: memoryStore() })
+ * const store = memoryStore()
+ * const { messages } = await store.open('dash-1') // what this store held for dash-1 before
  * ```
  */
 export function memoryStore(): Store {

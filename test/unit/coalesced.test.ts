@@ -36,6 +36,24 @@ describe('coalesced', () => {
     expect(flushed).toEqual(['a', 'b', 'a', 'b', 'a'])
   })
 
+  it('a flush that throws is reported outside and stops neither the other stores nor later flushes', async () => {
+    vi.useFakeTimers()
+    const flushed: string[] = []
+    const bad = coalesced(30, () => {
+      throw new Error('listener failed')
+    })
+    const good = coalesced(30, () => flushed.push('good'))
+    bad.changed()
+    good.changed()
+    await tick()
+    expect(flushed).toEqual(['good'])
+    expect(() => vi.advanceTimersToNextTimer()).toThrow('listener failed')
+    vi.advanceTimersByTime(100)
+    good.changed()
+    await tick()
+    expect(flushed).toEqual(['good', 'good'])
+  })
+
   it('false flushes every change at once; cancel() drops a pending flush', async () => {
     vi.useFakeTimers()
     let every = 0
