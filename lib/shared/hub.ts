@@ -98,9 +98,9 @@ export class Hub {
     // The tabs already open hold their own locks: wait (briefly) until each has said what it observes, so
     // that a resumed session's queued messages find their observers on the very first connection.
     const open = new Set((await heldLocks(this.#locks, `${this.#group}:tab:`)).map((name) => name.slice(`${this.#group}:tab:`.length)))
-    await this.#helloFrom(open, HELLO_WAIT_MS)
+    const silent = await this.#helloFrom(open, HELLO_WAIT_MS)
     if (this.#stepping) return this.#finished
-    this.#log.debug('shared', { hub: this.id, tabs: this.#tabs.size }, `this tab holds the shared connection for ${this.#tabs.size} tab(s)`)
+    this.#log.debug('shared', { hub: this.id, tabs: this.#tabs.size, silent }, `this tab holds the shared connection for ${this.#tabs.size} tab(s)${silent ? `; ${silent} open tab(s) not heard from yet` : ''}`)
     const engine = this.#createEngine((reactions) => {
       this.#pageReactions = reactions
       return () => (this.#pageReactions = undefined)
@@ -190,6 +190,7 @@ export class Hub {
     this.#tabs.set(id, tab)
     if (this.#awaiting?.open.delete(id) && this.#awaiting.open.size === 0) this.#awaiting.resolve()
     tab.post({ t: 'welcome', hub: this.id, clientId: this.#clientId, status: this.#status, subscriptions: this.#subscriptions })
+    this.#log.debug('shared', { hub: this.id, tab: id, tabs: this.#tabs.size }, `a tab joined the shared connection (${this.#tabs.size} in all)`)
     whenReleased(this.#locks, `${this.#group}:tab:${id}`, this.#alive.signal, () => this.#drop(id))
     return tab
   }
@@ -271,18 +272,18 @@ export class Hub {
     this.#all.postMessage(message)
   }
 
-  /** Resolves once each of `open` has said hello, or after `ms`. */
-  #helloFrom(open: Set<string>, ms: number): Promise<void> {
+  /** Resolves once each of `open` has said hello, or after `ms`: with how many have not. */
+  #helloFrom(open: Set<string>, ms: number): Promise<number> {
     for (const id of this.#tabs.keys()) open.delete(id)
-    if (open.size === 0) return Promise.resolve()
-    return new Promise<void>((resolve) => {
+    if (open.size === 0) return Promise.resolve(0)
+    return new Promise<number>((resolve) => {
       const timer = setTimeout(() => this.#awaiting?.resolve(), ms)
       this.#awaiting = {
         open,
         resolve: () => {
           clearTimeout(timer)
           this.#awaiting = undefined
-          resolve()
+          resolve(open.size)
         },
       }
     })

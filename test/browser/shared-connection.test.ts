@@ -18,6 +18,7 @@ interface TabState {
   received: { topic: string; payload: string; retain: boolean; at: number }[]
   errors: string[]
   logs: string[]
+  debug: string[]
   clientId: string | undefined
 }
 
@@ -131,6 +132,18 @@ describe.skipIf(noMosquitto() || noChromium())('one broker connection for all ta
       await new Promise((r) => setTimeout(r, 10))
     }
     await closing
+    // A handover that loses a message says which, in which tab, and what the hubs and the broker did around it.
+    onTestFailed(async () => {
+      for (const [name, page] of Object.entries({ b, c, d })) {
+        const tab = await state(page).catch(() => undefined)
+        if (!tab) continue
+        const got = new Set(tab.received.filter((m) => m.topic === handover).map((m) => m.payload))
+        const missing = flow.filter((p) => !got.has(p))
+        process.stdout.write(`tab ${name}: missing [${missing.join(',')}]; statuses ${tab.statuses.join(' → ')}\n  ${tab.debug.slice(-40).join('\n  ')}\n  logs: ${tab.logs.slice(-10).join(' | ')}\n`)
+      }
+      const lines = (await broker.log()).split('\n').filter((line) => line.includes(clientId) && !line.includes('PINGREQ') && !line.includes('PINGRESP'))
+      process.stdout.write(`broker log for ${clientId} (last 120 lines):\n${lines.slice(-120).join('\n')}\n`)
+    })
     for (const page of [b, c, d]) {
       await waitFor(async () => new Set(await received(page, handover)).size === flow.length, 'every handover message in each remaining tab', 20_000)
       const statuses = (await state(page)).statuses

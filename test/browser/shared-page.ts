@@ -19,11 +19,15 @@ interface Tab {
   observers: Map<string, Subscription>
   errors: string[]
   logs: string[]
+  debug: string[]
 }
 
-const tab: Tab = { statuses: [], received: [], observers: new Map(), errors: [], logs: [] }
+const tab: Tab = { statuses: [], received: [], observers: new Map(), errors: [], logs: [], debug: [] }
+const since = performance.now()
+const stamp = (text: string): string => `${(performance.now() - since).toFixed(0)} ms ${text}`
 const logger = {
-  debug: () => undefined,
+  // Kept for a failing test's diagnosis (the hub's decisions are debug events), bounded.
+  debug: (fields: { event: string }, message: string) => void (tab.debug.length < 500 && tab.debug.push(stamp(`${fields.event}: ${message}`))),
   info: (fields: { event: string }, message: string) => tab.logs.push(`${fields.event}: ${message}`),
   warn: (fields: { event: string }, message: string) => tab.logs.push(`${fields.event}: ${message}`),
   error: (fields: { event: string }, message: string) => tab.logs.push(`${fields.event}: ${message}`),
@@ -34,7 +38,10 @@ w.__start = (url: string, options: Record<string, unknown>, withoutLocks = false
   // A browser without Web Locks (or a page that is not a secure context, where they are missing).
   if (withoutLocks) Object.defineProperty(navigator, 'locks', { value: undefined, configurable: true })
   tab.client = connect(url, { ...options, logger })
-  tab.client.status$.subscribe((s: Status) => tab.statuses.push(s.type === 'closed' && s.error ? `closed: ${s.error.name}` : s.type))
+  tab.client.status$.subscribe((s: Status) => {
+    tab.statuses.push(s.type === 'closed' && s.error ? `closed: ${s.error.name}` : s.type)
+    tab.debug.push(stamp(`status ${s.type}`))
+  })
   tab.client.errors$.subscribe((e) => tab.errors.push(`${e.name}: ${e.message}`))
 }
 w.__observe = (filter: string, qos: 0 | 1 | 2) => {
@@ -58,7 +65,7 @@ w.__publish = async (topic: string, payload: string, qos: 0 | 1 | 2) => {
   }
 }
 w.__end = () => tab.client?.end()
-w.__state = () => ({ statuses: tab.statuses, received: tab.received, errors: tab.errors, logs: tab.logs, clientId: tab.client?.clientId })
+w.__state = () => ({ statuses: tab.statuses, received: tab.received, errors: tab.errors, logs: tab.logs, debug: tab.debug, clientId: tab.client?.clientId })
 // Whether this tab holds the shared connection: the hub lock's holder is this page (locks name their holder).
 w.__holds = async () => {
   const probe = `probe-${Math.random()}`
