@@ -4,7 +4,8 @@
 // `dashboards:vue` and `dashboards:vue-main` blocks of docs/start/vue.md) with only the broker URL, the client id and the topics moved to this test's private
 // Mosquitto and prefix. `npm install` of the tarball and the framework from the npm cache, `vite build`, then
 // the built page runs in Chromium over ws://: it must render the retained value, then live ones, with no page
-// error, and subscribe once per filter.
+// error, and subscribe once per filter. Each app is also type-checked, strict, against the shipped declarations
+// (tsc for React; vue-tsc for Vue, the single-file component included).
 import { linkUnderTest } from '../support/link-under-test.js'
 import { readFileSync } from 'node:fs'
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
@@ -68,7 +69,7 @@ describe.skipIf(noMosquitto() || noChromium())('iotpubsub/react and iotpubsub/vu
           ...['react', 'react-dom', '@vitejs/plugin-react', 'typescript', '@types/react', '@types/react-dom'].map(installed),
         ],
       }),
-      freshProject(vue.dir, { fixtures: ['vite-vue-app'], packages: [...common, installed('vue'), installed('@vitejs/plugin-vue')] }),
+      freshProject(vue.dir, { fixtures: ['vite-vue-app'], packages: [...common, ...['vue', '@vitejs/plugin-vue', 'typescript', 'vue-tsc'].map(installed)] }),
     ])
     await mkdir(join(react.dir, 'src'))
     await writeFile(join(react.dir, 'src/main.tsx'), moved(block('dashboards:react').code, react, broker).replaceAll("'rooms/kitchen/", `'${react.prefix}/`))
@@ -94,7 +95,7 @@ describe.skipIf(noMosquitto() || noChromium())('iotpubsub/react and iotpubsub/vu
   it('are fresh apps: the template’s files and the printed source, one plugin, no other configuration', async () => {
     const own = async (dir: string) => (await listFiles(dir)).filter((f) => !/^(node_modules|dist)\//.test(f) && f !== 'package-lock.json')
     expect(await own(app('react').dir)).toEqual(['index.html', 'package.json', 'src/main.tsx', 'tsconfig.json', 'vite.config.ts'])
-    expect(await own(app('vue').dir)).toEqual(['index.html', 'package.json', 'src/Room.vue', 'src/main.ts', 'vite.config.ts'])
+    expect(await own(app('vue').dir)).toEqual(['index.html', 'package.json', 'src/Room.vue', 'src/main.ts', 'tsconfig.json', 'vite.config.ts'])
     for (const a of apps) {
       const config = await readFile(join(a.dir, 'vite.config.ts'), 'utf8')
       // create-vite's config, word for word: the framework's plugin and nothing else.
@@ -118,6 +119,17 @@ describe.skipIf(noMosquitto() || noChromium())('iotpubsub/react and iotpubsub/vu
     expect(result.stdout.split('\n').filter((line) => /error TS\d+/.test(line))).toEqual([])
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/Module name 'iotpubsub\/react' was successfully resolved to '[^']*node_modules\/iotpubsub\/dist\/react\/index\.d\.ts'/)
+  }, 90_000)
+
+  it('type-checks the Vue example, its single-file component included, against the shipped declarations (vue-tsc, strict)', async () => {
+    const dir = app('vue').dir
+    const result = await run('node', [join(dir, 'node_modules/vue-tsc/bin/vue-tsc.js'), '-p', 'tsconfig.json', '--listFiles'], { cwd: dir, timeoutMs: 90_000 })
+    expect(result.stdout.split('\n').filter((line) => /error TS\d+/.test(line))).toEqual([])
+    expect(result.code).toBe(0)
+    // The component itself is in the program, and the subpath's declarations are the shipped ones.
+    const files = result.stdout.split('\n')
+    expect(files.some((file) => file.endsWith('/src/Room.vue'))).toBe(true)
+    expect(files.some((file) => file.endsWith('/node_modules/iotpubsub/dist/vue/index.d.ts'))).toBe(true)
   }, 90_000)
 
   /** Opens the app, publishing what `drive` publishes; resolves with the page's problems once `done` holds. */
