@@ -217,10 +217,12 @@ export class SharedClient extends ClientServices implements MQTTClient {
       this.#publisher.welcome(message.hub)
       return
     }
+    // What a hub that has since gone received and acknowledged still counts: the broker will not send it again,
+    // and nothing orders its last posts before the next hub's announcement, which comes on another channel.
+    if (message.t === 'messages') return this.#subscriptions.deliver(message.batch)
+    if (message.t === 'published' && !message.error) return this.#publisher.settle(message.id, undefined)
     if (message.hub !== this.#hubId) return
     switch (message.t) {
-      case 'messages':
-        return this.#subscriptions.deliver(message.batch)
       case 'failed':
         return this.#subscriptions.failed(message.id, fromWireError(message.error))
       case 'published':
