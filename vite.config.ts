@@ -10,6 +10,13 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
  */
 const QUIET = ['test/integration/latency.test.ts', 'test/reliability/slow-consumer.test.ts', 'test/reliability/held-message-keepalive.test.ts', 'test/demo/dashboard.e2e.test.ts', 'test/browser/shared-connection.test.ts']
 
+/**
+ * The broker kit under a real Docker engine. They run last, one file at a time, while no other suite runs:
+ * containers coming and going change the machine's network interfaces, and Chromium then cancels requests to
+ * local sockets (ERR_NETWORK_CHANGED). Their global setup starts building the image when the run starts.
+ */
+const DOCKER = ['test/mosquitto/docker-*.test.ts']
+
 // One config for the demo page (Vite serves and builds demo/) and for the test runner (vitest runs
 // test/ from the project root). The demo imports the SDK as users do, `from 'iotpubsub'` and
 // `from 'iotpubsub/shared'`: in the page those are the browser entries, in tests the Node entry (which is
@@ -44,7 +51,7 @@ export default defineConfig({
         test: {
           name: 'mqttjs',
           include: ['test/**/*.test.ts'],
-          exclude: QUIET,
+          exclude: [...QUIET, ...DOCKER],
           env: { IOTPUBSUB_LINK: 'mqttjs' },
           typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
         },
@@ -54,12 +61,13 @@ export default defineConfig({
         test: {
           name: 'lean',
           include: ['test/**/*.test.ts'],
-          exclude: [...QUIET, 'test/unit/**', 'test/bench/**', 'test/engines/compatibility.test.ts', 'test/readme/structure.test.ts', 'test/package/lockfile.test.ts', 'test/demo/models.test.ts', 'test/demo/views.test.ts', 'test/demo/launcher.test.ts', 'test/mosquitto/kit-files.test.ts', 'test/integration/harness.test.ts', 'test/docs/**', 'test/examples/**'],
+          exclude: [...QUIET, ...DOCKER, 'test/unit/**', 'test/bench/**', 'test/engines/compatibility.test.ts', 'test/readme/structure.test.ts', 'test/package/lockfile.test.ts', 'test/demo/models.test.ts', 'test/demo/views.test.ts', 'test/demo/launcher.test.ts', 'test/mosquitto/kit-files.test.ts', 'test/mosquitto/users-script.test.ts', 'test/mosquitto/rebuild-script.test.ts', 'test/integration/harness.test.ts', 'test/docs/**', 'test/examples/**'],
           env: { IOTPUBSUB_LINK: 'lean' },
         },
       },
       { extends: true, test: { name: 'mqttjs-quiet', include: QUIET, env: { IOTPUBSUB_LINK: 'mqttjs' }, fileParallelism: false, sequence: { groupOrder: 1 } } },
       { extends: true, test: { name: 'lean-quiet', include: QUIET, env: { IOTPUBSUB_LINK: 'lean' }, fileParallelism: false, sequence: { groupOrder: 2 } } },
+      { extends: true, test: { name: 'docker', include: DOCKER, env: { IOTPUBSUB_LINK: 'mqttjs' }, fileParallelism: false, globalSetup: ['test/support/docker-global-setup.ts'], testTimeout: 60_000, hookTimeout: 600_000, sequence: { groupOrder: 3 } } },
     ],
   },
 })

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Takes the broker stack down, pulls the pinned image again, starts it, and checks that it stays up.
-# When mosquitto does not come up (a config error, a file it cannot read), shows its log and exits 1.
+# Pulls the pinned image again, recreates the broker's container and checks that it stays up. When mosquitto
+# does not come up (a config error, a file it cannot read), shows its log, stops the container (with
+# `restart: unless-stopped` it would restart in a loop) and exits 1.
 #   ./rebuild_image.sh            (in the folder that holds docker-compose.yml; uses `docker compose`)
-# STARTUP_SECONDS (default 10) is how long the container must survive to count as started.
+# STARTUP_SECONDS (default 10) is how long the container must survive to count as started. When the image
+# cannot be pulled (no registry reachable), it says so and goes on with the image the engine already has.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -24,15 +26,31 @@ show_log() {
   fi
 }
 
+failed() { # failed REASON: the log, then the container stopped so that it does not restart in a loop
+  echo "rebuild_image.sh: $1" >&2
+  show_log
+  compose stop mosquitto >&2 || true
+  echo "rebuild_image.sh: stopped the container; fix the cause above, then run ./rebuild_image.sh again" >&2
+  exit 1
+}
+
 # The image runs mosquitto as uid 1883, which must be able to write data/ and log/.
 mkdir -p data log
 
 compose config --quiet
+image=$(compose config --images 2>/dev/null | head -n 1 || true)
+# Pulled before the old container goes down, so a failed pull costs no downtime.
+if ! compose pull mosquitto; then
+  if [[ -n $image ]] && docker image inspect "$image" >/dev/null 2>&1; then
+    echo "rebuild_image.sh: could not pull $image (no registry reachable?): going on with the local image" >&2
+  else
+    echo "rebuild_image.sh: could not pull ${image:-the image} and the engine does not have it" >&2
+    exit 1
+  fi
+fi
 compose down --remove-orphans
-compose pull
 if ! compose up -d --force-recreate; then
-  show_log
-  exit 1
+  failed "docker compose up failed"
 fi
 
 # Up is not enough: with `restart: unless-stopped` a broker that exits on a bad config restarts in a loop.
@@ -41,9 +59,7 @@ while ((SECONDS < deadline)); do
   id=$(compose ps -q mosquitto)
   state=$(docker inspect -f '{{.State.Status}} {{.RestartCount}}' "$id" 2>/dev/null || echo "missing 0")
   if [[ $state != "running 0" ]]; then
-    echo "rebuild_image.sh: mosquitto is not running (state: $state)" >&2
-    show_log
-    exit 1
+    failed "mosquitto is not running (state: $state)"
   fi
   sleep 1
 done
