@@ -20,6 +20,7 @@ import { MAX_BURST, median, orderFor, percentile, repoRoot, scaled, startDefault
 import { packageShares, readProfile, SDK_AREAS, type PackageShares } from './profile.js'
 import { isSdk, type Impl } from './protocol.js'
 import { bindingsFlood } from './flood/case.js'
+import { outboxCase } from './outbox.js'
 import { measureSize } from './size.js'
 import { BurstPublisher, drainTrial, heapTrial, publishTrial, trial, type DrainTrialResult, type TrialResult } from './trial.js'
 
@@ -718,5 +719,6 @@ export const CASES: BenchCase[] = [
   latencyDefaults,
   profileDrain,
   bindingsFlood,
+  outboxCase,
   size,
 ]

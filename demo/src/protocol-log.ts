@@ -24,6 +24,7 @@ export const LOG_EVENTS = [
   'handler-error',
   'lifecycle',
   'shared',
+  'store-error',
 ] as const satisfies readonly LogEvent[]
 
 // A new event in the SDK that is missing above fails the type check here.

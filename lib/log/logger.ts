@@ -57,3 +57,5 @@ export type LogEvent =
   | 'handler-error'
   | 'lifecycle'
   | 'shared'
+  /** The outbox's store could not record a change (the message goes on). */
+  | 'store-error'

@@ -66,6 +66,18 @@ export class OfflineQueue<T extends Queueable> {
     return true
   }
 
+  /** Puts `items` before everything queued (restored from a store: older than any publish of this run), over the limits if need be. */
+  prepend(items: readonly T[]): void {
+    this.#entries = [...items, ...this.#entries.slice(this.#head)]
+    this.#head = 0
+    for (const item of items) this.#bytes += item.size
+  }
+
+  /** Every entry, oldest first, left in the queue (a copy: the caller may take entries out meanwhile). */
+  entries(): T[] {
+    return this.#entries.slice(this.#head)
+  }
+
   /** The oldest entry, left in the queue. */
   peek(): T | undefined {
     return this.#entries[this.#head]

@@ -23,6 +23,16 @@ export class PendingPublish {
   /** A QoS 1/2 publish handed to the link and not settled: it takes one place of the broker's receive maximum. */
   inWindow = false
   timer: ReturnType<typeof setTimeout> | undefined
+  /** QoS 1/2: its id in the outbox (`outbox$`, the store). */
+  id: string | undefined
+  /** When it expires (ms since the epoch): past it, it is never sent. */
+  expiresAt: number | undefined
+  /** A newer `collapse` publish to its topic replaces it while it is queued. */
+  collapse = false
+  /** Reported `queued`: with a store, its record is durable; a queued one not yet durable is not sent. */
+  durable = true
+  /** Its record was written to the store (or read from it): its end is written too. */
+  recorded = false
   #resolve!: () => void
   #reject!: (error: Error) => void
   readonly promise: Promise<void>
@@ -35,7 +45,8 @@ export class PendingPublish {
     readonly payload: Uint8Array | string,
     readonly qos: QoS,
     readonly retain: boolean,
-    readonly properties: MessageProperties | undefined,
+    /** Set again as it is sent when it carries the time it has left (MQTT 5 Message Expiry Interval). */
+    public properties: MessageProperties | undefined,
     readonly size: number,
     readonly signal: AbortSignal | undefined,
   ) {

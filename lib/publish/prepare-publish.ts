@@ -7,12 +7,19 @@ import { checkOneOf, checkPositive, checkQos, MAX_TIMER_MS, refuse } from '../op
 import { assertTopicName } from '../topic.js'
 
 /** What every publish reads of its options, checked: a wrong kind would throw later, in a timer or a socket callback. */
-function checkOptions({ qos, retain, timeout, signal, codec, properties }: PublishOptions<unknown>): QoS {
+function checkOptions({ qos, retain, timeout, signal, codec, properties, id, expiry, collapse }: PublishOptions<unknown>): QoS {
   if (retain !== undefined) checkOneOf('retain', retain, [true, false] as const)
   if (timeout !== undefined) checkPositive('timeout', timeout, MAX_TIMER_MS, 'milliseconds')
   if (signal !== undefined && typeof signal?.addEventListener !== 'function') refuse('signal', 'an AbortSignal', signal)
   if (typeof codec === 'string' || (codec !== undefined && typeof codec?.encode !== 'function')) checkOneOf('codec', codec, ['bytes', 'text', 'json'] as const)
   if (properties !== undefined) checkPublishProperties(properties)
+  if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 256)) refuse('id', 'a string of 1 to 256 characters', id)
+  if (expiry !== undefined) {
+    // MQTT's Message Expiry Interval is a four-byte count of seconds; two ways to say it would disagree.
+    checkPositive('expiry', expiry, 0xffff_ffff, 'seconds')
+    if (properties?.messageExpiryInterval !== undefined) refuse('expiry', 'left out when properties.messageExpiryInterval is given (it is the same thing)', expiry)
+  }
+  if (collapse !== undefined) checkOneOf('collapse', collapse, [true, false] as const)
   return checkQos(qos ?? 0)
 }
 

@@ -252,8 +252,9 @@ export class Hub {
     if (tab.publishing.has(request.id)) return
     const abort = new AbortController()
     tab.publishing.set(request.id, abort)
-    const { topic, payload, qos, retain, properties } = request
-    engine.publish(topic, payload, { qos, retain, properties, signal: abort.signal }).then(
+    const { topic, payload, qos, retain, properties, outboxId: id, expiresAt, collapse } = request
+    const expiry = expiresAt === undefined ? undefined : Math.max(0.001, (expiresAt - Date.now()) / 1000)
+    engine.publish(topic, payload, { qos, retain, properties, signal: abort.signal, id, expiry, collapse }).then(
       () => this.#published(tab, request.id, undefined),
       (error: unknown) => this.#published(tab, request.id, error),
     )

@@ -12,6 +12,7 @@ import type { EndOptions, MQTTClientOptions, ObserveOptions, PublishOptions } fr
 import type { ResolvedOptions } from '../options/resolved-options.js'
 import { checkOneOf, checkQos } from '../options/validate.js'
 import type { Status } from '../status.js'
+import type { OutboxEvent } from '../publish/outbox.js'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import { parseFilter } from '../topic.js'
 import { Hub, randomId } from './hub.js'
@@ -43,6 +44,8 @@ export class SharedClient extends ClientServices implements MQTTClient {
   readonly status$: Observable<Status>
   readonly errors$: Observable<IotPubSubError>
   readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
+  /** This tab's messages: `queued` when handed to the tab holding the connection, then its outcome (no `sent`). */
+  readonly outbox$: Observable<OutboxEvent>
   readonly urls: readonly string[]
 
   readonly #tab = randomId()
@@ -93,6 +96,7 @@ export class SharedClient extends ClientServices implements MQTTClient {
     this.status$ = new Observable<Status>((subscriber) => this.#status.subscribe(subscriber))
     this.errors$ = this.#errors.asObservable()
     this.subscriptions$ = this.#subscriptions.subscriptions$
+    this.outbox$ = this.#publisher.outbox.outbox$
 
     this.#toHub = new BroadcastChannel(`${this.#group}:hub`)
     this.#fromAll = new BroadcastChannel(`${this.#group}:all`)

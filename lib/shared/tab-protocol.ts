@@ -23,6 +23,11 @@ export interface PublishRequest {
   readonly qos: QoS
   readonly retain: boolean
   readonly properties: PublishProperties | undefined
+  /** QoS 1/2: the message's outbox id, the same to every hub it is handed to (a hub's store holding it sends it once). */
+  readonly outboxId?: string
+  /** When it expires, in ms since the epoch (tabs and hub share a clock). */
+  readonly expiresAt?: number
+  readonly collapse?: boolean
 }
 
 /** Tabs → the hub. `hello` carries a tab's whole state, so a new hub learns everything from one message. */

@@ -1,4 +1,5 @@
-import { ClientClosedError, ConnectionLostError, type IotPubSubError, PublishTimeoutError } from '../errors.js'
+import { ClientClosedError, ConnectionLostError, type IotPubSubError, MessageExpiredError, MessageReplacedError, PublishTimeoutError } from '../errors.js'
+import { type OutboxEntry, OutboxEvents } from '../publish/outbox.js'
 import type { PublishOptions } from '../options/client-options.js'
 import { preparePublish } from '../publish/prepare-publish.js'
 import type { PublishRequest, ToHub } from './tab-protocol.js'
@@ -21,6 +22,8 @@ interface TabPublish {
  */
 export class TabPublisher {
   readonly #pending = new Map<number, TabPublish>()
+  /** This tab's QoS 1/2 messages, for its `outbox$`: `queued` when handed over, then how the hub answered. */
+  readonly outbox = new OutboxEvents<OutboxEntry>()
   #nextId = 1
   #closed: IotPubSubError | undefined
   #hub: string | undefined
@@ -42,7 +45,22 @@ export class TabPublisher {
     const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(new PublishTimeoutError('publish aborted before it was sent', { cause: signal.reason }))
     const id = this.#nextId++
-    const request: PublishRequest = { id, topic, payload: bytes, qos, retain: options.retain ?? false, properties: options.properties }
+    const outboxId = qos > 0 ? (options.id ?? this.outbox.nextId()) : undefined
+    const request: PublishRequest = {
+      id,
+      topic,
+      payload: bytes,
+      qos,
+      retain: options.retain ?? false,
+      properties: options.properties,
+      ...(outboxId === undefined ? {} : { outboxId }),
+      ...(options.expiry === undefined ? {} : { expiresAt: Date.now() + options.expiry * 1000 }),
+      ...(options.collapse ? { collapse: true } : {}),
+    }
+    if (outboxId !== undefined) {
+      this.outbox.held.set(outboxId, { id: outboxId, topic, state: 'queued', durable: true })
+      this.outbox.emit(outboxId, topic, 'queued')
+    }
     return new Promise<void>((resolve, reject) => {
       const expire = (reason: string, cause?: unknown): void => {
         if (!this.#pending.has(id)) return
@@ -68,6 +86,10 @@ export class TabPublisher {
     if (!publish) return
     this.#pending.delete(id)
     publish.cleanup()
+    const { outboxId, topic } = publish.request
+    if (outboxId !== undefined && this.outbox.held.delete(outboxId)) {
+      this.outbox.emit(outboxId, topic, !error ? 'acknowledged' : error instanceof MessageExpiredError ? 'expired' : error instanceof MessageReplacedError ? 'replaced' : 'failed')
+    }
     if (error) publish.reject(error)
     else publish.resolve()
     if (this.#pending.size === 0) this.#onDrained?.()
@@ -108,6 +130,7 @@ export class TabPublisher {
     this.#closed = error ?? new ClientClosedError('The client has ended')
     for (const id of [...this.#pending.keys()]) this.settle(id, new ClientClosedError('the client ended before the publish was acknowledged', error))
     this.#onDrained = undefined
+    this.outbox.complete()
   }
 
   #takeFor(hub: string): TabPublish[] {

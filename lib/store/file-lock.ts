@@ -1,6 +1,6 @@
 import { open, readFile, stat, unlink, utimes } from 'node:fs/promises'
 import { hostname } from 'node:os'
-import { StoreLockedError } from './store-errors.js'
+import { StoreLockedError } from '../errors.js'
 
 /** Lock files this process holds: a second client of the same process is refused as another process would be. */
 const held = new Set<string>()

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { takeLock } from './file-lock.js'
 import { encodeRecord, readRecord } from './log-record.js'
 import { SessionState, type Store, type StoreChange, type StoredSession } from './store.js'
-import { StoreCorruptError, StoreLockedError, StoreWriteError } from './store-errors.js'
+import { StoreCorruptError, StoreLockedError, StoreWriteError } from '../errors.js'
 
 /** Options of `fileStore()`. */
 export interface FileStoreOptions {

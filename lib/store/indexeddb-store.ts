@@ -1,6 +1,6 @@
 import type { LockManager } from '../shared/locks.js'
 import { SessionState, type Store, type StoreChange, type StoredMessage, type StoredSession } from './store.js'
-import { StoreLockedError, StoreWriteError } from './store-errors.js'
+import { StoreLockedError, StoreWriteError } from '../errors.js'
 
 /** A message as kept in IndexedDB: keyed by client id and message id, ordered by `seq`. */
 interface Row {

@@ -1,5 +1,5 @@
 import { SessionState, type Store, type StoreChange, type StoredSession } from './store.js'
-import { StoreLockedError, StoreWriteError } from './store-errors.js'
+import { StoreLockedError, StoreWriteError } from '../errors.js'
 
 /**
  * The default store: the outbox lives in this object, so it survives a reconnect but not the end of the

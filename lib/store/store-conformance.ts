@@ -1,9 +1,18 @@
 import type { Store, StoredMessage, StoredSession } from './store.js'
-import { StoreLockedError, StoreWriteError } from './store-errors.js'
+import { StoreLockedError, StoreWriteError } from '../errors.js'
 
-/** One check of a store: run it with the test framework of your choice; it throws when the store fails it. */
+/**
+ * One check of a store: run it with the test framework of your choice; it throws when the store fails it.
+ *
+ * @example
+ * ```ts
+ * for (const check of storeConformance(() => myStore(), 'run-1')) test(check.name, check.run)
+ * ```
+ */
 export interface StoreCheck {
+  /** What the check asserts, as a test's title. */
   readonly name: string
+  /** Runs the check; rejects with what the store got wrong. */
   readonly run: () => Promise<void>
 }
 

@@ -3,14 +3,24 @@ import type { MessageProperties, QoS } from '../message.js'
 /**
  * A publish the outbox holds, from the moment `publish()` accepted it until its flow completes: what MQTT calls
  * the client's session state for an outgoing message, plus what the outbox needs to restore it after a restart.
+ *
+ * @example
+ * ```ts
+ * const message: StoredMessage = { id: 'm1', topic: 'cmd/valve', payload: new Uint8Array([1]), qos: 1, retain: false, expiresAt: Date.now() + 60_000 }
+ * ```
  */
 export interface StoredMessage {
   /** The app's id for the message (generated when the app gave none): unique within one store. */
   readonly id: string
+  /** The topic it is published to. */
   readonly topic: string
+  /** The payload as sent. */
   readonly payload: Uint8Array
+  /** 1 or 2 (QoS 0 messages are not stored). */
   readonly qos: QoS
+  /** Whether the broker keeps it as the topic's retained value. */
   readonly retain: boolean
+  /** MQTT 5 properties it is sent with. */
   readonly properties?: MessageProperties | undefined
   /** When the message expires, in milliseconds since the epoch: past it, it is never sent. */
   readonly expiresAt?: number | undefined
@@ -22,24 +32,71 @@ export interface StoredMessage {
   readonly released?: boolean | undefined
 }
 
-/** One change to the state a store holds, applied in the order written. */
+/**
+ * One change to the state a store holds, applied in the order written: `add` (`publish()` accepted a message),
+ * `sent` (it went on the wire with a packet identifier), `released` (QoS 2: PUBREC received, PUBREL sent),
+ * `remove` (it left the outbox: acknowledged, expired, replaced or failed), `incoming` and `incomingReleased`
+ * (QoS 2 in: delivered and PUBREC sent; PUBREL received and PUBCOMP sent), `sessionLost` (the broker kept no
+ * session: packet identifiers and incoming QoS 2 state are gone, the messages stay).
+ *
+ * @example
+ * ```ts
+ * await store.write({ type: 'sent', id: 'm1', packetId: 7 })
+ * await store.write({ type: 'remove', id: 'm1' })
+ * ```
+ */
 export type StoreChange =
-  /** `publish()` accepted a message. */
-  | { readonly type: 'add'; readonly message: StoredMessage }
-  /** A message went on the wire with this packet identifier. */
-  | { readonly type: 'sent'; readonly id: string; readonly packetId: number }
-  /** QoS 2: PUBREC received, PUBREL sent. */
-  | { readonly type: 'released'; readonly id: string }
-  /** A message left the outbox: acknowledged, expired, replaced or failed. */
-  | { readonly type: 'remove'; readonly id: string }
-  /** QoS 2 in: a message delivered and its PUBREC sent; a resent PUBLISH with this identifier is not delivered again. */
-  | { readonly type: 'incoming'; readonly packetId: number }
-  /** QoS 2 in: PUBREL received and PUBCOMP sent; the identifier is free. */
-  | { readonly type: 'incomingReleased'; readonly packetId: number }
-  /** The broker kept no session: packet identifiers and incoming QoS 2 state are gone, the messages stay. */
-  | { readonly type: 'sessionLost' }
+  | {
+      /** `publish()` accepted a message. */
+      readonly type: 'add'
+      /** The message, as the outbox keeps it. */
+      readonly message: StoredMessage
+    }
+  | {
+      /** A message went on the wire. */
+      readonly type: 'sent'
+      /** The message's id. */
+      readonly id: string
+      /** The packet identifier it was sent with. */
+      readonly packetId: number
+    }
+  | {
+      /** QoS 2: PUBREC received, PUBREL sent. */
+      readonly type: 'released'
+      /** The message's id. */
+      readonly id: string
+    }
+  | {
+      /** A message left the outbox. */
+      readonly type: 'remove'
+      /** The message's id. */
+      readonly id: string
+    }
+  | {
+      /** QoS 2 in: a message delivered and its PUBREC sent; a resent PUBLISH with this identifier is not delivered again. */
+      readonly type: 'incoming'
+      /** The broker's packet identifier. */
+      readonly packetId: number
+    }
+  | {
+      /** QoS 2 in: PUBREL received and PUBCOMP sent; the identifier is free. */
+      readonly type: 'incomingReleased'
+      /** The broker's packet identifier. */
+      readonly packetId: number
+    }
+  | {
+      /** The broker kept no session. */
+      readonly type: 'sessionLost'
+    }
 
-/** What a store held when it was opened. */
+/**
+ * What a store held when it was opened.
+ *
+ * @example
+ * ```ts
+ * const { messages, problems } = await store.open('gateway-7')
+ * ```
+ */
 export interface StoredSession {
   /** The messages in the order `publish()` accepted them. */
   readonly messages: readonly StoredMessage[]

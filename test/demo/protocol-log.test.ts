@@ -77,7 +77,7 @@ describe('ProtocolLog', () => {
   })
 
   it('lists every event the SDK logs', () => {
-    expect(new Set(LOG_EVENTS).size).toBe(17)
+    expect(new Set(LOG_EVENTS).size).toBe(18)
     expect(LOG_EVENTS).toContain('reconnecting')
   })
 })

@@ -43,4 +43,15 @@ describe('OfflineQueue', () => {
     expect(queue.enqueue(item(2, 1), false)?.message).toMatch(/waiting for the connection/)
     expect(queue.enqueue(item(2, 1))?.message).toMatch(/offline queue is full/)
   })
+
+  it('prepend puts restored entries before what waits, counted against the limits; entries() lists without taking', () => {
+    const queue = new OfflineQueue<ReturnType<typeof item>>({ maxMessages: 3, maxBytes: 100, qos0: 'queue' })
+    for (const n of [1, 2]) queue.enqueue(item(n))
+    queue.shift()
+    queue.prepend([item(8), item(9)])
+    expect(queue.entries().map((i) => i.n)).toEqual([8, 9, 2])
+    expect(queue.size).toBe(3)
+    expect(queue.enqueue(item(3))).toBeInstanceOf(QueueFullError) // the restored ones count
+    expect(queue.takeAll().map((i) => i.n)).toEqual([8, 9, 2])
+  })
 })

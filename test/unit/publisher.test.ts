@@ -1,6 +1,6 @@
 // The publisher against a FakeLink and a hand-driven connection: queue, limits, timeouts, ending, poison policy.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { ClientClosedError, InvalidTopicError, PayloadTooLargeError, PublishError, PublishOutcomeUnknownError, PublishTimeoutError, QueueFullError, UnsupportedOptionError } from '../../lib/errors.js'
+import { ClientClosedError, InvalidTopicError, MessageExpiredError, MessageReplacedError, PayloadTooLargeError, PublishError, PublishOutcomeUnknownError, PublishTimeoutError, QueueFullError, UnsupportedOptionError } from '../../lib/errors.js'
 import type { LinkFailure } from '../../lib/link/link.js'
 import type { MQTTClientOptions, PublishOptions } from '../../lib/options/client-options.js'
 import { nodePlatform } from '../../lib/options/endpoints.js'
@@ -497,5 +497,130 @@ describe("Publisher: flow control (the broker's Receive Maximum and the link's s
     link.drain()
     publisher.drained()
     expect(link.publishes.map((p) => p.topic)).toEqual(['t/a', 't/b'])
+  })
+})
+
+describe('Publisher: the outbox (id, expiry, collapse, outbox$)', () => {
+  const events = (publisher: Publisher) => {
+    const seen: string[] = []
+    publisher.outbox$.subscribe((e) => seen.push(`${e.id}:${e.topic}:${e.state}`))
+    return seen
+  }
+
+  it('reports each QoS 1/2 message queued, sent, acknowledged; QoS 0 not at all', async () => {
+    const { publisher, publish, link, online } = setup()
+    const seen = events(publisher)
+    publish('t/a', 'a', { qos: 1, id: 'a' })
+    publish('t/z', 'z', { qos: 0 })
+    expect(seen).toEqual(['a:t/a:queued'])
+    online()
+    expect(seen).toEqual(['a:t/a:queued', 'a:t/a:sent'])
+    link.ack(1)
+    await flush()
+    expect(seen).toEqual(['a:t/a:queued', 'a:t/a:sent', 'a:t/a:acknowledged'])
+  })
+
+  it('replays queued (and sent) for what it holds to a new subscriber, with generated ids when none was given', () => {
+    const { publisher, publish, online } = setup()
+    publish('t/a', 'a', { qos: 1 })
+    online()
+    publish('t/b', 'b', { qos: 2, id: 'b' })
+    const seen = events(publisher)
+    expect(seen).toHaveLength(4)
+    expect(seen[0]).toMatch(/^[a-z0-9]+-1:t\/a:queued$/)
+    expect(seen.slice(1)).toEqual([seen[0]?.replace('queued', 'sent'), 'b:t/b:queued', 'b:t/b:sent'])
+  })
+
+  it('a publish with the id of a held message is that message: not sent twice, settled with it', async () => {
+    const { publish, link, online } = setup()
+    const first = publish('t/a', 'a', { qos: 1, id: 'same' })
+    const again = publish('t/a', 'a', { qos: 1, id: 'same' })
+    online()
+    expect(link.publishes).toHaveLength(1)
+    link.ack(1)
+    await flush()
+    expect([first.state, again.state]).toEqual(['resolved', 'resolved'])
+  })
+
+  it('expiry: a queued message past it rejects at that moment with MessageExpiredError, never sent', async () => {
+    const { publisher, publish, link, online } = setup()
+    const seen = events(publisher)
+    const soon = publish('t/a', 'a', { qos: 1, id: 'a', expiry: 2 })
+    const later = publish('t/b', 'b', { qos: 1, id: 'b', expiry: 5 })
+    await vi.advanceTimersByTimeAsync(1_999)
+    expect(soon.state).toBe('pending')
+    await vi.advanceTimersByTimeAsync(1)
+    expect(soon.state).toBe('rejected')
+    expect(soon.error).toBeInstanceOf(MessageExpiredError)
+    expect(soon.error).toBeInstanceOf(PublishError)
+    expect(seen).toContain('a:t/a:expired')
+    expect(later.state).toBe('pending')
+    online()
+    expect(link.publishes.map((p) => p.topic)).toEqual(['t/b'])
+    // MQTT 5 §3.3.2.3.3: the interval on the wire is the time left (5 s − 2 s).
+    expect(link.publishes[0]?.options.properties?.messageExpiryInterval).toBe(3)
+  })
+
+  it('expiry runs one timer for the queue, however many messages wait', () => {
+    const { publish } = setup()
+    const before = vi.getTimerCount()
+    for (let i = 0; i < 100; i++) publish('t', String(i), { qos: 1, expiry: 10 + i })
+    expect(vi.getTimerCount() - before).toBe(1)
+  })
+
+  it('collapse: a newer message replaces the queued one (MessageReplacedError), never one on the wire', async () => {
+    const { publisher, publish, link, online } = setup()
+    const seen = events(publisher)
+    const v1 = publish('t/level', '1', { qos: 1, id: 'v1', collapse: true })
+    const v2 = publish('t/level', '2', { qos: 1, id: 'v2', collapse: true })
+    const other = publish('t/level', 'x', { qos: 1, id: 'x' }) // without collapse: kept, and not replaceable
+    await flush()
+    expect(v1.error).toBeInstanceOf(MessageReplacedError)
+    expect(seen).toContain('v1:t/level:replaced')
+    online()
+    expect(link.publishes.map((p) => p.payload)).toEqual(['2', 'x'])
+    const v3 = publish('t/level', '3', { qos: 1, id: 'v3', collapse: true })
+    await flush()
+    expect(v2.state).toBe('pending') // on the wire: never replaced
+    expect(link.publishes.map((p) => p.payload)).toEqual(['2', 'x', '3'])
+    expect([other.state, v3.state]).toEqual(['pending', 'pending'])
+  })
+
+  it('collapse keeps an offline outbox to one message per topic, within the queue limits', async () => {
+    const { publish } = setup({ offlineQueue: { maxMessages: 3 } })
+    const results = Array.from({ length: 50 }, (_, i) => publish(`t/${i % 3}`, String(i), { qos: 1, collapse: true }))
+    const extra = publish('t/other', 'o', { qos: 1 })
+    await flush()
+    expect(results.filter((r) => r.state === 'pending')).toHaveLength(3)
+    expect(results.filter((r) => r.error instanceof MessageReplacedError)).toHaveLength(47)
+    expect(extra.error).toBeInstanceOf(QueueFullError) // the limits still apply
+  })
+
+  it('refuses bad id, expiry and collapse values with UnsupportedOptionError', async () => {
+    const { publish } = setup()
+    const bad = [
+      publish('t', 'x', { qos: 1, id: '' }),
+      publish('t', 'x', { qos: 1, id: 7 as unknown as string }),
+      publish('t', 'x', { qos: 1, expiry: 0 }),
+      publish('t', 'x', { qos: 1, expiry: -1 }),
+      publish('t', 'x', { qos: 1, expiry: 2 ** 32 }),
+      publish('t', 'x', { qos: 1, expiry: 5, properties: { messageExpiryInterval: 5 } }),
+      publish('t', 'x', { qos: 1, collapse: 'yes' as unknown as boolean }),
+    ]
+    await flush()
+    for (const b of bad) expect(b.error).toBeInstanceOf(UnsupportedOptionError)
+  })
+
+  it('completes outbox$ when the client stops; a held message without a store ends failed', async () => {
+    const { publisher, publish } = setup()
+    const seen = events(publisher)
+    let completed = false
+    publisher.outbox$.subscribe({ complete: () => (completed = true) })
+    const a = publish('t/a', 'a', { qos: 1, id: 'a' })
+    publisher.stop(undefined)
+    await flush()
+    expect(a.error).toBeInstanceOf(ClientClosedError)
+    expect(seen).toEqual(['a:t/a:queued', 'a:t/a:failed'])
+    expect(completed).toBe(true)
   })
 })

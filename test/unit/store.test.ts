@@ -9,7 +9,7 @@ import { fileStore } from '../../lib/store/file-store.js'
 import { LOCK_LEASE_MS } from '../../lib/store/file-lock.js'
 import { memoryStore } from '../../lib/store/memory-store.js'
 import { storeConformance } from '../../lib/store/store-conformance.js'
-import { StoreCorruptError, StoreLockedError } from '../../lib/store/store-errors.js'
+import { StoreCorruptError, StoreLockedError } from '../../lib/errors.js'
 import type { StoredMessage } from '../../lib/store/store.js'
 import { crashBatches, crashPayload } from '../support/store-crash-ops.js'
 
