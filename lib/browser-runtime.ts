@@ -20,7 +20,7 @@ import { openBrowserWebSocket } from './transport/browser-websocket.js'
 const workerIntervals = (): Intervals => lazyIntervals(() => import('./lifecycle/worker-intervals.js').then((m) => m.workerIntervals()))
 const lean = leanLinks(openBrowserWebSocket, workerIntervals)
 // MQTT.js only when asked for (`link: 'mqttjs'`): a chunk of its own, loaded as the client connects.
-const mqttJs = lazyLinks(() => import('./link/mqttjs/mqttjs-link.js').then((m) => m.mqttJsLinks(linkKit, workerIntervals)))
+const mqttJs = lazyLinks(() => import('./link/mqttjs/mqttjs-link.js').then((m) => m.mqttJsLinks({ ...linkKit, streamsOf: m.browserStreamsOf }, workerIntervals)))
 
 /**
  * The browser's runtime for a client, frozen.

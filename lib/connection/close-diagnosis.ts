@@ -1,6 +1,7 @@
 import type { LinkFailure } from '../link/link.js'
 import { type CloseContext, type CloseFacts, closeVerdict, type Diagnosis, type TransportFailure, WS_PATHS } from './close-verdict.js'
 import { isCertificateFailure } from './refusal.js'
+import { proxyVerdict } from '../transport/proxy-verdict.js'
 
 export { type CloseContext, type CloseFacts, type Diagnosis, SILENT_CLOSES_BEFORE_FALLBACK, STABLE_CONNECTION_MS, TAKEOVER_THRESHOLD } from './close-verdict.js'
 
@@ -30,6 +31,8 @@ export function diagnoseClose(facts: CloseFacts, context: CloseContext): Diagnos
  * ```
  */
 export function nodeTransportVerdict(failure: LinkFailure): TransportFailure | undefined {
+  const proxy = proxyVerdict(failure)
+  if (proxy) return proxy
   // The port answered, in another protocol than the URL's: it will answer every retry the same way, and a
   // retry loop would bury the mistake in reconnecting statuses. (A reset is retried: a restarting broker
   // resets connections too.)

@@ -1,6 +1,7 @@
 import { UnsupportedOptionError } from '../errors.js'
 import { checkMqttString } from '../mqtt-string.js'
 import type { Credentials } from '../options/client-options.js'
+import type { AttemptCredentials, Endpoint } from '../options/resolved-options.js'
 import { refuse } from '../options/validate.js'
 
 /**
@@ -27,13 +28,22 @@ export function checkCredentials(credentials: unknown, protocolVersion: 4 | 5 | 
   return { username: username as string | undefined, password: password as string | undefined }
 }
 
-function same(a: Credentials | undefined, b: Credentials | undefined): boolean {
-  return a !== undefined && b !== undefined && a.username === b.username && a.password === b.password
+function same(a: AttemptCredentials | undefined, b: AttemptCredentials | undefined): boolean {
+  return a !== undefined && b !== undefined && a.username === b.username && a.password === b.password && sameTarget(a.endpoint, b.endpoint)
+}
+
+/** The same URL (query included: a fresh signature is new credentials) and the same handshake headers. */
+function sameTarget(a: Endpoint | undefined, b: Endpoint | undefined): boolean {
+  if (a === b) return true
+  if (!a || !b) return false
+  const headers = (e: Endpoint): string => JSON.stringify(Object.entries(e.headers ?? {}).sort())
+  return a.hostname === b.hostname && a.port === b.port && a.protocol === b.protocol && a.path === b.path && headers(a) === headers(b)
 }
 
 /**
  * The credentials of each attempt: the fixed `username`/`password`, or what the provider returns before every
- * attempt. A refusal is worth another attempt only while the provider comes up with something new.
+ * attempt (with the attempt's own URL and headers, if it gives them). A refusal is worth another attempt only
+ * while the provider comes up with something new.
  *
  * @example
  * ```ts
@@ -42,15 +52,15 @@ function same(a: Credentials | undefined, b: Credentials | undefined): boolean {
  * ```
  */
 export class CredentialsPolicy {
-  #inUse: Credentials | undefined
-  #lastRefused: Credentials | undefined
+  #inUse: AttemptCredentials | undefined
+  #lastRefused: AttemptCredentials | undefined
 
   readonly #fixed: Credentials
-  readonly #provider: (() => Credentials | Promise<Credentials>) | undefined
+  readonly #provider: ((node?: Endpoint) => Promise<AttemptCredentials>) | undefined
 
   constructor(
     fixed: Credentials,
-    provider: (() => Credentials | Promise<Credentials>) | undefined,
+    provider: ((node?: Endpoint) => Promise<AttemptCredentials>) | undefined,
   ) {
     this.#fixed = fixed
     this.#provider = provider
@@ -61,10 +71,13 @@ export class CredentialsPolicy {
     return this.#provider !== undefined
   }
 
-  /** The credentials for the next attempt (a copy: the provider's object is not kept). */
-  async next(): Promise<Credentials> {
-    const credentials = this.#provider ? await this.#provider() : this.#fixed
-    this.#inUse = { username: credentials.username, password: credentials.password }
+  /**
+   * The credentials for the next attempt to `node` (a copy: the provider's object is not kept); `endpoint` is
+   * where the attempt goes: the provider's `url`, or `node` (with the provider's headers).
+   */
+  async next(node?: Endpoint): Promise<AttemptCredentials> {
+    const credentials = this.#provider ? await this.#provider(node) : { ...this.#fixed, endpoint: node }
+    this.#inUse = { username: credentials.username, password: credentials.password, endpoint: credentials.endpoint ?? node }
     return this.#inUse
   }
 

@@ -13,7 +13,7 @@ import { openWebSocket } from './websocket.js'
  * ```
  */
 export const openBrowserWebSocket: OpenTransport = openWebSocket({
-  make: (url) => new WebSocket(url, 'mqtt'),
+  make: (url, _tls, endpoint) => new WebSocket(url, ['mqtt', ...(endpoint.subprotocols ?? [])]),
   // Writes of one run of the page's code leave as one frame, without waiting for a task.
   afterTurn: (callback) => queueMicrotask(callback),
 })

@@ -5,6 +5,7 @@ import { otherTransport } from '../link/transport-mistakes.js'
 import type { Endpoint } from '../options/resolved-options.js'
 import { concatBytes } from './concat-bytes.js'
 import { failedTransport } from './failed-transport.js'
+import { ProxyTunnel } from './proxy-tunnel.js'
 import { HIGH_WATER_MARK, LOW_WATER_MARK, type OpenTransport, type Transport, type TransportEvents, type TransportTls } from './transport.js'
 import { TurnBatch } from './turn-batch.js'
 
@@ -28,18 +29,31 @@ export const openNodeSocket: OpenTransport = (endpoint, tls, events) => {
     return failedTransport(events, { type: 'protocol', message: `openNodeSocket opens mqtt:// and mqtts://, not ${endpoint.protocol}://` })
   }
   let socket: Socket
+  // Through a proxy, the tunnel stands for the TCP connection: it opens when the proxy has connected it.
+  const tunnel = endpoint.proxy && (new ProxyTunnel(endpoint.proxy, endpoint.hostname, endpoint.port) as unknown as Socket)
   try {
-    socket = endpoint.protocol === 'mqtts' ? connectSecure(endpoint, tls) : connectTcp({ host: endpoint.hostname, port: endpoint.port })
+    socket = endpoint.protocol === 'mqtts' ? connectSecure(endpoint, tls, tunnel) : tunnel ?? connectTcp({ host: endpoint.hostname, port: endpoint.port })
   } catch (error) {
+    tunnel?.destroy()
     // tls.connect parses the key and certificates at once: a bad PEM or passphrase throws here.
     return failedTransport(events, socketFailure(error))
   }
-  return new NodeSocketTransport(socket, endpoint, events)
+  return new NodeSocketTransport(socket, endpoint, events, tunnel ?? socket)
 }
 
-function connectSecure(endpoint: Endpoint, tls: TransportTls): Socket {
+/**
+ * TLS to the broker, over `tunnel` when there is a proxy (the proxy sees only the TLS bytes).
+ *
+ * @example
+ * ```ts
+ * const socket = connectSecure(endpoint, { ca }, undefined)
+ * ```
+ */
+export function connectSecure(endpoint: Endpoint, tls: TransportTls, tunnel: Socket | undefined): Socket {
   const servername = tls['servername'] ?? (isIP(endpoint.hostname) === 0 ? endpoint.hostname : undefined)
-  return connectTls({ ...tls, host: endpoint.hostname, port: endpoint.port, ...(servername === undefined ? {} : { servername }) } as ConnectionOptions)
+  const target = tunnel ? { socket: tunnel } : { host: endpoint.hostname, port: endpoint.port }
+  // Over a tunnel, TLS passes the tunnel's error (the proxy's refusal) on as its own.
+  return connectTls({ ...tls, ...target, ...(servername === undefined ? {} : { servername }) } as ConnectionOptions)
 }
 
 class NodeSocketTransport implements Transport {
@@ -59,6 +73,8 @@ class NodeSocketTransport implements Transport {
     socket: Socket,
     endpoint: Endpoint,
     events: TransportEvents,
+    /** What emits `connect`: the socket, or the proxy's tunnel under a TLS socket. */
+    connection: Socket,
   ) {
     this.#socket = socket
     this.#endpoint = endpoint
@@ -80,7 +96,7 @@ class NodeSocketTransport implements Transport {
     // with the handshake's end. Written after 'secureConnect', it could meet a broker that has just refused the
     // client's certificate (TLS 1.3 verifies it after the client's Finished), and the write's ECONNRESET would
     // hide the broker's alert ("unknown ca", "certificate expired") that says why.
-    socket.once('connect', () => events.open())
+    connection.once('connect', () => events.open())
     socket.on('data', (chunk: Buffer) => this.#onData(chunk))
     socket.on('error', (error) => events.failed(socketFailure(error)))
     socket.on('drain', () => this.#drained())

@@ -1,9 +1,12 @@
+import type { Socket } from 'node:net'
 import WebSocket from 'ws'
 import type { LinkFailure } from '../link/link.js'
 import { handshakeFailure } from '../link/transport-mistakes.js'
 import type { Endpoint } from '../options/resolved-options.js'
 import type { OpenTransport, TransportTls } from './transport.js'
 import { openWebSocket, type WebSocketLike } from './websocket.js'
+import { connectSecure } from './node-socket.js'
+import { ProxyTunnel } from './proxy-tunnel.js'
 
 /**
  * Opens ws:// and wss:// with the `ws` package: the TLS settings go to its TLS connection for wss://, no
@@ -17,16 +20,26 @@ import { openWebSocket, type WebSocketLike } from './websocket.js'
  * ```
  */
 export const openNodeWebSocket: OpenTransport = openWebSocket({
-  make: (url, tls) => makeSocket(url, tls),
+  make: (url, tls, endpoint) => makeSocket(url, tls, endpoint),
   failure: nodeFailure,
   // After the turn, as the TCP transport: every write of a read's packets goes out in the frame.
   afterTurn: setImmediate,
 })
 
-function makeSocket(url: string, tls: TransportTls): WebSocketLike {
+function makeSocket(url: string, tls: TransportTls, endpoint: Endpoint): WebSocketLike {
   // `ws` hands its options on to tls.connect (and fills in the server name as Node's TLS does not).
   const secure = url.startsWith('wss:') ? (tls as WebSocket.ClientOptions) : {}
-  return new WebSocket(url, 'mqtt', { ...secure, perMessageDeflate: false })
+  const options: WebSocket.ClientOptions = { ...secure, perMessageDeflate: false }
+  if (endpoint.headers) options.headers = { ...endpoint.headers }
+  const proxy = endpoint.proxy
+  if (proxy) {
+    // The handshake goes through the tunnel: `ws` writes its HTTP request to it, as to a socket it made itself.
+    options.createConnection = () => {
+      const tunnel = new ProxyTunnel(proxy, endpoint.hostname, endpoint.port) as unknown as Socket
+      return endpoint.protocol === 'wss' ? connectSecure(endpoint, tls, tunnel) : tunnel
+    }
+  }
+  return new WebSocket(url, ['mqtt', ...(endpoint.subprotocols ?? [])], options)
 }
 
 /** `ws`'s errors: it passes them to `addEventListener('error')` listeners as an event with `error`. */

@@ -46,8 +46,11 @@ export interface WebSocketLike {
  * ```
  */
 export interface WebSocketPlatform {
-  /** A WebSocket to `url` asking for the subprotocol `mqtt`; may throw (a URL it refuses, a page's policy). */
-  readonly make: (url: string, tls: TransportTls) => WebSocketLike
+  /**
+   * A WebSocket to `url` asking for the subprotocol `mqtt` (and the endpoint's own after it), with the
+   * endpoint's headers and proxy where the platform has them; may throw (a URL it refuses, a page's policy).
+   */
+  readonly make: (url: string, tls: TransportTls, endpoint: Endpoint) => WebSocketLike
   /**
    * What the socket's `error` event says, as a failure (`opened`: after the handshake); undefined when it says
    * nothing, as in browsers, which leave a failed handshake to be told by its close before `open`.
@@ -86,7 +89,7 @@ export function openWebSocket(platform: WebSocketPlatform): OpenTransport {
     }
     let socket: WebSocketLike
     try {
-      socket = platform.make(webSocketUrl(endpoint), tls)
+      socket = platform.make(webSocketUrl(endpoint), tls, endpoint)
     } catch (error) {
       return failedTransport(events, { type: 'protocol', message: error instanceof Error ? `${error.name}: ${error.message}` : String(error) })
     }

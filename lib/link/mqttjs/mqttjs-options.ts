@@ -1,6 +1,12 @@
 import type { connectProperties } from '../connect-properties.js'
 import type { Attempt, LinkSettings } from '../link.js'
 
+/**
+ * The MQTT.js option under which the link hands each attempt's endpoint (its proxy, headers, subprotocols) to
+ * Node's stream builder (lib/transport/mqttjs-streams.ts); MQTT.js itself ignores it.
+ */
+export const ENDPOINT_OPTION = 'iotpubsubEndpoint'
+
 // Plain objects, their types inferred: mqttjs-link.ts, the one module that imports `mqtt`, checks them against
 // MQTT.js's IClientOptions where it passes them on.
 
@@ -46,6 +52,9 @@ export function attemptOptions(attempt: Attempt, settings: LinkSettings, propert
     host: endpoint.hostname,
     port: endpoint.port,
     path: endpoint.path,
+    // Node: the handshake's headers (`ws` takes them from `wsOptions`), and the endpoint for its stream builder.
+    wsOptions: endpoint.headers ? { headers: { ...endpoint.headers } } : {},
+    [ENDPOINT_OPTION]: endpoint,
     protocolVersion: attempt.protocolVersion,
     username: attempt.username,
     password: attempt.password,
