@@ -43,4 +43,5 @@ export function connect(url: string | readonly string[], options: ClientOptions 
   return new MQTTClient({ ...options, url })
 }
 
+export { fileStore } from './store/file-store-browser.js'
 export * from './exports.js'

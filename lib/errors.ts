@@ -385,3 +385,134 @@ export class ResponderError extends IotPubSubError {
     this.remoteName = remoteName
   }
 }
+
+/**
+ * A queued publish passed its `expiry` before it could be sent: it was taken out of the outbox and never
+ * sent. `publish()` rejects with it at that moment; `outbox$` reports the message `expired`.
+ *
+ * @example
+ * ```ts
+ * client.publish('valves/3/set', 'open', { qos: 1, expiry: 60 }).catch((error) => {
+ *   if (error instanceof MessageExpiredError) toast('the valve command was not sent within a minute')
+ * })
+ * ```
+ */
+export class MessageExpiredError extends PublishError {
+  override readonly name: string = 'MessageExpiredError'
+}
+
+/**
+ * A queued publish with `collapse: true` was replaced by a newer one to the same topic, also with `collapse`,
+ * before it was sent: only the latest value goes. `publish()` rejects with it; `outbox$` reports it `replaced`.
+ *
+ * @example
+ * ```ts
+ * client.publish('plant/tank/level', level, { qos: 1, collapse: true }).catch((error) => {
+ *   if (!(error instanceof MessageReplacedError)) throw error // a newer level took its place
+ * })
+ * ```
+ */
+export class MessageReplacedError extends PublishError {
+  override readonly name: string = 'MessageReplacedError'
+}
+
+/**
+ * Another live client holds the store's state for this client id (two processes on one directory, or two
+ * clients in one process): `connect()` with that `store` ends the client with it (`status$` closes with it,
+ * `connected()` rejects with it). A lock left by a process that died is taken over instead.
+ *
+ * @example
+ * ```ts
+ * const client = connect(url, { clientId: 'gateway-7', store: fileStore('/var/lib/gateway') })
+ * await client.connected().catch((e) => { if (e instanceof StoreLockedError) process.exit(3) }) // a twin runs
+ * ```
+ */
+export class StoreLockedError extends IotPubSubError {
+  override readonly name: string = 'StoreLockedError'
+}
+
+/**
+ * Part of a store could not be read (a checksum failed past the torn tail a crash leaves): it was moved aside
+ * to `file`, and what came before it was kept. The client goes on with what was kept and reports this on
+ * `errors$`.
+ *
+ * @example
+ * ```ts
+ * client.errors$.subscribe((e) => { if (e instanceof StoreCorruptError) alertOperator(e.file) })
+ * ```
+ */
+export class StoreCorruptError extends IotPubSubError {
+  override readonly name: string = 'StoreCorruptError'
+  /** Where the unreadable bytes were moved. */
+  readonly file: string
+
+  constructor(message: string, file: string) {
+    super(message)
+    this.file = file
+  }
+}
+
+/**
+ * A change could not be made durable (a full disk, a quota exceeded, the store closed): the publish it belongs
+ * to is refused, never silently dropped. `publish()` rejects with it; `outbox$` reports the message `failed`.
+ *
+ * @example
+ * ```ts
+ * client.publish('cmd/valve', 'open', { qos: 1 }).catch((e) => { if (e instanceof StoreWriteError) showDiskFull() })
+ * ```
+ */
+export class StoreWriteError extends IotPubSubError {
+  override readonly name: string = 'StoreWriteError'
+}
+
+/**
+ * The proxy between the client and the broker refused its credentials (HTTP 407 or 401 to the CONNECT, or a
+ * failed SOCKS5 authentication), or asked for some and the proxy URL has none. Final, as for the broker's own
+ * refusal: the proxy's credentials come from the `proxy` option or the environment, which a retry does not
+ * change. The message names the proxy (without its password).
+ *
+ * @example
+ * ```ts
+ * client.status$.subscribe((s) => {
+ *   if (s.type === 'closed' && s.error instanceof ProxyAuthenticationError) console.error(`fix HTTPS_PROXY: ${s.error.message}`)
+ * })
+ * ```
+ */
+export class ProxyAuthenticationError extends NotAuthorizedError {
+  override readonly name: string = 'ProxyAuthenticationError'
+}
+
+/**
+ * The proxy between the client and the broker could not be reached, refused the tunnel to the broker (HTTP
+ * 403 or 502 to the CONNECT, a SOCKS5 reply other than success), or answered in another protocol. Retried with
+ * the backoff, as an unreachable broker is: the `error` of a `reconnecting` status. The message names the proxy.
+ *
+ * @example
+ * ```ts
+ * client.status$.subscribe((s) => {
+ *   if (s.type === 'reconnecting' && s.error instanceof ProxyError) badge.textContent = `proxy trouble: ${s.error.message}`
+ * })
+ * ```
+ */
+export class ProxyError extends ConnectionRefusedError {
+  override readonly name: string = 'ProxyError'
+}
+
+/**
+ * MQTT 5 enhanced authentication (the `auth` option) failed: the broker refused the method (CONNACK 0x8C
+ * Bad authentication method: final), the method itself failed (its `start` or `next` rejected, or the broker
+ * did not prove itself, as SCRAM's server signature does), or a re-authentication on the live connection was
+ * refused (the broker's DISCONNECT). The last two come on `errors$` and as the `error` of a `reconnecting`
+ * status: the client reconnects with its backoff, authenticating afresh. A refused login (CONNACK 0x86, 0x87)
+ * is a `NotAuthorizedError`, of which this is a kind.
+ *
+ * @example
+ * ```ts
+ * client.errors$.subscribe((error) => {
+ *   if (error instanceof AuthenticationError) console.warn(`authentication: ${error.message}`)
+ * })
+ * ```
+ */
+export class AuthenticationError extends NotAuthorizedError {
+  override readonly name: string = 'AuthenticationError'
+}

@@ -15,8 +15,9 @@ import type { ClientOptions, MQTTClientOptions } from './options/client-options.
 import { linkChoice } from './options/link-choice.js'
 import type { LinkEvents, LinkSettings } from './link/link.js'
 import { openNodeTransport } from './transport/node-transports.js'
+import { nodeStreamsOf } from './transport/mqttjs-streams.js'
 
-const mqttJs = mqttJsLinks(linkKit)
+const mqttJs = mqttJsLinks({ ...linkKit, streamsOf: nodeStreamsOf })
 const lean = leanLinks(openNodeTransport)
 
 const runtime: ClientRuntime = Object.freeze({
@@ -66,4 +67,5 @@ export function connect(url: string | readonly string[], options: ClientOptions 
   return new MQTTClient({ ...options, url })
 }
 
+export { fileStore } from './store/file-store.js'
 export * from './exports.js'

@@ -8,6 +8,7 @@ import type { RequestOptions } from '../services/requester.js'
 import type { RouteMessage, RouteOptions } from '../services/observe-route.js'
 import type { Route, RouteParams } from '../services/route.js'
 import type { ConnectedStatus, Status } from '../status.js'
+import type { OutboxEvent } from '../publish/outbox.js'
 import type { ConnectedOptions } from '../options/connected-options.js'
 import type { IterateOptions } from '../options/iterate-options.js'
 
@@ -54,6 +55,19 @@ export interface MQTTClient {
    * ```
    */
   readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
+  /**
+   * The outbox: each QoS 1/2 message from `publish()` until its flow ends, as `{ id, topic, state }` events
+   * (`queued`, `sent`, then `acknowledged`, `expired`, `replaced` or `failed`). A new subscriber is first told
+   * `queued` for every message held at that moment, so one that subscribes right after `connect()` also sees
+   * each message restored from the `store`, with the `id` it had before the restart. With a store, `queued`
+   * comes once the message is durable in it. Completes when the client ends (what a store holds stays there).
+   *
+   * @example
+   * ```ts
+   * client.outbox$.subscribe(({ id, topic, state }) => { if (state === 'acknowledged') markDelivered(id, topic) })
+   * ```
+   */
+  readonly outbox$: Observable<OutboxEvent>
   /** The broker URLs: one, or the nodes of a cluster in the order they are tried. */
   readonly urls: readonly string[]
   /** The broker URL in use, or the one the next attempt goes to. */
@@ -107,8 +121,9 @@ export interface MQTTClient {
    * (QoS 1) or PUBCOMP (QoS 2); while disconnected the message waits in the offline queue. Every failure is a
    * rejection, never a throw: `InvalidTopicError` for a malformed topic name, `UnsupportedOptionError` for a
    * bad QoS, `PublishError` (with the reason code) when the payload cannot be encoded or the broker refuses
-   * the message, `PayloadTooLargeError`, `QueueFullError`, `PublishTimeoutError` on `timeout`/`signal`, and
-   * `ClientClosedError` when the client ends first.
+   * the message, `PayloadTooLargeError`, `QueueFullError`, `PublishTimeoutError` on `timeout`/`signal`,
+   * `MessageExpiredError` past `expiry`, `MessageReplacedError` when a newer `collapse` message took its place,
+   * `StoreWriteError` when the `store` cannot record it, and `ClientClosedError` when the client ends first.
    *
    * @example
    * ```ts

@@ -4,7 +4,7 @@ import { resolveCodec } from '../codec.js'
 import { Connection } from '../connection/connection.js'
 import { Broadcast } from '../rx/broadcast.js'
 import type { TransportVerdict } from '../connection/close-verdict.js'
-import { ClientClosedError, HandlerError, type IotPubSubError } from '../errors.js'
+import { ClientClosedError, HandlerError, IotPubSubError, StoreCorruptError, StoreWriteError } from '../errors.js'
 import { keepCleared, type ObserverHost, ObserverRecord } from '../inbound/observer-record.js'
 import { FilterObservable } from '../inbound/filter-observable.js'
 import { Dispatcher } from '../inbound/dispatcher.js'
@@ -17,6 +17,7 @@ import type { LinkName } from '../options/link-choice.js'
 import { resolveOptions } from '../options/resolve-options.js'
 import type { ResolvedOptions } from '../options/resolved-options.js'
 import { Publisher } from '../publish/publisher.js'
+import type { OutboxEvent } from '../publish/outbox.js'
 import type { Status } from '../status.js'
 import { Subscriptions } from '../subscriptions/subscriptions.js'
 import { parseFilter } from '../topic.js'
@@ -58,6 +59,7 @@ export class Client extends ClientServices implements MQTTClient {
   readonly status$: Observable<Status>
   readonly errors$: Observable<IotPubSubError>
   readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
+  readonly outbox$: Observable<OutboxEvent>
   readonly urls: readonly string[]
   readonly clientId: string
 
@@ -94,6 +96,7 @@ export class Client extends ClientServices implements MQTTClient {
         will: resolved.will,
         tls: resolved.tls as Readonly<Record<string, unknown>>,
         maxIncomingPacketSize: resolved.maxIncomingPacketSize,
+        auth: resolved.auth,
         link: resolved.link ?? runtime.defaultLink?.() ?? 'lean',
       },
       {
@@ -119,6 +122,7 @@ export class Client extends ClientServices implements MQTTClient {
       blamePublish: (failures, accepted) => this.publisher.blamePublish(failures, accepted),
       subscribesInFlight: () => this.subscriptions.awaitingSuback,
       stopped: (error) => this.#stopped(error),
+      error: (error) => this.#errors.next(error),
     }, Date.now, log, runtime.transportVerdict)
     this.subscriptions = new Subscriptions(resolved.retainedCacheSize, this.link, this.#connection, !resolved.clean, log)
     this.publisher = new Publisher(resolved, this.link, this.#connection, Date.now, log, () => this.subscriptions.flush())
@@ -154,10 +158,22 @@ export class Client extends ClientServices implements MQTTClient {
     this.status$ = this.#connection.status$
     this.errors$ = this.#errors.value$
     this.subscriptions$ = this.subscriptions.subscriptions$
+    this.outbox$ = this.publisher.outbox$
     this.#stopListening = resolved.pageLifecycle && runtime.lifecycle
       ? runtime.lifecycle({ online: () => connection.online(), offline: () => connection.offline(), check: (reason) => connection.check(reason) })
       : () => undefined
-    this.#connection.start()
+    if (!resolved.store) this.#connection.start()
+    else {
+      // The store first: a second live client on it must not connect with the client id (taking the session
+      // over from the first), and what it holds goes before anything published now.
+      this.publisher.restore(resolved.clientId).then(
+        (problems) => {
+          if (!this.closed) this.#connection.start()
+          for (const p of problems) this.#errors.next(p instanceof IotPubSubError ? p : new StoreCorruptError(p.message, ''))
+        },
+        (error: unknown) => void this.#connection.stop({ force: true, timeout: 0 }, error instanceof IotPubSubError ? error : new StoreWriteError(String((error as Error)?.message ?? error), { cause: error })),
+      )
+    }
   }
 
   get url(): string {
@@ -207,6 +223,7 @@ export class Client extends ClientServices implements MQTTClient {
     this.subscriptions.completeAll()
     if (!force) await this.publisher.drain(deadline - Math.min(DISCONNECT_RESERVE_MS, timeout / 4))
     await this.#connection.stop({ force, timeout: Math.max(0, deadline - Date.now()) })
+    await this.publisher.closeStore()
   }
 
   /** The connection lifecycle stopped for good: settle everything. */

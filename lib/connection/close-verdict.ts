@@ -1,4 +1,4 @@
-import { ClientIdConflictError, ConnectionLostError, ConnectionRefusedError, type IotPubSubError, NotAuthorizedError } from '../errors.js'
+import { AuthenticationError, ClientIdConflictError, ConnectionLostError, ConnectionRefusedError, type IotPubSubError, NotAuthorizedError } from '../errors.js'
 import type { LinkFailure } from '../link/link.js'
 import type { ProtocolVersion } from '../status.js'
 import { classifyRefusal } from './refusal.js'
@@ -10,6 +10,7 @@ export const TAKEOVER_THRESHOLD = 3
 /** Closes before any CONNACK under MQTT 5, in a row, after which an 'auto' client tries MQTT 3.1.1. */
 export const SILENT_CLOSES_BEFORE_FALLBACK = 2
 const SESSION_TAKEN_OVER = 142
+const BAD_AUTHENTICATION_METHOD = 140
 
 /** What is known about a connection (or attempt) that just ended. */
 export interface CloseFacts {
@@ -60,6 +61,10 @@ const retry = (error: IotPubSubError, more?: Partial<{ delay: 'backoff' | 'none'
 export interface TransportFailure {
   readonly fatal: boolean
   readonly message: string
+  /** The error to report, when a class of its own names the failure better. */
+  readonly error?: IotPubSubError
+  /** Refused credentials: retried while they may change (a provider), unless `fatal`. */
+  readonly credentials?: boolean
 }
 
 /**
@@ -86,7 +91,8 @@ export function closeVerdict(facts: CloseFacts, context: CloseContext, transport
   const stable = facts.lasted !== undefined && facts.lasted >= STABLE_CONNECTION_MS
   if (failure?.type === 'refused') return refused(failure, facts.protocol, context)
   const told = failure && transportVerdict?.(failure)
-  if (told?.fatal) return { action: 'fatal', error: new ConnectionRefusedError(told.message) }
+  if (told?.credentials && !told.fatal && context.credentialsMayChange) return retry(told.error ?? new NotAuthorizedError(told.message))
+  if (told?.fatal || told?.credentials) return { action: 'fatal', error: told.error ?? new ConnectionRefusedError(told.message) }
   if (failure?.type === 'disconnect' && failure.code === SESSION_TAKEN_OVER) {
     return retry(new ClientIdConflictError(`another connection with client id ${JSON.stringify(facts.clientId)} took over the session (reason code 142)`, { reasonCode: failure.code }))
   }
@@ -125,14 +131,14 @@ export function closeVerdict(facts: CloseFacts, context: CloseContext, transport
 /** The account of a close that says most: a DISCONNECT or refusal before the socket error that follows it. */
 function telling(failures: readonly LinkFailure[]): LinkFailure | undefined {
   const rank = (f: LinkFailure): number =>
-    ({ refused: 0, disconnect: 1, 'wrong-transport': 1, keepalive: 2, 'connect-timeout': 2, 'websocket-handshake': 3, malformed: 3, socket: 4, protocol: 5 })[f.type]
+    ({ refused: 0, auth: 0, disconnect: 1, 'wrong-transport': 1, keepalive: 2, 'connect-timeout': 2, 'websocket-handshake': 3, malformed: 3, socket: 4, protocol: 5 })[f.type]
   let best: LinkFailure | undefined
   for (const failure of failures) if (!best || rank(failure) < rank(best)) best = failure
   return best
 }
 
 function describe(failure: LinkFailure | undefined, told: TransportFailure | undefined): IotPubSubError | undefined {
-  if (told) return new ConnectionLostError(told.message)
+  if (told) return told.error ?? new ConnectionLostError(told.message)
   switch (failure?.type) {
     case undefined:
     case 'refused':
@@ -149,6 +155,9 @@ function describe(failure: LinkFailure | undefined, told: TransportFailure | und
       return new ConnectionLostError(failure.message, { cause: Object.assign(new Error(failure.message), { code: failure.code }) })
     case 'protocol':
       return new ConnectionLostError(failure.message)
+    case 'auth':
+      // Retried with the backoff: the next attempt authenticates afresh (a new token, a new nonce).
+      return new AuthenticationError(failure.reauth ? failure.message : `enhanced authentication failed: ${failure.message}`)
     case 'wrong-transport':
       // Only Node's transports report one, and the Node entry's verdict words it (lib/connection/close-diagnosis.ts).
       return new ConnectionLostError(`${failure.url}: ${failure.detail}`)
@@ -177,6 +186,9 @@ function handshake(failure: Extract<LinkFailure, { type: 'websocket-handshake' }
 function refused(failure: { code: number; message: string }, protocol: ProtocolVersion, context: CloseContext): Diagnosis {
   const { code, message } = failure
   const refusal = classifyRefusal(code, protocol)
+  if (code === BAD_AUTHENTICATION_METHOD && protocol === 5) {
+    return { action: 'fatal', error: new AuthenticationError(`${message} (code ${code}): the broker does not take the \`auth\` option's method`, { reasonCode: code }) }
+  }
   if (refusal === 'unsupported-protocol' && context.autoProtocol) {
     return { action: 'fall-back', error: new ConnectionRefusedError(`${message} (code ${code}): trying MQTT 3.1.1`, { reasonCode: code }) }
   }

@@ -24,6 +24,8 @@ export interface ConnectionListener {
   blamePublish(failures: readonly LinkFailure[], accepted: boolean): boolean
   /** Filters whose SUBSCRIBE awaits its SUBACK. */
   subscribesInFlight(): readonly string[]
+  /** An error the app hears of on `errors$` while the client goes on (a refused re-authentication, then a reconnect). */
+  error?(error: IotPubSubError): void
   /** The client stopped for good, by `end()` (no error) or a fatal error. */
   stopped(error: IotPubSubError | undefined): void
 }

@@ -1,7 +1,8 @@
 import type { Observable } from 'rxjs'
-import { ConnectionRefusedError, type IotPubSubError, NotAuthorizedError } from '../errors.js'
+import { AuthenticationError, ConnectionRefusedError, type IotPubSubError, NotAuthorizedError } from '../errors.js'
+import { noRetryCanFix } from '../options/attempt-credentials.js'
 import type { Connack, Link, LinkFailure } from '../link/link.js'
-import type { ResolvedOptions } from '../options/resolved-options.js'
+import type { Endpoint, ResolvedOptions } from '../options/resolved-options.js'
 import type { ProtocolVersion, Status } from '../status.js'
 import { backoffDelay } from './backoff.js'
 import { closeVerdict, type Diagnosis, type TransportVerdict } from './close-verdict.js'
@@ -47,6 +48,8 @@ export class Connection {
   #shortConnections = 0
   #silentCloses = 0
   #epochCount = 0
+  /** Where the attempt under way goes when the credentials provider chose (its `url`, or headers of its own). */
+  #attemptEndpoint: Endpoint | undefined
   /** A liveness check is under way (a second `check()` waits for its answer). */
   #checking = false
   /** The close under way was a failed liveness check: the next attempt goes at once, not after a backoff. */
@@ -83,7 +86,7 @@ export class Connection {
 
   /** The broker URL in use, or the one the next attempt goes to. */
   get url(): string {
-    return (this.#options.endpoints[this.#endpointIndex] ?? this.#options.endpoints[0])?.url as string
+    return (this.#attemptEndpoint ?? this.#options.endpoints[this.#endpointIndex] ?? this.#options.endpoints[0])?.url as string
   }
 
   /** The SDK's own idea of the connection: accepted and not yet lost. */
@@ -188,6 +191,8 @@ export class Connection {
       )
     }
     if (wasConnected) this.#listener.lost()
+    // A fatal error reaches the app as the closed status; one the client gets over, on errors$ as well.
+    if (diagnosis.action === 'retry' && diagnosis.error instanceof AuthenticationError) this.#listener.error?.(diagnosis.error)
     this.#follow(diagnosis, accepted)
   }
 
@@ -316,18 +321,22 @@ export class Connection {
   async #open(): Promise<void> {
     let username = this.#options.username
     let password = this.#options.password
+    let endpoint = this.#options.endpoints[this.#endpointIndex] ?? (this.#options.endpoints[0] as NonNullable<ResolvedOptions['endpoints'][0]>)
+    this.#attemptEndpoint = undefined
     if (this.#credentials.dynamic) {
       try {
-        ;({ username, password } = await this.#credentials.next())
+        ;({ username, password, endpoint = endpoint } = await this.#credentials.next(endpoint))
       } catch (error) {
         if (this.#state.type !== 'opening') return
+        // What this client cannot do at all (headers in a browser): no retry can fix it.
+        if (noRetryCanFix(error)) return this.#fail(error as IotPubSubError)
         // A provider that fails is a failed attempt: back off and ask again.
         return this.#backOff(new ConnectionRefusedError('the credentials provider failed', { cause: error }))
       }
       // end() while the provider was thinking: no connection is opened.
       if (this.#state.type !== 'opening') return
+      this.#attemptEndpoint = endpoint
     }
-    const endpoint = this.#options.endpoints[this.#endpointIndex] ?? (this.#options.endpoints[0] as NonNullable<ResolvedOptions['endpoints'][0]>)
     this.#log.info(
       'attempt',
       { url: endpoint.url, attempt: this.#attempt + 1, protocolVersion: this.#protocol.version, username },

@@ -1,3 +1,4 @@
+import { UnsupportedOptionError } from '../errors.js'
 import { reasonText } from '../reason-codes.js'
 import { concatBytes } from '../transport/concat-bytes.js'
 import { connectProperties } from './connect-properties.js'
@@ -16,6 +17,12 @@ import { signOfLifeTimers, threadIntervals } from './sign-of-life.js'
  * const links = mqttJsLinks(linkKit)
  * ```
  */
-export const linkKit = Object.freeze({ reasonText, concatBytes, connectProperties, InFlightAwareIds, LivenessProbes, signOfLifeTimers, threadIntervals })
+export const linkKit = Object.freeze({ reasonText, concatBytes, connectProperties, InFlightAwareIds, LivenessProbes, signOfLifeTimers, threadIntervals, UnsupportedOptionError })
 
-export type LinkKit = typeof linkKit
+export type LinkKit = typeof linkKit & {
+  /**
+   * The platform's streams where MQTT.js's own fall short (a proxy, subprotocols): Node's
+   * lib/transport/mqttjs-streams.ts, a browser's lib/transport/browser-streams.ts.
+   */
+  readonly streamsOf?: (client: object) => void
+}

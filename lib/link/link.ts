@@ -3,6 +3,7 @@ import type { MessageProperties, QoS } from '../message.js'
 import type { Endpoint } from '../options/resolved-options.js'
 import type { ProtocolVersion } from '../status.js'
 import type { LinkName } from '../options/link-choice.js'
+import type { AuthMethod } from '../auth/auth-method.js'
 
 /**
  * The seam between the SDK and an MQTT protocol implementation: the only thing that touches sockets and
@@ -133,6 +134,12 @@ export type LinkFailure =
   | { readonly type: 'malformed'; readonly message: string; readonly ack: MalformedAck | undefined }
   /** A socket or TLS error (`code` as Node gives it: ECONNREFUSED, ERR_TLS_..., ...). */
   | { readonly type: 'socket'; readonly code: string | undefined; readonly message: string }
+  /**
+   * MQTT 5 enhanced authentication failed without a CONNACK refusal: the method failed or the broker did not
+   * prove itself (`reauth` false: at connect), or a re-authentication of the live connection did (the broker's
+   * DISCONNECT, or the method).
+   */
+  | { readonly type: 'auth'; readonly message: string; readonly reauth: boolean }
   /** Anything else the protocol implementation reported. */
   | { readonly type: 'protocol'; readonly message: string }
   /**
@@ -202,6 +209,8 @@ export interface LinkSettings {
   readonly tls: Readonly<Record<string, unknown>>
   /** Largest packet to take from the broker (MQTT 5: announced in CONNECT); undefined: MQTT's own limit. */
   readonly maxIncomingPacketSize: number | undefined
+  /** MQTT 5 enhanced authentication: the method every CONNECT runs (the lean link only). */
+  readonly auth?: AuthMethod | undefined
   /** Which implementation the runtime's factory makes: the `link` option, or the platform's default. */
   readonly link: LinkName
 }

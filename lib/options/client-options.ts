@@ -1,6 +1,8 @@
 import type { Logger } from '../log/logger.js'
 import type { Codec, CodecName } from '../codec.js'
 import type { MessageProperties, QoS, UserProperties, UserPropertyPairs } from '../message.js'
+import type { Store } from '../store/store.js'
+import type { AuthMethod } from '../auth/auth-method.js'
 
 /** The reconnect policy: exponential backoff with jitter between `initialDelay` and `maxDelay` (ms). */
 export interface ReconnectOptions {
@@ -41,6 +43,42 @@ export interface Credentials {
   username?: string
   /** The password (or token) to connect with; left out, none is sent. Never logged. */
   password?: string
+  /**
+   * The URL this attempt goes to, in place of the next of the client's URLs: a presigned URL (AWS IoT's SigV4,
+   * Azure's SAS in the query), signed afresh for every attempt. Its query is never logged: status and log
+   * show it as `?…`.
+   *
+   * @example
+   * ```ts
+   * connect('wss://broker.example.com/mqtt', { credentials: async () => ({ url: await signUrl('wss://broker.example.com/mqtt') }) })
+   * ```
+   */
+  url?: string
+  /**
+   * Node only: headers added to this attempt's WebSocket handshake (`Authorization: Bearer …`), over those of
+   * `webSocket.headers`. A browser cannot set them: returned there, the client ends with
+   * `UnsupportedOptionError`; put the token in the URL's query (`url`) or in a subprotocol instead.
+   */
+  headers?: Record<string, string>
+}
+
+/** The WebSocket handshake of ws:// and wss:// URLs. */
+export interface WebSocketOptions {
+  /**
+   * Node only: headers sent with every handshake (a browser cannot set them: `UnsupportedOptionError`). Not
+   * those the handshake itself sets (`Sec-WebSocket-*`, `Upgrade`, `Connection`, `Host`).
+   *
+   * @example
+   * ```ts
+   * connect('wss://gateway.example.com/mqtt', { webSocket: { headers: { 'x-api-key': key } } })
+   * ```
+   */
+  headers?: Record<string, string>
+  /**
+   * Subprotocols offered after `mqtt`, in Node and browsers: where a browser gateway takes a token in
+   * `Sec-WebSocket-Protocol`. The server picks one of them.
+   */
+  subprotocols?: string[]
 }
 
 /**
@@ -82,12 +120,47 @@ export interface ClientOptions {
    */
   will?: WillOptions
   /**
-   * Called before every connection attempt, the first and each reconnect, so an app can refresh a token.
-   * When the broker refuses the credentials it returned, the client retries with backoff as long as the
-   * provider returns different ones; the same refused credentials twice end the client with
-   * `NotAuthorizedError`. It overrides `username` and `password`.
+   * Called before every connection attempt, the first and each reconnect, so an app can refresh a token, or
+   * sign the attempt's `url` afresh (and, in Node, its handshake `headers`). When the broker refuses the
+   * credentials it returned (in Node, a WebSocket handshake answered 401 or 403 counts as a refusal), the client
+   * retries with backoff as long as the provider returns different ones; the same refused credentials twice end
+   * the client with `NotAuthorizedError`. It overrides `username` and `password`.
+   *
+   * @example
+   * ```ts
+   * connect('wss://broker.example.com/mqtt', { credentials: async () => ({ url: await presign('wss://broker.example.com/mqtt') }) })
+   * ```
    */
   credentials?: () => Credentials | Promise<Credentials>
+  /**
+   * Node only: the proxy to reach the broker through, as a URL: `http://user:pass@proxy:3128` (HTTP CONNECT,
+   * Basic authentication) or `socks5://user:pass@proxy:1080` (`socks5h://` resolves the broker's name at the
+   * proxy). Default: the environment, read once by `connect()` as curl reads it (`HTTP_PROXY` for ws://,
+   * `HTTPS_PROXY` for wss://, `ALL_PROXY` for mqtt:// and mqtts:// and as every one's fallback, `NO_PROXY`
+   * honoured; lowercase names too). `false`: never a proxy. In a browser, `UnsupportedOptionError` (the
+   * browser's own proxy settings apply).
+   *
+   * @example
+   * ```ts
+   * connect('mqtts://broker.example.com', { proxy: 'http://alice:secret@proxy.corp:3128' })
+   * ```
+   */
+  proxy?: string | false
+  /** The WebSocket handshake: extra headers (Node) and subprotocols. */
+  webSocket?: WebSocketOptions
+  /**
+   * MQTT 5 enhanced authentication: the method whose exchange runs in every CONNECT (and each
+   * re-authentication it asks for on the live connection). Needs MQTT 5: with it `protocolVersion` `'auto'`
+   * means 5, and 4 is refused with `UnsupportedOptionError`, as is `link: 'mqttjs'` (MQTT.js has no public way
+   * to re-authenticate). A refused login ends the client with `NotAuthorizedError`; a failed exchange or
+   * re-authentication reports `AuthenticationError` and reconnects.
+   *
+   * @example
+   * ```ts
+   * connect('mqtts://broker.example.com', { auth: scramSha256({ username: 'meter-7', password: secret }) })
+   * ```
+   */
+  auth?: AuthMethod
   /**
    * Browser only: react to the page lifecycle. The browser's `online` ends a backoff wait at once, `offline`
    * drops the connection at once (status `reconnecting`), and a page that is visible again or resumed from a
@@ -97,6 +170,19 @@ export interface ClientOptions {
   pageLifecycle?: boolean
   /** Limits on publishes held while disconnected; beyond them `publish()` rejects with `QueueFullError`. */
   offlineQueue?: OfflineQueueOptions
+  /**
+   * Where the outbox keeps QoS 1/2 messages from `publish()` until their flow completes: `fileStore(dir)`
+   * (Node) or `indexedDbStore(name)` (browsers) to outlive a crash, a restart or a reload: a new client with
+   * the same `clientId` and store sends what the old one left, in order. Default: in memory, for this
+   * client alone. Another live client on the same store ends this one with `StoreLockedError`.
+   *
+   * @example
+   * ```ts
+   * const client = connect('mqtt://broker:1883', { clientId: 'gateway-7', store: fileStore('/var/lib/gateway/outbox') })
+   * client.outbox$.subscribe((e) => console.log(e.id, e.topic, e.state))
+   * ```
+   */
+  store?: Store
   /**
    * Largest packet to accept from the broker, in bytes (whole packet, header included). Under MQTT 5 it is
    * announced in the CONNECT, and the broker then does not send this client larger messages (it drops them
@@ -227,6 +313,30 @@ export interface PublishOptions<T = unknown> {
   timeout?: number
   /** Reject with `PublishTimeoutError` when this signal aborts. */
   signal?: AbortSignal
+  /**
+   * The app's own id for the message, reported with it on `outbox$` (also after a restart with a `store`);
+   * generated when absent. A publish with the id of a message the outbox still holds is that message: it
+   * is not sent again, and its promise settles with the held one's (or, for one restored from a store,
+   * when its flow ends). A string of 1 to 256 characters.
+   */
+  id?: string
+  /**
+   * Seconds: a message still queued this long after `publish()` is never sent, its promise rejects then with
+   * `MessageExpiredError` and `outbox$` reports it `expired`. Under MQTT 5 the message carries the time left
+   * as its Message Expiry Interval, so the broker drops it too; under MQTT 3.1.1 only the queue honours it.
+   *
+   * @example
+   * ```ts
+   * await client.publish('valves/3/set', 'open', { qos: 1, expiry: 60 }) // never opens the valve an hour late
+   * ```
+   */
+  expiry?: number
+  /**
+   * `true`: a newer publish to the same topic, also with `collapse`, replaces this one while it is still
+   * queued (one already on the wire is never replaced); its promise rejects with `MessageReplacedError`. An
+   * offline device then holds the latest value per topic instead of every one.
+   */
+  collapse?: boolean
 }
 
 /** Options of `end()`. */

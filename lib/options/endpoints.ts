@@ -2,6 +2,8 @@ import { UnsupportedOptionError } from '../errors.js'
 import type { MQTTClientOptions } from './client-options.js'
 import type { Endpoint, TlsOptions } from './resolved-options.js'
 import { resolveTls } from './resolve-tls.js'
+import { chooseProxy, type ProxyChooser } from './proxy.js'
+import { nodeHeaders } from './node-headers.js'
 import { refuse, show } from './validate.js'
 
 /** The URL schemes the SDK knows; a platform opens some of them. */
@@ -34,6 +36,10 @@ export interface Platform {
    * over https: cannot open ws:// (mixed content). Only the browser platform has a page.
    */
   readonly pageProtocol?: () => string | undefined
+  /** Which proxy each endpoint goes through, from the `proxy` option or the environment, read once (Node only). */
+  readonly proxy?: (option: string | false | undefined) => ProxyChooser
+  /** Checks WebSocket handshake headers (Node only: a browser cannot send them). */
+  readonly headers?: (option: string, headers: object) => Readonly<Record<string, string>>
 }
 
 /**
@@ -47,6 +53,8 @@ export const nodePlatform: Platform = /* @__PURE__ */ Object.freeze({
   unsupported: 'is not supported in Node: use one of mqtt://, mqtts://, ws://, wss://',
   tlsOptions: true,
   tls: resolveTls,
+  proxy: chooseProxy,
+  headers: nodeHeaders,
   aliases: /* @__PURE__ */ Object.freeze({ tcp: 'mqtt', ssl: 'mqtts', tls: 'mqtts' } as const),
 })
 

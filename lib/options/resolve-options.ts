@@ -1,10 +1,14 @@
 import { linkChoice } from './link-choice.js'
 import { UnsupportedOptionError } from '../errors.js'
 import type { Logger } from '../log/logger.js'
+import type { Store } from '../store/store.js'
+import type { AuthMethod } from '../auth/auth-method.js'
 import type { MQTTClientOptions, OfflineQueueOptions, ReconnectOptions, WillOptions } from './client-options.js'
 import { assertTopicName } from '../topic.js'
 import { DEFAULTS, randomClientId, SESSION_NEVER_EXPIRES } from './defaults.js'
 import { endpoints, type Platform } from './endpoints.js'
+import { attemptCredentials } from './attempt-credentials.js'
+import { handshakeDress } from './handshake.js'
 import type { ResolvedOptions, ResolvedWill } from './resolved-options.js'
 import { utf8Length } from '../wire/utf8.js'
 import { checkCredentials } from '../connection/credentials-policy.js'
@@ -35,20 +39,23 @@ export function resolveOptions(options: MQTTClientOptions, platform: Platform): 
   rejectSharedConnection(options)
   const clean = checkOneOf('clean', options.clean ?? true, [true, false] as const)
   const protocolVersion = checkOneOf('protocolVersion', options.protocolVersion ?? DEFAULTS.protocolVersion, [4, 5, 'auto'] as const)
+  const auth = resolveAuth(options, protocolVersion)
   const { username, password } = checkCredentials({ username: options.username, password: options.password }, protocolVersion, '')
+  const dress = handshakeDress(options, platform)
   const resolved: ResolvedOptions = {
-    endpoints: endpoints(options, platform),
+    endpoints: Object.freeze(endpoints(options, platform).map((endpoint) => dress(endpoint))),
     clientId: resolveClientId(options.clientId, clean),
     username,
     password,
-    credentials: resolveCredentials(options.credentials, protocolVersion),
+    credentials: attemptCredentials(options.credentials, protocolVersion, platform, dress),
     clean,
     sessionExpiryInterval: options.sessionExpiryInterval === undefined
       ? (clean ? undefined : SESSION_NEVER_EXPIRES)
       : checkInteger('sessionExpiryInterval', options.sessionExpiryInterval, 0, SESSION_NEVER_EXPIRES, 'seconds'),
     // MQTT's keepalive is a 16-bit field of seconds.
     keepalive: checkInteger('keepalive', options.keepalive ?? DEFAULTS.keepalive, 0, 65_535, 'seconds; 0 turns keepalive off'),
-    protocolVersion,
+    // Enhanced authentication exists only in MQTT 5: a fallback to 3.1.1 would connect without it.
+    protocolVersion: auth ? 5 : protocolVersion,
     connectTimeout: checkPositive('connectTimeout', options.connectTimeout ?? DEFAULTS.connectTimeout, MAX_TIMER_MS, 'milliseconds'),
     reconnect: resolveReconnect(options.reconnect),
     will: resolveWill(options.will),
@@ -64,6 +71,8 @@ export function resolveOptions(options: MQTTClientOptions, platform: Platform): 
     // The platform's: Node's connections take these options; a browser's trust only the browser's own store.
     tls: platform.tls?.(options) ?? NO_TLS,
     logger: resolveLogger(options.logger),
+    store: resolveStore(options.store),
+    auth,
   }
   return Object.freeze(resolved)
 }
@@ -100,13 +109,6 @@ function resolveClientId(clientId: unknown, clean: boolean): string {
   return clientId === undefined ? randomClientId() : checkMqttString('clientId', clientId)
 }
 
-/** The provider, wrapped so that what it returns is checked at each attempt: a bad pair fails that attempt as a failing provider does. */
-function resolveCredentials(provider: MQTTClientOptions['credentials'], protocolVersion: 4 | 5 | 'auto'): ResolvedOptions['credentials'] {
-  if (provider === undefined) return undefined
-  if (typeof provider !== 'function') refuse('credentials', 'a function returning { username, password }', provider)
-  return async () => checkCredentials(await provider(), protocolVersion, 'credentials().')
-}
-
 function resolveTopicName(name: string): string {
   assertTopicName(name)
   return name
@@ -126,6 +128,31 @@ function resolveReconnect(reconnect: ReconnectOptions | false | undefined): Reso
     throw new UnsupportedOptionError(`\`reconnect.maxDelay\` (${maxDelay}) must not be below \`reconnect.initialDelay\` (${initialDelay})`)
   }
   return Object.freeze({ initialDelay, maxDelay })
+}
+
+/** The `auth` method is the app's object, kept as given once it has a method name and `start`; it needs MQTT 5. */
+function resolveAuth(options: MQTTClientOptions, protocolVersion: 4 | 5 | 'auto'): AuthMethod | undefined {
+  const auth = options.auth as Partial<Record<keyof AuthMethod, unknown>> | null | undefined
+  if (auth === undefined) return undefined
+  if (auth === null || typeof auth !== 'object' || typeof auth.start !== 'function' || typeof auth.method !== 'string' || auth.method === '') {
+    refuse('auth', 'an AuthMethod (scramSha256({ username, password }), or an object with a method name and start())', auth)
+  }
+  checkMqttString('auth.method', auth.method)
+  if (protocolVersion === 4) throw new UnsupportedOptionError('`auth` (MQTT 5 enhanced authentication) needs MQTT 5: use protocolVersion 5 or leave it "auto"')
+  if (options.link === 'mqttjs') {
+    throw new UnsupportedOptionError("`auth` needs link 'lean': MQTT.js 5 has no public way to re-authenticate a live connection (AUTH 0x19)")
+  }
+  return auth as AuthMethod
+}
+
+/** A store is taken as given (never copied or frozen: it is the app's object), once it has the three methods. */
+function resolveStore(store: Store | undefined): Store | undefined {
+  if (store === undefined) return undefined
+  const s = store as Partial<Record<keyof Store, unknown>> | null
+  if (s === null || typeof s !== 'object' || typeof s.open !== 'function' || typeof s.write !== 'function' || typeof s.close !== 'function') {
+    refuse('store', 'a Store (fileStore(dir), indexedDbStore(name), memoryStore() or an object with open, write and close)', store)
+  }
+  return store
 }
 
 function resolveOfflineQueue(queue: OfflineQueueOptions | undefined): ResolvedOptions['offlineQueue'] {

@@ -1,7 +1,9 @@
 import type { LinkName } from './link-choice.js'
 import type { Logger } from '../log/logger.js'
 import type { QoS } from '../message.js'
-import type { Credentials, MQTTClientOptions, OfflineQueueOptions, ReconnectOptions } from './client-options.js'
+import type { Store } from '../store/store.js'
+import type { AuthMethod } from '../auth/auth-method.js'
+import type { MQTTClientOptions, OfflineQueueOptions, ReconnectOptions } from './client-options.js'
 
 /** One broker node: its URL as given and the parts a connection attempt needs (default port filled in). */
 export interface Endpoint {
@@ -15,6 +17,33 @@ export interface Endpoint {
    * connector opens a Unix socket when given a path.
    */
   readonly path: string
+  /** Node only: the proxy the attempt goes through (the `proxy` option or the environment); absent: direct. */
+  readonly proxy?: ProxyEndpoint
+  /** Node only: headers added to the WebSocket handshake (`webSocket.headers`, then the provider's `headers`). */
+  readonly headers?: Readonly<Record<string, string>>
+  /** WebSocket subprotocols offered after `mqtt` (`webSocket.subprotocols`). */
+  readonly subprotocols?: readonly string[]
+}
+
+/** An HTTP (CONNECT) or SOCKS5 proxy, parsed once from its URL. */
+export interface ProxyEndpoint {
+  /** The proxy's URL without its credentials: what messages name. */
+  readonly url: string
+  /** `socks5h` resolves the broker's name at the proxy; `socks5` here, as curl does. */
+  readonly protocol: 'http' | 'socks5' | 'socks5h'
+  readonly hostname: string
+  readonly port: number
+  /** Basic proxy authentication (HTTP) or RFC 1929 username/password (SOCKS5); never logged. */
+  readonly username?: string
+  readonly password?: string
+}
+
+/** What one attempt connects with: the credentials, and the endpoint (the provider's `url`, or the next node). */
+export interface AttemptCredentials {
+  readonly username: string | undefined
+  readonly password: string | undefined
+  /** The provider's `url` (its query hidden in `url`, kept in `path`) or the node given, with the provider's `headers`. */
+  readonly endpoint?: Endpoint
 }
 
 /** A last will, checked once. */
@@ -44,7 +73,8 @@ export interface ResolvedOptions {
   readonly clientId: string
   readonly username: string | undefined
   readonly password: string | undefined
-  readonly credentials: (() => Credentials | Promise<Credentials>) | undefined
+  /** The provider, its answer checked: called with the node the attempt would go to without a `url` of its own. */
+  readonly credentials: ((node?: Endpoint) => Promise<AttemptCredentials>) | undefined
   readonly clean: boolean
   /** MQTT 5 session expiry to send; `clean: false` without one means "never" (0xFFFFFFFF). */
   readonly sessionExpiryInterval: number | undefined
@@ -68,6 +98,10 @@ export interface ResolvedOptions {
   readonly tls: TlsOptions
   /** The user's logger, checked to have its four methods. */
   readonly logger: Logger | undefined
+  /** The outbox's store; undefined: the outbox lives in the client's memory alone. */
+  readonly store: Store | undefined
+  /** MQTT 5 enhanced authentication: the user's method, kept by reference (only its `method` and `start` are read). */
+  readonly auth: AuthMethod | undefined
 }
 
 export type { MQTTClientOptions }

@@ -2,10 +2,10 @@ import type { MQTTClientOptions } from '../options/client-options.js'
 import type { ResolvedOptions } from '../options/resolved-options.js'
 
 /**
- * The name the tabs sharing one connection meet under: the same broker URL(s), client id and credentials
- * give the same name. The credentials go in hashed, so that no password appears in lock or channel names;
- * a `credentials` provider counts as "provider" (it cannot be compared), and a client without a client id of
- * its own shares with the other tabs that gave none.
+ * The name the tabs sharing one connection meet under: the same broker URL(s), client id, credentials and
+ * enhanced authentication method give the same name. The credentials go in hashed, so that no password
+ * appears in lock or channel names; a `credentials` provider counts as "provider" (it cannot be compared), and
+ * a client without a client id of its own shares with the other tabs that gave none.
  *
  * @example
  * ```ts
@@ -19,6 +19,7 @@ export function sharingGroup(options: MQTTClientOptions, resolved: ResolvedOptio
     resolved.username ?? null,
     resolved.password ?? null,
     resolved.credentials ? 'provider' : null,
+    resolved.auth?.method ?? null,
   ])
   return `iotpubsub:${fnv1a(identity, 0x811c9dc5)}${fnv1a(identity, 0x050c5d1f)}`
 }

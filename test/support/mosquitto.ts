@@ -21,6 +21,8 @@ export interface MosquittoOptions {
   extra?: string[]
   /** Turn persistence off (the kit enables it). */
   persistence?: boolean
+  /** Plugins to load (`plugin PATH`), each with its `plugin_opt_NAME VALUE` lines; see test/support/auth-plugin/. */
+  plugins?: ReadonlyArray<{ readonly path: string; readonly options?: Readonly<Record<string, string>> }>
 }
 
 /**
@@ -201,5 +203,7 @@ export function renderConfig(source: string, dir: string, ports: Record<number, 
   })
   if (process.getuid?.() === 0) lines.unshift('user root')
   const extra = (options.extra ?? []).map((line) => line.replaceAll('/mosquitto/', `${dir}/`))
-  return [...lines, ...extra, ''].join('\n')
+  // A plugin's options follow its `plugin` line: Mosquitto gives each plugin the plugin_opt_ lines after it.
+  const plugins = (options.plugins ?? []).flatMap(({ path, options = {} }) => [`plugin ${path}`, ...Object.entries(options).map(([k, v]) => `plugin_opt_${k} ${v}`)])
+  return [...lines, ...extra, ...plugins, ''].join('\n')
 }

@@ -96,3 +96,19 @@ describe('a follower tab of a shared connection', () => {
     await expect(second).resolves.toBeUndefined()
   })
 })
+
+describe('the tabs that share one connection', () => {
+  it('are those with the same broker, client id, credentials and enhanced authentication method', () => {
+    const group = (options: Record<string, unknown>): string => {
+      const given = { url: 'ws://127.0.0.1:1/', clientId: 'dash', ...options }
+      return sharingGroup(given, resolveOptions(given, browserRuntime.platform))
+    }
+    const token = { method: 'TOKEN', start: () => ({}) }
+    expect(group({})).toBe(group({}))
+    expect(group({ username: 'a', password: 'p' })).not.toBe(group({ username: 'a', password: 'q' }))
+    // Tabs logging in by different methods must not share one connection made by either.
+    expect(group({ auth: token, protocolVersion: 5 })).not.toBe(group({}))
+    expect(group({ auth: token, protocolVersion: 5 })).not.toBe(group({ auth: { ...token, method: 'SCRAM-SHA-256' }, protocolVersion: 5 }))
+    expect(group({ auth: token, protocolVersion: 5 })).toBe(group({ auth: { ...token }, protocolVersion: 5 }))
+  })
+})

@@ -343,6 +343,35 @@ describe.each(LEVELS)('every packet type against mqtt-packet at level %i', (leve
   }
 })
 
+describe('MQTT 5 enhanced authentication: the packets of a SCRAM-SHA-256 exchange (RFC 7677) and a re-authentication', () => {
+  const text = new TextEncoder()
+  const method = 'SCRAM-SHA-256'
+  const data = (s: string) => ({ authenticationMethod: method, authenticationData: text.encode(s) })
+  const clientFirst = 'n,,n=user,r=rOprNGfwEbeRWgbNEkqO'
+  const serverFirst = 'r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096'
+  const clientFinal = 'c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ='
+  const serverFinal = 'v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4='
+  const exchange: Array<[Sender, Packet]> = [
+    ['client', { type: 'connect', protocolVersion: 5, clientId: 'c', clean: true, keepalive: 30, properties: { receiveMaximum: 256, ...data(clientFirst) } }],
+    ['server', { type: 'auth', reasonCode: 0x18, properties: data(serverFirst) }],
+    ['client', { type: 'auth', reasonCode: 0x18, properties: data(clientFinal) }],
+    ['server', { type: 'connack', sessionPresent: false, reasonCode: 0, properties: data(serverFinal) }],
+    // A re-authentication: the client's 0x19 with a new first message, the same steps, the broker's success.
+    ['client', { type: 'auth', reasonCode: 0x19, properties: data(clientFirst) }],
+    ['server', { type: 'auth', reasonCode: 0x18, properties: data(serverFirst) }],
+    ['client', { type: 'auth', reasonCode: 0x18, properties: data(clientFinal) }],
+    ['server', { type: 'auth', reasonCode: 0x00, properties: { ...data(serverFinal), reasonString: 'ok', userProperties: { realm: 'a' } } }],
+    // Its refusal, and the broker's refusal of a method at connect.
+    ['server', { type: 'disconnect', reasonCode: 0x87, properties: { reasonString: 're-authentication failed' } }],
+    ['server', { type: 'connack', sessionPresent: false, reasonCode: 0x8c }],
+    // A method without data: the properties name it alone.
+    ['client', { type: 'auth', reasonCode: 0x19, properties: { authenticationMethod: 'token' } }],
+  ]
+  it.each(exchange.map(([sender, p], i) => [i, sender, p.type, p] as const))('step %i, from the %s: %s agrees both ways', (_i, sender, _type, p) => {
+    expect(disagreement(p, 5, sender)).toBeUndefined()
+  })
+})
+
 describe('user properties as pairs keep their wire order (MQTT 5 3.3.2.3.7)', () => {
   it('written in the order given, a name repeated around another; both parsers read all of them', () => {
     const pairs = [

@@ -1,4 +1,4 @@
-import type { ConnectPacket } from '../../wire/packets.js'
+import type { ConnectPacket, Properties } from '../../wire/packets.js'
 import { connectProperties } from '../connect-properties.js'
 import type { Attempt, LinkSettings } from '../link.js'
 
@@ -14,14 +14,14 @@ export const RECEIVE_MAXIMUM = 256
 
 /**
  * The CONNECT of one attempt: the session's settings, the attempt's protocol level and credentials. Under MQTT 5
- * it announces the lean link's receive maximum.
+ * it announces the lean link's receive maximum, and carries `auth`, the enhanced authentication's method and data.
  *
  * @example
  * ```ts
  * transport.write(encode(connectPacket(settings, attempt), attempt.protocolVersion))
  * ```
  */
-export function connectPacket(settings: LinkSettings, attempt: Attempt): ConnectPacket {
+export function connectPacket(settings: LinkSettings, attempt: Attempt, auth?: Properties): ConnectPacket {
   const will = settings.will
   return {
     type: 'connect',
@@ -37,6 +37,6 @@ export function connectPacket(settings: LinkSettings, attempt: Attempt): Connect
       qos: will.qos,
       retain: will.retain,
     },
-    properties: attempt.protocolVersion === 5 ? { receiveMaximum: RECEIVE_MAXIMUM, ...connectProperties(settings) } : undefined,
+    properties: attempt.protocolVersion === 5 ? { receiveMaximum: RECEIVE_MAXIMUM, ...connectProperties(settings), ...auth } : undefined,
   }
 }

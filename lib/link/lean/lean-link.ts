@@ -3,7 +3,8 @@ import { HIGH_WATER_MARK, type OpenTransport, type Transport } from '../../trans
 import { encodeClientPacket as encode } from '../../wire/encode-client-packets.js'
 import { MalformedPacketError, PACKET_TOO_LARGE, PROTOCOL_ERROR } from '../../wire/malformed-packet.js'
 import { ClientPacketReader as PacketReader } from '../../wire/client-packet-reader.js'
-import type { ConnackPacket, Packet, ProtocolLevel, SubackPacket } from '../../wire/packets.js'
+import type { ConnackPacket, Packet, Properties, ProtocolLevel, SubackPacket } from '../../wire/packets.js'
+import type { AuthFlow } from '../../auth/auth-flow.js'
 import type { LivenessProbe } from '../../connection/liveness.js'
 import { connectPacket } from './connect-packet.js'
 import { InFlightAwareIds } from '../in-flight-aware-ids.js'
@@ -63,6 +64,8 @@ export class LeanLink implements Link, LivenessProbe {
   private readonly requests = new SubscribeRequests()
   readonly #ids: InFlightAwareIds = new InFlightAwareIds((id: number): boolean => this.flow.store.has(id) || this.requests.has(id))
   readonly #keepalive: Keepalive
+  /** MQTT 5 enhanced authentication, when the settings ask for it: loaded with the first attempt, so that apps without it do not ship it. */
+  #auth: AuthFlow | undefined
   readonly #probes = new LivenessProbes()
   #closing: (() => void) | undefined
 
@@ -103,8 +106,20 @@ export class LeanLink implements Link, LivenessProbe {
     this.#transport = this.#openTransport(attempt.endpoint, this.#settings.tls, {
       open: () => {
         // Settings the options' validation should have refused fail the attempt, not the process.
-        const connect = () => this.write(encode(connectPacket(this.#settings, attempt), attempt.protocolVersion))
-        if (current === this.#attempt) this.#guard(current, connect, 'the CONNECT could not be sent')
+        const connect = (auth?: Properties) => {
+          if (current === this.#attempt) this.#guard(current, () => this.write(encode(connectPacket(this.#settings, attempt, auth), attempt.protocolVersion)), 'the CONNECT could not be sent')
+        }
+        const method = this.#settings.auth
+        if (!method) return connect()
+        // The method's first data may take a while (a token fetched); undefined: it failed, and said so.
+        import('../../auth/auth-flow.js')
+          .then(({ AuthFlow }) =>
+            (this.#auth ??= new AuthFlow(method, {
+              send: (packet) => this.#guard(this.#attempt, () => this.write(encode(packet, 5))),
+              failed: (message, reauth) => this.#guard(this.#attempt, () => this.#abandon({ type: 'auth', message, reauth })),
+            })).connect(),
+          )
+          .then((auth) => auth && connect(auth), (error: unknown) => this.#crashed(current, error))
       },
       data: (chunk) => {
         if (current !== this.#attempt || this.#reader !== reader) return
@@ -244,17 +259,24 @@ export class LeanLink implements Link, LivenessProbe {
         return
       case 'connack':
         return this.#onConnack(packet)
-      case 'disconnect':
-        return this.#abandon({ type: 'disconnect', code: packet.reasonCode, reason: packet.properties?.reasonString })
-      case 'auth':
-        // No enhanced authentication is asked for, so the broker may not start one.
-        return this.#protocolError('AUTH without an authentication method')
+      case 'disconnect': {
+        const { reasonCode: code, properties } = packet
+        if (this.#auth?.reauthenticating) return this.#abandon(this.#auth.refused('DISCONNECT', code, properties?.reasonString))
+        return this.#abandon({ type: 'disconnect', code, reason: properties?.reasonString })
+      }
+      case 'auth': {
+        // Without enhanced authentication asked for, the broker may not start one.
+        const error = this.#auth ? this.#auth.received(packet, this.#accepted) : 'AUTH without an authentication method'
+        return error === undefined ? undefined : this.#protocolError(error)
+      }
       default:
         return this.#protocolError(`a ${packet.type.toUpperCase()} from the broker`)
     }
   }
 
   #onConnack(connack: ConnackPacket): void {
+    // Mosquitto 2.0 refuses a re-authentication with a CONNACK, where MQTT 5 has a DISCONNECT.
+    if (this.#accepted && this.#auth?.reauthenticating && connack.reasonCode >= 0x80) return this.#abandon(this.#auth.refused('CONNACK', connack.reasonCode, connack.properties?.reasonString))
     if (this.#accepted) return this.#protocolError('a second CONNACK')
     clearTimeout(this.#connectTimer)
     if (connack.reasonCode !== 0) {
@@ -263,8 +285,10 @@ export class LeanLink implements Link, LivenessProbe {
       this.#transport?.destroy()
       return
     }
-    this.#accepted = true
     const properties = connack.properties
+    const unproven = this.#auth?.succeeded(properties?.authenticationData)
+    if (unproven !== undefined) return this.#abandon({ type: 'auth', message: unproven, reauth: false })
+    this.#accepted = true
     if (!connack.sessionPresent) this.#incoming.forget()
     // MQTT 5: the server's keepalive is binding.
     this.#keepalive.start(properties?.serverKeepAlive ?? this.#settings.keepalive)
@@ -314,6 +338,7 @@ export class LeanLink implements Link, LivenessProbe {
     this.#inbound.stop()
     clearTimeout(this.#connectTimer)
     this.#keepalive.stop()
+    this.#auth?.stop()
     this.#events.failed(failure)
     if (!transport) return
     if (code === undefined || this.#level !== 5) return transport.destroy()
@@ -350,6 +375,7 @@ export class LeanLink implements Link, LivenessProbe {
     clearTimeout(this.#connectTimer)
     clearTimeout(this.#linger)
     this.#keepalive.stop()
+    this.#auth?.stop()
     this.#inbound.stop()
     this.#accepted = false
     this.#reader = undefined

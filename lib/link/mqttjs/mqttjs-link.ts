@@ -18,6 +18,9 @@ import { OutgoingSession } from './outgoing-session.js'
 import { ACK_LEFT_TO_LINK, HeldMessages } from './held-messages.js'
 import { writeAck } from './write-ack.js'
 import { endClient } from './end-client.js'
+
+// In the chunk a browser loads with this link, not in its entry: the browser runtime hands it back as the kit's `streamsOf`.
+export { browserStreamsOf } from '../../transport/browser-streams.js'
 import type { Attempt, Connack, Link, LinkAckError, LinkEvents, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from '../link.js'
 
 /**
@@ -73,6 +76,8 @@ export class MqttJsLink implements Link, LivenessProbe {
     intervals: Intervals,
     kit: LinkKit,
   ) {
+    // The link a client without `link` gets (IOTPUBSUB_LINK=mqttjs): the options' own check cannot see it.
+    if (settings.auth) throw new kit.UnsupportedOptionError("`auth` needs link 'lean': MQTT.js 5 has no public way to re-authenticate a live connection (AUTH 0x19)")
     this.#settings = settings
     this.#events = events
     this.#intervals = intervals
@@ -186,6 +191,8 @@ export class MqttJsLink implements Link, LivenessProbe {
     const url = attempt.endpoint.url
     const client = mqtt.connect(url, { ...options, ...(attemptOptions(attempt, settings, kit.connectProperties) satisfies IClientOptions) })
     made = client
+    // Innermost: the transport watch reads the stream a proxy's tunnel stands in for.
+    kit.streamsOf?.(client)
     this.#transport.watchStreamsOf(client)
     noDelayOnStreamsOf(client)
     client.on('packetreceive', (packet) => this.#onPacket(packet))
