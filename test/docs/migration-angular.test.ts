@@ -1,15 +1,12 @@
 // The ngx-mqtt migration guide's two versions of the same Angular component run as written, in Chromium (Angular
 // compiles their templates in the page, JIT, without zone.js), against a private Mosquitto that stands in for the
 // guide's broker (test/docs/migration-kit.ts). The ngx-mqtt side gets the provider its comment shows.
-import type { Browser } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connect, type MQTTClient } from '../../lib/node.js'
+import { describe, expect, it } from 'vitest'
 import { noMosquitto } from '../support/binaries.js'
-import { launchChromium, noChromium } from '../support/chromium.js'
-import { Mosquitto } from '../support/mosquitto.js'
+import { noChromium } from '../support/chromium.js'
 import { uniquePrefix } from '../support/wait.js'
 import { blocks } from './docs-kit.js'
-import { bundleBlock, driveKitchen, GUIDE_TOPIC } from './migration-kit.js'
+import { bundleBlock, driveKitchen, kitchenPeers, GUIDE_TOPIC } from './migration-kit.js'
 
 const PAGE = 'migrate/ngx-mqtt.md'
 /** The ngx-mqtt block's provider, as its comment gives it. */
@@ -28,21 +25,7 @@ function mount(providers: string, imports: string): string {
 
 describe.skipIf(noMosquitto() || noChromium())(`docs/${PAGE}: both versions of the component run`, () => {
   const versions = blocks(PAGE).filter((b) => b.lang === 'ts')
-  let broker: Mosquitto
-  let browser: Browser
-  let device: MQTTClient
-
-  beforeAll(async () => {
-    broker = await Mosquitto.start({ persistence: false })
-    browser = await launchChromium()
-    device = connect(broker.tcpUrl, { clientId: `migration-angular-${process.pid}` })
-  })
-
-  afterAll(async () => {
-    await device?.end()
-    await browser?.close()
-    await broker?.dispose()
-  })
+  const peers = kitchenPeers('migration-angular')
 
   it('has the two versions side by side on the guide topic, the ngx-mqtt one with its provider in a comment', () => {
     expect(versions).toHaveLength(2)
@@ -56,14 +39,14 @@ describe.skipIf(noMosquitto() || noChromium())(`docs/${PAGE}: both versions of t
       const block = versions[index]
       expect(block, `the ${name} block`).toBeDefined()
       const topic = `${uniquePrefix('migration-angular')}/kitchen/temp`
-      const port = new URL(broker.wsUrl).port
+      const port = new URL(peers.broker.wsUrl).port
       // The JIT compiler first, as main.ts imports it before the app: the libraries' declarations need it as they load.
-      const code = "import '@angular/compiler'\n" + block!.code.replaceAll(GUIDE_TOPIC, topic).replaceAll('ws://localhost:9001', broker.wsUrl)
+      const code = "import '@angular/compiler'\n" + block!.code.replaceAll(GUIDE_TOPIC, topic).replaceAll('ws://localhost:9001', peers.broker.wsUrl)
       const entry = name === 'ngx-mqtt'
         ? mount(NGX_PROVIDER.replace('9001', port).replace('localhost', '127.0.0.1'), "import { MqttModule } from 'ngx-mqtt'")
         : mount('', '')
       const script = await bundleBlock(code, entry, { loader: 'ts', tsconfigRaw: { compilerOptions: { experimentalDecorators: true, useDefineForClassFields: false } } })
-      await driveKitchen(browser, script, device, topic, name)
+      await driveKitchen(peers.browser, script, peers.device, topic, name)
     }, 60_000)
   }
 })

@@ -6,8 +6,10 @@ import { join } from 'node:path'
 import { build, type BuildOptions } from 'esbuild'
 import type { Browser, Page } from 'playwright-core'
 import { first, firstValueFrom, timeout } from 'rxjs'
-import { expect } from 'vitest'
-import type { MQTTClient } from '../../lib/node.js'
+import { afterAll, beforeAll, expect } from 'vitest'
+import { connect, type MQTTClient } from '../../lib/node.js'
+import { launchChromium } from '../support/chromium.js'
+import { Mosquitto } from '../support/mosquitto.js'
 import { browserAliases } from '../support/link-under-test.js'
 import { servePages } from '../support/page-server.js'
 import { waitFor } from '../support/wait.js'
@@ -16,6 +18,29 @@ import { repoDir } from '../readme/readme-kit.js'
 /** The broker the guides' browser blocks connect to, and their topic. */
 export const GUIDE_URL = 'ws://localhost:9001'
 export const GUIDE_TOPIC = 'rooms/kitchen/temp'
+
+/** What a migration test drives a guide's app with: a private Mosquitto, Chromium, and a device client on the broker. */
+export interface KitchenPeers {
+  readonly broker: Mosquitto
+  readonly browser: Browser
+  readonly device: MQTTClient
+}
+
+/** Starts the peers before the describe block's tests and stops them after (call it in the block). */
+export function kitchenPeers(name: string): KitchenPeers {
+  const peers = {} as { broker: Mosquitto; browser: Browser; device: MQTTClient }
+  beforeAll(async () => {
+    peers.broker = await Mosquitto.start({ persistence: false })
+    peers.browser = await launchChromium()
+    peers.device = connect(peers.broker.tcpUrl, { clientId: `${name}-${process.pid}` })
+  })
+  afterAll(async () => {
+    await peers.device?.end()
+    await peers.browser?.close()
+    await peers.broker?.dispose()
+  })
+  return peers
+}
 
 /** Bundles a block and the entry code that starts it (`mount`), with the loader and options the block needs. */
 export async function bundleBlock(code: string, mount: string, options: Pick<BuildOptions, 'jsx' | 'tsconfigRaw'> & { loader: 'ts' | 'tsx' }): Promise<string> {

@@ -1,14 +1,11 @@
 // The mqtt-react-hooks migration guide's two versions of the same app run as written, in Chromium, against a
 // private Mosquitto that stands in for the guide's broker (test/docs/migration-kit.ts).
-import type { Browser } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connect, type MQTTClient } from '../../lib/node.js'
+import { describe, expect, it } from 'vitest'
 import { noMosquitto } from '../support/binaries.js'
-import { launchChromium, noChromium } from '../support/chromium.js'
-import { Mosquitto } from '../support/mosquitto.js'
+import { noChromium } from '../support/chromium.js'
 import { uniquePrefix } from '../support/wait.js'
 import { blocks } from './docs-kit.js'
-import { bundleBlock, driveKitchen, GUIDE_TOPIC, GUIDE_URL } from './migration-kit.js'
+import { bundleBlock, driveKitchen, kitchenPeers, GUIDE_TOPIC, GUIDE_URL } from './migration-kit.js'
 
 const PAGE = 'migrate/mqtt-react-hooks.md'
 /** Renders the block's `App`, as the app's entry would. */
@@ -16,21 +13,7 @@ const MOUNT = "import { createRoot as __createRoot } from 'react-dom/client'\nco
 
 describe.skipIf(noMosquitto() || noChromium())(`docs/${PAGE}: both versions of the app run`, () => {
   const versions = blocks(PAGE).filter((b) => b.lang === 'tsx')
-  let broker: Mosquitto
-  let browser: Browser
-  let device: MQTTClient
-
-  beforeAll(async () => {
-    broker = await Mosquitto.start({ persistence: false })
-    browser = await launchChromium()
-    device = connect(broker.tcpUrl, { clientId: `migration-react-${process.pid}` })
-  })
-
-  afterAll(async () => {
-    await device?.end()
-    await browser?.close()
-    await broker?.dispose()
-  })
+  const peers = kitchenPeers('migration-react')
 
   it('has the two versions side by side, both on the guide broker URL and topic', () => {
     expect(versions).toHaveLength(2)
@@ -45,10 +28,10 @@ describe.skipIf(noMosquitto() || noChromium())(`docs/${PAGE}: both versions of t
       const block = versions[index]
       expect(block, `the ${name} block`).toBeDefined()
       const topic = `${uniquePrefix('migration-react')}/kitchen/temp`
-      const code = block!.code.replaceAll(GUIDE_URL, broker.wsUrl).replaceAll(GUIDE_TOPIC, topic)
+      const code = block!.code.replaceAll(GUIDE_URL, peers.broker.wsUrl).replaceAll(GUIDE_TOPIC, topic)
       const script = await bundleBlock(code, MOUNT, { loader: 'tsx', jsx: 'automatic' })
       // The guide's status words: mqtt-react-hooks says "Connected", iotpubsub's Status says "connected".
-      await driveKitchen(browser, script, device, topic, name, (page) => page.getByRole('heading', { name: /Kitchen \((Connected|connected)\)/ }).waitFor({ timeout: 15_000 }))
+      await driveKitchen(peers.browser, script, peers.device, topic, name, (page) => page.getByRole('heading', { name: /Kitchen \((Connected|connected)\)/ }).waitFor({ timeout: 15_000 }))
     }, 60_000)
   }
 })
