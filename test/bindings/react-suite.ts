@@ -339,6 +339,9 @@ export function reactSuite({ React, createRoot, hooks, dom }: ReactKit): void {
         for (let i = 0; i < 20; i++) await publisher.publish(`${prefix}/events/d${i % 2}`, `e${i}`, { qos: 1 })
         await arrived
       })
+      // The last render may wait for the end of the frame the hook coalesces into (after act has returned).
+      const items = () => [...view.container.querySelectorAll('li')].map((li) => li.textContent).join(' ')
+      await waitFor(() => items() === 'd1:e15 d0:e16 d1:e17 d0:e18 d1:e19', 'the feed at e19', 5_000).catch(() => undefined)
       expect([...view.container.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['d1:e15', 'd0:e16', 'd1:e17', 'd0:e18', 'd1:e19'])
       expect(() => useMessagesWithBadLimit()).toThrow(RangeError)
       const packets = await settledPackets(broker, client, prefix)
@@ -359,6 +362,8 @@ export function reactSuite({ React, createRoot, hooks, dom }: ReactKit): void {
       const feed = await mount(h(StrictMode, null, h(Feed)))
       await during(() => arrival(client, exact, 'on'))
       await subscribed(client, wildcard)
+      // The wildcard's retained value comes after its SUBACK, and renders after act has returned.
+      await waitFor(() => any.text() === 'on', 'the retained value at the wildcard', 5_000).catch(() => undefined)
       expect([one.text(), any.text()]).toEqual(['on', 'on'])
       // A clear of another topic than the one shown leaves the wildcard's value.
       await during(async () => {
@@ -372,6 +377,9 @@ export function reactSuite({ React, createRoot, hooks, dom }: ReactKit): void {
         await publisher.publish(exact, '', { qos: 1, retain: true })
         await arrived
       })
+      // The exact and the wildcard subscription each get the clear, maybe in two reads: the second one's render
+      // then waits for the end of the frame the first one opened (after act has returned).
+      await waitFor(() => one.text() === 'none' && any.text() === 'none', 'both readers cleared', 5_000).catch(() => undefined)
       expect([one.text(), any.text()]).toEqual(['none', 'none'])
       expect([...feed.container.querySelectorAll('li')].map((li) => li.textContent)).toEqual(['a:on'])
     })

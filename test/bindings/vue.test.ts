@@ -128,6 +128,8 @@ describe.skipIf(noMosquitto())('iotpubsub/vue', () => {
     const cleared = Promise.all([arrival(client, exact, ''), arrival(client, wildcard, '')])
     await publisher.publish(exact, '', { qos: 1, retain: true })
     await cleared
+    // Each subscription gets the clear, maybe in two reads: the second one's update waits for the frame's end.
+    await waitFor(() => one.value === undefined && any.value === undefined, 'both refs cleared', 5_000).catch(() => undefined)
     expect([one.value, any.value]).toEqual([undefined, undefined])
     expect(all.value.map((m) => m.payload)).toEqual([{ on: true }])
     scope.stop()
