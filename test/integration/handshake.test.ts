@@ -3,14 +3,13 @@
 // a private Mosquitto, over each link. A browser cannot set headers: there they are a typed error, given as an
 // option or returned by the provider, never silently dropped.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { type MQTTClient, NotAuthorizedError, UnsupportedOptionError } from '../../lib/node.js'
+import { NotAuthorizedError, UnsupportedOptionError } from '../../lib/node.js'
 import { browserPlatform } from '../../lib/options/endpoints.js'
 import { resolveOptions } from '../../lib/options/resolve-options.js'
 import { noMosquitto } from '../support/binaries.js'
-import { ClientPool, waitForStatus } from '../support/clients.js'
+import { ClientPool, reconnected, waitForStatus } from '../support/clients.js'
 import { SigningGateway, signToken, signUrl } from '../support/gateway.js'
 import { Mosquitto } from '../support/mosquitto.js'
-import { next } from '../support/wait.js'
 
 const KEY = 'handshake-key'
 const MAX_AGE_MS = 2_000
@@ -29,11 +28,6 @@ describe.skipIf(noMosquitto())('WebSocket handshake options in Node', () => {
     await gateway?.close()
   })
   afterAll(() => broker?.dispose())
-
-  const reconnected = async (client: MQTTClient): Promise<void> => {
-    await next(client.status$, 'reconnecting', (s) => s.type === 'reconnecting', 20_000)
-    await next(client.status$, 'connected again', (s) => s.type === 'connected', 20_000)
-  }
 
   it('fixed headers and subprotocols on every handshake, and a bearer token refreshed per attempt', async () => {
     gateway = await SigningGateway.start({ brokerPort: broker.ports[1883] as number, key: KEY, maxAgeMs: MAX_AGE_MS, requireToken: true })

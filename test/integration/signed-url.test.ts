@@ -5,9 +5,9 @@
 // NotAuthorizedError, after one retry, not a storm. Over each link.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import WebSocket from 'ws'
-import { NotAuthorizedError, type MQTTClient, type Status } from '../../lib/node.js'
+import { NotAuthorizedError } from '../../lib/node.js'
 import { noMosquitto } from '../support/binaries.js'
-import { ClientPool, waitForStatus } from '../support/clients.js'
+import { ClientPool, reconnected, waitForStatus } from '../support/clients.js'
 import { type Handshake, SigningGateway, signUrl } from '../support/gateway.js'
 import { Mosquitto } from '../support/mosquitto.js'
 import { next, uniquePrefix } from '../support/wait.js'
@@ -18,12 +18,6 @@ const MAX_AGE_MS = 2_000
 /** The next handshake the gateway takes or refuses. */
 const handshake = (gateway: SigningGateway): Promise<Handshake> =>
   new Promise((done) => gateway.once('handshake', (h: Handshake) => done(h)))
-
-/** The client's next `connected` status after `reconnecting`: a reconnect that worked. */
-async function reconnected(client: MQTTClient): Promise<Status> {
-  await next(client.status$, 'reconnecting', (s) => s.type === 'reconnecting', 20_000)
-  return next(client.status$, 'connected again', (s) => s.type === 'connected', 20_000)
-}
 
 describe.skipIf(noMosquitto())('a URL signed afresh for every attempt', () => {
   let broker: Mosquitto

@@ -39,6 +39,17 @@ export function waitForStatus<T extends Status['type']>(client: MQTTClient, type
   )
 }
 
+/** The client's next `connected` after a `reconnecting`: a reconnect that worked (each step within `ms`). */
+export async function reconnected(client: MQTTClient, ms = 20_000): Promise<Extract<Status, { type: 'connected' }>> {
+  await waitForStatus(client, 'reconnecting', ms)
+  return firstValueFrom(
+    client.status$.pipe(
+      filter((s): s is Extract<Status, { type: 'connected' }> => s.type === 'connected'),
+      timeout({ first: ms, with: () => { throw new Error(`timed out after ${ms} ms waiting for the client to connect again`) } }),
+    ),
+  )
+}
+
 /** How many times the broker log says it received `packet` (SUBSCRIBE, UNSUBSCRIBE, ...) from `clientId`. */
 export function countInLog(log: string, packet: string, clientId: string): number {
   return log.split('\n').filter((line) => line.endsWith(`Received ${packet} from ${clientId}`)).length
