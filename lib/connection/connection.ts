@@ -4,12 +4,12 @@ import { noRetryCanFix } from '../options/attempt-credentials.js'
 import type { Connack, Link, LinkFailure } from '../link/link.js'
 import type { Endpoint, ResolvedOptions } from '../options/resolved-options.js'
 import type { ProtocolVersion, Status } from '../status.js'
-import { backoffDelay } from './backoff.js'
 import { closeVerdict, type Diagnosis, type TransportVerdict } from './close-verdict.js'
 import type { ConnectionListener } from './connection-listener.js'
 import { CredentialsPolicy } from './credentials-policy.js'
 import { errorFields, Log } from '../log/log.js'
 import { ProtocolNegotiation } from './protocol-negotiation.js'
+import { type NextAttempt, RetrySchedule } from './retry-schedule.js'
 import type { LivenessProbe } from './liveness.js'
 import { Broadcast } from '../rx/broadcast.js'
 
@@ -43,10 +43,7 @@ export class Connection {
   #failures: LinkFailure[] = []
   #accepted = false
   #ready = false
-  #attempt = 0
-  #endpointIndex = 0
-  #shortConnections = 0
-  #silentCloses = 0
+  readonly #schedule: RetrySchedule
   #epochCount = 0
   /** Where the attempt under way goes when the credentials provider chose (its `url`, or headers of its own). */
   #attemptEndpoint: Endpoint | undefined
@@ -79,6 +76,7 @@ export class Connection {
     this.#log = log
     this.#transportVerdict = transportVerdict
     this.#protocol = new ProtocolNegotiation(options.protocolVersion)
+    this.#schedule = new RetrySchedule(options.endpoints.length, options.reconnect)
     this.#credentials = new CredentialsPolicy({ username: options.username, password: options.password }, options.credentials)
     this.status$ = this.#status.value$
     this.#status.next({ type: 'connecting', url: this.url })
@@ -86,7 +84,7 @@ export class Connection {
 
   /** The broker URL in use, or the one the next attempt goes to. */
   get url(): string {
-    return (this.#attemptEndpoint ?? this.#options.endpoints[this.#endpointIndex] ?? this.#options.endpoints[0])?.url as string
+    return (this.#attemptEndpoint ?? this.#options.endpoints[this.#schedule.endpointIndex] ?? this.#options.endpoints[0])?.url as string
   }
 
   /** The SDK's own idea of the connection: accepted and not yet lost. */
@@ -126,7 +124,7 @@ export class Connection {
     if (this.#state.type !== 'opening') return
     this.#accepted = true
     this.#epochCount += 1
-    this.#silentCloses = 0
+    this.#schedule.accepted()
     this.#protocol.accepted()
     this.#credentials.accepted()
     this.#state = { type: 'connected', since: this.#now() }
@@ -174,8 +172,8 @@ export class Connection {
       {
         autoProtocol: protocol.auto,
         spoke5: protocol.spoke5,
-        silentCloses: this.#silentCloses,
-        shortConnections: this.#shortConnections,
+        silentCloses: this.#schedule.silentCloses,
+        shortConnections: this.#schedule.shortConnections,
         credentialsMayChange: this.#credentials.mayChange,
       },
       this.#transportVerdict,
@@ -219,7 +217,7 @@ export class Connection {
    */
   online(): void {
     if (this.#state.type === 'waiting') {
-      this.#attempt = 0
+      this.#schedule.startOver()
       return this.#skipWait('the browser is online again', 'online')
     }
     this.check('online')
@@ -268,7 +266,7 @@ export class Connection {
   #skipWait(reason: string, page: string): void {
     if (this.#state.type !== 'waiting') return
     clearTimeout(this.#state.timer)
-    this.#log.info('lifecycle', { url: this.url, page, attempt: this.#attempt + 1 }, `${reason}: trying ${this.url} now instead of waiting out the backoff`)
+    this.#log.info('lifecycle', { url: this.url, page, attempt: this.#schedule.attempt + 1 }, `${reason}: trying ${this.url} now instead of waiting out the backoff`)
     this.#state = { type: 'opening' }
     void this.#open()
   }
@@ -283,25 +281,18 @@ export class Connection {
       this.#protocol.fallBack(error instanceof ConnectionRefusedError ? 'refused' : 'silent')
       return this.#wait(0, error, false)
     }
-    if (!accepted && this.#protocol.closedUnanswered()) this.#silentCloses = 0
-    // Part of negotiating the protocol, not a lost connection: no status, no backoff.
-    if (diagnosis.silent) {
-      this.#silentCloses += 1
-      return this.#wait(0, error, false)
-    }
-    if (diagnosis.stable) this.#attempt = this.#shortConnections = 0
-    else if (diagnosis.short) this.#shortConnections += 1
-    if (diagnosis.delay === 'none' || atOnce) return this.#options.reconnect === false ? this.#fail(error) : this.#wait(0, error, true)
-    this.#endpointIndex = (this.#endpointIndex + 1) % this.#options.endpoints.length
-    this.#backOff(error)
+    if (!accepted && this.#protocol.closedUnanswered()) this.#schedule.accepted()
+    this.#next(this.#schedule.afterClose(diagnosis, atOnce), error)
   }
 
   /** Waits out the backoff before the next attempt; a client that does not reconnect ends instead. */
   #backOff(error: IotPubSubError): void {
-    const { reconnect } = this.#options
-    if (reconnect === false) return this.#fail(error)
-    this.#attempt += 1
-    this.#wait(backoffDelay(this.#attempt, reconnect), error, true)
+    this.#next(this.#schedule.backOff(), error)
+  }
+
+  #next(step: NextAttempt, error: IotPubSubError): void {
+    if (step.type === 'end') this.#fail(error)
+    else this.#wait(step.delay, error, step.report)
   }
 
   #wait(delay: number, error: IotPubSubError, report: boolean): void {
@@ -312,7 +303,7 @@ export class Connection {
     this.#state = { type: 'waiting', timer }
     if (!report) return
     const { url } = this
-    const attempt = Math.max(this.#attempt, 1)
+    const attempt = Math.max(this.#schedule.attempt, 1)
     this.#log.info('reconnecting', { url, attempt, delay }, `next attempt to ${url} in ${delay} ms`)
     this.#status.next({ type: 'reconnecting', url, attempt, delay, error })
   }
@@ -321,7 +312,7 @@ export class Connection {
   async #open(): Promise<void> {
     let username = this.#options.username
     let password = this.#options.password
-    let endpoint = this.#options.endpoints[this.#endpointIndex] ?? (this.#options.endpoints[0] as NonNullable<ResolvedOptions['endpoints'][0]>)
+    let endpoint = this.#options.endpoints[this.#schedule.endpointIndex] ?? (this.#options.endpoints[0] as NonNullable<ResolvedOptions['endpoints'][0]>)
     this.#attemptEndpoint = undefined
     if (this.#credentials.dynamic) {
       try {
@@ -339,7 +330,7 @@ export class Connection {
     }
     this.#log.info(
       'attempt',
-      { url: endpoint.url, attempt: this.#attempt + 1, protocolVersion: this.#protocol.version, username },
+      { url: endpoint.url, attempt: this.#schedule.attempt + 1, protocolVersion: this.#protocol.version, username },
       `connecting to ${endpoint.url} (MQTT ${this.#protocol.version === 5 ? '5' : '3.1.1'}${username === undefined ? '' : `, as ${JSON.stringify(username)}`})`,
     )
     this.#link.open({ endpoint, protocolVersion: this.#protocol.version, username, password })
