@@ -5,42 +5,11 @@ import type { PageLifecycle, PageReactions } from '../lifecycle/page-lifecycle.j
 import type { Log } from '../log/log.js'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import { heldLocks, type LockManager, whenReleased } from './locks.js'
-import { type Delivery, type ObserveRequest, type PublishRequest, type ToAll, type ToHub, type ToTab, toWireError, toWireStatus, type WireStatus } from './tab-protocol.js'
+import { HubTab, randomId } from './hub-tab.js'
+import { type ObserveRequest, type PublishRequest, type ToAll, type ToHub, toWireError, toWireStatus, type WireStatus } from './tab-protocol.js'
 
 /** How long a new hub waits for the tabs that are open to tell it what they observe before it connects. */
 const HELLO_WAIT_MS = 1_000
-
-/** What the hub knows of one tab: what it observes and publishes, and the channel to it. */
-class HubTab {
-  readonly wanted = new Map<number, ObserveRequest>()
-  readonly observing = new Map<number, { readonly qos: number; readonly subscription: Subscription }>()
-  readonly publishing = new Map<number, AbortController>()
-  readonly waiting: PublishRequest[] = []
-  #outbox: Delivery[] = []
-
-  readonly #hub: string
-
-  constructor(readonly id: string, readonly channel: BroadcastChannel, hub: string) {
-    this.#hub = hub
-  }
-
-  /** Messages go out in one post per burst (a microtask), not one per message. */
-  deliver(delivery: Delivery): void {
-    if (this.#outbox.push(delivery) === 1) queueMicrotask(() => this.flush())
-  }
-
-  post(message: ToTab): void {
-    this.flush()
-    this.channel.postMessage(message)
-  }
-
-  flush(): void {
-    if (this.#outbox.length === 0) return
-    const batch = this.#outbox
-    this.#outbox = []
-    this.channel.postMessage({ t: 'messages', hub: this.#hub, batch } satisfies ToTab)
-  }
-}
 
 /**
  * The tab that holds the shared connection: one engine client (the SDK's own, with a connection of its own)
@@ -53,6 +22,8 @@ export class Hub {
   readonly #inbox: BroadcastChannel
   readonly #all: BroadcastChannel
   readonly #tabs = new Map<string, HubTab>()
+  /** The tab and publish id of each QoS 1/2 message a tab handed over, by outbox id, until the hub answers it. */
+  readonly #owners = new Map<string, { readonly tab: HubTab; readonly id: number }>()
   /** Aborted when the hub steps down: it stops watching the tabs' locks. */
   readonly #alive = new AbortController()
   #engine: MQTTClient | undefined
@@ -119,6 +90,17 @@ export class Hub {
       }),
     ]
     for (const tab of this.#tabs.values()) this.#apply(tab)
+    // After the tabs' publishes are known: what the store restored that a tab hands over again is that tab's.
+    this.#watching.push(
+      engine.outbox$.subscribe(({ id, topic, state }) => {
+        if (this.#stepping) return
+        const owner = this.#owners.get(id)
+        // A message whose tab has gone (or never came) is every tab's to see.
+        if (!owner || this.#tabs.get(owner.tab.id) !== owner.tab) return this.#broadcast({ t: 'outbox', hub: this.id, outboxId: id, topic, state })
+        // The end of a flow reaches the tab as the publish's answer.
+        if (state === 'queued' || state === 'sent') owner.tab.post({ t: 'outbox', hub: this.id, id: owner.id, state })
+      }),
+    )
     return this.#finished
   }
 
@@ -254,14 +236,17 @@ export class Hub {
     tab.publishing.set(request.id, abort)
     const { topic, payload, qos, retain, properties, outboxId: id, expiresAt, collapse } = request
     const expiry = expiresAt === undefined ? undefined : Math.max(0.001, (expiresAt - Date.now()) / 1000)
+    if (id !== undefined) this.#owners.set(id, { tab, id: request.id })
     engine.publish(topic, payload, { qos, retain, properties, signal: abort.signal, id, expiry, collapse }).then(
-      () => this.#published(tab, request.id, undefined),
-      (error: unknown) => this.#published(tab, request.id, error),
+      () => this.#published(tab, request, undefined),
+      (error: unknown) => this.#published(tab, request, error),
     )
   }
 
-  #published(tab: HubTab, id: number, error: unknown): void {
+  #published(tab: HubTab, request: PublishRequest, error: unknown): void {
+    const { id, outboxId } = request
     tab.publishing.delete(id)
+    if (outboxId !== undefined && this.#owners.get(outboxId)?.tab === tab) this.#owners.delete(outboxId)
     // A publish the ending engine gave up is sent again by its tab, to the next hub.
     if (this.#stepping && error instanceof ClientClosedError) return
     // A tab that left (closed, reloaded) while its publish was in flight waits for no answer.
@@ -289,8 +274,4 @@ export class Hub {
       }
     })
   }
-}
-
-export function randomId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, '0')).join('')
 }

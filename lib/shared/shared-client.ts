@@ -15,7 +15,8 @@ import type { Status } from '../status.js'
 import type { OutboxEvent } from '../publish/outbox.js'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
 import { parseFilter } from '../topic.js'
-import { Hub, randomId } from './hub.js'
+import { Hub } from './hub.js'
+import { randomId } from './hub-tab.js'
 import { holdLock, type LockManager, queueForLock } from './locks.js'
 import { sharingGroup } from './sharing-group.js'
 import { TabPublisher } from './tab-publisher.js'
@@ -205,6 +206,7 @@ export class SharedClient extends ClientServices implements MQTTClient {
     }
     if (message.hub !== this.#hubId) return
     if (message.t === 'status') this.#onHubStatus(message.status)
+    else if (message.t === 'outbox') this.#publisher.restored(message.outboxId, message.topic, message.state)
     else this.#subscriptions.hubSubscriptions(message.subscriptions)
   }
 
@@ -225,6 +227,8 @@ export class SharedClient extends ClientServices implements MQTTClient {
     // and nothing orders its last posts before the next hub's announcement, which comes on another channel.
     if (message.t === 'messages') return this.#subscriptions.deliver(message.batch)
     if (message.t === 'published' && !message.error) return this.#publisher.settle(message.id, undefined)
+    // Durable in a replaced hub's store is durable: the hubs share the store.
+    if (message.t === 'outbox') return this.#publisher.outboxState(message.id, message.state)
     if (message.hub !== this.#hubId) return
     switch (message.t) {
       case 'failed':

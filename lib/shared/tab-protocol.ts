@@ -4,6 +4,7 @@
 import * as errors from '../errors.js'
 import { IotPubSubError } from '../errors.js'
 import type { MessageProperties, QoS } from '../message.js'
+import type { OutboxState } from '../publish/outbox.js'
 import type { PublishProperties } from '../options/client-options.js'
 import type { Status } from '../status.js'
 import type { SubscriptionInfo } from '../subscriptions/broker-subscription.js'
@@ -57,6 +58,8 @@ export type ToAll =
   | { readonly t: 'hub'; readonly hub: string }
   | { readonly t: 'status'; readonly hub: string; readonly status: WireStatus }
   | { readonly t: 'subscriptions'; readonly hub: string; readonly subscriptions: readonly SubscriptionInfo[] }
+  /** A message the hub's outbox holds that no open tab handed to it (restored from the store): every tab's outbox$ shows it. */
+  | { readonly t: 'outbox'; readonly hub: string; readonly outboxId: string; readonly topic: string; readonly state: OutboxState }
 
 /** The hub → one tab. */
 export type ToTab =
@@ -64,6 +67,8 @@ export type ToTab =
   | { readonly t: 'messages'; readonly hub: string; readonly batch: readonly Delivery[] }
   | { readonly t: 'failed'; readonly hub: string; readonly id: number; readonly error: WireError }
   | { readonly t: 'published'; readonly hub: string; readonly id: number; readonly error?: WireError }
+  /** The hub's outbox reports one of this tab's publishes `queued` (durable in its store) or `sent`. */
+  | { readonly t: 'outbox'; readonly hub: string; readonly id: number; readonly state: 'queued' | 'sent' }
 
 /** An SDK error as plain data: structured clone keeps only the standard error names and drops own fields. */
 export interface WireError {

@@ -1,5 +1,5 @@
 import { ClientClosedError, ConnectionLostError, type IotPubSubError, MessageExpiredError, MessageReplacedError, PublishTimeoutError } from '../errors.js'
-import { type OutboxEntry, OutboxEvents } from '../publish/outbox.js'
+import { type OutboxEntry, OutboxEvents, type OutboxState } from '../publish/outbox.js'
 import type { PublishOptions } from '../options/client-options.js'
 import { preparePublish } from '../publish/prepare-publish.js'
 import type { PublishRequest, ToHub } from './tab-protocol.js'
@@ -14,6 +14,14 @@ interface TabPublish {
   cleanup(): void
 }
 
+/** A message on this tab's `outbox$`: one of its publishes, or one the hub restored that no open tab handed over. */
+interface TabOutboxEntry extends OutboxEntry {
+  state: 'queued' | 'sent' | 'settled'
+  durable: boolean
+  /** Restored by the hub from its store, not published by this tab: it has no promise here. */
+  readonly restored: boolean
+}
+
 /**
  * One tab's publishes on a shared connection. The tab checks and encodes (so bad input fails at once, with
  * the same errors as a connection of its own), the hub publishes and answers. A QoS 1 or 2 publish whose hub
@@ -22,8 +30,12 @@ interface TabPublish {
  */
 export class TabPublisher {
   readonly #pending = new Map<number, TabPublish>()
-  /** This tab's QoS 1/2 messages, for its `outbox$`: `queued` when handed over, then how the hub answered. */
-  readonly outbox = new OutboxEvents<OutboxEntry>()
+  /**
+   * The QoS 1/2 messages of this tab, and those the hub restored from its store, for its `outbox$`: `queued` and
+   * `sent` as the hub's outbox reports them (`queued` once the message is durable in the hub's store), then how
+   * the hub answered.
+   */
+  readonly outbox = new OutboxEvents<TabOutboxEntry>()
   #nextId = 1
   #closed: IotPubSubError | undefined
   #hub: string | undefined
@@ -57,10 +69,7 @@ export class TabPublisher {
       ...(options.expiry === undefined ? {} : { expiresAt: Date.now() + options.expiry * 1000 }),
       ...(options.collapse ? { collapse: true } : {}),
     }
-    if (outboxId !== undefined) {
-      this.outbox.held.set(outboxId, { id: outboxId, topic, state: 'queued', durable: true })
-      this.outbox.emit(outboxId, topic, 'queued')
-    }
+    if (outboxId !== undefined) this.outbox.held.set(outboxId, { id: outboxId, topic, state: 'queued', durable: false, restored: false })
     return new Promise<void>((resolve, reject) => {
       const expire = (reason: string, cause?: unknown): void => {
         if (!this.#pending.has(id)) return
@@ -87,12 +96,51 @@ export class TabPublisher {
     this.#pending.delete(id)
     publish.cleanup()
     const { outboxId, topic } = publish.request
-    if (outboxId !== undefined && this.outbox.held.delete(outboxId)) {
-      this.outbox.emit(outboxId, topic, !error ? 'acknowledged' : error instanceof MessageExpiredError ? 'expired' : error instanceof MessageReplacedError ? 'replaced' : 'failed')
-    }
+    const entry = outboxId === undefined ? undefined : this.outbox.held.get(outboxId)
+    if (entry && !entry.restored) this.#settled(entry, !error ? 'acknowledged' : error instanceof MessageExpiredError ? 'expired' : error instanceof MessageReplacedError ? 'replaced' : 'failed')
     if (error) publish.reject(error)
     else publish.resolve()
     if (this.#pending.size === 0) this.#onDrained?.()
+  }
+
+  /** The hub's outbox reports one of this tab's publishes: durable in its store (`queued`), or `sent`. */
+  outboxState(id: number, state: 'queued' | 'sent'): void {
+    const request = this.#pending.get(id)?.request
+    if (request?.outboxId !== undefined) this.#report(request.outboxId, request.topic, state)
+  }
+
+  /**
+   * A message of the hub's outbox that no open tab handed to it (restored from its store after its tab was
+   * closed): shown on this tab's `outbox$` too. One of this tab's own, handed over again, is its own.
+   */
+  restored(outboxId: string, topic: string, state: OutboxState): void {
+    const entry = this.outbox.held.get(outboxId)
+    if (state === 'queued' || state === 'sent') return this.#report(outboxId, topic, state)
+    if (entry?.restored) this.#settled(entry, state)
+  }
+
+  #report(outboxId: string, topic: string, state: 'queued' | 'sent'): void {
+    let entry = this.outbox.held.get(outboxId)
+    if (!entry) {
+      entry = { id: outboxId, topic, state: 'queued', durable: false, restored: true }
+      this.outbox.held.set(outboxId, entry)
+    }
+    if (entry.state === 'settled') return
+    if (!entry.durable) {
+      entry.durable = true
+      this.outbox.emit(outboxId, entry.topic, 'queued')
+    }
+    if (state === 'sent') {
+      entry.state = 'sent'
+      this.outbox.emit(outboxId, entry.topic, 'sent')
+    }
+  }
+
+  /** A message leaves the outbox; one never reported `queued` leaves without a word, as with a connection of its own. */
+  #settled(entry: TabOutboxEntry, state: OutboxState): void {
+    this.outbox.held.delete(entry.id as string)
+    entry.state = 'settled'
+    if (entry.durable) this.outbox.emit(entry.id as string, entry.topic, state)
   }
 
   /** A hub that knows this tab: the publishes it has not seen go to it. */

@@ -130,8 +130,11 @@ describe.skipIf(noMosquitto() || noChromium())('the outbox in Chromium (IndexedD
       // The next tab's own ten, handed again to its new hub, are the ones its store held: each is sent once.
       await waitFor(async () => (await next.evaluate(`window.__stored('outbox-shared')`)) === 0, 'the store emptied', 15_000)
       expect([...got].sort()).toEqual([...Array.from({ length: 10 }, (_, i) => `a${i}`), ...Array.from({ length: 10 }, (_, i) => `b${i}`)].sort())
+      // The next tab's outbox$ shows its own ten and the closed tab's ten its hub restored, each queued then acknowledged once.
       const nextEvents = await events(next)
-      expect(nextEvents.filter((e) => e.state === 'acknowledged').map((e) => e.id).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `b${i}`).sort())
+      const all = [...Array.from({ length: 10 }, (_, i) => `a${i}`), ...Array.from({ length: 10 }, (_, i) => `b${i}`)].sort()
+      expect(nextEvents.filter((e) => e.state === 'acknowledged').map((e) => e.id).sort()).toEqual(all)
+      expect(nextEvents.filter((e) => e.state === 'queued').map((e) => e.id).sort()).toEqual(all)
     } finally {
       await context.close()
       await proxy.close()

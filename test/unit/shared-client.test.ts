@@ -8,7 +8,8 @@ import { resolveOptions } from '../../lib/options/resolve-options.js'
 import type { LockManager } from '../../lib/shared/locks.js'
 import { SharedClient } from '../../lib/shared/shared-client.js'
 import { sharingGroup } from '../../lib/shared/sharing-group.js'
-import type { ToHub, ToTab } from '../../lib/shared/tab-protocol.js'
+import type { OutboxEvent } from '../../lib/publish/outbox.js'
+import type { ToAll, ToHub, ToTab } from '../../lib/shared/tab-protocol.js'
 import { Log } from '../../lib/log/log.js'
 import { waitFor } from '../support/wait.js'
 
@@ -35,7 +36,7 @@ describe('a follower tab of a shared connection', () => {
     for (const channel of channels.splice(0)) channel.close()
   })
 
-  async function follower(clientId: string): Promise<{ client: SharedClient; toTab: BroadcastChannel; heard: ToHub[]; tab: () => string }> {
+  async function follower(clientId: string): Promise<{ client: SharedClient; toTab: BroadcastChannel; toAll: BroadcastChannel; heard: ToHub[]; tab: () => string }> {
     const options = { url: 'ws://127.0.0.1:1/', clientId, reconnect: false as const }
     const resolved = resolveOptions(options, browserRuntime.platform)
     const group = sharingGroup(options, resolved)
@@ -48,8 +49,9 @@ describe('a follower tab of a shared connection', () => {
     await waitFor(() => heard.some((m) => m.t === 'hello'), 'the tab\'s hello', 5_000)
     const tab = (): string => heard[0]!.tab
     const toTab = new BroadcastChannel(`${group}:tab:${tab()}`)
-    channels.push(toTab)
-    return { client, toTab, heard, tab }
+    const toAll = new BroadcastChannel(`${group}:all`)
+    channels.push(toTab, toAll)
+    return { client, toTab, toAll, heard, tab }
   }
 
   it('keeps the messages a replaced hub received and acknowledged, posted after the next hub announced itself', async () => {
@@ -94,6 +96,51 @@ describe('a follower tab of a shared connection', () => {
     // Hub B then answers the second one (handed over to it): that is its outcome.
     toTab.postMessage({ t: 'published', hub: 'hub-b', id: requests[1]! } satisfies ToTab)
     await expect(second).resolves.toBeUndefined()
+  })
+
+  it('reports a publish queued on outbox$ only once the hub says it is durable, then sent and acknowledged as the hub reports them', async () => {
+    const { client, toTab, heard } = await follower(`shared-outbox-${process.pid}`)
+    const events: OutboxEvent[] = []
+    client.outbox$.subscribe((e) => events.push(e))
+    toTab.postMessage({ t: 'welcome', hub: 'hub-a', clientId: 'c', status: connected, subscriptions: [] } satisfies ToTab)
+    const done = client.publish('valves/1/set', 'open', { qos: 1, id: 'cmd-1' })
+    const request = await waitFor(() => heard.flatMap((m) => (m.t === 'publish' ? [m.publish] : []))[0], 'the publish at the hub', 5_000)
+    expect(request.outboxId).toBe('cmd-1')
+    // Handed over is not durable: until the hub's store has it, a closed tab may lose it.
+    toTab.postMessage({ t: 'outbox', hub: 'hub-a', id: request.id, state: 'queued' } satisfies ToTab)
+    toTab.postMessage({ t: 'outbox', hub: 'hub-a', id: request.id, state: 'queued' } satisfies ToTab)
+    toTab.postMessage({ t: 'outbox', hub: 'hub-a', id: request.id, state: 'sent' } satisfies ToTab)
+    await waitFor(() => events.length === 2, 'queued and sent', 5_000)
+    toTab.postMessage({ t: 'published', hub: 'hub-a', id: request.id } satisfies ToTab)
+    await done
+    expect(events).toEqual([
+      { id: 'cmd-1', topic: 'valves/1/set', state: 'queued' },
+      { id: 'cmd-1', topic: 'valves/1/set', state: 'sent' },
+      { id: 'cmd-1', topic: 'valves/1/set', state: 'acknowledged' },
+    ])
+    // A late subscriber is told nothing of a message that has left the outbox.
+    const late: OutboxEvent[] = []
+    client.outbox$.subscribe((e) => late.push(e)).unsubscribe()
+    expect(late).toEqual([])
+  })
+
+  it('shows the messages the hub restored from its store that no open tab handed over, and keeps quiet about one it never saw queued', async () => {
+    const { client, toTab, toAll } = await follower(`shared-restored-${process.pid}`)
+    const events: OutboxEvent[] = []
+    client.outbox$.subscribe((e) => events.push(e))
+    toTab.postMessage({ t: 'welcome', hub: 'hub-a', clientId: 'c', status: connected, subscriptions: [] } satisfies ToTab)
+    await waitFor(async () => (await new Promise<string>((r) => client.status$.subscribe((s) => r(s.type)).unsubscribe())) === 'connected', 'connected through hub A', 5_000)
+    toAll.postMessage({ t: 'outbox', hub: 'hub-a', outboxId: 'old-9', topic: 'valves/2/set', state: 'acknowledged' } satisfies ToAll)
+    toAll.postMessage({ t: 'outbox', hub: 'hub-a', outboxId: 'old-1', topic: 'valves/1/set', state: 'queued' } satisfies ToAll)
+    await waitFor(() => events.length === 1, 'the restored message queued', 5_000)
+    // A subscriber after the fact is told of it too, as with a connection of its own.
+    const late: OutboxEvent[] = []
+    client.outbox$.subscribe((e) => late.push(e)).unsubscribe()
+    expect(late).toEqual([{ id: 'old-1', topic: 'valves/1/set', state: 'queued' }])
+    toAll.postMessage({ t: 'outbox', hub: 'hub-a', outboxId: 'old-1', topic: 'valves/1/set', state: 'sent' } satisfies ToAll)
+    toAll.postMessage({ t: 'outbox', hub: 'hub-a', outboxId: 'old-1', topic: 'valves/1/set', state: 'acknowledged' } satisfies ToAll)
+    await waitFor(() => events.length === 3, 'sent and acknowledged', 5_000)
+    expect(events.map((e) => `${e.id} ${e.state}`)).toEqual(['old-1 queued', 'old-1 sent', 'old-1 acknowledged'])
   })
 })
 
