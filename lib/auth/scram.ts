@@ -5,12 +5,13 @@
  */
 import { AuthenticationError, UnsupportedOptionError } from '../errors.js'
 import type { AuthExchange, AuthMethod } from './auth-method.js'
+import { saslprep, SaslprepError } from './saslprep.js'
 
 /** Options of {@link scramSha256}. */
 export interface ScramOptions {
-  /** The user name, printable ASCII (see {@link scramSha256} on SASLprep). */
+  /** The user name, any Unicode text that SASLprep accepts (see {@link scramSha256}). */
   username: string
-  /** The password, printable ASCII. Never logged. */
+  /** The password, any Unicode text that SASLprep accepts. Never logged, nor quoted in an error. */
   password: string
   /** Milliseconds after each successful exchange when the client re-authenticates on the live connection; absent: never. */
   renewIn?: number
@@ -31,9 +32,12 @@ const MAX_ITERATIONS = 1_000_000
  * `AuthenticationError`). The exchange: the CONNECT carries `n,,n=user,r=nonce`, the broker's AUTH 0x18 its salt,
  * iterations and nonce, the client's AUTH 0x18 the proof, and the CONNACK (or AUTH 0x00) the server signature.
  *
- * SASLprep (RFC 4013), which RFC 5802 asks for, is the identity on printable ASCII; a username or password
- * with any other character (a control character, anything beyond ASCII) is refused with
- * `UnsupportedOptionError` rather than prepared by tables this SDK does not ship.
+ * The username and password are prepared with SASLprep (RFC 4013), as RFC 5802 asks and as brokers and
+ * databases that store SCRAM verifiers do: non-ASCII spaces become U+0020, soft hyphens and other characters
+ * "commonly mapped to nothing" go, and NFKC normalisation makes `Ⅸ` and `IX`, or a precomposed `ü` and `u`
+ * with a combining diaeresis, the same. One that SASLprep prohibits (a control or private use character, a
+ * right-to-left string mixed with left-to-right letters) or that is empty after it is refused here, with
+ * `UnsupportedOptionError`, rather than failing at the broker as a wrong password.
  *
  * @example
  * ```ts
@@ -43,22 +47,22 @@ const MAX_ITERATIONS = 1_000_000
  */
 export function scramSha256(options: ScramOptions): AuthMethod {
   const { username, password, renewIn } = options ?? ({} as ScramOptions)
-  const user = printable('username', username)
-  printable('password', password)
+  const user = prepared('username', username)
+  const secret = prepared('password', password)
   if (renewIn !== undefined && !(typeof renewIn === 'number' && renewIn >= 0)) {
     throw new UnsupportedOptionError(`\`scramSha256({ renewIn })\` takes milliseconds (a number from 0), not ${String(renewIn)}`)
   }
   const saslName = user.replace(/=/g, '=3D').replace(/,/g, '=2C')
   return {
     method: 'SCRAM-SHA-256',
-    start: () => scramExchange(saslName, password, randomNonce(), renewIn),
+    start: () => scramExchange(saslName, secret, randomNonce(), renewIn),
   }
 }
 
 /**
  * One SCRAM-SHA-256 exchange with a given client nonce: what `scramSha256().start()` returns, exposed so
- * that RFC 7677's test vector (whose nonce is fixed) can be replayed. `saslName` is the username with `=` and
- * `,` escaped.
+ * that RFC 7677's test vector (whose nonce is fixed) can be replayed. `saslName` is the prepared username
+ * with `=` and `,` escaped, `password` the prepared password.
  *
  * @internal
  */
@@ -100,14 +104,19 @@ export function scramExchange(saslName: string, password: string, nonce: string,
   }
 }
 
-function printable(name: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '' || !/^[\x20-\x7e]*$/.test(value)) {
-    const what = typeof value === 'string' ? (value === '' ? 'empty' : 'not printable ASCII') : `a ${typeof value}`
-    throw new UnsupportedOptionError(
-      `\`scramSha256({ ${name} })\` must be a non-empty string of printable ASCII (SASLprep of other characters is not supported); it is ${what}`,
-    )
+/** SASLprep of one option, or `UnsupportedOptionError` naming it (the password's error shows no code point). */
+function prepared(name: 'username' | 'password', value: unknown): string {
+  if (typeof value !== 'string') throw new UnsupportedOptionError(`\`scramSha256({ ${name} })\` must be a string; it is a ${typeof value}`)
+  let result: string
+  try {
+    result = saslprep(value)
+  } catch (error) {
+    if (!(error instanceof SaslprepError)) throw error
+    const why = name === 'password' ? `${error.rule}, which SASLprep prohibits` : error.message
+    throw new UnsupportedOptionError(`\`scramSha256({ ${name} })\` ${why} (RFC 4013)`)
   }
-  return value
+  if (result === '') throw new UnsupportedOptionError(`\`scramSha256({ ${name} })\` must not be empty${value === '' ? '' : ' after SASLprep (it holds only characters mapped to nothing)'}`)
+  return result
 }
 
 /** `a=value` pairs, comma-separated (RFC 5802 section 5); a value may hold `=` (base64). */

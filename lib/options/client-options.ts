@@ -134,11 +134,13 @@ export interface ClientOptions {
   credentials?: () => Credentials | Promise<Credentials>
   /**
    * Node only: the proxy to reach the broker through, as a URL: `http://user:pass@proxy:3128` (HTTP CONNECT,
-   * Basic authentication) or `socks5://user:pass@proxy:1080` (`socks5h://` resolves the broker's name at the
-   * proxy). Default: the environment, read once by `connect()` as curl reads it (`HTTP_PROXY` for ws://,
-   * `HTTPS_PROXY` for wss://, `ALL_PROXY` for mqtt:// and mqtts:// and as every one's fallback, `NO_PROXY`
-   * honoured; lowercase names too). `false`: never a proxy. In a browser, `UnsupportedOptionError` (the
-   * browser's own proxy settings apply).
+   * Basic authentication), `https://proxy:443` (the same inside TLS to the proxy, verified against Node's CAs:
+   * a private CA goes in `NODE_EXTRA_CA_CERTS`) or `socks5://user:pass@proxy:1080` (`socks5h://` resolves the
+   * broker's name at the proxy). Default: the environment, read once by `connect()` as curl reads it
+   * (`HTTP_PROXY` for ws://, `HTTPS_PROXY` for wss://, `ALL_PROXY` for mqtt:// and mqtts:// and as every one's
+   * fallback; lowercase names too), with `NO_PROXY` honoured: host names and domains (`.corp`), addresses and
+   * CIDR ranges (`10.0.0.0/8`, `::1`), each with an optional `:port`, or `*`. `false`: never a proxy. In a
+   * browser, `UnsupportedOptionError` (the browser's own proxy settings apply).
    *
    * @example
    * ```ts

@@ -1,6 +1,8 @@
 import { lookup } from 'node:dns'
 import { connect as connectTcp, isIP, type Socket } from 'node:net'
 import { Duplex } from 'node:stream'
+import { connect as connectTls } from 'node:tls'
+import { isCertificateFailure } from '../connection/refusal.js'
 import type { ProxyEndpoint } from '../options/resolved-options.js'
 import { proxyHandshake, type ProxyAnswer } from './proxy-handshake.js'
 
@@ -8,16 +10,19 @@ import { proxyHandshake, type ProxyAnswer } from './proxy-handshake.js'
  * The codes of a tunnel's errors, which the Node entry reads (lib/connection/close-diagnosis.ts):
  * `ERR_PROXY_AUTH` the proxy refused its credentials (HTTP 401/407, SOCKS5 authentication), `ERR_PROXY_REFUSED`
  * it would not connect to the broker (HTTP 403, 502, ...; a SOCKS5 reply other than success),
- * `ERR_PROXY_UNREACHABLE` no connection to the proxy itself, `ERR_PROXY_PROTOCOL` it answered something else.
+ * `ERR_PROXY_UNREACHABLE` no connection to the proxy itself, `ERR_PROXY_TLS` an https:// proxy's certificate
+ * did not verify, `ERR_PROXY_PROTOCOL` it answered something else.
  */
-export type ProxyErrorCode = 'ERR_PROXY_AUTH' | 'ERR_PROXY_REFUSED' | 'ERR_PROXY_UNREACHABLE' | 'ERR_PROXY_PROTOCOL'
+export type ProxyErrorCode = 'ERR_PROXY_AUTH' | 'ERR_PROXY_REFUSED' | 'ERR_PROXY_UNREACHABLE' | 'ERR_PROXY_TLS' | 'ERR_PROXY_PROTOCOL'
 
 /**
  * A stream to `host:port` through an HTTP CONNECT or SOCKS5 proxy, usable at once: what is written before the
  * tunnel is open waits for it (the CONNECT, a TLS ClientHello), and `connect` is emitted when it opens, as a
  * TCP socket does. A failure is an `error` whose `code` is a {@link ProxyErrorCode} and whose message names
  * the proxy (never its password). Both links take it where they would take a socket: the lean link's
- * transports, and MQTT.js's streams and `ws`'s `createConnection`.
+ * transports, and MQTT.js's streams and `ws`'s `createConnection`. An https:// proxy is reached over TLS first,
+ * its certificate verified against Node's CAs (with `NODE_EXTRA_CA_CERTS`, as for any Node program); a TLS
+ * broker's own TLS then runs inside that, end to end.
  *
  * @example
  * ```ts
@@ -38,14 +43,21 @@ export class ProxyTunnel extends Duplex {
   constructor(proxy: ProxyEndpoint, host: string, port: number) {
     super({ allowHalfOpen: false })
     this.#proxy = proxy
-    const socket = connectTcp({ host: proxy.hostname, port: proxy.port })
+    const secure = proxy.url.startsWith('https:')
+    const socket = secure
+      ? connectTls({ host: proxy.hostname, port: proxy.port, ...(isIP(proxy.hostname) === 0 ? { servername: proxy.hostname } : {}), ALPNProtocols: ['http/1.1'] })
+      : connectTcp({ host: proxy.hostname, port: proxy.port })
     this.#socket = socket
     socket.setNoDelay(true)
     const unreachable = (error: Error & { code?: string }): void => {
-      this.destroy(proxyError('ERR_PROXY_UNREACHABLE', `the proxy ${proxy.url} could not be reached (${error.code ?? error.message})`))
+      this.destroy(
+        isCertificateFailure(error.code)
+          ? proxyError('ERR_PROXY_TLS', `the proxy ${proxy.url} did not pass TLS verification (${error.code}: ${error.message}); a proxy with a private CA needs it in NODE_EXTRA_CA_CERTS`)
+          : proxyError('ERR_PROXY_UNREACHABLE', `the proxy ${proxy.url} could not be reached (${error.code ?? error.message})`),
+      )
     }
     socket.once('error', unreachable)
-    socket.once('connect', () => {
+    socket.once(secure ? 'secureConnect' : 'connect', () => {
       socket.removeListener('error', unreachable)
       socket.on('error', (error) => this.destroy(error))
       void this.#handshake(host, port)

@@ -3,12 +3,13 @@ import { NotAuthorizedError, ProxyAuthenticationError, ProxyError } from '../err
 import type { LinkFailure } from '../link/link.js'
 
 /** The proxy's errors, by the codes a tunnel gives them (lib/transport/proxy-tunnel.ts). */
-const PROXY_CODE = /^ERR_PROXY_(AUTH|REFUSED|UNREACHABLE|PROTOCOL)$/
+const PROXY_CODE = /^ERR_PROXY_(AUTH|REFUSED|UNREACHABLE|TLS|PROTOCOL)$/
 
 /**
  * What Node's proxy tunnels and a refused WebSocket handshake mean (the Node entry's reading, from
  * lib/connection/close-diagnosis.ts): the proxy refused its credentials, final ({@link ProxyAuthenticationError});
- * the proxy refused the tunnel, was out of reach or spoke another protocol, retried ({@link ProxyError}); a
+ * an https:// proxy's certificate did not verify, final ({@link ProxyError}: no retry can fix it); the proxy
+ * refused the tunnel, was out of reach or spoke another protocol, retried ({@link ProxyError}); a
  * handshake answered 401 or 403, the URL's signature or token refused ({@link NotAuthorizedError}), retried
  * while a credentials provider returns another URL or other headers.
  *
@@ -26,5 +27,6 @@ export function proxyVerdict(failure: LinkFailure): TransportFailure | undefined
   if (failure.type !== 'socket' || failure.code === undefined || !PROXY_CODE.test(failure.code)) return undefined
   const { message } = failure
   if (failure.code === 'ERR_PROXY_AUTH') return { fatal: true, credentials: true, message, error: new ProxyAuthenticationError(message) }
+  if (failure.code === 'ERR_PROXY_TLS') return { fatal: true, message, error: new ProxyError(message) }
   return { fatal: false, message, error: new ProxyError(message) }
 }

@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { connect } from 'node:net'
+import { connect, type Socket } from 'node:net'
+import { createServer as createTlsServer } from 'node:tls'
 import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { findBinary, missing } from './binaries.js'
@@ -137,6 +138,49 @@ export async function startDante(options: { user: string; password: string }): P
   const proxy = new ProxyProcess(port, dir, logFile, child)
   await listening(proxy, child)
   return proxy
+}
+
+/** A TLS-terminating front on loopback: what makes tinyproxy an https:// proxy. */
+export interface TlsFront {
+  readonly port: number
+  /** Connections whose TLS handshake succeeded, and those whose handshake failed. */
+  readonly counts: { secure: number; failed: number }
+  close(): Promise<void>
+}
+
+/**
+ * A Node TLS server on a free loopback port that hands each connection's plaintext to `127.0.0.1:target`
+ * (tinyproxy): the client speaks TLS to "the proxy", then CONNECT inside it, as to a corporate https:// proxy.
+ */
+export async function startTlsFront(options: { target: number; cert: string; key: string }): Promise<TlsFront> {
+  const sockets = new Set<Socket>()
+  const counts = { secure: 0, failed: 0 }
+  const server = createTlsServer({ cert: options.cert, key: options.key }, (secure) => {
+    counts.secure++
+    const upstream = connect({ host: '127.0.0.1', port: options.target })
+    for (const socket of [secure, upstream]) {
+      sockets.add(socket)
+      socket.once('close', () => sockets.delete(socket))
+      socket.on('error', () => {
+        secure.destroy()
+        upstream.destroy()
+      })
+    }
+    secure.pipe(upstream).pipe(secure)
+  })
+  server.on('tlsClientError', () => counts.failed++)
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  const address = server.address()
+  if (address === null || typeof address === 'string') throw new Error('the TLS front has no port')
+  return {
+    port: address.port,
+    counts,
+    close: () =>
+      new Promise<void>((done) => {
+        for (const socket of sockets) socket.destroy()
+        server.close(() => done())
+      }),
+  }
 }
 
 /** Resolves once the proxy takes TCP connections (neither logs that it listens at the levels used here). */
