@@ -12,6 +12,14 @@ export interface AuthFlowHost {
 
 /** The shortest wait before a re-authentication, so that a method that asks for one at once cannot loop. */
 const MIN_RENEW_MS = 1_000
+/** The longest: a timer fires after 1 ms beyond it (and `NaN` at once), which would re-authenticate in a loop. */
+const MAX_RENEW_MS = 2 ** 31 - 1
+
+/** The method's data as the AUTH or CONNECT can carry it; anything else fails the exchange, not the encoder. */
+function checked(data: unknown): Uint8Array | undefined {
+  if (data === undefined || (data instanceof Uint8Array && data.length <= 0xffff)) return data
+  throw new Error(`the method's data must be a Uint8Array of at most 65535 bytes, not ${data instanceof Uint8Array ? data.length : typeof data}`)
+}
 
 /**
  * The client's side of MQTT 5 enhanced authentication (4.12) on one link: an exchange per connection attempt
@@ -71,7 +79,7 @@ export class AuthFlow {
     const reauth = this.#pending === 'reauth'
     const answer = async () => {
       if (!exchange.next) throw new Error(`${this.#method.method} takes no further step, but the broker asked for one`)
-      return exchange.next(packet.properties?.authenticationData)
+      return checked(await exchange.next(packet.properties?.authenticationData))
     }
     answer().then(
       (data) => generation === this.#generation && this.#host.send(this.#packet(0x18, data)),
@@ -94,7 +102,7 @@ export class AuthFlow {
     }
     const renewIn = exchange?.renewIn
     clearTimeout(this.#renewal)
-    if (typeof renewIn === 'number') this.#renewal = setTimeout(() => this.#reauthenticate(), Math.max(MIN_RENEW_MS, renewIn))
+    if (typeof renewIn === 'number' && renewIn <= MAX_RENEW_MS) this.#renewal = setTimeout(() => this.#reauthenticate(), Math.max(MIN_RENEW_MS, renewIn))
     return undefined
   }
 
@@ -119,7 +127,7 @@ export class AuthFlow {
       const exchange = await this.#method.start(kind === 'connect' ? 'connect' : 'reauthenticate')
       if (generation !== this.#generation) return undefined
       this.#exchange = exchange
-      return [exchange.data]
+      return [checked(exchange.data)]
     } catch (error) {
       if (generation === this.#generation) this.#host.failed(describe(error), kind === 'reauth')
       return undefined

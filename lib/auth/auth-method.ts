@@ -46,7 +46,10 @@ export interface AuthMethod {
  * ```
  */
 export interface AuthExchange {
-  /** The Authentication Data of the CONNECT (or of the AUTH 0x19 that starts a re-authentication); none if absent. */
+  /**
+   * The Authentication Data of the CONNECT (or of the AUTH 0x19 that starts a re-authentication); none if absent.
+   * At most 65,535 bytes, as is what `next` returns: anything else fails the exchange (`AuthenticationError`).
+   */
   readonly data?: Uint8Array | undefined
   /**
    * Answers the broker's AUTH 0x18 (its Authentication Data, if any) with the data of the client's AUTH 0x18.
@@ -61,7 +64,7 @@ export interface AuthExchange {
   done?(final: Uint8Array | undefined): void
   /**
    * Milliseconds after this exchange succeeds when the client re-authenticates on the live connection (before a
-   * token expires), at least one second later; absent: never.
+   * token expires), at least one second later; absent, `NaN` or over 2^31 − 1 (about 24.8 days): never.
    */
   readonly renewIn?: number | undefined
 }
