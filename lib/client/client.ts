@@ -223,7 +223,22 @@ export class Client extends ClientServices implements MQTTClient {
     this.subscriptions.completeAll()
     if (!force) await this.publisher.drain(deadline - Math.min(DISCONNECT_RESERVE_MS, timeout / 4))
     await this.#connection.stop({ force, timeout: Math.max(0, deadline - Date.now()) })
-    await this.publisher.closeStore()
+    await this.#closeStore(deadline)
+  }
+
+  /** The app's store may fail to close, or never answer: `end()` still resolves, by its deadline at the latest. */
+  async #closeStore(deadline: number): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const closed = this.publisher.closeStore().then(
+      () => true,
+      (error: unknown) => {
+        this.#log.warn('store-error', errorFields(error), `the store failed to close: ${String((error as Error | undefined)?.message ?? error)}`)
+        return true
+      },
+    )
+    const answered = await Promise.race([closed, new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()))))])
+    clearTimeout(timer)
+    if (!answered) this.#log.warn('store-error', {}, 'the store did not close within end()\'s timeout: end() goes on without it')
   }
 
   /** The connection lifecycle stopped for good: settle everything. */

@@ -39,6 +39,8 @@ export interface CloseContext {
   readonly shortConnections: number
   /** Refused credentials: whether a retry can bring other ones (a provider that returned new credentials). */
   readonly credentialsMayChange: boolean
+  /** The client logs in with MQTT 5 enhanced authentication: a close before CONNACK may come amid its exchange. */
+  readonly enhancedAuth?: boolean
 }
 
 /** What to do after a close, and why it happened. */
@@ -100,6 +102,8 @@ export function closeVerdict(facts: CloseFacts, context: CloseContext, transport
   if (failure) return retry(describe(failure, told) as IotPubSubError, { stable })
   if (!facts.accepted) {
     const unanswered = 'the broker closed the connection before answering the CONNECT'
+    // The broker may well have answered, with AUTH: the exchange broke off, and MQTT 5 is certain.
+    if (context.enhancedAuth) return retry(new ConnectionLostError('the connection closed during the login (MQTT 5 enhanced authentication), before the broker\'s CONNACK'))
     if (facts.protocol === 5) {
       // Some brokers (RabbitMQ 3.10) close an MQTT 5 CONNECT without a CONNACK; so does a proxy in front of a
       // broker that is down, once in a while. Only a repeated silent close counts as "no MQTT 5 here".

@@ -21,6 +21,9 @@ export type { ConnectionListener } from './connection-listener.js'
  */
 export const CHECK_TIMEOUT_MS = 3_000
 
+/** What a provider's deadline rejects with: no value a provider could throw. */
+const PROVIDER_LATE = Symbol('late')
+
 type State =
   | { readonly type: 'opening' }
   | { readonly type: 'connected'; readonly since: number }
@@ -175,6 +178,7 @@ export class Connection {
         silentCloses: this.#schedule.silentCloses,
         shortConnections: this.#schedule.shortConnections,
         credentialsMayChange: this.#credentials.mayChange,
+        enhancedAuth: this.#options.auth !== undefined,
       },
       this.#transportVerdict,
     )
@@ -315,14 +319,24 @@ export class Connection {
     let endpoint = this.#options.endpoints[this.#schedule.endpointIndex] ?? (this.#options.endpoints[0] as NonNullable<ResolvedOptions['endpoints'][0]>)
     this.#attemptEndpoint = undefined
     if (this.#credentials.dynamic) {
+      // The provider's time counts against the attempt's: one that never answers fails the attempt.
+      const ms = this.#options.connectTimeout
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(PROVIDER_LATE), ms)))
       try {
-        ;({ username, password, endpoint = endpoint } = await this.#credentials.next(endpoint))
+        ;({ username, password, endpoint = endpoint } = await Promise.race([this.#credentials.next(endpoint), late]))
       } catch (error) {
         if (this.#state.type !== 'opening') return
         // What this client cannot do at all (headers in a browser): no retry can fix it.
         if (noRetryCanFix(error)) return this.#fail(error as IotPubSubError)
         // A provider that fails is a failed attempt: back off and ask again.
-        return this.#backOff(new ConnectionRefusedError('the credentials provider failed', { cause: error }))
+        return this.#backOff(
+          error === PROVIDER_LATE
+            ? new ConnectionRefusedError(`the credentials provider did not answer within connectTimeout (${ms} ms)`)
+            : new ConnectionRefusedError('the credentials provider failed', { cause: error }),
+        )
+      } finally {
+        clearTimeout(timer)
       }
       // end() while the provider was thinking: no connection is opened.
       if (this.#state.type !== 'opening') return

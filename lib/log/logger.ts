@@ -57,5 +57,5 @@ export type LogEvent =
   | 'handler-error'
   | 'lifecycle'
   | 'shared'
-  /** The outbox's store could not record a change (the message goes on). */
+  /** The outbox's store could not record a change (the message goes on), or failed to close, or did not close in time. */
   | 'store-error'

@@ -199,9 +199,7 @@ describe.skipIf(noMosquitto() || noCompiler())(`enhanced authentication under co
       expect(thrown).toEqual([])
     })
 
-    // A known defect, reported and not fixed here (lib/connection/close-verdict.ts): marked `fails`, so that the fix
-    // turns it red until the mark is removed.
-    it.fails("KNOWN DEFECT: a cut in the login's exchange is reported as a broker that may speak only 3.1.1 (which `auth` cannot use)", async () => {
+    it("a cut in the login's exchange is reported as such, not as a broker that may speak only 3.1.1 (which `auth` cannot use)", async () => {
       const proxy = await MqttFaultProxy.start(broker.ports[1883] as number)
       proxies.push(proxy)
       proxy.inject({ direction: 'in', type: 'AUTH', action: { kind: 'cut-after' } })
