@@ -78,6 +78,25 @@ describe.skipIf(noMosquitto() || noCompiler())('MQTT 5 enhanced authentication a
       expect(pluginLines(await broker.log(), client.clientId, 'authentication SCRAM-SHA-256', 'accepted')).toBe(1)
     })
 
+    it('prepares the password with SASLprep: one typed in decomposed form logs in where the broker keeps it composed', async () => {
+      // The broker's password is "pässwörd" in NFC; the user's keyboard gave "a" + U+0308 (NFD). Both are the same
+      // password to a person, and SASLprep (NFKC) makes them the same bytes.
+      const composed = 'p\u00e4ssw\u00f6rd'
+      const other = await Mosquitto.start({
+        persistence: false,
+        extra: ['log_type all'],
+        plugins: [{ path: plugin.path, options: { username: USER, password: composed, token_secret: SECRET } }],
+      })
+      try {
+        const client = pool.connect(other.tcpUrl, { auth: scramSha256({ username: USER, password: composed.normalize('NFD') }), reconnect: false })
+        await waitForStatus(client, 'connected', 20_000)
+        expect(pluginLines(await other.log(), client.clientId, 'authentication SCRAM-SHA-256', 'accepted')).toBe(1)
+        await client.end()
+      } finally {
+        await other.dispose()
+      }
+    })
+
     it('ends the client on a wrong password with NotAuthorizedError after one exchange, not a storm', async () => {
       const client = pool.connect(broker.tcpUrl, { auth: scramSha256({ username: USER, password: 'wrong' }), reconnect: fast })
       const closed = await waitForStatus(client, 'closed', 20_000)
