@@ -22,10 +22,16 @@ const END: NextAttempt = { type: 'end' }
  * ```
  */
 export class RetrySchedule {
-  #attempt = 0
-  #endpoint = 0
-  #shortConnections = 0
-  #silentCloses = 0
+  // Plain fields, read by the connection and written only by the methods below: getters would cost every
+  // browser app bytes and protect nothing.
+  /** Attempts backed off since the last stable connection (0 before the first backoff). */
+  attempt = 0
+  /** The cluster node the next attempt goes to. */
+  endpointIndex = 0
+  /** Accepted connections closed soon after without a reason, in a row. */
+  shortConnections = 0
+  /** Closes before CONNACK under MQTT 5, in a row. */
+  silentCloses = 0
   readonly #endpoints: number
   readonly #reconnect: ResolvedOptions['reconnect']
 
@@ -34,46 +40,26 @@ export class RetrySchedule {
     this.#reconnect = reconnect
   }
 
-  /** Attempts backed off since the last stable connection (0 before the first backoff). */
-  get attempt(): number {
-    return this.#attempt
-  }
-
-  /** The cluster node the next attempt goes to. */
-  get endpointIndex(): number {
-    return this.#endpoint
-  }
-
-  /** Accepted connections closed soon after without a reason, in a row. */
-  get shortConnections(): number {
-    return this.#shortConnections
-  }
-
-  /** Closes before CONNACK under MQTT 5, in a row. */
-  get silentCloses(): number {
-    return this.#silentCloses
-  }
-
   /** A CONNACK accepted an attempt, or the protocol negotiation started over: silent closes count from 0. */
   accepted(): void {
-    this.#silentCloses = 0
+    this.silentCloses = 0
   }
 
   /** What was learnt of the network says nothing now (it came back): delays start over. */
   startOver(): void {
-    this.#attempt = 0
+    this.attempt = 0
   }
 
   /** After a close the verdict said to retry: at once (`atOnce`: a failed liveness check), or after a backoff. */
   afterClose(diagnosis: Extract<Diagnosis, { action: 'retry' }>, atOnce: boolean): NextAttempt {
     if (diagnosis.silent) {
-      this.#silentCloses += 1
+      this.silentCloses += 1
       return { type: 'wait', delay: 0, report: false }
     }
-    if (diagnosis.stable) this.#attempt = this.#shortConnections = 0
-    else if (diagnosis.short) this.#shortConnections += 1
+    if (diagnosis.stable) this.attempt = this.shortConnections = 0
+    else if (diagnosis.short) this.shortConnections += 1
     if (diagnosis.delay === 'none' || atOnce) return this.#reconnect === false ? END : { type: 'wait', delay: 0, report: true }
-    this.#endpoint = (this.#endpoint + 1) % this.#endpoints
+    this.endpointIndex = (this.endpointIndex + 1) % this.#endpoints
     return this.backOff()
   }
 
@@ -81,7 +67,7 @@ export class RetrySchedule {
   backOff(): NextAttempt {
     const reconnect = this.#reconnect
     if (reconnect === false) return END
-    this.#attempt += 1
-    return { type: 'wait', delay: backoffDelay(this.#attempt, reconnect), report: true }
+    this.attempt += 1
+    return { type: 'wait', delay: backoffDelay(this.attempt, reconnect), report: true }
   }
 }
