@@ -45,6 +45,14 @@ export interface Link {
    * when it is true again. True when there is no connection (nothing is written then).
    */
   readonly writable: boolean
+  /**
+   * Takes the session state a store kept, before the first `open()`: its publishes become the link's, under
+   * their packet identifiers (reserved from now on). If the first CONNACK resumes the session they go again as
+   * written ones do (DUP; a released QoS 2 as its PUBREL), else by the lost session's rule; the incoming QoS 2
+   * identifiers are not delivered again. The link reports its session changes to `session.record`. A link
+   * without it keeps no session across processes.
+   */
+  resume?(session: LinkSession): void
   /** Closes the current connection at once, without DISCONNECT (the next `open()` resends what is unacknowledged). */
   drop(): void
   /**
@@ -53,6 +61,44 @@ export interface Link {
    */
   close(options: { force: boolean; timeout: number }): Promise<void>
 }
+
+/**
+ * The client's session state as a store kept it, handed to a new link by `Link.resume`, and where the link
+ * reports its changes so that the store keeps up.
+ *
+ * @example
+ * ```ts
+ * link.resume({ outgoing: [{ packetId: 7, topic: 'a/b', payload, options: { qos: 1, retain: false }, released: false, done }], incoming: [12], record: (change) => store.write(change) })
+ * ```
+ */
+export interface LinkSession {
+  /** Publishes written by an earlier client whose flow had not ended, oldest first. */
+  readonly outgoing: readonly RestoredPublish[]
+  /** Incoming QoS 2 identifiers delivered (PUBREC sent) whose PUBREL had not come. */
+  readonly incoming: readonly number[]
+  /** A change of the session state, when the link makes it (QoS 2 only: the rest the engine sees itself). */
+  record(change: LinkSessionChange): void
+}
+
+/** A publish of an earlier client on the store, handed to the link under its packet identifier. */
+export interface RestoredPublish {
+  readonly packetId: number
+  readonly topic: string
+  readonly payload: Uint8Array | string
+  readonly options: LinkPublishOptions
+  /** QoS 2: PUBREC had come and PUBREL had been sent; only PUBCOMP is awaited. */
+  readonly released: boolean
+  /** As `Link.publish`'s `done`. */
+  readonly done: (error?: LinkAckError) => void
+}
+
+/**
+ * What the link records of the session: `released` (PUBREC of an outgoing QoS 2 came, PUBREL sent), `incoming`
+ * (an incoming QoS 2 delivered, its PUBREC sent), `incomingReleased` (its PUBREL came, PUBCOMP sent).
+ */
+export type LinkSessionChange =
+  | { readonly type: 'released'; readonly packetId: number }
+  | { readonly type: 'incoming' | 'incomingReleased'; readonly packetId: number }
 
 /** What one connection attempt uses; everything else was fixed when the link was made. */
 export interface Attempt {

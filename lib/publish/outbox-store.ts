@@ -1,25 +1,35 @@
-import { StoreWriteError } from '../errors.js'
-import { errorFields, type Log } from '../log/log.js'
-import type { Store, StoreChange, StoredMessage, StoredSession } from '../store/store.js'
+// Loaded with outbox-restore.ts, by a client with a `store` alone. It imports nothing the main bundle has (the
+// errors, the log): a module both loaded at start and by this chunk would go to a chunk of its own, which costs
+// an app without a store more than the code it shares.
+import type { StoreWriteError } from '../errors.js'
+import type { errorFields, Log } from '../log/log.js'
+import type { Store, StoreChange, StoredMessage } from '../store/store.js'
 import type { PendingPublish } from './pending-publish.js'
+
+/** What the binding takes from the main bundle rather than importing it (see above). */
+export interface BindingKit {
+  readonly log: Log
+  readonly errorFields: typeof errorFields
+  readonly StoreWriteError: typeof StoreWriteError
+}
 
 /**
  * A client's open store: each QoS 1/2 publish's record, written before the publish may be sent, and the changes
- * after it (sent, removed), in the order they are made; closed when the client ends.
+ * after it (sent, released, removed, the session's), in the order they are made; closed when the client ends.
  *
  * @example
  * ```ts
- * const { binding, session } = await openStore(fileStore(dir), 'gateway-7', log)
+ * const binding = new StoreBinding(fileStore(dir), { log, errorFields, StoreWriteError })
  * binding.record(publish, () => send(publish), (error) => reject(publish, error))
  * ```
  */
 export class StoreBinding {
   readonly #store: Store
-  readonly #log: Log
+  readonly #kit: BindingKit
 
-  constructor(store: Store, log: Log) {
+  constructor(store: Store, kit: BindingKit) {
     this.#store = store
-    this.#log = log
+    this.#kit = kit
   }
 
   /** Writes `publish`'s record: `durable` once it survives a crash, `failed` when it cannot (a full disk). */
@@ -37,6 +47,7 @@ export class StoreBinding {
       ...(p.expiresAt === undefined ? {} : { expiresAt: p.expiresAt }),
       ...(p.collapse ? { collapse: true } : {}),
     }
+    const { StoreWriteError } = this.#kit
     this.#store.write({ type: 'add', message }).then(durable, (error: unknown) =>
       failed(error instanceof StoreWriteError ? error : new StoreWriteError(`The store could not record the publish to ${JSON.stringify(p.topic)}: ${(error as Error)?.message}`, { cause: error })),
     )
@@ -44,17 +55,12 @@ export class StoreBinding {
 
   /** A change of a recorded message; one that fails is logged (the message goes on, and may be sent again after a restart). */
   change(change: StoreChange): void {
-    this.#store.write(change).catch((error: unknown) => this.#log.warn('store-error', errorFields(error), `the store could not record a change: ${(error as Error)?.message}`))
+    const { log, errorFields } = this.#kit
+    this.#store.write(change).catch((error: unknown) => log.warn('store-error', errorFields(error), `the store could not record a change: ${(error as Error)?.message}`))
   }
 
   /** Writes what is pending and lets the store go; never rejects. */
   close(): Promise<void> {
     return this.#store.close().catch(() => undefined)
   }
-}
-
-/** Opens `store` for `clientId`: the binding, and what an earlier client left in it. */
-export async function openStore(store: Store, clientId: string, log: Log): Promise<{ binding: StoreBinding; session: StoredSession }> {
-  const session = await store.open(clientId)
-  return { binding: new StoreBinding(store, log), session }
 }

@@ -57,6 +57,12 @@ export class PendingPublish {
     })
   }
 
+  /** Gives up on the publish after `timeout` ms, or when its `signal` aborts. */
+  watch(timeout: number | undefined): void {
+    if (timeout !== undefined) this.timer = setTimeout(() => this.#host.expired(this, 'timeout'), timeout)
+    this.signal?.addEventListener('abort', this, { once: true })
+  }
+
   /** MQTT.js's callback for this publish. */
   readonly onAck = (error?: LinkAckError): void => this.#host.acked(this, error)
 

@@ -6,7 +6,8 @@ import type { MQTTClientOptions, PublishOptions } from '../../lib/options/client
 import { nodePlatform } from '../../lib/options/endpoints.js'
 import { resolveOptions } from '../../lib/options/resolve-options.js'
 import { POISON_WINDOW_MS } from '../../lib/publish/poison.js'
-import { Publisher, QOS2_IN_FLIGHT_311 } from '../../lib/publish/publisher.js'
+import { Publisher } from '../../lib/publish/publisher.js'
+import { QOS2_IN_FLIGHT_311 } from '../../lib/publish/send-window.js'
 import { CONNACK, FakeLink } from '../support/fake-link.js'
 
 function setup(options: Partial<MQTTClientOptions> = {}) {

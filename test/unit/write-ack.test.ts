@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest'
 import { writeAck } from '../../lib/link/mqttjs/write-ack.js'
 import { WriteBatch } from '../../lib/link/mqttjs/write-batch.js'
+import { IncomingQos2 } from '../../lib/link/mqttjs/incoming-qos2.js'
+import type { LinkSessionChange } from '../../lib/link/link.js'
 
 function fakeClient(connected = true) {
   const calls: unknown[] = []
@@ -9,8 +11,6 @@ function fakeClient(connected = true) {
   const client = {
     connected,
     stream: { cork: () => corks.push('cork'), uncork: () => corks.push('uncork') },
-    incomingStore: { del: (packet: { messageId: number }) => calls.push(['del', packet.messageId]) },
-    _releaseIncomingQoS2Publish: (messageId: number) => calls.push(['release', messageId]),
     _sendPacket: (packet: object) => calls.push(packet),
   }
   return { client, calls, corks }
@@ -24,16 +24,26 @@ describe('writeAck', () => {
     expect(corks).toEqual(['cork'])
   })
 
-  it('ends a QoS 2 flow: the message out of the incoming store, its identifier released, PUBCOMP', () => {
+  it('writes PUBREC for QoS 2 and remembers the identifier until PUBREL, recording each change', () => {
     const { client, calls } = fakeClient()
-    writeAck(client, { qos: 2, messageId: 9 })
-    expect(calls).toEqual([['del', 9], ['release', 9], { cmd: 'pubcomp', messageId: 9 }])
+    const qos2 = new IncomingQos2()
+    const changes: LinkSessionChange[] = []
+    qos2.resume([4], (change) => changes.push(change))
+    writeAck(client, { qos: 2, messageId: 9 }, undefined, qos2)
+    expect(calls).toEqual([{ cmd: 'pubrec', messageId: 9 }])
+    expect([qos2.delivered(9), qos2.delivered(4)]).toEqual([true, true])
+    qos2.released(9)
+    qos2.released(9)
+    expect(qos2.delivered(9)).toBe(false)
+    expect(changes).toEqual([{ type: 'incoming', packetId: 9 }, { type: 'incomingReleased', packetId: 9 }])
+    qos2.forget()
+    expect(qos2.delivered(4)).toBe(false)
   })
 
   it('writes nothing for QoS 0, or while disconnected (MQTT.js would send it on the next connection)', () => {
     const { client, calls } = fakeClient(false)
     writeAck(client, { qos: 1, messageId: 7 })
-    writeAck(client, { qos: 2, messageId: 9 })
+    writeAck(client, { qos: 2, messageId: 9 }, undefined, new IncomingQos2())
     writeAck(fakeClient().client, { qos: 0 })
     writeAck(undefined, { qos: 1, messageId: 7 })
     expect(calls).toEqual([])

@@ -1,5 +1,6 @@
 import { encodeClientPacket as encode } from '../../wire/encode-client-packets.js'
 import type { ProtocolLevel, PublishPacket } from '../../wire/packets.js'
+import type { LinkSession } from '../link.js'
 
 /**
  * The lean link's side of the broker's QoS 1 and 2 flows: the acknowledgement each handled message gets, and
@@ -13,6 +14,14 @@ import type { ProtocolLevel, PublishPacket } from '../../wire/packets.js'
  */
 export class IncomingAcks {
   readonly #released = new Set<number>()
+  /** Where the set's changes are recorded, with a store (see `resume`). */
+  #record: LinkSession['record'] | undefined
+
+  /** The identifiers an earlier client on the store had delivered, and where changes go from now on. */
+  resume(incoming: readonly number[], record: LinkSession['record']): void {
+    this.#record = record
+    for (const packetId of incoming) this.#released.add(packetId)
+  }
 
   /** A QoS 2 message delivered already: the broker resent it before it saw the PUBREC. */
   delivered(packet: PublishPacket): boolean {
@@ -24,13 +33,16 @@ export class IncomingAcks {
     const packetId = packet.packetId as number
     if (packet.qos === 1) return encode({ type: 'puback', packetId, reasonCode: 0 }, level)
     if (packet.qos !== 2) return undefined
-    this.#released.add(packetId)
+    if (!this.#released.has(packetId)) {
+      this.#released.add(packetId)
+      this.#record?.({ type: 'incoming', packetId })
+    }
     return encode({ type: 'pubrec', packetId, reasonCode: 0 }, level)
   }
 
   /** PUBREL: the message is the application's; its identifier is free, and PUBCOMP says so. */
   release(packetId: number, level: ProtocolLevel): Uint8Array {
-    this.#released.delete(packetId)
+    if (this.#released.delete(packetId)) this.#record?.({ type: 'incomingReleased', packetId })
     return encode({ type: 'pubcomp', packetId, reasonCode: 0 }, level)
   }
 

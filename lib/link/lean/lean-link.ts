@@ -15,7 +15,7 @@ import { LivenessProbes } from '../liveness-probes.js'
 import { PublishFlow } from './publish-flow.js'
 import { threadIntervals, type Intervals } from '../sign-of-life.js'
 import { SubscribeRequests, subackResult, subscribePacket } from './subscribe-requests.js'
-import type { Attempt, Link, LinkAckError, LinkEvents, LinkFailure, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from '../link.js'
+import type { Attempt, Link, LinkAckError, LinkEvents, LinkFailure, LinkPublishOptions, LinkSession, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from '../link.js'
 
 /** MQTT's largest packet: a 268,435,455-byte remaining length behind a 5-byte fixed header. */
 const ANY_SIZE = 268_435_460
@@ -159,6 +159,11 @@ export class LeanLink implements Link, LivenessProbe {
 
   withdraw(packetId: number): void {
     this.flow.withdraw(packetId)
+  }
+
+  resume(session: LinkSession): void {
+    this.flow.resume(session.outgoing, session.record)
+    this.#incoming.resume(session.incoming, session.record)
   }
 
   subscribe(filter: string, options: LinkSubscribeOptions, done: (result: Suback) => void): void {

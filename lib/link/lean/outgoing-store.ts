@@ -1,4 +1,4 @@
-import type { LinkAckError } from '../link.js'
+import type { LinkAckError, LinkPublishOptions } from '../link.js'
 import type { QoS } from '../../message.js'
 
 /** One QoS 1/2 publish from `publish()` until its flow ends (acknowledged, refused, or its session lost). */
@@ -16,13 +16,20 @@ export class OutgoingPublish {
    */
   withdrawn = false
 
+  /** The PUBLISH as first encoded (DUP clear), at its first write: the connection's protocol level is known then. */
+  bytes: Uint8Array | undefined
+
   constructor(
     readonly packetId: number,
-    readonly qos: QoS,
-    /** The PUBLISH as first encoded (DUP clear). */
-    readonly bytes: Uint8Array,
+    readonly topic: string,
+    readonly payload: Uint8Array | string,
+    readonly options: LinkPublishOptions,
     readonly done: (error?: LinkAckError) => void,
   ) {}
+
+  get qos(): QoS {
+    return this.options.qos
+  }
 }
 
 /**
@@ -34,7 +41,7 @@ export class OutgoingPublish {
  * @example
  * ```ts
  * const store = new OutgoingStore()
- * store.add(new OutgoingPublish(7, 1, bytes, done))
+ * store.add(new OutgoingPublish(7, 'a/b', payload, { qos: 1, retain: false }, done))
  * for (const publish of store.sendable()) write(publish)
  * ```
  */

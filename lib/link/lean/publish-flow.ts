@@ -1,7 +1,7 @@
 import { reasonText } from '../../reason-codes.js'
 import { encodeClientPacket as encode, encodePublish } from '../../wire/encode-client-packets.js'
 import type { AckPacket, ProtocolLevel } from '../../wire/packets.js'
-import type { LinkAckError, LinkPublishOptions } from '../link.js'
+import type { LinkAckError, LinkPublishOptions, LinkSession, RestoredPublish } from '../link.js'
 import { OutgoingPublish, OutgoingStore } from './outgoing-store.js'
 
 /** What the flow uses of its link. */
@@ -34,6 +34,8 @@ export class PublishFlow {
   readonly store = new OutgoingStore()
 
   readonly #host: PublishFlowHost
+  /** Where a released QoS 2 is recorded, with a store (see `resume`). */
+  #record: LinkSession['record'] | undefined
 
   constructor(host: PublishFlowHost) {
     this.#host = host
@@ -55,10 +57,24 @@ export class PublishFlow {
       done({ message: 'all 65,535 packet identifiers are in use' })
       return undefined
     }
-    const bytes = encodePublish(topic, payload, options.qos, options.retain, false, packetId, options.properties, host.level())
-    this.store.add(new OutgoingPublish(packetId, options.qos, bytes, done))
+    this.store.add(new OutgoingPublish(packetId, topic, payload, options, done))
     if (host.accepted()) this.#sendStored()
     return packetId
+  }
+
+  /**
+   * An earlier client's publishes, restored before the first connection: taken as written under their packet
+   * identifiers, so that `restart` resends them with DUP (or their PUBREL) on a resumed session and applies the
+   * lost session's rule otherwise. `record` hears of each QoS 2 released from now on.
+   */
+  resume(restored: readonly RestoredPublish[], record: LinkSession['record']): void {
+    this.#record = record
+    for (const { packetId, topic, payload, options, released, done } of restored) {
+      const publish = new OutgoingPublish(packetId, topic, payload, options, done)
+      publish.written = true
+      publish.released = released && options.qos === 2
+      this.store.add(publish)
+    }
   }
 
   /**
@@ -109,6 +125,7 @@ export class PublishFlow {
     }
     // Withdrawn or not, the broker holds it: released, it completes with PUBCOMP, which frees the identifier.
     publish.released = true
+    this.#record?.({ type: 'released', packetId: ack.packetId })
     host.write(encode({ type: 'pubrel', packetId: ack.packetId, reasonCode: 0 }, host.level()))
   }
 
@@ -118,13 +135,17 @@ export class PublishFlow {
     for (const publish of this.store.sendable()) {
       if (publish.released) {
         host.write(encode({ type: 'pubrel', packetId: publish.packetId, reasonCode: 0 }, host.level()))
-      } else if (publish.written) {
-        const again = publish.bytes.slice()
-        again[0] = (again[0] as number) | 0x08 // DUP: the broker may have it already
-        host.write(again)
       } else {
-        publish.written = true
-        host.write(publish.bytes)
+        const { topic, payload, options } = publish
+        const bytes = (publish.bytes ??= encodePublish(topic, payload, options.qos, options.retain, false, publish.packetId, options.properties, host.level()))
+        if (publish.written) {
+          const again = bytes.slice()
+          again[0] = (again[0] as number) | 0x08 // DUP: the broker may have it already
+          host.write(again)
+        } else {
+          publish.written = true
+          host.write(bytes)
+        }
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { LivenessProbe } from '../../connection/liveness.js'
-import type { Attempt, Link, LinkEvents, LinkFactory, LinkSettings } from '../link.js'
+import type { Attempt, Link, LinkEvents, LinkFactory, LinkSession, LinkSettings } from '../link.js'
 
 /**
  * A link that sends several filters in one SUBSCRIBE and UNSUBSCRIBE (as MQTT.js's does): the lazy link hands
@@ -27,6 +27,8 @@ export function lazyLinks(load: () => Promise<(settings: LinkSettings, events: L
     /** The attempt waiting for the load; cleared by `drop()` and `close()`. */
     let waiting: Attempt | undefined
     let ended = false
+    /** A store's session, handed on when the implementation is made (before its first `open()`). */
+    let resumed: LinkSession | undefined
     return {
       open(attempt) {
         if (real) return real.open(attempt)
@@ -35,6 +37,7 @@ export function lazyLinks(load: () => Promise<(settings: LinkSettings, events: L
           (make) => {
             if (ended || real) return
             real = make(settings, events)
+            if (resumed) real.resume?.(resumed)
             const first = waiting
             waiting = undefined
             if (first) real.open(first)
@@ -55,6 +58,7 @@ export function lazyLinks(load: () => Promise<(settings: LinkSettings, events: L
         return undefined
       },
       withdraw: (packetId) => real?.withdraw(packetId),
+      resume: (session) => (resumed = session),
       get writable() {
         return real?.writable ?? true
       },

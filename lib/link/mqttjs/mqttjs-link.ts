@@ -1,7 +1,5 @@
 import mqtt from 'mqtt'
 import type { IClientOptions, IClientPublishOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient, Packet } from 'mqtt'
-import type { IncomingMessage } from '../../subscriptions/broker-subscription.js'
-import type { QoS } from '../../message.js'
 import { mqttjsProperties } from './user-properties.js'
 import { coalesceWrites } from './coalesce-writes.js'
 import { mqttJsFailure } from './mqttjs-failure.js'
@@ -15,13 +13,16 @@ import { WriteBackpressure, type DrainingStream } from './write-backpressure.js'
 import { publishPacketId, sendRequest, subackResults, subscribePacket } from './mqttjs-requests.js'
 import { attemptOptions, sessionOptions } from './mqttjs-options.js'
 import { OutgoingSession } from './outgoing-session.js'
-import { ACK_LEFT_TO_LINK, HeldMessages } from './held-messages.js'
+import { HeldMessages } from './held-messages.js'
+import { IncomingQos2, PUBREC_LEFT_TO_LINK } from './incoming-qos2.js'
+import { takeMessages } from './take-messages.js'
 import { writeAck } from './write-ack.js'
 import { endClient } from './end-client.js'
+import { toConnack } from './connack.js'
 
 // In the chunk a browser loads with this link, not in its entry: the browser runtime hands it back as the kit's `streamsOf`.
 export { browserStreamsOf } from '../../transport/browser-streams.js'
-import type { Attempt, Connack, Link, LinkAckError, LinkEvents, LinkPublishOptions, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from '../link.js'
+import type { Attempt, Connack, Link, LinkAckError, LinkEvents, LinkPublishOptions, LinkSession, LinkSettings, LinkSubscribeOptions, LinkSubscription, Suback } from '../link.js'
 
 /**
  * The link on MQTT.js 5: the only module that imports `mqtt` or knows its internals. One MqttClient for the
@@ -46,6 +47,10 @@ export class MqttJsLink implements Link, LivenessProbe {
   #topic = ''
   /** Withdrawn publishes, and the lost session's rule applied to MQTT.js's store. */
   readonly #session = new OutgoingSession()
+  /** Incoming QoS 2 delivered and PUBREC'd, until PUBREL; taken from MQTT.js on arrival (incoming-qos2.ts). */
+  readonly #qos2 = new IncomingQos2()
+  /** What a store kept of the session, until the MqttClient is made; then where QoS 2 changes are recorded. */
+  #resumed: LinkSession | undefined
   readonly #transport = new TransportWatch((failure) => this.#events.failed(failure))
   /**
    * Node: the acknowledgements written while handling one turn's messages, and the publishes of one turn, leave together
@@ -56,7 +61,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   /** Messages waiting for the engine, while MQTT.js reads on: acks and pings are never stuck behind a held message. */
   readonly #held = new HeldMessages<IPublishPacket>({
     message: (message, done) => this.#events.message(message, done),
-    acknowledge: (packet) => writeAck(this.mqtt, packet, this.#writes),
+    acknowledge: (packet) => writeAck(this.mqtt, packet, this.#writes, this.#qos2),
     // Reading again is a sign of life (the broker's packets waited unread); the ping schedule itself goes on.
     resumed: () => (this.#received += 1),
     crashed: (error) => this.#crashed(error),
@@ -135,6 +140,12 @@ export class MqttJsLink implements Link, LivenessProbe {
     if (this.mqtt) this.#session.withdraw(this.mqtt, packetId)
   }
 
+  /** Called before the first `open()`: the publishes go into MQTT.js's store as it is made. */
+  resume(session: LinkSession): void {
+    this.#resumed = session
+    this.#qos2.resume(session.incoming, session.record)
+  }
+
   subscribe(filter: string, options: LinkSubscribeOptions, done: (result: Suback) => void): void {
     this.subscribeMany([{ filter, options }], (results) => done(results[0] ?? { lost: true }))
   }
@@ -191,6 +202,16 @@ export class MqttJsLink implements Link, LivenessProbe {
     const url = attempt.endpoint.url
     const client = mqtt.connect(url, { ...options, ...(attemptOptions(attempt, settings, kit.connectProperties) satisfies IClientOptions) })
     made = client
+    if (this.#resumed) this.#session.resume(client, this.#resumed.outgoing)
+    takeMessages(client, {
+      held: this.#held,
+      qos2: this.#qos2,
+      topic: () => this.#topic,
+      reading: (qos) => {
+        this.#received += 1
+        if (qos > 0) this.#writes?.hold(client.stream as unknown as Parameters<WriteBatch['hold']>[0])
+      },
+    })
     // Innermost: the transport watch reads the stream a proxy's tunnel stands in for.
     kit.streamsOf?.(client)
     this.#transport.watchStreamsOf(client)
@@ -208,24 +229,14 @@ export class MqttJsLink implements Link, LivenessProbe {
       this.#reportConnected()
       this.#events.ready()
     })
-    // MQTT.js reads the next packet only when this calls back: #held does at once, and acknowledges later itself.
-    client.handleMessage = (packet, callback) => {
-      // Read after the close: MQTT.js would queue its acknowledgement for the next connection. The broker resends it.
-      if (!client.connected) return callback(ACK_LEFT_TO_LINK)
-      this.#received += 1
-      // Only a QoS 1/2 message has an acknowledgement to write.
-      if (packet.qos > 0) this.#writes?.hold(client.stream as unknown as Parameters<WriteBatch['hold']>[0])
-      const message: IncomingMessage =
-        packet.topic === this.#topic
-          ? (packet as unknown as IncomingMessage)
-          : { topic: this.#topic, payload: packet.payload as Uint8Array, qos: packet.qos, retain: packet.retain, properties: packet.properties }
-      this.#held.receive(message, packet as IPublishPacket, callback as (error?: Error) => void)
-    }
     return client
   }
 
   #onPacket(packet: Packet): void {
     this.#probes.answerAll(true)
+    if (packet.cmd === 'pubrel') this.#qos2.released(packet.messageId as number)
+    // Before MQTT.js answers it with PUBREL: a QoS 2 publish the broker has, recorded as released.
+    else if (packet.cmd === 'pubrec' && (packet.reasonCode ?? 0) < 0x80 && this.mqtt?.outgoing[packet.messageId as number]) this.#resumed?.record({ type: 'released', packetId: packet.messageId as number })
     if (packet.cmd !== 'connack' || this.#accepted) return
     const connack = packet as IConnackPacket
     const code = connack.reasonCode ?? connack.returnCode ?? 0
@@ -238,6 +249,7 @@ export class MqttJsLink implements Link, LivenessProbe {
     const client = this.mqtt as MqttClient
     // Before MQTT.js resends its store (it handles the CONNACK after this event): the lost session's rule.
     this.#session.connack(client, connack.sessionPresent)
+    if (!connack.sessionPresent) this.#qos2.forget()
     // Before MQTT.js sends any PUBLISH on this connection (it holds them until the CONNACK).
     coalesceWrites(client.stream, this.#kit.concatBytes)
     // Ahead of MQTT.js's own listener, which parses the chunk (and reports its errors) synchronously.
@@ -245,14 +257,7 @@ export class MqttJsLink implements Link, LivenessProbe {
     // MQTT 5: a server keepalive is binding, but MQTT.js ignores it when the client asked for 0.
     const serverKeepAlive = connack.properties?.serverKeepAlive
     if (serverKeepAlive && !this.#settings.keepalive) client.options.keepalive = serverKeepAlive
-    this.#connack = {
-      sessionPresent: connack.sessionPresent,
-      maximumQoS: connack.properties?.maximumQoS as QoS | undefined,
-      maximumPacketSize: connack.properties?.maximumPacketSize,
-      receiveMaximum: connack.properties?.receiveMaximum ?? 65_535,
-      subscriptionIdentifiersAvailable: connack.properties?.subscriptionIdentifiersAvailable !== false,
-      properties: connack.properties as Readonly<Record<string, unknown>> | undefined,
-    }
+    this.#connack = toConnack(connack)
     // After MQTT.js's own CONNACK handling (it runs next, synchronously): from then on a publish is sent, or
     // queued behind the unacknowledged ones MQTT.js resends first, never held in its offline store.
     queueMicrotask(() => {
@@ -267,6 +272,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   }
 
   #onError(error: Error): void {
+    if (error === PUBREC_LEFT_TO_LINK) return
     const failure = mqttJsFailure(error, { accepted: this.#accepted, keepaliveExpired: this.#keepaliveExpired, refusedCode: this.#refusedCode, lastChunk: this.#lastChunk })
     if (!failure) return
     // mqtt-packet's parser is out of step after a malformed packet: no later acknowledgement would arrive.

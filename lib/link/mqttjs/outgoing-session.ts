@@ -4,11 +4,12 @@
 // removed publish's identifier at once, though the broker may still hold it. This applies the lean link's
 // rules (lean/outgoing-store.ts) to MQTT.js's in-flight table and store, from the `packetreceive` event of the
 // CONNACK, which MQTT.js emits before it handles the packet, so before it reads the store to resend it.
-import type { LinkAckError } from '../link.js'
+import type { LinkAckError, RestoredPublish } from '../link.js'
+import { mqttjsProperties } from './user-properties.js'
 
 /** The parts of MqttClient this uses (`outgoing` is typed private in MQTT.js). */
 interface MqttInternals {
-  readonly outgoing: Record<number, { cb: (error?: Error | null, packet?: unknown) => void } | undefined>
+  readonly outgoing: Record<number, { volatile?: boolean; cb: (error?: Error | null, packet?: unknown) => void } | undefined>
   readonly outgoingStore: {
     get(packet: { messageId: number }, cb: (error?: Error, packet?: unknown) => void): unknown
     del(packet: { messageId: number }, cb: (error?: Error, packet?: unknown) => void): unknown
@@ -19,6 +20,7 @@ interface MqttInternals {
 /** What the store holds under an identifier: the PUBLISH, or the PUBREL of a QoS 2 the broker has received. */
 interface StoredPacket {
   readonly cmd: string
+  readonly [field: string]: unknown
   readonly qos?: number
   readonly messageId: number
   readonly dup?: boolean
@@ -54,6 +56,21 @@ export class OutgoingSession {
     entry.cb = (error, packet) => {
       this.#withdrawn.delete(packetId)
       cb(error, packet)
+    }
+  }
+
+  /**
+   * An earlier client's publishes, put in MQTT.js's table and store under their identifiers before its first
+   * connection, as written ones (DUP set; a released QoS 2 as its PUBREL): `connack` then applies the session's
+   * rule to them as to MQTT.js's own, and MQTT.js resends them first.
+   */
+  resume(mqttClient: object, restored: readonly RestoredPublish[]): void {
+    const client = mqttClient as MqttInternals
+    for (const { packetId: messageId, topic, payload, options, released, done } of restored) {
+      client.outgoing[messageId] = { volatile: false, cb: done as (error?: Error | null) => void }
+      const { qos, retain, properties } = options
+      const packet = released && qos === 2 ? { cmd: 'pubrel', qos: 1, messageId } : { cmd: 'publish', topic, payload, qos, retain, messageId, dup: true, ...(properties ? { properties: mqttjsProperties(properties) } : {}) }
+      client.outgoingStore.put(packet, () => undefined)
     }
   }
 

@@ -1,13 +1,12 @@
 // The acknowledgement of a message MQTT.js left to the link (held-messages.ts): written as MQTT.js's publish and
 // pubrel handlers would have written it, through its own packet writer.
 import type { WriteBatch } from './write-batch.js'
+import type { IncomingQos2 } from './incoming-qos2.js'
 
 /** The parts of MqttClient this uses (typed private in MQTT.js). */
 interface MqttInternals {
   readonly connected: boolean
   readonly stream: unknown
-  readonly incomingStore: { del(packet: { messageId: number }, cb: () => void): unknown }
-  _releaseIncomingQoS2Publish(messageId: number): void
   _sendPacket(packet: object): void
 }
 
@@ -18,9 +17,8 @@ export interface AckedPacket {
 }
 
 /**
- * Writes the acknowledgement of a message the engine is done with: PUBACK for QoS 1; for QoS 2, which MQTT.js
- * delivers on the broker's PUBREL (having answered PUBREC and kept the message in its incoming store), PUBCOMP
- * once the message is out of the store, so that a PUBREL resent on a kept session no longer delivers it. Nothing
+ * Writes the acknowledgement of a message the engine is done with: PUBACK for QoS 1, PUBREC for QoS 2 (which the
+ * link takes from MQTT.js on its PUBLISH, see incoming-qos2.ts, and `qos2` remembers until its PUBREL). Nothing
  * while disconnected: MQTT.js would queue the packet for the next connection, where the identifier means
  * another message (the broker resends this one). With a `batch`, it leaves with the other writes of the turn.
  *
@@ -29,17 +27,11 @@ export interface AckedPacket {
  * writeAck(client, packet) // { cmd: 'puback', messageId: packet.messageId, reasonCode: 0 }
  * ```
  */
-export function writeAck(client: unknown, packet: AckedPacket, batch?: WriteBatch): void {
+export function writeAck(client: unknown, packet: AckedPacket, batch?: WriteBatch, qos2?: IncomingQos2): void {
   const mqtt = client as MqttInternals | undefined
   const messageId = packet.messageId
   if (packet.qos === 0 || messageId === undefined || !mqtt?.connected) return
   batch?.hold(mqtt.stream as Parameters<WriteBatch['hold']>[0])
   if (packet.qos === 1) return mqtt._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 })
-  mqtt.incomingStore.del({ messageId }, noop)
-  mqtt._releaseIncomingQoS2Publish(messageId)
-  mqtt._sendPacket({ cmd: 'pubcomp', messageId })
-}
-
-function noop(): void {
-  // The in-memory store does not fail.
+  qos2?.pubrec(mqtt, messageId)
 }
