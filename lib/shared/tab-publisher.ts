@@ -95,7 +95,7 @@ export class TabPublisher {
     if (!publish) return
     this.#pending.delete(id)
     publish.cleanup()
-    const { outboxId, topic } = publish.request
+    const { outboxId } = publish.request
     const entry = outboxId === undefined ? undefined : this.outbox.held.get(outboxId)
     if (entry && !entry.restored) this.#settled(entry, !error ? 'acknowledged' : error instanceof MessageExpiredError ? 'expired' : error instanceof MessageReplacedError ? 'replaced' : 'failed')
     if (error) publish.reject(error)
