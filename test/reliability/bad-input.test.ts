@@ -16,7 +16,8 @@ import {
   type UserProperties,
   type UserPropertyPairs,
 } from '../../lib/node.js'
-import { Generator, mulberry32, shown } from '../support/bad-input-generator.js'
+import { Generator, shown } from '../support/bad-input-generator.js'
+import { mulberry32 } from '../support/mulberry32.js'
 import { sharedBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
 import { waitForStatus } from '../support/clients.js'

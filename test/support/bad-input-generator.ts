@@ -3,18 +3,6 @@
 // and MQTT 5 properties), each valid most of the time and now and then wrong in one place.
 import { memoryStore, type ClientOptions, type PublishOptions } from '../../lib/node.js'
 
-/** A small seeded generator (mulberry32): the same seed gives the same cases. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
-
 /** A case as the failure message shows it (strings cut short, byte arrays by length). */
 export function shown(value: unknown): string {
   return JSON.stringify(value, (_, v: unknown) => {

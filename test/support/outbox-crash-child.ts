@@ -1,20 +1,9 @@
 // A process that publishes QoS 1 messages with a file store until it is killed, a few ahead of what is durable. Before each publish() it
 // prints `P <id>`; for each message outbox$ reports queued (durable) `Q <id>`, acknowledged `A <id>`.
 // Arguments: url, store dir, client id, topic, count.
-import { writeSync } from 'node:fs'
+import { say } from './child-say.js'
 import { connect, fileStore } from '../../lib/node.js'
 
-/** A line to the parent, written before anything else happens; a pipe that is full for now is waited for. */
-function say(line: string): void {
-  for (;;) {
-    try {
-      writeSync(1, `${line}\n`)
-      return
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
-    }
-  }
-}
 
 const [url = '', dir = '', clientId = '', topic = '', count = '200'] = process.argv.slice(2)
 const client = connect(url, { clientId, store: fileStore(dir), reconnect: { initialDelay: 20, maxDelay: 100 } })

@@ -5,20 +5,9 @@
 // `subscribe`: subscribes to <prefix>/# at QoS 2 with manual acks, prints `R <payload>` for each message and acks
 // only payloads that start with `ack`.
 // Arguments: mode, url, store dir, client id, topic prefix.
-import { writeSync } from 'node:fs'
+import { say } from './child-say.js'
 import { connect, fileStore, type Store } from '../../lib/node.js'
 
-/** A line to the parent; a pipe that is full for now is waited for. */
-function say(line: string): void {
-  for (;;) {
-    try {
-      writeSync(1, `${line}\n`)
-      return
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error
-    }
-  }
-}
 
 /** `store`, saying each change once it is durable. */
 function reporting(store: Store): Store {

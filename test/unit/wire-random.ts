@@ -10,17 +10,7 @@ import { concat } from './wire-samples.js'
 
 export type Rng = () => number
 
-/** @example `const rng = mulberry32(42); rng() // 0 <= x < 1` */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export { mulberry32 } from '../support/mulberry32.js'
 
 export const int = (rng: Rng, n: number) => Math.floor(rng() * n)
 export const pick = <T>(rng: Rng, xs: readonly T[]): T => xs[int(rng, xs.length)]!
