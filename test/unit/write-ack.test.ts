@@ -48,4 +48,20 @@ describe('writeAck', () => {
     writeAck(undefined, { qos: 1, messageId: 7 })
     expect(calls).toEqual([])
   })
+
+  it('never throws out of a socket callback or ack(): a write that throws ends the connection instead', () => {
+    const destroyed: unknown[] = []
+    const failure = new Error('write after end')
+    const client = {
+      connected: true,
+      stream: { cork: () => undefined, uncork: () => undefined, destroy: (error: unknown) => destroyed.push(error) },
+      _sendPacket: () => {
+        throw failure
+      },
+    }
+    expect(() => writeAck(client, { qos: 1, messageId: 7 })).not.toThrow()
+    const qos2 = new IncomingQos2()
+    expect(() => writeAck(client, { qos: 2, messageId: 9 }, undefined, qos2)).not.toThrow()
+    expect(destroyed).toEqual([failure, failure])
+  })
 })

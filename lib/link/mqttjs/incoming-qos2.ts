@@ -8,6 +8,7 @@ import type { IPublishPacket } from 'mqtt'
 import type { IncomingMessage } from '../../subscriptions/broker-subscription.js'
 import type { LinkSession } from '../link.js'
 import type { HeldMessages } from './held-messages.js'
+import { sendAck } from './write-ack.js'
 
 /**
  * The error `customHandleAcks` answers a QoS 2 PUBLISH with: MQTT.js emits it as an `error` event, which the link
@@ -18,6 +19,7 @@ export const PUBREC_LEFT_TO_LINK = new Error('PUBREC written by the link')
 /** The parts of MqttClient this uses (typed private in MQTT.js). */
 interface MqttInternals {
   readonly connected: boolean
+  readonly stream?: unknown
   _sendPacket(packet: object): void
 }
 
@@ -71,7 +73,7 @@ export class IncomingQos2 {
       this.#delivered.add(packetId)
       this.#record?.({ type: 'incoming', packetId })
     }
-    mqtt._sendPacket({ cmd: 'pubrec', messageId: packetId })
+    sendAck(mqtt, { cmd: 'pubrec', messageId: packetId })
   }
 
   /** PUBREL: MQTT.js answers PUBCOMP (it stored nothing under the identifier), which is free again. */

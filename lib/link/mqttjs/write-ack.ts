@@ -10,6 +10,24 @@ interface MqttInternals {
   _sendPacket(packet: object): void
 }
 
+/**
+ * Writes an acknowledgement through MQTT.js's packet writer without letting anything it throws out: these run in
+ * socket callbacks and in the app's `ack()`. A packet that cannot be written ends the connection (its stream
+ * destroyed), so that the broker, which did not get the acknowledgement, sends the message again.
+ *
+ * @example
+ * ```ts
+ * sendAck(client, { cmd: 'pubrec', messageId: 9 })
+ * ```
+ */
+export function sendAck(mqtt: { readonly stream?: unknown; _sendPacket(packet: object): void }, packet: object): void {
+  try {
+    mqtt._sendPacket(packet)
+  } catch (error) {
+    ;(mqtt.stream as { destroy?: (error: unknown) => void } | undefined)?.destroy?.(error)
+  }
+}
+
 /** What the acknowledgement is written for: the PUBLISH MQTT.js handed to handleMessage. */
 export interface AckedPacket {
   readonly qos: number
@@ -32,6 +50,6 @@ export function writeAck(client: unknown, packet: AckedPacket, batch?: WriteBatc
   const messageId = packet.messageId
   if (packet.qos === 0 || messageId === undefined || !mqtt?.connected) return
   batch?.hold(mqtt.stream as Parameters<WriteBatch['hold']>[0])
-  if (packet.qos === 1) return mqtt._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 })
+  if (packet.qos === 1) return sendAck(mqtt, { cmd: 'puback', messageId, reasonCode: 0 })
   qos2?.pubrec(mqtt, messageId)
 }
