@@ -5,7 +5,8 @@
 // (test/support/auth-plugin/). Each case asserts the invariants: one cut makes one reconnect (a network cut is
 // no refusal: never NotAuthorizedError, never `closed`), the new connection authenticates and its
 // subscription delivers, a publish made meanwhile settles, every error is the SDK's, nothing throws out of the
-// client. Then the method's own mistakes that the exchange must absorb. The lean link only: over MQTT.js
+// client. Each cut runs again for a client whose session the broker keeps: resumed, the messages queued for
+// it delivered, the publish confirmed. Then the method's own mistakes that the exchange must absorb. The lean link only: over MQTT.js
 // `auth` is refused at connect().
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AuthenticationError, IotPubSubError, NotAuthorizedError, UnsupportedOptionError, connect, scramSha256, type AuthMethod, type Status } from '../../lib/node.js'
@@ -155,6 +156,56 @@ describe.skipIf(noMosquitto() || noCompiler())(`enhanced authentication under co
       const error = reconnects[0]?.error
       outcomes.push(`${cut.phase}: ${cut.label}: reconnected once (${error?.name}: ${error?.message}) in ${Date.now() - started} ms; publish ${outcome instanceof Error ? outcome.name : String(outcome)}`)
       expect(problems).toEqual([])
+      expect(thrown).toEqual([])
+    })
+
+    // The same cuts for a client whose session the broker keeps (clean: false, made by an earlier connection
+    // that subscribed): the new connection resumes it, what was published to it meanwhile arrives, and the
+    // publish made across the cut is confirmed, not left unknown.
+    it.each(CUTS.map((cut) => [`${cut.phase}: ${cut.label}`, cut] as const))('%s, session kept: resumed, the messages queued for it arrive, the publish is confirmed', async (_, cut) => {
+      const proxy = await MqttFaultProxy.start(broker.ports[1883] as number)
+      proxies.push(proxy)
+      const p = uniquePrefix('fault-auth-kept')
+      const topic = `${p}/t`
+      const options = { clientId: `fault-auth-kept-${process.pid}-${CUTS.indexOf(cut)}`, clean: false, sessionExpiryInterval: 60, reconnect: fast, connectTimeout: 3_000 }
+      const auth = () => scramSha256({ username: USER, password: PASSWORD, ...(cut.phase === 'reauth' ? { renewIn: 0 } : {}) })
+      // The session: made by a first connection (its own, not counted by the rule), which subscribes and leaves.
+      // It ends still observing: no UNSUBSCRIBE, the subscription stays in the session.
+      const first = pool.connect(proxy.url, { ...options, auth: auth() })
+      const primed: string[] = []
+      first.observe(topic, { qos: 1, codec: 'text' }).subscribe({ next: (m) => primed.push(m.payload), error: onThrown })
+      await proxy.waitForPacket((s) => s.connection === 1 && s.type === 'SUBACK', 'the SUBACK of the first connection', WAIT)
+      await direct.publishAsync(topic, 'primed', { qos: 1 })
+      await waitFor(() => primed.includes('primed'), 'the first connection subscribed', WAIT)
+      await first.end()
+      const rule = { direction: cut.direction, type: cut.type, nth: cut.nth, where: (s: SeenPacket) => s.connection === 2, action: { kind: cut.action } }
+      if (cut.phase === 'login') proxy.inject(rule)
+      const client = pool.connect(proxy.url, { ...options, auth: auth() })
+      const statuses: Status[] = []
+      client.status$.subscribe((s) => statuses.push(s))
+      const received: string[] = []
+      client.observe(topic, { qos: 1, codec: 'text' }).subscribe({ next: (m) => received.push(m.payload), error: onThrown })
+      if (cut.phase === 'reauth') {
+        await waitForStatus(client, 'connected', WAIT)
+        proxy.inject(rule)
+      }
+      const published = client.publish(`${p}/out`, 'm', { qos: 1 }).then(() => 'resolved', (error: unknown) => error)
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no cut within ${WAIT} ms`)), WAIT)
+        proxy.once('cut', () => (clearTimeout(timer), resolve()))
+      })
+      // Queued by the broker in the session while the client is away (or delivered live if it is back already).
+      await direct.publishAsync(topic, 'meanwhile', { qos: 1 })
+      await waitFor(() => statuses.some((s) => s.type === 'reconnecting') && statuses.at(-1)?.type === 'connected', 'connected again after the cut', WAIT)
+      await waitFor(() => received.includes('meanwhile'), 'the message published meanwhile', WAIT)
+      const outcome = await Promise.race([published, new Promise((resolve) => setTimeout(() => resolve('never settled'), WAIT))])
+      const connected = statuses.filter((s): s is Extract<Status, { type: 'connected' }> => s.type === 'connected')
+      expect(connected.map((s) => s.sessionPresent)).toEqual(connected.map(() => true))
+      expect(statuses.filter((s) => s.type === 'reconnecting')).toHaveLength(1)
+      expect(statuses.some((s) => s.type === 'closed')).toBe(false)
+      expect(outcome).toBe('resolved')
+      expect(proxy.connections).toBe(3)
+      outcomes.push(`${cut.phase}: ${cut.label}, session kept: resumed, the queued message arrived; publish ${String(outcome)}`)
       expect(thrown).toEqual([])
     })
 
