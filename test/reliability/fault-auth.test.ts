@@ -6,8 +6,8 @@
 // no refusal: never NotAuthorizedError, never `closed`), the new connection authenticates and its
 // subscription delivers, a publish made meanwhile settles, every error is the SDK's, nothing throws out of the
 // client. Each cut runs again for a client whose session the broker keeps: resumed, the messages queued for
-// it delivered, the publish confirmed. Then the method's own mistakes that the exchange must absorb. The lean link only: over MQTT.js
-// `auth` is refused at connect().
+// it delivered, the publish confirmed. Then the method's own mistakes that the exchange must absorb. The lean
+// link only: over MQTT.js `auth` is refused at connect().
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AuthenticationError, IotPubSubError, NotAuthorizedError, UnsupportedOptionError, connect, scramSha256, type AuthMethod, type Status } from '../../lib/node.js'
 import { authPluginMissing, buildAuthPlugin, type AuthPlugin } from '../support/auth-plugin/build.js'
