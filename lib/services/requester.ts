@@ -7,6 +7,7 @@ import type { ObserveOptions, PublishOptions } from '../options/client-options.j
 import type { Status } from '../status.js'
 import { ERROR_NAME_PROPERTY, ERROR_PROPERTY } from './error-reply.js'
 import type { ServicesKit } from './services-kit.js'
+import { correlationKey, failPending, type PendingRequest } from './pending-request.js'
 
 // Where they were first defined: the requester's tests import them from here.
 export { ERROR_NAME_PROPERTY, ERROR_PROPERTY } from './error-reply.js'
@@ -36,25 +37,6 @@ export interface RequestOptions<T> {
   codec?: CodecName | Codec<T>
 }
 
-/** One request from the call until it settles. */
-interface Pending {
-  readonly topic: string
-  readonly payload: unknown
-  readonly qos: QoS
-  readonly correlation: Uint8Array
-  readonly timeout: number
-  readonly timer: ReturnType<typeof setTimeout>
-  /** Aborted when the request fails, so that a publish still queued or in flight is withdrawn. */
-  readonly abort: AbortController
-  /** Whether `publish()` was called: only then can a lost connection have lost its reply. */
-  sent: boolean
-  resolve(message: Message<Uint8Array>): void
-  reject(error: IotPubSubError): void
-}
-
-const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
-
-
 /**
  * The requesting side of MQTT 5 request/response: one reply filter per client (`<replyPrefix>/<clientId>`),
  * requests told apart by their correlation data. Each request has its own deadline, from the call to the
@@ -68,7 +50,7 @@ const hex = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(1
  * ```
  */
 export class Requester {
-  readonly #pending = new Map<string, Pending>()
+  readonly #pending = new Map<string, PendingRequest>()
   readonly #status: Subscription
   /** The reply subscription, made by the first request and kept until the client closes or it errors. */
   #replies: Subscription | undefined
@@ -122,7 +104,7 @@ export class Requester {
     // Node fires a longer timer at once (24.8 days is the most a timer can wait).
     const timeout = Math.min(options.timeout ?? 10_000, 2_147_483_647)
     const correlation = crypto.getRandomValues(new Uint8Array(12))
-    const key = hex(correlation)
+    const key = correlationKey(correlation)
     return new Promise<Message<Uint8Array>>((resolve, reject) => {
       // `calledAt` (Date.now() of a call made before this module was loaded): the deadline counts from the call.
       const waited = options.calledAt === undefined ? 0 : Math.max(0, Date.now() - options.calledAt)
@@ -236,7 +218,7 @@ export class Requester {
   #onReply(message: Message<Uint8Array>): void {
     const correlation = message.properties?.correlationData
     if (!correlation) return
-    const key = hex(correlation)
+    const key = correlationKey(correlation)
     const failure = message.properties?.userProperties?.[ERROR_PROPERTY]
     if (failure !== undefined) {
       const name = message.properties?.userProperties?.[ERROR_NAME_PROPERTY]
@@ -265,12 +247,7 @@ export class Requester {
   }
 
   #fail(key: string, error: IotPubSubError): void {
-    const pending = this.#pending.get(key)
-    if (!pending) return
-    this.#pending.delete(key)
-    clearTimeout(pending.timer)
-    pending.abort.abort(error)
-    pending.reject(error)
+    failPending(this.#pending, key, error)
   }
 
   #failAll(error: () => IotPubSubError): void {

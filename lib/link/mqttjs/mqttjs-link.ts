@@ -1,7 +1,5 @@
 import mqtt from 'mqtt'
-import type { IClientOptions, IClientPublishOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient, Packet } from 'mqtt'
-import { mqttjsProperties } from './user-properties.js'
-import { coalesceWrites } from './coalesce-writes.js'
+import type { IClientOptions, IConnackPacket, IDisconnectPacket, IPublishPacket, MqttClient, Packet } from 'mqtt'
 import { mqttJsFailure } from './mqttjs-failure.js'
 import type { Intervals } from '../sign-of-life.js'
 import type { LinkKit } from '../link-kit.js'
@@ -10,7 +8,8 @@ import { TransportWatch } from '../transport-mistakes.js'
 import { noDelayOnStreamsOf } from './no-delay.js'
 import { WriteBatch } from './write-batch.js'
 import { WriteBackpressure, type DrainingStream } from './write-backpressure.js'
-import { publishPacketId, sendRequest, subackResults, subscribePacket } from './mqttjs-requests.js'
+import { sendRequest, subackResults, subscribePacket } from './mqttjs-requests.js'
+import { publishOnMqttJs } from './publish-on-mqttjs.js'
 import { attemptOptions, sessionOptions } from './mqttjs-options.js'
 import { OutgoingSession } from './outgoing-session.js'
 import { HeldMessages } from './held-messages.js'
@@ -19,6 +18,7 @@ import { takeMessages } from './take-messages.js'
 import { writeAck } from './write-ack.js'
 import { endClient } from './end-client.js'
 import { toConnack } from './connack.js'
+import { acceptConnack } from './accept-connack.js'
 
 // In the chunk a browser loads with this link, not in its entry: the browser runtime hands it back as the kit's `streamsOf`.
 export { browserStreamsOf } from '../../transport/browser-streams.js'
@@ -117,19 +117,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   }
 
   publish(topic: string, payload: Uint8Array | string, options: LinkPublishOptions, done: (error?: LinkAckError) => void): number | undefined {
-    const mqttClient = this.mqtt
-    if (!mqttClient) {
-      done({ message: 'not connected' })
-      return undefined
-    }
-    // MQTT.js's callback as it is: its ErrorWithReasonCode carries the reason code as `code`.
-    const callback = done as (error?: Error) => void
-    // MQTT.js's payload and property types name Buffer, where a Uint8Array is written the same way.
-    const publishOptions = (options.properties ? { qos: options.qos, retain: options.retain, properties: mqttjsProperties(options.properties) } : { qos: options.qos, retain: options.retain }) as IClientPublishOptions
-    // The publishes of one turn leave together too (a burst from a loop), with no wait beyond the turn.
-    if (mqttClient.connected) this.#writes?.hold(mqttClient.stream as unknown as Parameters<WriteBatch['hold']>[0])
-    mqttClient.publish(topic, payload as string, publishOptions, callback)
-    return options.qos > 0 ? publishPacketId(mqttClient, callback) : undefined
+    return publishOnMqttJs(this.mqtt, this.#writes, topic, payload, options, done)
   }
 
   get writable(): boolean {
@@ -247,16 +235,7 @@ export class MqttJsLink implements Link, LivenessProbe {
     }
     this.#accepted = true
     const client = this.mqtt as MqttClient
-    // Before MQTT.js resends its store (it handles the CONNACK after this event): the lost session's rule.
-    this.#session.connack(client, connack.sessionPresent)
-    if (!connack.sessionPresent) this.#qos2.forget()
-    // Before MQTT.js sends any PUBLISH on this connection (it holds them until the CONNACK).
-    coalesceWrites(client.stream, this.#kit.concatBytes)
-    // Ahead of MQTT.js's own listener, which parses the chunk (and reports its errors) synchronously.
-    client.stream.prependListener('data', (chunk: Uint8Array) => (this.#lastChunk = chunk))
-    // MQTT 5: a server keepalive is binding, but MQTT.js ignores it when the client asked for 0.
-    const serverKeepAlive = connack.properties?.serverKeepAlive
-    if (serverKeepAlive && !this.#settings.keepalive) client.options.keepalive = serverKeepAlive
+    acceptConnack(client, connack, this.#session, this.#qos2, this.#kit.concatBytes, this.#settings.keepalive, (chunk) => (this.#lastChunk = chunk))
     this.#connack = toConnack(connack)
     // After MQTT.js's own CONNACK handling (it runs next, synchronously): from then on a publish is sent, or
     // queued behind the unacknowledged ones MQTT.js resends first, never held in its offline store.
@@ -299,7 +278,6 @@ export class MqttJsLink implements Link, LivenessProbe {
     }
     this.#events.closed()
   }
-
 }
 
 /**
