@@ -12,8 +12,8 @@ import type { ProtocolVersion } from '../status.js'
  * ```
  */
 export interface ConnectionListener {
-  /** A connection was accepted: resubscribe, flush. `epoch` counts accepted connections. */
-  connected(connack: Connack, protocol: ProtocolVersion, epoch: number): void
+  /** A connection was accepted: resubscribe, flush. */
+  connected(connack: Connack, protocol: ProtocolVersion): void
   /** The link has resent what was unacknowledged: send what waited. */
   ready(): void
   /** The link's socket, which had more unsent bytes than its high-water mark, can take publishes again. */

@@ -21,9 +21,6 @@ export type { ConnectionListener } from './connection-listener.js'
  */
 export const CHECK_TIMEOUT_MS = 3_000
 
-/** What a provider's deadline rejects with: no value a provider could throw. */
-const PROVIDER_LATE = Symbol('late')
-
 type State =
   | { readonly type: 'opening' }
   | { readonly type: 'connected'; readonly since: number }
@@ -47,7 +44,7 @@ export class Connection {
   #accepted = false
   #ready = false
   readonly #schedule: RetrySchedule
-  #epochCount = 0
+  #epoch = 0
   /** Where the attempt under way goes when the credentials provider chose (its `url`, or headers of its own). */
   #attemptEndpoint: Endpoint | undefined
   /** A liveness check is under way (a second `check()` waits for its answer). */
@@ -107,9 +104,13 @@ export class Connection {
     return this.#state.type === 'stopped'
   }
 
-  /** Counts accepted connections (and drops): an acknowledgement for an older one is stale. */
+  /**
+   * The one count of connections every part keys its state to: it changes when an attempt starts (the link
+   * tells that attempt's transport events from a late one's by it) and when an accepted connection closes
+   * (an acknowledgement, SUBACK or probe answer that belongs to an earlier value is stale).
+   */
   get epoch(): number {
-    return this.#epochCount
+    return this.#epoch
   }
 
   get protocolVersion(): ProtocolVersion {
@@ -126,7 +127,6 @@ export class Connection {
   onConnected(connack: Connack): void {
     if (this.#state.type !== 'opening') return
     this.#accepted = true
-    this.#epochCount += 1
     this.#schedule.accepted()
     this.#protocol.accepted()
     this.#credentials.accepted()
@@ -139,7 +139,7 @@ export class Connection {
       )
     }
     this.#status.next({ type: 'connected', url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.#protocol.version })
-    this.#listener.connected(connack, this.#protocol.version, this.#epochCount)
+    this.#listener.connected(connack, this.#protocol.version)
   }
 
   onReady(): void {
@@ -168,7 +168,7 @@ export class Connection {
     this.#accepted = this.#ready = false
     // Before the verdict, so that a publish the broker closed on is not counted as a silent close.
     const blamedPublish = this.#listener.blamePublish(failures, accepted)
-    if (wasConnected) this.#epochCount += 1
+    if (wasConnected) this.#epoch += 1
     const protocol = this.#protocol
     const diagnosis = closeVerdict(
       { failures, accepted, protocol: protocol.version, lasted, clientId: this.#options.clientId, subscribesInFlight: this.#listener.subscribesInFlight(), blamedPublish },
@@ -249,13 +249,13 @@ export class Connection {
   check(reason: string): void {
     if (this.#state.type === 'waiting') return this.#skipWait(`the page is back (${reason})`, reason)
     if (this.#state.type !== 'connected' || this.#checking || !this.#link.probe) return
-    const epoch = this.#epochCount
+    const epoch = this.#epoch
     this.#checking = true
     this.#log.debug('lifecycle', { url: this.url, page: reason }, `the page is back (${reason}): checking the connection to ${this.url}`)
     this.#link.probe(CHECK_TIMEOUT_MS, (alive) => {
       this.#checking = false
       // An answer about a connection that has closed since is no news.
-      if (alive || this.#epochCount !== epoch || this.#state.type !== 'connected') return
+      if (alive || this.#epoch !== epoch || this.#state.type !== 'connected') return
       this.#log.info('lifecycle', { url: this.url, page: reason }, `no answer from ${this.url} within ${CHECK_TIMEOUT_MS} ms after the page came back: reconnecting`)
       this.#failures.push({ type: 'protocol', message: `the broker did not answer a PINGREQ within ${CHECK_TIMEOUT_MS} ms after the page came back (${reason})` })
       // The user is looking at the page now: the connection found dead is replaced at once.
@@ -319,24 +319,12 @@ export class Connection {
     let endpoint = this.#options.endpoints[this.#schedule.endpointIndex] ?? (this.#options.endpoints[0] as NonNullable<ResolvedOptions['endpoints'][0]>)
     this.#attemptEndpoint = undefined
     if (this.#credentials.dynamic) {
-      // The provider's time counts against the attempt's: one that never answers fails the attempt.
-      const ms = this.#options.connectTimeout
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(PROVIDER_LATE), ms)))
       try {
-        ;({ username, password, endpoint = endpoint } = await Promise.race([this.#credentials.next(endpoint), late]))
+        ;({ username, password, endpoint = endpoint } = await this.#credentials.next(endpoint, this.#options.connectTimeout))
       } catch (error) {
         if (this.#state.type !== 'opening') return
-        // What this client cannot do at all (headers in a browser): no retry can fix it.
-        if (noRetryCanFix(error)) return this.#fail(error as IotPubSubError)
-        // A provider that fails is a failed attempt: back off and ask again.
-        return this.#backOff(
-          error === PROVIDER_LATE
-            ? new ConnectionRefusedError(`the credentials provider did not answer within connectTimeout (${ms} ms)`)
-            : new ConnectionRefusedError('the credentials provider failed', { cause: error }),
-        )
-      } finally {
-        clearTimeout(timer)
+        // What this client cannot do at all (headers in a browser): no retry can fix it. Else back off, ask again.
+        return noRetryCanFix(error) ? this.#fail(error as IotPubSubError) : this.#backOff(error as IotPubSubError)
       }
       // end() while the provider was thinking: no connection is opened.
       if (this.#state.type !== 'opening') return
@@ -347,7 +335,8 @@ export class Connection {
       { url: endpoint.url, attempt: this.#schedule.attempt + 1, protocolVersion: this.#protocol.version, username },
       `connecting to ${endpoint.url} (MQTT ${this.#protocol.version === 5 ? '5' : '3.1.1'}${username === undefined ? '' : `, as ${JSON.stringify(username)}`})`,
     )
-    this.#link.open({ endpoint, protocolVersion: this.#protocol.version, username, password })
+    this.#epoch += 1
+    this.#link.open({ endpoint, protocolVersion: this.#protocol.version, username, password, epoch: this.#epoch })
   }
 
   /** Ends the client after an error that retrying cannot fix. */

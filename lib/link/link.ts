@@ -106,6 +106,11 @@ export interface Attempt {
   readonly protocolVersion: ProtocolVersion
   readonly username: string | undefined
   readonly password: string | undefined
+  /**
+   * The connection's epoch for this attempt (`Connection.epoch`, new for each attempt): what the link keys the
+   * attempt's state to, so that an event of an earlier attempt's transport is recognised as late.
+   */
+  readonly epoch: number
 }
 
 export interface LinkPublishOptions {

@@ -92,7 +92,7 @@ function setup(auth: AuthMethod) {
     closed: () => log.push('closed'),
   }
   const link = new LeanLink({ ...settings, auth }, events, broker.open, noIntervals)
-  link.open({ endpoint, protocolVersion: 5, username: undefined, password: undefined })
+  link.open({ endpoint, protocolVersion: 5, username: undefined, password: undefined, epoch: 1 })
   return { link, broker, log, failures }
 }
 

@@ -106,7 +106,7 @@ describe('Connection: statuses', () => {
     const { connection, link, listener, statuses } = setup()
     expect(statuses).toEqual([{ type: 'connecting', url: 'mqtt://a' }])
     link.accept({ sessionPresent: true })
-    expect(listener.connected).toHaveBeenCalledWith(expect.objectContaining({ sessionPresent: true }), 5, 1)
+    expect(listener.connected).toHaveBeenCalledWith(expect.objectContaining({ sessionPresent: true }), 5)
     expect(listener.ready).toHaveBeenCalledTimes(1)
     expect(connection.writable).toBe(true)
     link.closed()
@@ -117,7 +117,7 @@ describe('Connection: statuses', () => {
     expect(reconnecting.error).toBeInstanceOf(ConnectionLostError)
     vi.advanceTimersByTime(reconnecting.delay)
     link.accept()
-    expect(listener.connected).toHaveBeenLastCalledWith(expect.anything(), 5, 3) // the loss counted too
+    expect(listener.connected).toHaveBeenCalledTimes(2)
     let completed = false
     connection.status$.subscribe({ complete: () => (completed = true) })
     await connection.stop({ force: false, timeout: 1_000 })
@@ -126,6 +126,25 @@ describe('Connection: statuses', () => {
     expect(statuses.at(-1)).toEqual({ type: 'closed', error: undefined })
     expect(listener.stopped).toHaveBeenCalledWith(undefined)
     expect(completed).toBe(true)
+  })
+
+  it('one epoch: new for each attempt (handed to the link with it) and at each close of an accepted connection', () => {
+    const { connection, link, reconnecting, refusedSocket } = setup()
+    const epochs: number[] = [connection.epoch]
+    expect(link.opens.map((o) => o.epoch)).toEqual([connection.epoch])
+    refusedSocket() // an attempt that failed: the next attempt's epoch is new
+    vi.advanceTimersByTime(lastDelay(reconnecting()))
+    epochs.push(connection.epoch)
+    link.accept() // accepted: the epoch of its attempt, unchanged
+    epochs.push(connection.epoch)
+    link.closed() // what belonged to that connection is stale from now on
+    epochs.push(connection.epoch)
+    vi.advanceTimersByTime(lastDelay(reconnecting()))
+    epochs.push(connection.epoch)
+    expect(link.opens.map((o) => o.epoch)).toEqual([epochs[0], epochs[1], epochs[4]])
+    expect(epochs[2]).toBe(epochs[1])
+    // Each later value is new: nothing keyed to an earlier one is taken for current.
+    for (const [i, epoch] of epochs.entries()) if (i !== 2) expect(epochs.slice(0, i).filter((e) => e >= epoch)).toEqual([])
   })
 
   it('reconnect: false closes on the first loss', () => {

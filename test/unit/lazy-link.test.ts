@@ -6,7 +6,7 @@ import { lazyLinks, type BatchingLink } from '../../lib/link/mqttjs/lazy-link.js
 import type { LinkEvents, LinkFailure, LinkSettings, Suback } from '../../lib/link/link.js'
 
 const settings = { clientId: 'lazy-1' } as LinkSettings
-const attempt = { endpoint: { url: 'ws://b/', protocol: 'ws', hostname: 'b', port: 80, path: '/' }, protocolVersion: 5, username: undefined, password: undefined } as const
+const attempt = { endpoint: { url: 'ws://b/', protocol: 'ws', hostname: 'b', port: 80, path: '/' }, protocolVersion: 5, username: undefined, password: undefined, epoch: 1 } as const
 
 function recorder() {
   const failures: LinkFailure[] = []

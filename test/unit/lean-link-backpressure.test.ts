@@ -15,6 +15,8 @@ const settings: LinkSettings = {
 }
 const endpoint = { url: 'mqtt://broker.test:1883', protocol: 'mqtt', hostname: 'broker.test', port: 1883, path: '' } as const
 const attempt = { endpoint, protocolVersion: 5, username: undefined, password: undefined } as const
+/** Each attempt's epoch is new, as the connection gives it. */
+let epoch = 0
 
 function setup() {
   const written: Packet[] = []
@@ -52,7 +54,7 @@ function setup() {
   const link = new LeanLink(settings, events, open, intervals)
   const send = (packet: Packet): void => transports.at(-1)?.events.data(encode(packet, 5))
   const connect = async (): Promise<void> => {
-    link.open(attempt)
+    link.open({ ...attempt, epoch: ++epoch })
     await new Promise((resolve) => queueMicrotask(() => resolve(undefined)))
     send({ type: 'connack', sessionPresent: false, reasonCode: 0 })
   }

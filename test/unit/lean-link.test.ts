@@ -128,8 +128,10 @@ function setup(options: { level?: ProtocolLevel; settings?: Partial<LinkSettings
     closed: () => log.push('closed'),
   }
   const link = new LeanLink({ ...settings, ...options.settings }, events, broker.open, intervals)
+  // Each attempt's epoch is new, as the connection gives it.
+  let epoch = 0
   const open = async (connack: Partial<Extract<Packet, { type: 'connack' }>> = {}) => {
-    link.open({ endpoint, protocolVersion: level, username: undefined, password: undefined })
+    link.open({ endpoint, protocolVersion: level, username: undefined, password: undefined, epoch: ++epoch })
     await until(() => broker.of('connect').length >= broker.transports)
     broker.send({ type: 'connack', sessionPresent: false, reasonCode: 0, ...connack })
   }
@@ -347,7 +349,7 @@ describe('lean link', () => {
   it('a CONNECT that cannot be encoded is a failed attempt, not an exception out of the socket event', async () => {
     const will = { topic: 'w', payload: new Uint8Array(70_000), qos: 0, retain: false } as const // over a will's 65,535 bytes
     const { link, broker, failures, log } = setup({ settings: { will } })
-    link.open({ endpoint, protocolVersion: 5, username: undefined, password: undefined })
+    link.open({ endpoint, protocolVersion: 5, username: undefined, password: undefined, epoch: 1 })
     await until(() => log.includes('closed'))
     expect(failures).toEqual([{ type: 'protocol', message: expect.stringContaining('the CONNECT could not be sent') }])
     expect(broker.written).toEqual([])
@@ -423,7 +425,7 @@ describe('lean link', () => {
     expect(first.failures[0]).toMatchObject({ type: 'malformed' })
     expect(first.broker.written.at(-1)).toEqual({ type: 'disconnect', reasonCode: 0x94 })
     const second = setup()
-    second.link.open({ endpoint, protocolVersion: 5, username: undefined, password: undefined })
+    second.link.open({ endpoint, protocolVersion: 5, username: undefined, password: undefined, epoch: 1 })
     await until(() => second.broker.of('connect').length === 1)
     second.broker.send({ type: 'publish', topic: 'a', payload, qos: 0, retain: false, dup: false })
     expect(second.failures[0]).toMatchObject({ type: 'malformed', message: expect.stringContaining('before CONNACK') })

@@ -22,6 +22,9 @@ const ANY_SIZE = 268_435_460
 /** How long the broker gets to close after the client's DISCONNECT for its mistake, before the socket is destroyed. */
 const LINGER_MS = 1_000
 
+/** The link's epoch between attempts: the connection's epochs start at 1. */
+const NO_ATTEMPT = 0
+
 /**
  * The lean link: MQTT 5 and 3.1.1 spoken by the SDK itself, on `Uint8Array`s (`wire/`), over one transport per
  * attempt (`transport/`). No Node polyfills, nothing per byte: the browser entry's default. It keeps the
@@ -34,8 +37,11 @@ export class LeanLink implements Link, LivenessProbe {
   #transport: Transport | undefined
   #reader: PacketReader | undefined
   #level: ProtocolLevel = 5
-  /** Counts attempts: events of an earlier attempt's transport, and late `done` calls, are ignored. */
-  #attempt = 0
+  /**
+   * The attempt's epoch (the connection's, see {@link Attempt}), {@link NO_ATTEMPT} between attempts: events of
+   * an earlier attempt's transport, and late `done` calls, carry another value and are ignored.
+   */
+  #attempt = NO_ATTEMPT
   #accepted = false
   #closeReported = true
   #connectTimer: ReturnType<typeof setTimeout> | undefined
@@ -91,7 +97,7 @@ export class LeanLink implements Link, LivenessProbe {
   }
 
   open(attempt: Attempt): void {
-    this.#attempt += 1
+    this.#attempt = attempt.epoch
     const current = this.#attempt
     this.#accepted = false
     this.#closeReported = false
@@ -388,8 +394,8 @@ export class LeanLink implements Link, LivenessProbe {
     this.#probes.answerAll(false)
     // Requests are not resent: the engine subscribes again on the next connection.
     this.requests.loseAll()
-    // A new attempt number: a `done` of a message handled on this connection writes nothing.
-    this.#attempt += 1
+    // No attempt now: a `done` of a message handled on this connection writes nothing.
+    this.#attempt = NO_ATTEMPT
     this.#events.closed()
     const closing = this.#closing
     this.#closing = undefined

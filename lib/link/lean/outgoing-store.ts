@@ -5,7 +5,7 @@ import type { QoS } from '../../message.js'
 export class OutgoingPublish {
   /** `released`: QoS 2 after PUBREC, waiting for PUBCOMP (a PUBREL is what a reconnect resends). */
   released = false
-  /** The connection it was last counted in flight on (0: none yet); a later one resends it. */
+  /** The epoch of the connection it was last counted in flight on (0: none yet); a later one resends it. */
   connection = 0
   /** Written at least once in this session: a resend carries DUP. */
   written = false
@@ -53,6 +53,7 @@ export class OutgoingStore {
   /** Written on this connection and not yet acknowledged: counts against the receive maximum. */
   #inFlight = 0
   #quota = 65_535
+  /** The connection's epoch (`Connection.epoch`, by way of the link's attempt); 0 before the first. */
   #connection = 0
 
   get size(): number {
@@ -95,7 +96,7 @@ export class OutgoingStore {
   }
 
   /**
-   * A new connection, with the broker's receive maximum. The session kept (`sessionPresent`): everything
+   * A new connection (its epoch), with the broker's receive maximum. The session kept (`sessionPresent`): everything
    * stored is written once more, in order (a PUBLISH with DUP, a released QoS 2 as its PUBREL), withdrawn ones
    * too (MQTT-4.4.0-1: their flow ends and frees the identifier; nobody waits for the answer). The session
    * lost: the broker holds none of it, so a written QoS 1 goes again as a new message (DUP clear: at least
