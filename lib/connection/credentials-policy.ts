@@ -1,4 +1,5 @@
-import { UnsupportedOptionError } from '../errors.js'
+import { ConnectionRefusedError, UnsupportedOptionError } from '../errors.js'
+import { noRetryCanFix } from '../options/attempt-credentials.js'
 import { checkMqttString } from '../mqtt-string.js'
 import type { Credentials } from '../options/client-options.js'
 import type { AttemptCredentials, Endpoint } from '../options/resolved-options.js'
@@ -27,6 +28,9 @@ export function checkCredentials(credentials: unknown, protocolVersion: 4 | 5 | 
   }
   return { username: username as string | undefined, password: password as string | undefined }
 }
+
+/** What a provider's deadline rejects with: no value a provider could throw. */
+const PROVIDER_LATE = Symbol('late')
 
 function same(a: AttemptCredentials | undefined, b: AttemptCredentials | undefined): boolean {
   return a !== undefined && b !== undefined && a.username === b.username && a.password === b.password && sameTarget(a.endpoint, b.endpoint)
@@ -73,12 +77,30 @@ export class CredentialsPolicy {
 
   /**
    * The credentials for the next attempt to `node` (a copy: the provider's object is not kept); `endpoint` is
-   * where the attempt goes: the provider's `url`, or `node` (with the provider's headers).
+   * where the attempt goes: the provider's `url`, or `node` (with the provider's headers). The provider's time
+   * counts against the attempt's: one that fails, or does not answer within `deadline` ms, rejects with
+   * {@link ConnectionRefusedError} (a failed attempt: back off, ask again); one that asked for what this client
+   * cannot do (`noRetryCanFix`) rejects with its own error.
    */
-  async next(node?: Endpoint): Promise<AttemptCredentials> {
-    const credentials = this.#provider ? await this.#provider(node) : { ...this.#fixed, endpoint: node }
+  async next(node: Endpoint | undefined, deadline: number): Promise<AttemptCredentials> {
+    const credentials = this.#provider ? await this.#ask(this.#provider, node, deadline) : { ...this.#fixed, endpoint: node }
     this.#inUse = { username: credentials.username, password: credentials.password, endpoint: credentials.endpoint ?? node }
     return this.#inUse
+  }
+
+  async #ask(provider: (node?: Endpoint) => Promise<AttemptCredentials>, node: Endpoint | undefined, deadline: number): Promise<AttemptCredentials> {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(PROVIDER_LATE), deadline)))
+    try {
+      return await Promise.race([provider(node), late])
+    } catch (error) {
+      if (noRetryCanFix(error)) throw error
+      throw error === PROVIDER_LATE
+        ? new ConnectionRefusedError(`the credentials provider did not answer within connectTimeout (${deadline} ms)`)
+        : new ConnectionRefusedError('the credentials provider failed', { cause: error })
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /** If the broker refused the credentials in use: whether a retry may bring other ones. */
