@@ -2,6 +2,7 @@ import { UnsupportedOptionError } from '../errors.js'
 import { reasonText } from '../reason-codes.js'
 import { concatBytes } from '../transport/concat-bytes.js'
 import { connectProperties } from './connect-properties.js'
+import { Fifo } from './fifo.js'
 import { InFlightAwareIds } from './in-flight-aware-ids.js'
 import { LivenessProbes } from './liveness-probes.js'
 import { signOfLifeTimers, threadIntervals } from './sign-of-life.js'
@@ -17,7 +18,7 @@ import { signOfLifeTimers, threadIntervals } from './sign-of-life.js'
  * const links = mqttJsLinks(linkKit)
  * ```
  */
-export const linkKit = Object.freeze({ reasonText, concatBytes, connectProperties, InFlightAwareIds, LivenessProbes, signOfLifeTimers, threadIntervals, UnsupportedOptionError })
+export const linkKit = Object.freeze({ reasonText, concatBytes, connectProperties, Fifo, InFlightAwareIds, LivenessProbes, signOfLifeTimers, threadIntervals, UnsupportedOptionError })
 
 export type LinkKit = typeof linkKit & {
   /**

@@ -2,6 +2,7 @@
 // order for the engine, each acknowledged when it is done, and past the read-ahead MQTT.js is held after all.
 import { describe, expect, it } from 'vitest'
 import { ACK_LEFT_TO_LINK, HeldMessages } from '../../lib/link/mqttjs/held-messages.js'
+import { Fifo } from '../../lib/link/fifo.js'
 import type { MessageDone } from '../../lib/link/link.js'
 import type { IncomingMessage } from '../../lib/subscriptions/broker-subscription.js'
 
@@ -32,7 +33,8 @@ function bed(options: { doneAtOnce?: boolean; throwOnAck?: boolean } = {}) {
     },
     resumed: () => (resumed += 1),
     crashed: (error) => crashes.push(error),
-  })
+  }, Fifo)
+  held.restart(1) // the first connection's epoch
   /** MQTT.js's handleMessage callbacks: what each was called with, `pending` until it is. */
   const callbacks: Array<Error | undefined | 'pending'> = []
   const receive = (id: number, bytes?: number): void => {
@@ -121,7 +123,7 @@ describe('HeldMessages', () => {
     receive(1)
     receive(2, 2_000_000)
     expect(held.paused).toBe(true)
-    held.stop()
+    held.restart(0)
     expect(held.paused).toBe(false)
     dones[0]?.()
     expect(acked).toEqual([])
@@ -147,7 +149,7 @@ describe('HeldMessages', () => {
     expect(ran).toEqual(['first false', 'behind t/2 false'])
     expect(delivered).toEqual(['t/1', 't/2', 't/3'])
     held.after((lost) => ran.push(`behind t/3 ${lost}`))
-    held.stop()
+    held.restart(0)
     expect(ran.at(-1)).toBe('behind t/3 true')
   })
 

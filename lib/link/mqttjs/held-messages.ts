@@ -1,5 +1,5 @@
 import type { IncomingMessage } from '../../subscriptions/broker-subscription.js'
-import { Fifo } from '../fifo.js'
+import type { Fifo } from '../fifo.js'
 import type { MessageDone } from '../link.js'
 
 /** Bytes of messages held for a busy engine before MQTT.js is made to stop reading (as the lean link's READ_AHEAD). */
@@ -47,17 +47,20 @@ interface Held<P> {
  *
  * @example
  * ```ts
- * const held = new HeldMessages({ message: events.message, acknowledge: (packet) => writeAck(client, packet), resumed, crashed })
+ * const held = new HeldMessages({ message: events.message, acknowledge: (packet) => writeAck(client, packet), resumed, crashed }, kit.Fifo)
  * client.handleMessage = (packet, callback) => held.receive(toMessage(packet), packet, callback)
  * ```
  */
 export class HeldMessages<P> {
-  /** Counts connections: a `done` from an earlier one writes nothing (the broker resends what it did not get acknowledged). */
+  /**
+   * The epoch of the connection the messages come on (`Connection.epoch`, 0 between connections): a `done` from
+   * an earlier one writes nothing (the broker resends what it did not get acknowledged).
+   */
   #connection = 0
   /** The engine is handling a message: further ones wait in `#held` until it calls back. */
   #busy = false
   /** Messages read while the engine is busy, in order, with the work that waits behind them. */
-  readonly #held = new Fifo<Held<P> | AfterHeld>()
+  readonly #held: Fifo<Held<P> | AfterHeld>
   #heldMessages = 0
   #heldBytes = 0
   /** MQTT.js's callback, held while too much waits: MQTT.js reads no further packet until it is called. */
@@ -65,8 +68,10 @@ export class HeldMessages<P> {
 
   readonly #host: HeldMessagesHost<P>
 
-  constructor(host: HeldMessagesHost<P>) {
+  /** `fifo`: the lean link's queue class, handed over (see LinkKit) rather than imported. */
+  constructor(host: HeldMessagesHost<P>, fifo: typeof Fifo) {
     this.#host = host
+    this.#held = new fifo()
   }
 
   /** Whether the link has stopped MQTT.js reading: the broker's packets wait unread, so its silence proves nothing. */
@@ -74,10 +79,13 @@ export class HeldMessages<P> {
     return this.#stalled !== undefined
   }
 
-  /** The connection is over: what is held is dropped, a late `done` writes nothing. */
-  stop(): void {
+  /**
+   * The connection is over, and the next one's `epoch` begins (0: none yet): what is held is dropped, a late
+   * `done` writes nothing.
+   */
+  restart(epoch: number): void {
     const dropped = this.#held.clear()
-    this.#connection += 1
+    this.#connection = epoch
     this.#busy = false
     this.#heldBytes = 0
     this.#heldMessages = 0

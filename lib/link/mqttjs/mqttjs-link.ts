@@ -59,13 +59,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   readonly #writes = typeof setImmediate === 'function' ? new WriteBatch(setImmediate) : undefined
   readonly #backpressure = new WriteBackpressure(() => this.#events.drained())
   /** Messages waiting for the engine, while MQTT.js reads on: acks and pings are never stuck behind a held message. */
-  readonly #held = new HeldMessages<IPublishPacket>({
-    message: (message, done) => this.#events.message(message, done),
-    acknowledge: (packet) => writeAck(this.mqtt, packet, this.#writes, this.#qos2),
-    // Reading again is a sign of life (the broker's packets waited unread); the ping schedule itself goes on.
-    resumed: () => (this.#received += 1),
-    crashed: (error) => this.#crashed(error),
-  })
+  readonly #held: HeldMessages<IPublishPacket>
   /** Liveness probes waiting for the next packet from the broker. */
   readonly #probes: InstanceType<LinkKit['LivenessProbes']>
 
@@ -88,6 +82,16 @@ export class MqttJsLink implements Link, LivenessProbe {
     this.#intervals = intervals
     this.#kit = kit
     this.#probes = new kit.LivenessProbes()
+    this.#held = new HeldMessages<IPublishPacket>(
+      {
+        message: (message, done) => this.#events.message(message, done),
+        acknowledge: (packet) => writeAck(this.mqtt, packet, this.#writes, this.#qos2),
+        // Reading again is a sign of life (the broker's packets waited unread); the ping schedule itself goes on.
+        resumed: () => (this.#received += 1),
+        crashed: (error) => this.#crashed(error),
+      },
+      kit.Fifo,
+    )
   }
 
   open(attempt: Attempt): void {
@@ -97,7 +101,7 @@ export class MqttJsLink implements Link, LivenessProbe {
     this.#keepaliveExpired = false
     this.#closeReported = false
     this.#openedAt = Date.now()
-    this.#held.stop()
+    this.#held.restart(attempt.epoch)
     this.#transport.begin(attempt.endpoint)
     try {
       if (!this.mqtt) {
@@ -268,7 +272,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   #onClose(): void {
     if (this.#closeReported) return
     this.#closeReported = true
-    this.#held.stop()
+    this.#held.restart(0)
     this.#backpressure.reset()
     this.#probes.answerAll(false)
     this.#lastChunk = undefined
