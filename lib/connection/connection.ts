@@ -1,6 +1,5 @@
 import type { Observable } from 'rxjs'
 import { AuthenticationError, ConnectionRefusedError, type IotPubSubError, NotAuthorizedError } from '../errors.js'
-import { noRetryCanFix } from '../options/attempt-credentials.js'
 import type { Connack, Link, LinkFailure } from '../link/link.js'
 import type { Endpoint, ResolvedOptions } from '../options/resolved-options.js'
 import type { ProtocolVersion, Status } from '../status.js'
@@ -323,8 +322,8 @@ export class Connection {
         ;({ username, password, endpoint = endpoint } = await this.#credentials.next(endpoint, this.#options.connectTimeout))
       } catch (error) {
         if (this.#state.type !== 'opening') return
-        // What this client cannot do at all (headers in a browser): no retry can fix it. Else back off, ask again.
-        return noRetryCanFix(error) ? this.#fail(error as IotPubSubError) : this.#backOff(error as IotPubSubError)
+        // A provider that failed: back off, ask again. What this client cannot do at all (headers in a browser): no retry can fix it.
+        return error instanceof ConnectionRefusedError ? this.#backOff(error) : this.#fail(error as IotPubSubError)
       }
       // end() while the provider was thinking: no connection is opened.
       if (this.#state.type !== 'opening') return

@@ -80,7 +80,7 @@ export class CredentialsPolicy {
    * where the attempt goes: the provider's `url`, or `node` (with the provider's headers). The provider's time
    * counts against the attempt's: one that fails, or does not answer within `deadline` ms, rejects with
    * {@link ConnectionRefusedError} (a failed attempt: back off, ask again); one that asked for what this client
-   * cannot do (`noRetryCanFix`) rejects with its own error.
+   * cannot do at all (`noRetryCanFix`: headers in a browser) rejects with that error, which no retry can fix.
    */
   async next(node: Endpoint | undefined, deadline: number): Promise<AttemptCredentials> {
     const credentials = this.#provider ? await this.#ask(this.#provider, node, deadline) : { ...this.#fixed, endpoint: node }
