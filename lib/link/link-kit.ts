@@ -10,7 +10,7 @@ import { signOfLifeTimers, threadIntervals } from './sign-of-life.js'
 /**
  * What the MQTT.js link shares with the lean link, handed to it by the runtime that makes it rather than
  * imported. In a browser the MQTT.js link is a chunk loaded on demand, and esbuild gives every module such a
- * chunk shares with the entry a chunk of its own, fetched and gzipped apart from the entry: about 400 B more at
+ * chunk shares with the entry a chunk of its own, fetched and gzipped apart from the entry: bytes more at
  * start for an app that never loads MQTT.js.
  *
  * @example

@@ -3,7 +3,7 @@ import { Observable, type Subscriber } from 'rxjs'
 /**
  * An rxjs `Subject` (or, with `replay`, a `ReplaySubject(1)`) as the SDK uses one: `next`, `complete`,
  * `observed`, and the stream as `value$`, written over `Observable` alone. A browser app then ships neither
- * Subject nor ReplaySubject (about 1 KB min+gzip of rxjs together) for what these few lines do. The
+ * Subject nor ReplaySubject (with the rxjs code they bring) for what these few lines do. The
  * semantics are rxjs's:
  * - a value goes to the subscribers there as it is sent: one added while it is handed on does not get it
  *   (but is replayed it, with `replay`), one removed meanwhile is not handed it;

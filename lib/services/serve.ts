@@ -49,7 +49,7 @@ export function serveRequests<T>(kit: ServicesKit, client: ServingClient, reques
  * What `mergeMap` does with a function returning a promise that never rejects, written out: every request is
  * answered at once, concurrently; an error of `requests$` passes at once; its completion waits for the
  * answers still running. Not `mergeMap` itself, whose support for every kind of ObservableInput (iterables,
- * async iterables, streams) would put some 2 KB min+gzip of rxjs into every browser app, served or not.
+ * async iterables, streams) would put that much more of rxjs into every browser app, served or not.
  */
 function answerEach<T>(kit: ServicesKit, requests$: Observable<T>, run: (request: T) => Promise<void>): Observable<never> {
   return new kit.Observable<never>((subscriber) => {

@@ -8,7 +8,7 @@ import { FORBIDDEN_CHARACTERS } from '../mqtt-string.js'
  * What the services (`request()`, `serve()`, `route()`, loaded on demand: lib/services/on-demand.ts) use of the
  * client's own code, handed to them by the client rather than imported. esbuild gives every module that a
  * chunk loaded on demand shares with the entry a chunk of its own, which the page loads at start apart from
- * the entry (rxjs, the errors, the topic checks): about 500 B more min+gzip for an app that never loads them.
+ * the entry (rxjs, the errors, the topic checks): bytes at start for an app that never loads them.
  *
  * @example
  * ```ts

@@ -10,7 +10,7 @@ export type BatchingLink = Link & Required<Pick<Link, 'subscribeMany' | 'unsubsc
 /**
  * Links whose implementation is loaded on first use: the browser entry's MQTT.js link, behind a dynamic
  * `import()` that a bundler splits into a chunk of its own, so that an app on the lean link ships none of
- * MQTT.js (about 100 KB min+gzip) and one that asks for `link: 'mqttjs'` loads it when it connects.
+ * MQTT.js and one that asks for `link: 'mqttjs'` loads it when it connects.
  * Until the implementation is loaded, each link is one that is opening and has nothing to send on. Written
  * as closures rather than a class: a browser app ships this whether it uses MQTT.js or not, and local
  * variables minify where private fields do not.
