@@ -34,7 +34,7 @@ const isBrowserWebSocket = (socket: unknown): socket is BrowserWebSocket =>
  */
 export class TransportWatch {
   #endpoint: Endpoint | undefined
-  /** Counts attempts, so that a late event of an earlier attempt's stream is not reported as this one's. */
+  /** The attempt's epoch (the connection's), so that a late event of an earlier attempt's stream is not reported as this one's. */
   #attempt = 0
   /** The attempt's browser WebSocket: whether it opened, and its close event. */
   #browser: { opened: boolean; code: number | undefined; reason: string } | undefined
@@ -45,10 +45,10 @@ export class TransportWatch {
     this.#report = report
   }
 
-  /** A new connection attempt to `endpoint`. */
-  begin(endpoint: Endpoint): void {
+  /** A new connection attempt to `endpoint`, under the connection's `epoch` for it. */
+  begin(endpoint: Endpoint, epoch: number): void {
     this.#endpoint = endpoint
-    this.#attempt += 1
+    this.#attempt = epoch
     this.#browser = undefined
   }
 

@@ -31,7 +31,7 @@ class FakeBrowserStream extends FakeStream {
 const watching = (url: string) => {
   const reported: LinkFailure[] = []
   const watch = new TransportWatch((failure) => reported.push(failure))
-  watch.begin(endpoint(url))
+  watch.begin(endpoint(url), 1)
   return { watch, reported }
 }
 const bytes = (text: string) => new TextEncoder().encode(text)
@@ -70,7 +70,7 @@ describe('transport watch: mqtt:// and mqtts://', () => {
     const { watch, reported } = watching('mqtt://h:9001')
     const stream = new FakeStream()
     watch.watch(stream)
-    watch.begin(endpoint('mqtt://h:1883'))
+    watch.begin(endpoint('mqtt://h:1883'), 2)
     stream.emit('data', bytes('HTTP/1.1 400 Bad Request\r\n'))
     expect(reported).toEqual([])
   })

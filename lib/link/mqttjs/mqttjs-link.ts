@@ -102,7 +102,7 @@ export class MqttJsLink implements Link, LivenessProbe {
     this.#closeReported = false
     this.#openedAt = Date.now()
     this.#held.restart(attempt.epoch)
-    this.#transport.begin(attempt.endpoint)
+    this.#transport.begin(attempt.endpoint, attempt.epoch)
     try {
       if (!this.mqtt) {
         this.mqtt = this.#create(attempt)
