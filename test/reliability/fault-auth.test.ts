@@ -12,6 +12,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AuthenticationError, IotPubSubError, NotAuthorizedError, UnsupportedOptionError, connect, scramSha256, type AuthMethod, type Status } from '../../lib/node.js'
 import { authPluginMissing, buildAuthPlugin, type AuthPlugin } from '../support/auth-plugin/build.js'
 import { noMosquitto } from '../support/binaries.js'
+import { escapes } from '../support/escapes.js'
 import { ClientPool, waitForStatus } from '../support/clients.js'
 import { linkUnderTest } from '../support/link-under-test.js'
 import { Mosquitto } from '../support/mosquitto.js'
@@ -78,13 +79,10 @@ describe.skipIf(noMosquitto() || noCompiler())(`enhanced authentication under co
   let direct: MqttClient
   const pool = new ClientPool('fault-auth')
   const proxies: MqttFaultProxy[] = []
-  const thrown: unknown[] = []
-  const onThrown = (error: unknown): void => void thrown.push(error)
+  const { thrown, onThrown } = escapes()
   const outcomes: string[] = []
 
   beforeAll(async () => {
-    process.on('uncaughtException', onThrown)
-    process.on('unhandledRejection', onThrown)
     plugin = await buildAuthPlugin()
     broker = await Mosquitto.start({
       persistence: false,
@@ -98,8 +96,6 @@ describe.skipIf(noMosquitto() || noCompiler())(`enhanced authentication under co
     await Promise.all(proxies.splice(0).map((p) => p.close()))
   })
   afterAll(async () => {
-    process.off('uncaughtException', onThrown)
-    process.off('unhandledRejection', onThrown)
     await direct?.endAsync()
     await broker?.dispose()
     await plugin?.dispose()

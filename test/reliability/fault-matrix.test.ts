@@ -18,6 +18,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { QueueFullError, type ClientOptions, type Message, type MQTTClient } from '../../lib/node.js'
 import { HIGH_WATER_MARK } from '../../lib/transport/transport.js'
 import { noMosquitto } from '../support/binaries.js'
+import { escapes } from '../support/escapes.js'
 import { ClientPool, waitForStatus } from '../support/clients.js'
 import { caseName, faultCases, faultMatrixFile, renderFaultMatrix, renderFaultMatrixTable, stallCaseName, stallCases, type FaultCase, type Session, type StallExpected, type Times } from '../support/fault-matrix.js'
 import { packetIdInUse, measuredClient } from '../support/link-internals.js'
@@ -125,8 +126,7 @@ function inbox(): { add(topic: string, payload: string): void; count(topic: stri
 describe.skipIf(noMosquitto())(`the fault matrix over the ${linkUnderTest()} link`, () => {
   const pool = new ClientPool('fault-matrix')
   const proxies: MqttFaultProxy[] = []
-  const thrown: unknown[] = []
-  const onThrown = (error: unknown): void => void thrown.push(error)
+  const { thrown, onThrown } = escapes()
   const observed: string[] = []
   let broker: Mosquitto
   /** Connected straight to the broker: publishes the inbound flows' messages and counts what arrives. */
@@ -137,8 +137,6 @@ describe.skipIf(noMosquitto())(`the fault matrix over the ${linkUnderTest()} lin
   let made = 0
 
   beforeAll(async () => {
-    process.on('uncaughtException', onThrown)
-    process.on('unhandledRejection', onThrown)
     broker = await Mosquitto.start({ persistence: false })
     direct = await rawClient(broker.tcpUrl, { protocolVersion: 5, clientId: `fault-matrix-direct-${process.pid}` })
     // A large payload is counted, not kept: the stalled-broker cases publish megabytes.
@@ -153,8 +151,6 @@ describe.skipIf(noMosquitto())(`the fault matrix over the ${linkUnderTest()} lin
   })
 
   afterAll(async () => {
-    process.off('uncaughtException', onThrown)
-    process.off('unhandledRejection', onThrown)
     await direct?.endAsync()
     await broker?.dispose()
     // The case count and each outcome, for the report (the assertions are in the cases).

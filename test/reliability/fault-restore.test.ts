@@ -12,6 +12,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { connect, memoryStore, type MQTTClient, type OutboxEvent, type Store, type StoreChange } from '../../lib/node.js'
 import { noMosquitto } from '../support/binaries.js'
+import { escapes } from '../support/escapes.js'
 import { linkUnderTest } from '../support/link-under-test.js'
 import { Mosquitto } from '../support/mosquitto.js'
 import { MqttFaultProxy, type Direction, type PacketName, type SeenPacket } from '../support/mqtt-fault-proxy.js'
@@ -76,13 +77,10 @@ describe.skipIf(noMosquitto())(`restored flows under connection cuts over the ${
   const delivered = new Map<string, number>()
   const clients: MQTTClient[] = []
   const proxies: MqttFaultProxy[] = []
-  const thrown: unknown[] = []
-  const onThrown = (error: unknown): void => void thrown.push(error)
+  const { thrown, onThrown } = escapes()
   const outcomes: string[] = []
 
   beforeAll(async () => {
-    process.on('uncaughtException', onThrown)
-    process.on('unhandledRejection', onThrown)
     broker = await Mosquitto.start({ persistence: false })
     direct = await rawClient(broker.tcpUrl, { protocolVersion: 5, clientId: `fault-restore-direct-${process.pid}` })
     direct.on('message', (topic, payload) => {
@@ -98,8 +96,6 @@ describe.skipIf(noMosquitto())(`restored flows under connection cuts over the ${
   })
 
   afterAll(async () => {
-    process.off('uncaughtException', onThrown)
-    process.off('unhandledRejection', onThrown)
     await direct?.endAsync()
     await broker?.dispose()
     console.log(`fault-restore, ${linkUnderTest()} link: ${outcomes.length} cases\n${outcomes.join('\n')}`)
