@@ -20,6 +20,7 @@ import { Generator, shown } from '../support/bad-input-generator.js'
 import { mulberry32 } from '../support/mulberry32.js'
 import { sharedBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
+import { escapes } from '../support/escapes.js'
 import { waitForStatus } from '../support/clients.js'
 import { linkUnderTest } from '../support/link-under-test.js'
 import { next, uniquePrefix } from '../support/wait.js'
@@ -61,18 +62,8 @@ async function subscribed(client: MQTTClient, topic: string): Promise<{ received
 describe.skipIf(noMosquitto())(`bad input over the ${linkUnderTest()} link`, () => {
   const bed = sharedBed('bad-input')
   const { pool } = bed
-  const thrown: unknown[] = []
-  const onThrown = (error: unknown): void => void thrown.push(error)
+  const { thrown, onThrown } = escapes()
   const url = (): string => bed.broker.tcpUrl
-
-  beforeAll(() => {
-    process.on('uncaughtException', onThrown)
-    process.on('unhandledRejection', onThrown)
-  })
-  afterAll(() => {
-    process.off('uncaughtException', onThrown)
-    process.off('unhandledRejection', onThrown)
-  })
 
   describe('the reproduced crashes', () => {
     it('a QoS 1 publish made before CONNACK with a NUL in a user property rejects; the publish behind it goes out', async () => {
