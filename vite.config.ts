@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
+import type { TestSequencer, TestSpecification, Vitest } from 'vitest/node'
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -16,6 +17,36 @@ const QUIET = ['test/integration/latency.test.ts', 'test/reliability/slow-consum
  * local sockets (ERR_NETWORK_CHANGED). Their global setup starts building the image when the run starts.
  */
 const DOCKER = ['test/mosquitto/docker-*.test.ts']
+
+/**
+ * The longest files of the run (the bench's smoke run, the documentation site built and opened page by page).
+ * Vitest starts the files of a group one project after the other (lean, then mqttjs) and, with no timings cached
+ * from an earlier run (a fresh clone, CI), the larger files first: these two would start side by side past the
+ * middle of the run, and could end it with one worker busy and the other idle. Started first, the many short
+ * files fill in around them.
+ */
+const LONGEST = ['test/bench/bench.test.ts', 'test/docs/site.test.ts'].map(here)
+
+/** Vitest's own order, with {@link LONGEST} moved to the front. */
+class LongestFirst implements TestSequencer {
+  readonly #base: Promise<TestSequencer>
+
+  constructor(vitest: Vitest) {
+    // Imported here, by the test runner only: Vite reads this config for the demo too.
+    this.#base = import('vitest/node').then(({ BaseSequencer }) => new BaseSequencer(vitest))
+  }
+
+  async shard(files: TestSpecification[]): Promise<TestSpecification[]> {
+    return (await this.#base).shard(files)
+  }
+
+  async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await (await this.#base).sort(files)
+    const long = (file: TestSpecification): number => (LONGEST.includes(file.moduleId) ? 0 : 1)
+    // Array.prototype.sort is stable: everything else keeps Vitest's order.
+    return sorted.sort((a, b) => long(a) - long(b))
+  }
+}
 
 // One config for the demo page (Vite serves and builds demo/) and for the test runner (vitest runs
 // test/ from the project root). The demo imports the SDK as users do, `from 'iotpubsub'` and
@@ -38,6 +69,7 @@ export default defineConfig({
     alias: { 'iotpubsub/shared': here('./lib/node.ts'), iotpubsub: here('./lib/node.ts') },
     testTimeout: 20_000,
     hookTimeout: 60_000,
+    sequence: { sequencer: LongestFirst },
     // Integration suites each start their own brokers; two workers match the two cores.
     maxWorkers: 2,
     // One suite, two links: every test that opens a connection runs once over each (IOTPUBSUB_LINK is the

@@ -7,7 +7,7 @@ import type { FromWorker, Impl, Job, ToWorker } from './protocol.js'
 
 export const benchDir = dirname(fileURLToPath(import.meta.url))
 export const repoRoot = resolve(benchDir, '..')
-const workerPath = join(benchDir, 'worker.ts')
+export const workerPath = join(benchDir, 'worker.ts')
 
 // ------------------------------------------------------------------------------------------------ config
 
@@ -167,7 +167,13 @@ function workerEnv(): NodeJS.ProcessEnv {
   return env
 }
 
-/** A forked bench process (bench/worker.ts under tsx) and its IPC channel. */
+/** A bundle of bench/worker.ts that plain node runs (--quick sets it, see run.ts); unset, the worker runs under tsx. */
+let workerBundle: string | undefined
+export const forkBundle = (path: string): void => {
+  workerBundle = path
+}
+
+/** A forked bench process (bench/worker.ts under tsx, or its bundle; a profiled one under tsx, for the profile's file paths). */
 export class Worker {
   private readonly child: ChildProcess
   private readonly inbox: FromWorker[] = []
@@ -176,9 +182,10 @@ export class Worker {
   readonly exited: Promise<void>
 
   constructor(job: Job, options: { execArgv?: string[]; label: string }) {
-    this.child = fork(workerPath, [], {
+    const bundle = job.profileFile === undefined ? workerBundle : undefined
+    this.child = fork(bundle ?? workerPath, [], {
       cwd: repoRoot,
-      execArgv: ['--import', 'tsx', ...(options.execArgv ?? [])],
+      execArgv: [...(bundle ? [] : ['--import', 'tsx']), ...(options.execArgv ?? [])],
       env: workerEnv(),
       stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
     })

@@ -4,7 +4,8 @@
  * 14) and its own MQTT (`link: 'lean'`, rows marked `lean`, the budgets of issue 15).
  *
  *   npm run bench                      full run (about 12 minutes with the lean link), 5 repetitions per case and implementation
- *   npm run bench -- --quick           tiny counts, 1 repetition (what the CI smoke test runs)
+ *   npm run bench -- --quick           tiny counts, 1 repetition, bench processes run from a bundle (what the CI
+ *                                      smoke test runs)
  *   BENCH_SCALE=0.2 BENCH_REPS=5 ...   scale message counts / set repetitions
  *   --only=tcp-qos0,filters            run the cases whose id contains one of these
  *   --impls=raw,lean                   leave out the SDK on MQTT.js ('sdk') or the lean link ('lean'); raw always runs
@@ -16,11 +17,12 @@
  * iotpubsub/react with mqtt-react-hooks, whatever --impls says.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, rename, writeFile } from 'node:fs/promises'
 import { cpus, loadavg } from 'node:os'
 import { dirname, join, relative } from 'node:path'
+import { build } from 'esbuild'
 import { CASES, type CaseResult, type Row } from './cases.js'
-import { buildSdk, median, readConfig, repoRoot, startBroker } from './harness.js'
+import { buildSdk, forkBundle, median, readConfig, repoRoot, startBroker, workerPath } from './harness.js'
 
 const round2 = (n: number): number => Math.round(n * 100) / 100
 
@@ -37,6 +39,22 @@ function codeVersion(): { commit: string | undefined; libChanges: string[] } {
     }
   }
   return { commit: git('rev-parse', 'HEAD'), libChanges: (git('status', '--short', '--', 'lib') ?? '').split('\n').filter(Boolean) }
+}
+
+/**
+ * --quick's bench processes: bench/worker.ts bundled by esbuild (its packages left to node_modules; the SDK is
+ * still the tsc build) and run by plain node. A trial of the smoke run lasts about a second, most of it
+ * start-up, and tsx about doubles a process's start-up CPU (its own loader, and a hook on every import). The
+ * full run keeps bench/worker.ts under tsx.
+ */
+async function bundleWorker(): Promise<void> {
+  const result = await build({ entryPoints: [workerPath], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', write: false, logLevel: 'silent' })
+  const out = join(repoRoot, 'bench-results', 'worker', 'worker.js')
+  await mkdir(dirname(out), { recursive: true })
+  // Renamed into place whole: another bench run may be forking the same file.
+  await writeFile(`${out}.${process.pid}`, result.outputFiles[0]?.text ?? '')
+  await rename(`${out}.${process.pid}`, out)
+  forkBundle(out)
 }
 
 function format(value: number | undefined, unit: Row['unit']): string {
@@ -105,6 +123,7 @@ async function main(): Promise<void> {
 
   log('building the SDK (tsc, as users run it) into bench-results/sdk …')
   buildSdk()
+  if (config.quick) await bundleWorker()
   const broker = await startBroker()
   const results: CaseResult[] = []
   const failures: string[] = []

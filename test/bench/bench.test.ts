@@ -26,8 +26,9 @@ describe.skipIf(noMosquitto() || noChromium())('npm run bench (smoke, --quick)',
     const out = join(dir, 'result.json')
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', `--out=${out}`], {
       cwd: root,
-      // Three implementations per case (the SDK on each link, raw MQTT.js): 105 s alone on 2 cores, 130 to 150 s
-      // beside the rest of the suite, and a machine two to three times slower has run this suite: room for that.
+      // Three implementations per case (the SDK on each link, raw MQTT.js): about 80 s alone on 2 cores, two to
+      // three times that beside the rest of the suite, and a machine two to three times slower has run this suite:
+      // room for that.
       timeout: 420_000,
       maxBuffer: 10 * 1024 * 1024,
     })

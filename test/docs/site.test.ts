@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { Browser, Page } from 'playwright-core'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium, noChromium } from '../support/chromium.js'
 import { cleanEnv, run, serveStatic } from '../package/package-kit.js'
@@ -26,9 +26,9 @@ interface Visit {
   readonly text: string
 }
 
-/** Opens one page, waits for VitePress to have rendered it, and collects its ids, links and console errors. */
-async function visit(browser: Browser, origin: string, path: string): Promise<Visit> {
-  const page: Page = await browser.newPage()
+/** Opens one page in a tab of its own, waits for VitePress to have rendered it, and collects its ids, links and console errors. */
+async function visit(context: BrowserContext, origin: string, path: string): Promise<Visit> {
+  const page: Page = await context.newPage()
   const problems: string[] = []
   page.on('console', (message) => {
     if (message.type() === 'error') problems.push(`console error: ${message.text()}`)
@@ -78,11 +78,19 @@ describe.skipIf(noChromium())('the documentation site', () => {
     server = await serveStatic(outDir)
     browser = await launchChromium()
     const pages = await sitePages(outDir)
-    // A few pages at a time: each is a fresh tab, and the site is static.
-    for (let i = 0; i < pages.length; i += 4) {
-      const batch = await Promise.all(pages.slice(i, i + 4).map((path) => visit(browser, server.url, path)))
-      for (const v of batch) visits.set(v.path, v)
+    // Tabs of one browser context, as one reader opens them: a context per page would also start a renderer
+    // process and a fresh profile for each, as much work again as the pages. Each tab has listeners of its own,
+    // so an error is still booked to the page that raised it.
+    const context = await browser.newContext()
+    // A few pages at a time (the site is static), each lane taking the next page as soon as its last is done.
+    const found: Visit[] = []
+    let next = 0
+    const lane = async (): Promise<void> => {
+      for (let i = next++; i < pages.length; i = next++) found[i] = await visit(context, server.url, pages[i]!)
     }
+    await Promise.all([lane(), lane(), lane(), lane()])
+    await context.close()
+    for (const v of found) visits.set(v.path, v)
   }, 540_000)
 
   afterAll(async () => {
