@@ -186,6 +186,22 @@ describe('lean link', () => {
     expect(again[2]).toMatchObject({ packetId: two })
   })
 
+  it("a `done` of a message from an earlier connection writes nothing on the next (the connection's epoch tells them apart)", async () => {
+    const { broker, log, messages, open } = setup({ manualAcks: true })
+    await open()
+    broker.send({ type: 'publish', topic: 'q/1', payload, qos: 1, retain: false, dup: false, packetId: 4 })
+    expect(messages).toHaveLength(1)
+    broker.hangUp()
+    await until(() => log.includes('closed'))
+    await open({ sessionPresent: true })
+    messages[0]?.done()
+    // The broker resends the message on the resumed session; the late done must not acknowledge that one.
+    expect(broker.of('puback')).toEqual([])
+    broker.send({ type: 'publish', topic: 'q/1', payload, qos: 1, retain: false, dup: true, packetId: 4 })
+    messages[1]?.done()
+    expect(broker.of('puback').map((p) => p.packetId)).toEqual([4])
+  })
+
   it('delivers a resent QoS 2 message once, and answers PUBREL with PUBCOMP', async () => {
     const { broker, messages, open } = setup()
     await open()

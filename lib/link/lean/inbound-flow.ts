@@ -39,12 +39,15 @@ export interface InboundHost {
  * @example
  * ```ts
  * const inbound = new InboundFlow(acks, { write, level, message, protocolError, pause, crashed })
- * inbound.restart() // each new connection
+ * inbound.restart(attempt.epoch) // each new connection
  * inbound.publish(packet)
  * ```
  */
 export class InboundFlow {
-  /** Counts connections: a `done` from an earlier one writes nothing. */
+  /**
+   * The epoch of the connection the PUBLISHes come on (`Connection.epoch`, 0 between connections): a `done`
+   * from an earlier one writes nothing.
+   */
   #connection = 0
   /** The engine is handling a message: further PUBLISHes wait in `#held` until it calls back. */
   #busy = false
@@ -68,16 +71,17 @@ export class InboundFlow {
     return !this.#yielding
   }
 
-  /** A new connection: nothing is held or paused. */
-  restart(): void {
+  /** A new connection, under the connection's `epoch`: nothing is held or paused. */
+  restart(epoch: number): void {
     this.stop()
+    this.#connection = epoch
     this.#paused = false
   }
 
   /** The connection is over: what is held is dropped (the broker resends what it did not get acknowledged). */
   stop(): void {
     const dropped = this.#held.clear()
-    this.#connection += 1
+    this.#connection = 0
     this.#busy = false
     this.#yielding = false
     this.#heldBytes = 0

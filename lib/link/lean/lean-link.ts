@@ -101,7 +101,7 @@ export class LeanLink implements Link, LivenessProbe {
     const current = this.#attempt
     this.#accepted = false
     this.#closeReported = false
-    this.#inbound.restart()
+    this.#inbound.restart(attempt.epoch)
     this.#level = attempt.protocolVersion
     const reader = new PacketReader({ maximumPacketSize: this.#settings.maxIncomingPacketSize ?? ANY_SIZE })
     reader.level = attempt.protocolVersion
