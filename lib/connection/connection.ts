@@ -322,7 +322,8 @@ export class Connection {
         ;({ username, password, endpoint = endpoint } = await this.#credentials.next(endpoint, this.#options.connectTimeout))
       } catch (error) {
         if (this.#state.type !== 'opening') return
-        // A provider that failed: back off, ask again. What this client cannot do at all (headers in a browser): no retry can fix it.
+        // A provider that failed: back off, ask again. What this client cannot do at all (headers in a
+        // browser): no retry can fix it.
         return error instanceof ConnectionRefusedError ? this.#backOff(error) : this.#fail(error as IotPubSubError)
       }
       // end() while the provider was thinking: no connection is opened.
