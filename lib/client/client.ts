@@ -101,7 +101,6 @@ export class Client extends ClientServices implements MQTTClient {
       },
       {
         connected: (connack) => this.#connection.onConnected(connack),
-        ready: () => this.#connection.onReady(),
         drained: () => this.#connection.onDrained(),
         message: (message, done) => this.#dispatcher.message(message, done),
         failed: (failure) => this.#connection.onFailed(failure),

@@ -12,9 +12,9 @@ import type { ProtocolVersion } from '../status.js'
  * ```
  */
 export interface ConnectionListener {
-  /** A connection was accepted: resubscribe, flush. */
+  /** A connection was accepted: learn what the broker announced, and whether it kept the session. */
   connected(connack: Connack, protocol: ProtocolVersion): void
-  /** The link has resent what was unacknowledged: send what waited. */
+  /** Every part has heard of the connection: resubscribe, send what waited. */
   ready(): void
   /** The link's socket, which had more unsent bytes than its high-water mark, can take publishes again. */
   drained(): void

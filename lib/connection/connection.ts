@@ -92,8 +92,8 @@ export class Connection {
   }
 
   /**
-   * Accepted, and the link has resent what the previous connection left unacknowledged: publishes and
-   * SUBSCRIBEs go out from now on (before, they wait in the SDK, in order).
+   * Accepted, and every part has heard of it: publishes and SUBSCRIBEs go to the link from now on (before, they
+   * wait in the SDK, in order).
    */
   get writable(): boolean {
     return this.#ready && this.#state.type === 'connected'
@@ -139,10 +139,9 @@ export class Connection {
     }
     this.#status.next({ type: 'connected', url: this.url, sessionPresent: connack.sessionPresent, protocolVersion: this.#protocol.version })
     this.#listener.connected(connack, this.#protocol.version)
-  }
-
-  onReady(): void {
-    if (this.#state.type !== 'connected' || this.#ready) return
+    // Only once every part has heard of the connection (and of its session) does what waited go out: a publish
+    // made meanwhile (by a status$ observer) waits behind the ones queued before it.
+    if (this.#state.type !== 'connected') return
     this.#ready = true
     this.#listener.ready()
   }

@@ -228,10 +228,12 @@ export type MessageDone = (turn?: (resume: () => void) => void) => void
 
 /** What a link reports, to one listener: the engine. */
 export interface LinkEvents {
-  /** The broker accepted the connection; publishes and subscriptions may be sent from now on. */
+  /**
+   * The broker accepted the connection: publishes and subscriptions may be handed to the link from now on. A link
+   * that first sends again what a kept session left unacknowledged keeps them behind it, in order (`writable` is
+   * false meanwhile, then `drained`).
+   */
   connected(connack: Connack): void
-  /** MQTT.js has resent what the previous connection left unacknowledged: new packets go out in order now. */
-  ready(): void
   /**
    * A PUBLISH from the broker. The link delivers no further message, and sends this one's acknowledgement
    * (QoS 1/2), only when `done` is called; the engine uses that for manual acknowledgements. Meanwhile the link

@@ -130,19 +130,9 @@ export class FakeLink implements Link {
     this.events.drained()
   }
 
-  /** CONNACK 0 only: the link is connected, its store not yet resent. */
-  connack(connack: Partial<Connack> = {}): void {
-    this.events.connected({ ...CONNACK, ...connack })
-  }
-
-  /** The store is resent: new packets go out from now on. */
-  ready(): void {
-    this.events.ready()
-  }
-
+  /** CONNACK 0: the link is connected (set `writable` false first for a link still resending its store). */
   accept(connack: Partial<Connack> = {}): void {
-    this.connack(connack)
-    this.ready()
+    this.events.connected({ ...CONNACK, ...connack })
   }
 
   refuse(code: number): void {

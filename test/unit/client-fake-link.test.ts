@@ -1,5 +1,6 @@
-// The facade Client end to end over a FakeLink: the gap between CONNACK and the store resend, grants across a
-// reconnect, and end() bounded by its timeout.
+// The facade Client end to end over a FakeLink: the gaps after a CONNACK (the status told before the parts have
+// heard of the connection; a link still resending its store), grants across a reconnect, and end() bounded by
+// its timeout.
 import { take } from 'rxjs'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { vi } from 'vitest'
@@ -42,15 +43,16 @@ afterEach(() => {
   vi.useRealTimers()
 })
 
-describe('Client over a FakeLink: between CONNACK and ready', () => {
-  it('a publish made in the gap waits, and goes out after the queued ones, in order', async () => {
+describe('Client over a FakeLink: the gaps after a CONNACK', () => {
+  it('a publish made while the link resends its store (not writable) waits, and goes out after the queued ones, in order', async () => {
     const { client, link } = setup()
     const a = track(client.publish('t/a', 'a', { qos: 1 }))
     const b = track(client.publish('t/b', 'b', { qos: 0 }))
-    link.connack()
+    link.writable = false // as the MQTT.js link is until MQTT.js has resent what the session kept
+    link.accept()
     const c = track(client.publish('t/c', 'c', { qos: 1 }))
     expect(link.publishes).toHaveLength(0)
-    link.ready()
+    link.drain()
     expect(link.publishes.map((p) => p.topic)).toEqual(['t/a', 't/b', 't/c'])
     link.ack(1)
     link.ack(2)
@@ -60,16 +62,35 @@ describe('Client over a FakeLink: between CONNACK and ready', () => {
     expect(link.publishes.at(-1)?.topic).toBe('t/d')
   })
 
-  it('an observe() made in the gap sends exactly one SUBSCRIBE', () => {
+  it('a publish made by a status$ observer on `connected` waits behind the queued ones', () => {
+    const { client, link } = setup()
+    client.publish('t/a', 'a', { qos: 1 }).catch(() => undefined)
+    let sentBefore = -1
+    client.status$.subscribe((s) => {
+      if (s.type !== 'connected') return
+      client.publish('t/c', 'c', { qos: 1 }).catch(() => undefined)
+      sentBefore = link.publishes.length
+    })
+    link.accept()
+    expect(sentBefore).toBe(0)
+    expect(link.publishes.map((p) => p.topic)).toEqual(['t/a', 't/c'])
+  })
+
+  it('an observe() made by a status$ observer on `connected` sends exactly one SUBSCRIBE', () => {
     const { client, link } = setup()
     const early = client.observe('e/#').subscribe()
-    link.connack()
-    const gap = client.observe('s/#', { qos: 1 }).subscribe()
-    expect(link.subscribes).toHaveLength(0)
-    link.ready()
+    let gap: { unsubscribe(): void } | undefined
+    let sentBefore = -1
+    client.status$.subscribe((s) => {
+      if (s.type !== 'connected') return
+      gap = client.observe('s/#', { qos: 1 }).subscribe()
+      sentBefore = link.subscribes.length
+    })
+    link.accept()
+    expect(sentBefore).toBe(0)
     expect(link.subscribes.map((s) => [s.filter, s.options.qos])).toEqual([['e/#', 0], ['s/#', 1]])
     early.unsubscribe()
-    gap.unsubscribe()
+    gap?.unsubscribe()
     expect(link.unsubscribes.map((u) => u.filter)).toEqual(['e/#', 's/#'])
   })
 })

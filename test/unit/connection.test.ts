@@ -23,7 +23,6 @@ function setup(options: Partial<MQTTClientOptions> = {}) {
   const target = (): Connection => connection as Connection
   const link = new FakeLink({
     connected: (connack) => target().onConnected(connack),
-    ready: () => target().onReady(),
     drained: () => target().onDrained(),
     message: () => undefined,
     failed: (failure) => target().onFailed(failure),

@@ -11,7 +11,7 @@ const attempt = { endpoint: { url: 'ws://b/', protocol: 'ws', hostname: 'b', por
 function recorder() {
   const failures: LinkFailure[] = []
   let closed = 0
-  const events = { connected: () => undefined, ready: () => undefined, drained: () => undefined, message: () => undefined, failed: (f: LinkFailure) => failures.push(f), closed: () => (closed += 1) } as LinkEvents
+  const events = { connected: () => undefined, drained: () => undefined, message: () => undefined, failed: (f: LinkFailure) => failures.push(f), closed: () => (closed += 1) } as LinkEvents
   return { events, failures, closes: () => closed }
 }
 

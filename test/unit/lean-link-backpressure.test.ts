@@ -45,7 +45,6 @@ function setup() {
   const log: string[] = []
   const events: LinkEvents = {
     connected: () => log.push('connected'),
-    ready: () => log.push('ready'),
     drained: () => log.push('drained'),
     message: (_message, done) => done(),
     failed: (failure) => log.push(`failed:${failure.type}`),

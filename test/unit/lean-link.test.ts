@@ -116,7 +116,6 @@ function setup(options: { level?: ProtocolLevel; settings?: Partial<LinkSettings
       connacks.push(connack)
       log.push('connected')
     },
-    ready: () => log.push('ready'),
     drained: () => log.push('drained'),
     message: (message, done) => {
       messages.push({ message, done })
@@ -151,7 +150,7 @@ describe('lean link', () => {
     await open({ sessionPresent: true, properties: { maximumQoS: 1, receiveMaximum: 5, subscriptionIdentifiersAvailable: false } })
     const [connect] = broker.of('connect')
     expect(connect).toMatchObject({ clientId: 'lean-1', clean: false, keepalive: 10, protocolVersion: 5, properties: { sessionExpiryInterval: 60, receiveMaximum: RECEIVE_MAXIMUM } })
-    expect(log).toEqual(['connected', 'ready'])
+    expect(log).toEqual(['connected'])
     expect(connacks[0]).toMatchObject({ sessionPresent: true, maximumQoS: 1, subscriptionIdentifiersAvailable: false })
   })
 
@@ -483,7 +482,7 @@ describe('lean link', () => {
     const { link, broker, log, open } = setup({ level: 4 })
     await open()
     expect(broker.of('connect')[0]).toMatchObject({ protocolVersion: 4 })
-    expect(log).toEqual(['connected', 'ready'])
+    expect(log).toEqual(['connected'])
     let acked = false
     const id = link.publish('v4', payload, { qos: 1, retain: true }, () => (acked = true)) as number
     broker.send({ type: 'puback', packetId: id, reasonCode: 0 })

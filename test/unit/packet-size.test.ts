@@ -85,7 +85,7 @@ describe('the publisher checks maxPacketSize against the exact size', () => {
   afterEach(() => void vi.useRealTimers())
 
   function setup(maxPacketSize: number) {
-    const link = new FakeLink({ connected: () => undefined, ready: () => undefined, drained: () => undefined, message: () => undefined, failed: () => undefined, closed: () => undefined })
+    const link = new FakeLink({ connected: () => undefined, drained: () => undefined, message: () => undefined, failed: () => undefined, closed: () => undefined })
     const connection = { writable: true, stopped: false, epoch: 1 }
     const publisher = new Publisher(resolveOptions({ url: 'mqtt://a', maxPacketSize }, nodePlatform), link, connection, () => Date.now())
     publisher.ready()

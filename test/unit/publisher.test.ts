@@ -11,7 +11,7 @@ import { QOS2_IN_FLIGHT_311 } from '../../lib/publish/send-window.js'
 import { CONNACK, FakeLink } from '../support/fake-link.js'
 
 function setup(options: Partial<MQTTClientOptions> = {}) {
-  const link = new FakeLink({ connected: () => undefined, ready: () => undefined, drained: () => undefined, message: () => undefined, failed: () => undefined, closed: () => undefined })
+  const link = new FakeLink({ connected: () => undefined, drained: () => undefined, message: () => undefined, failed: () => undefined, closed: () => undefined })
   const connection = { writable: false, stopped: false, epoch: 1 }
   const publisher = new Publisher(resolveOptions({ url: 'mqtt://a', ...options }, nodePlatform), link, connection, () => Date.now())
   /** Publishes and records how the promise settles. */

@@ -5,7 +5,7 @@ import type { LinkEvents, Suback } from '../../lib/link/link.js'
 import { FILTERS_PER_PACKET, REQUEST_WINDOW, RequestWindow } from '../../lib/subscriptions/request-window.js'
 import { FakeLink } from '../support/fake-link.js'
 
-const events: LinkEvents = { connected: () => undefined, ready: () => undefined, drained: () => undefined, message: () => undefined, failed: () => undefined, closed: () => undefined }
+const events: LinkEvents = { connected: () => undefined, drained: () => undefined, message: () => undefined, failed: () => undefined, closed: () => undefined }
 
 describe('RequestWindow', () => {
   it(`keeps at most ${REQUEST_WINDOW} packets in flight, refills in runs, sends all in order, settles each`, () => {

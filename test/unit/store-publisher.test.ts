@@ -22,7 +22,7 @@ function heldStore(session: Partial<StoredSession> = {}) {
 }
 
 function setup(store: Store, options: Partial<MQTTClientOptions> = {}) {
-  const link = new FakeLink({ connected: () => undefined, ready: () => undefined, drained: () => undefined, message: () => undefined, failed: () => undefined, closed: () => undefined })
+  const link = new FakeLink({ connected: () => undefined, drained: () => undefined, message: () => undefined, failed: () => undefined, closed: () => undefined })
   const connection = { writable: true, stopped: false, epoch: 1 }
   const publisher = new Publisher(resolveOptions({ url: 'mqtt://a', store, ...options }, nodePlatform), link, connection, () => Date.now())
   const events: string[] = []

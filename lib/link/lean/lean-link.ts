@@ -313,7 +313,6 @@ export class LeanLink implements Link, LivenessProbe {
       subscriptionIdentifiersAvailable: properties?.subscriptionIdentifiersAvailable !== false,
       properties: properties as Readonly<Record<string, unknown>> | undefined,
     })
-    if (this.#accepted) this.#events.ready()
   }
 
   #request(packet: (packetId: number) => Packet, answer: (ack: SubackPacket | undefined) => void): void {

@@ -5,10 +5,11 @@ import type { Intervals } from '../sign-of-life.js'
 import type { LinkKit } from '../link-kit.js'
 import type { LivenessProbe } from '../../connection/liveness.js'
 import { TransportWatch } from '../transport-mistakes.js'
+import { ResendGap } from './resend-gap.js'
 import { noDelayOnStreamsOf } from './no-delay.js'
 import { WriteBatch } from './write-batch.js'
 import { WriteBackpressure, type DrainingStream } from './write-backpressure.js'
-import { sendRequest, subackResults, subscribePacket } from './mqttjs-requests.js'
+import { subackResults, subscribeOn, unsubscribeOn } from './mqttjs-requests.js'
 import { publishOnMqttJs } from './publish-on-mqttjs.js'
 import { attemptOptions, sessionOptions } from './mqttjs-options.js'
 import { OutgoingSession } from './outgoing-session.js'
@@ -58,6 +59,8 @@ export class MqttJsLink implements Link, LivenessProbe {
    */
   readonly #writes = typeof setImmediate === 'function' ? new WriteBatch(setImmediate) : undefined
   readonly #backpressure = new WriteBackpressure(() => this.#events.drained())
+  /** From the CONNACK until MQTT.js has resent its store: not writable, requests held. */
+  readonly #gap = new ResendGap()
   /** Messages waiting for the engine, while MQTT.js reads on: acks and pings are never stuck behind a held message. */
   readonly #held: HeldMessages<IPublishPacket>
   /** Liveness probes waiting for the next packet from the broker. */
@@ -101,6 +104,7 @@ export class MqttJsLink implements Link, LivenessProbe {
     this.#keepaliveExpired = false
     this.#closeReported = false
     this.#openedAt = Date.now()
+    this.#gap.lose()
     this.#held.restart(attempt.epoch)
     this.#transport.begin(attempt.endpoint, attempt.epoch)
     try {
@@ -125,7 +129,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   }
 
   get writable(): boolean {
-    return this.#backpressure.writable(this.mqtt?.stream as unknown as DrainingStream | undefined)
+    return !this.#gap.open && this.#backpressure.writable(this.mqtt?.stream as unknown as DrainingStream | undefined)
   }
 
   withdraw(packetId: number): void {
@@ -143,9 +147,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   }
 
   subscribeMany(subscriptions: readonly LinkSubscription[], done: (results: readonly Suback[]) => void): void {
-    const v5 = this.mqtt?.options.protocolVersion === 5
-    // The SUBACK in its place among the messages read before it (held-messages.ts).
-    sendRequest(this.mqtt, subscribePacket(subscriptions, v5), 'subscribe', (_error, ack) => this.#held.after((lost) => done(subackResults(subscriptions, lost ? undefined : ack))))
+    this.#gap.after((lost) => (lost ? done(subackResults(subscriptions, undefined)) : subscribeOn(this.mqtt, this.#held, subscriptions, done)))
   }
 
   unsubscribe(filter: string, done: (ok: boolean) => void): void {
@@ -153,7 +155,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   }
 
   unsubscribeMany(filters: readonly string[], done: (ok: boolean) => void): void {
-    sendRequest(this.mqtt, { cmd: 'unsubscribe', unsubscriptions: [...filters] }, 'unsubscribe', (error) => this.#held.after((lost) => done(!error && !lost)))
+    this.#gap.after((lost) => (lost ? done(false) : unsubscribeOn(this.mqtt, this.#held, filters, done)))
   }
 
   drop(): void {
@@ -215,11 +217,12 @@ export class MqttJsLink implements Link, LivenessProbe {
       this.#events.failed({ type: 'disconnect', code: packet.reasonCode ?? 0, reason: packet.properties?.reasonString }),
     )
     client.on('close', () => this.#onClose())
-    // MQTT.js emits `connect` once it has resent (one by one, each acknowledged) the stored publishes.
+    // MQTT.js emits `connect` once it has resent (one by one, each acknowledged) the stored publishes: the end
+    // of the gap, when new packets may go out behind them.
     client.on('connect', () => {
       if (!this.#accepted) return
       this.#reportConnected()
-      this.#events.ready()
+      if (this.#gap.end()) this.#events.drained()
     })
     return client
   }
@@ -238,6 +241,7 @@ export class MqttJsLink implements Link, LivenessProbe {
       return
     }
     this.#accepted = true
+    this.#gap.begin()
     const client = this.mqtt as MqttClient
     acceptConnack(client, connack, this.#session, this.#qos2, this.#kit.concatBytes, this.#settings.keepalive, (chunk) => (this.#lastChunk = chunk))
     this.#connack = toConnack(connack)
@@ -272,6 +276,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   #onClose(): void {
     if (this.#closeReported) return
     this.#closeReported = true
+    this.#gap.lose()
     this.#held.restart(0)
     this.#backpressure.reset()
     this.#probes.answerAll(false)

@@ -5,6 +5,12 @@
 // uses this: it knows MQTT.js's internals, nothing else does.
 import type { QoS } from '../../message.js'
 import type { LinkSubscription, Suback } from '../link.js'
+import type { AfterHeld } from './held-messages.js'
+
+/** Where an answer waits for the messages read before it (held-messages.ts). */
+interface Held {
+  after(task: AfterHeld): void
+}
 
 /** The parts of MqttClient the writer uses (typed private in MQTT.js). */
 interface MqttInternals {
@@ -75,4 +81,31 @@ export function publishPacketId(mqttClient: object, callback: (error?: Error) =>
   if (last !== null && client.outgoing[last]?.cb === callback) return last
   for (const [id, entry] of Object.entries(client.outgoing)) if (entry?.cb === callback) return Number(id)
   return undefined
+}
+
+/**
+ * SUBSCRIBE for `subscriptions` (see {@link sendRequest}), its SUBACK answered in its place among the messages
+ * read before it.
+ *
+ * @example
+ * ```ts
+ * subscribeOn(client, held, [{ filter: 'a/#', options: { qos: 1 } }], (results) => settle(results))
+ * ```
+ */
+export function subscribeOn(client: { readonly options: { readonly protocolVersion?: number } } | undefined, held: Held, subscriptions: readonly LinkSubscription[], done: (results: readonly Suback[]) => void): void {
+  const packet = subscribePacket(subscriptions, client?.options.protocolVersion === 5)
+  sendRequest(client, packet, 'subscribe', (_error, ack) => held.after((lost) => done(subackResults(subscriptions, lost ? undefined : ack))))
+}
+
+/**
+ * UNSUBSCRIBE for `filters` (see {@link sendRequest}), its UNSUBACK answered in its place among the messages
+ * read before it.
+ *
+ * @example
+ * ```ts
+ * unsubscribeOn(client, held, ['a/#'], (ok) => settle(ok))
+ * ```
+ */
+export function unsubscribeOn(client: object | undefined, held: Held, filters: readonly string[], done: (ok: boolean) => void): void {
+  sendRequest(client, { cmd: 'unsubscribe', unsubscriptions: [...filters] }, 'unsubscribe', (error) => held.after((lost) => done(!error && !lost)))
 }
