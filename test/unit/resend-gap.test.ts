@@ -5,7 +5,7 @@ import { ResendGap } from '../../lib/link/mqttjs/resend-gap.js'
 
 describe('ResendGap', () => {
   it('outside a gap, a request goes at once', () => {
-    const gap = new ResendGap()
+    const gap = new ResendGap(() => undefined)
     const sent: boolean[] = []
     gap.after((lost) => sent.push(lost))
     expect(sent).toEqual([false])
@@ -14,7 +14,7 @@ describe('ResendGap', () => {
   })
 
   it('in a gap, requests wait, in order, until it ends', () => {
-    const gap = new ResendGap()
+    const gap = new ResendGap(() => undefined)
     const sent: string[] = []
     gap.begin()
     gap.after((lost) => sent.push(`a ${lost}`))
@@ -27,7 +27,7 @@ describe('ResendGap', () => {
   })
 
   it('a connection that ends in the gap answers what waits as lost, once', () => {
-    const gap = new ResendGap()
+    const gap = new ResendGap(() => undefined)
     const sent: boolean[] = []
     gap.begin()
     gap.after((lost) => sent.push(lost))
@@ -35,5 +35,26 @@ describe('ResendGap', () => {
     gap.lose()
     expect(sent).toEqual([true])
     expect(gap.end()).toBe(false)
+  })
+
+  it('a request that throws is reported, never thrown out of the event that ends the gap; the ones behind it still go', () => {
+    const crashes: unknown[] = []
+    const gap = new ResendGap((error) => crashes.push(error))
+    const sent: boolean[] = []
+    const failure = new Error('engine')
+    gap.begin()
+    gap.after(() => {
+      throw failure
+    })
+    gap.after((lost) => sent.push(lost))
+    expect(() => gap.end()).not.toThrow()
+    expect(crashes).toEqual([failure])
+    expect(sent).toEqual([false])
+    gap.begin()
+    gap.after(() => {
+      throw failure
+    })
+    expect(() => gap.lose()).not.toThrow()
+    expect(crashes).toEqual([failure, failure])
   })
 })

@@ -60,7 +60,7 @@ export class MqttJsLink implements Link, LivenessProbe {
   readonly #writes = typeof setImmediate === 'function' ? new WriteBatch(setImmediate) : undefined
   readonly #backpressure = new WriteBackpressure(() => this.#events.drained())
   /** From the CONNACK until MQTT.js has resent its store: not writable, requests held. */
-  readonly #gap = new ResendGap()
+  readonly #gap = new ResendGap((error) => this.#crashed(error))
   /** Messages waiting for the engine, while MQTT.js reads on: acks and pings are never stuck behind a held message. */
   readonly #held: HeldMessages<IPublishPacket>
   /** Liveness probes waiting for the next packet from the broker. */

@@ -6,6 +6,7 @@
  *
  * @example
  * ```ts
+ * const gap = new ResendGap((error) => link.crashed(error))
  * gap.begin()                                   // CONNACK accepted
  * gap.after((lost) => lost ? answerLost() : send())
  * if (gap.end()) events.drained()               // MQTT.js's `connect`
@@ -14,6 +15,15 @@
 export class ResendGap {
   #open = false
   readonly #waiting: Array<(lost: boolean) => void> = []
+  readonly #crashed: (error: unknown) => void
+
+  /**
+   * `crashed`: where a request that throws is reported. The gap ends in MQTT.js's `connect` and `close` events,
+   * and nothing may throw out of those; the requests behind it still go (or are answered).
+   */
+  constructor(crashed: (error: unknown) => void) {
+    this.#crashed = crashed
+  }
 
   /** MQTT.js is resending: nothing new may go out yet. */
   get open(): boolean {
@@ -34,13 +44,23 @@ export class ResendGap {
   end(): boolean {
     if (!this.#open) return false
     this.#open = false
-    for (const send of this.#waiting.splice(0)) send(false)
+    this.#run(false)
     return true
   }
 
   /** The connection is over: what waited is answered as lost. */
   lose(): void {
     this.#open = false
-    for (const send of this.#waiting.splice(0)) send(true)
+    this.#run(true)
+  }
+
+  #run(lost: boolean): void {
+    for (const send of this.#waiting.splice(0)) {
+      try {
+        send(lost)
+      } catch (error) {
+        this.#crashed(error)
+      }
+    }
   }
 }
