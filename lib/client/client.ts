@@ -5,6 +5,7 @@ import { Connection } from '../connection/connection.js'
 import { Broadcast } from '../rx/broadcast.js'
 import type { TransportVerdict } from '../connection/close-verdict.js'
 import { ClientClosedError, HandlerError, IotPubSubError, StoreCorruptError, StoreWriteError } from '../errors.js'
+import { describeThrown } from '../errors/describe-thrown.js'
 import { keepCleared, type ObserverHost, ObserverRecord } from '../inbound/observer-record.js'
 import { FilterObservable } from '../inbound/filter-observable.js'
 import { Dispatcher } from '../inbound/dispatcher.js'
@@ -73,6 +74,8 @@ export class Client extends ClientServices implements MQTTClient {
   readonly #observerHost: ObserverHost
   readonly #log: Log
   #ending: Promise<void> | undefined
+  /** Set while a graceful `end()` runs: a later `end({ force: true })` calls it to close at once. */
+  #forceEnd: (() => void) | undefined
   /** Set as `end()` starts: observers completed by it must not unsubscribe. */
   #ended = false
   /** Removes this client's page-lifecycle listeners. */
@@ -143,7 +146,7 @@ export class Client extends ClientServices implements MQTTClient {
     )
     this.#observerHost = {
       decodeFailed: (error) => {
-        this.#log.warn('decode-error', { topic: error.topic, bytes: error.raw.length, ...errorFields(error.cause) }, `a payload on ${JSON.stringify(error.topic)} could not be decoded: ${String((error.cause as Error | undefined)?.message ?? error.cause)}`)
+        this.#log.warn('decode-error', { topic: error.topic, bytes: error.raw.length, ...errorFields(error.cause) }, `a payload on ${JSON.stringify(error.topic)} could not be decoded: ${describeThrown(error.cause)}`)
         this.#errors.next(error)
       },
       detach: (observer) => {
@@ -170,7 +173,7 @@ export class Client extends ClientServices implements MQTTClient {
           if (!this.closed) this.#connection.start()
           for (const p of problems) this.#errors.next(p instanceof IotPubSubError ? p : new StoreCorruptError(p.message, ''))
         },
-        (error: unknown) => void this.#connection.stop({ force: true, timeout: 0 }, error instanceof IotPubSubError ? error : new StoreWriteError(String((error as Error)?.message ?? error), { cause: error })),
+        (error: unknown) => void this.#connection.stop({ force: true, timeout: 0 }, error instanceof IotPubSubError ? error : new StoreWriteError(describeThrown(error), { cause: error })),
       )
     }
   }
@@ -210,6 +213,8 @@ export class Client extends ClientServices implements MQTTClient {
   }
 
   end(options: EndOptions = {}): Promise<void> {
+    // A forced end() while a graceful one waits closes the socket now: the graceful call's promise settles then.
+    if (this.#ending && options.force) this.#forceEnd?.()
     this.#ending ??= this.#shutdown(options)
     return this.#ending
   }
@@ -220,8 +225,18 @@ export class Client extends ClientServices implements MQTTClient {
     const deadline = Date.now() + timeout
     this.#ended = true
     this.subscriptions.completeAll()
-    if (!force) await this.publisher.drain(deadline - Math.min(DISCONNECT_RESERVE_MS, timeout / 4))
-    await this.#connection.stop({ force, timeout: Math.max(0, deadline - Date.now()) })
+    if (!force) {
+      const forced = new Promise<void>((resolve) => {
+        this.#forceEnd = () => {
+          force = true
+          resolve()
+        }
+      })
+      await Promise.race([this.publisher.drain(deadline - Math.min(DISCONNECT_RESERVE_MS, timeout / 4)), forced])
+      // Forced while the DISCONNECT waits for the broker's close: the connection closes the socket now.
+      this.#forceEnd = () => void this.#connection.stop({ force: true, timeout: 0 })
+    }
+    await this.#connection.stop({ force, timeout: force ? 0 : Math.max(0, deadline - Date.now()) })
     await this.#closeStore(deadline)
   }
 
@@ -231,7 +246,7 @@ export class Client extends ClientServices implements MQTTClient {
     const closed = this.publisher.closeStore().then(
       () => true,
       (error: unknown) => {
-        this.#log.warn('store-error', errorFields(error), `the store failed to close: ${String((error as Error | undefined)?.message ?? error)}`)
+        this.#log.warn('store-error', errorFields(error), `the store failed to close: ${describeThrown(error)}`)
         return true
       },
     )

@@ -50,6 +50,8 @@ export class Connection {
   #checking = false
   /** The close under way was a failed liveness check: the next attempt goes at once, not after a backoff. */
   #retryAtOnce = false
+  /** Settles once `stop()` has closed the link and told the listener. */
+  #stopping: Promise<void> | undefined
 
   readonly #options: ResolvedOptions
   readonly #link: Link & Partial<LivenessProbe>
@@ -202,13 +204,17 @@ export class Connection {
   }
 
   /** Stops for good: no further attempt; the link sends DISCONNECT unless `force`. */
-  async stop(options: { force: boolean; timeout: number }, error?: IotPubSubError): Promise<void> {
-    if (this.#state.type === 'stopped') return
+  stop(options: { force: boolean; timeout: number }, error?: IotPubSubError): Promise<void> {
+    if (this.#state.type === 'stopped') {
+      // Forced while a graceful close waits for the broker's: the socket closes now, and that close ends it.
+      if (options.force && this.#stopping) this.#link.drop()
+      return this.#stopping ?? Promise.resolve()
+    }
     if (this.#state.type === 'waiting') clearTimeout(this.#state.timer)
     const graceful = this.#state.type === 'connected' && !options.force
     this.#state = { type: 'stopped' }
-    await this.#link.close({ force: !graceful, timeout: options.timeout })
-    this.#finish(error)
+    this.#stopping = this.#link.close({ force: !graceful, timeout: options.timeout }).then(() => this.#finish(error))
+    return this.#stopping
   }
 
   // --- what the page reports (browsers: lib/lifecycle/page-lifecycle.ts) -------------------------------------

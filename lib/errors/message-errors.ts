@@ -1,4 +1,5 @@
 // Errors of incoming messages and their handlers: a rejected subscription, a payload a codec cannot read, a failing handler, a request unanswered or answered with an error.
+import { describeThrown } from './describe-thrown.js'
 import { IotPubSubError } from './iot-pubsub-error.js'
 
 /**
@@ -47,7 +48,7 @@ export class DecodeError extends IotPubSubError {
   readonly raw: Uint8Array
 
   constructor(topic: string, raw: Uint8Array, cause: unknown) {
-    super(`Could not decode the payload of ${JSON.stringify(topic)}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause })
+    super(`Could not decode the payload of ${JSON.stringify(topic)}: ${describeThrown(cause)}`, { cause })
     this.topic = topic
     this.raw = raw
   }

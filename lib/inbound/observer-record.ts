@@ -117,7 +117,12 @@ export class ObserverRecord<T> extends Subscription implements FilterObserver {
     this.#stop((sink) => (typeof sink === 'function' || !sink.error ? report(error) : sink.error(error)))
   }
 
+  /**
+   * The client ended: messages the app still holds stay unacknowledged (its `ack()` may still send them while
+   * the connection lasts), so that a resumed session has the broker deliver them again.
+   */
   complete(): void {
+    this.#holding?.clear()
     this.#stop((sink) => typeof sink !== 'function' && sink.complete?.())
   }
 
@@ -148,8 +153,13 @@ export class ObserverRecord<T> extends Subscription implements FilterObserver {
       notify(sink)
     } catch (error) {
       report(error)
-    } finally {
+    }
+    try {
       this.unsubscribe()
+    } catch (error) {
+      // A teardown the app added threw (RxJS's UnsubscriptionError): reported like the sink's own errors, never
+      // thrown into end(), the registry's loop over the other observers or the link's event.
+      report(error)
     }
   }
 }

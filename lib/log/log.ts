@@ -1,3 +1,4 @@
+import { describeThrown } from '../errors/describe-thrown.js'
 import type { LogEvent, LogFields, Logger } from './logger.js'
 
 type Level = 'trace' | 'debug' | 'info' | 'warn' | 'error'
@@ -71,7 +72,7 @@ export class Log {
 
 /** An error's name and message, as log fields. */
 export function errorFields(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { error: String(error) }
+  if (!(error instanceof Error)) return { error: describeThrown(error) }
   const code = (error as { reasonCode?: unknown }).reasonCode
   return code === undefined ? { error: error.name, reason: error.message } : { error: error.name, reason: error.message, reasonCode: code }
 }

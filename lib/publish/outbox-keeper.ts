@@ -1,4 +1,5 @@
 import { MessageExpiredError, MessageReplacedError, StoreWriteError } from '../errors.js'
+import { describeThrown } from '../errors/describe-thrown.js'
 import { errorFields, type Log } from '../log/log.js'
 import type { Store, StoreChange } from '../store/store.js'
 import { OutboxEvents, type OutboxState } from './outbox.js'
@@ -32,7 +33,7 @@ export class OutboxKeeper {
 
   /** Opens `store` for `clientId`, with the code that restores what it held (loaded only by a client with a store). */
   async open(store: Store, clientId: string, log: Log) {
-    const opening = import('./outbox-restore.js').then(async (restore) => ({ restore, ...(await restore.openOutbox(store, clientId, { log, errorFields, StoreWriteError })) }))
+    const opening = import('./outbox-restore.js').then(async (restore) => ({ restore, ...(await restore.openOutbox(store, clientId, { log, errorFields, StoreWriteError, describeThrown })) }))
     this.#opened = opening
     const opened = await opening
     this.store = opened.binding

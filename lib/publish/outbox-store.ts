@@ -2,6 +2,7 @@
 // errors, the log): a module both loaded at start and by this chunk would go to a chunk of its own, which costs
 // an app without a store more than the code it shares.
 import type { StoreWriteError } from '../errors.js'
+import type { describeThrown } from '../errors/describe-thrown.js'
 import type { errorFields, Log } from '../log/log.js'
 import type { Store, StoreChange, StoredMessage } from '../store/store.js'
 import type { PendingPublish } from './pending-publish.js'
@@ -11,6 +12,7 @@ export interface BindingKit {
   readonly log: Log
   readonly errorFields: typeof errorFields
   readonly StoreWriteError: typeof StoreWriteError
+  readonly describeThrown: typeof describeThrown
 }
 
 /**
@@ -19,7 +21,7 @@ export interface BindingKit {
  *
  * @example
  * ```ts
- * const binding = new StoreBinding(fileStore(dir), { log, errorFields, StoreWriteError })
+ * const binding = new StoreBinding(fileStore(dir), { log, errorFields, StoreWriteError, describeThrown })
  * binding.record(publish, () => send(publish), (error) => reject(publish, error))
  * ```
  */
@@ -47,16 +49,16 @@ export class StoreBinding {
       ...(p.expiresAt === undefined ? {} : { expiresAt: p.expiresAt }),
       ...(p.collapse ? { collapse: true } : {}),
     }
-    const { StoreWriteError } = this.#kit
+    const { StoreWriteError, describeThrown } = this.#kit
     this.#store.write({ type: 'add', message }).then(durable, (error: unknown) =>
-      failed(error instanceof StoreWriteError ? error : new StoreWriteError(`The store could not record the publish to ${JSON.stringify(p.topic)}: ${(error as Error)?.message}`, { cause: error })),
+      failed(error instanceof StoreWriteError ? error : new StoreWriteError(`The store could not record the publish to ${JSON.stringify(p.topic)}: ${describeThrown(error)}`, { cause: error })),
     )
   }
 
   /** A change of a recorded message; one that fails is logged (the message goes on, and may be sent again after a restart). */
   change(change: StoreChange): void {
     const { log, errorFields } = this.#kit
-    this.#store.write(change).catch((error: unknown) => log.warn('store-error', errorFields(error), `the store could not record a change: ${(error as Error)?.message}`))
+    this.#store.write(change).catch((error: unknown) => log.warn('store-error', errorFields(error), `the store could not record a change: ${this.#kit.describeThrown(error)}`))
   }
 
   /** Writes what is pending and lets the store go; never rejects. */

@@ -1,5 +1,6 @@
 import { encodePayload, resolveCodec } from '../codec.js'
 import { IotPubSubError, PublishError, UnsupportedOptionError } from '../errors.js'
+import { describeThrown } from '../errors/describe-thrown.js'
 import type { QoS } from '../message.js'
 import type { PublishOptions } from '../options/client-options.js'
 import { checkPublishProperties } from '../options/validate-properties.js'
@@ -42,7 +43,7 @@ export function preparePublish<T>(topic: string, payload: T, options: PublishOpt
     // Destructuring null or a string would throw a TypeError: refused in the SDK's words instead.
     qos = checkOptions(options !== null && typeof options === 'object' ? options : refuse('options', 'an object', options))
   } catch (error) {
-    return { error: error instanceof IotPubSubError ? error : new UnsupportedOptionError(String(error), { cause: error }) }
+    return { error: error instanceof IotPubSubError ? error : new UnsupportedOptionError(describeThrown(error), { cause: error }) }
   }
   try {
     const bytes: unknown = options.codec ? resolveCodec<T>(options.codec).encode(payload) : encodePayload(payload)

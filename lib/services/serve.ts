@@ -39,7 +39,7 @@ export function serveRequests<T>(kit: ServicesKit, client: ServingClient, reques
   // What an MQTT string may not hold (a stack trace's newlines, a NUL), replaced so the error reply can be sent.
   const unsendable = new RegExp(`[${kit.FORBIDDEN_CHARACTERS}]`, 'gu')
   const sendable = (text: string): string => text.replace(unsendable, ' ').slice(0, MAX_ERROR_TEXT)
-  return answerEach(kit, requests$, (request) => answer(client, request, handler, qos, sendable)).subscribe({
+  return answerEach(kit, requests$, (request) => answer(kit, client, request, handler, qos, sendable)).subscribe({
     // The error ends the subscription (closed, teardowns run); rethrowing would be an uncaught exception.
     error: () => undefined,
   })
@@ -75,7 +75,7 @@ function answerEach<T>(kit: ServicesKit, requests$: Observable<T>, run: (request
 }
 
 /** Runs the handler and publishes its reply; never rejects, so one request cannot end serving. */
-async function answer<T>(client: ServingClient, request: Message<T>, handler: (request: Message<T>) => unknown, qos: QoS, sendable: (text: string) => string): Promise<void> {
+async function answer<T>(kit: ServicesKit, client: ServingClient, request: Message<T>, handler: (request: Message<T>) => unknown, qos: QoS, sendable: (text: string) => string): Promise<void> {
   const responseTopic = request.properties?.responseTopic
   if (!responseTopic) return
   const correlation = request.properties?.correlationData
@@ -85,12 +85,20 @@ async function answer<T>(client: ServingClient, request: Message<T>, handler: (r
     await client.publish(responseTopic, result === undefined ? '' : result, { qos, properties: base })
   } catch (error) {
     // The handler failed, or its result could not be sent (too large, not encodable): tell the requester.
-    const failure = error instanceof Error ? error : new Error(String(error))
-    const userProperties = { [ERROR_PROPERTY]: sendable(failure.message), [ERROR_NAME_PROPERTY]: sendable(failure.name) }
+    const userProperties = { [ERROR_PROPERTY]: sendable(kit.describeThrown(error)), [ERROR_NAME_PROPERTY]: sendable(errorName(error)) }
     try {
       await client.publish(responseTopic, '', { qos, properties: { ...base, userProperties } })
     } catch {
       // The requester times out; nothing else can be told.
     }
+  }
+}
+
+/** The class name of what a handler threw, for the requester's `ResponderError`; 'Error' for anything else. */
+function errorName(thrown: unknown): string {
+  try {
+    return thrown instanceof Error ? String(thrown.name) : 'Error'
+  } catch {
+    return 'Error'
   }
 }

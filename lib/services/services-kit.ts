@@ -1,6 +1,7 @@
 import { Observable } from 'rxjs'
 import { resolveCodec } from '../codec.js'
 import { ClientClosedError, ConnectionLostError, DecodeError, InvalidTopicError, IotPubSubError, PublishError, QueueFullError, RequestTimeoutError, ResponderError, UnsupportedOptionError } from '../errors.js'
+import { describeThrown } from '../errors/describe-thrown.js'
 import { reshape } from '../inbound/delivered-message.js'
 import { FORBIDDEN_CHARACTERS } from '../mqtt-string.js'
 
@@ -20,6 +21,7 @@ export const servicesKit = Object.freeze({
   Observable,
   resolveCodec,
   reshape,
+  describeThrown,
   FORBIDDEN_CHARACTERS,
   ClientClosedError,
   ConnectionLostError,
