@@ -15,6 +15,8 @@ const NAMES_5 = [
 
 /** MQTT 5's code for a QoS above the broker's maximum; the SDK gives it to publishes it refuses for that. */
 export const QOS_NOT_SUPPORTED = 155
+/** MQTT 5's code for a retained message to a broker without them (Retain Available 0); the SDK refuses with it too. */
+export const RETAIN_NOT_SUPPORTED = 154
 
 /**
  * The name of a reason code, or `code N` for one this table does not know.

@@ -74,7 +74,9 @@ export interface MQTTClient {
   readonly url: string
   /**
    * The client id sent to the broker: the `clientId` option, or the random `iotpubsub_…` one made when none was
-   * given. The same for every reconnect; it is what the broker's log and ACLs know this client by.
+   * given. The same for every reconnect; it is what the broker's log and ACLs know this client by. With an empty
+   * `clientId` option, MQTT 5 brokers assign one at each connection: this is then the one assigned last (`''`
+   * before the first CONNACK, and under MQTT 3.1.1, whose brokers do not tell it).
    */
   readonly clientId: string
 

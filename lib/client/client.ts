@@ -62,7 +62,6 @@ export class Client extends ClientServices implements MQTTClient {
   readonly subscriptions$: Observable<readonly SubscriptionInfo[]>
   readonly outbox$: Observable<OutboxEvent>
   readonly urls: readonly string[]
-  readonly clientId: string
 
   readonly #options: ResolvedOptions
   readonly #errors = new Broadcast<IotPubSubError>()
@@ -85,7 +84,6 @@ export class Client extends ClientServices implements MQTTClient {
     super()
     const resolved = resolveOptions(options, runtime.platform)
     this.#options = resolved
-    this.clientId = resolved.clientId
     this.urls = resolved.endpoints.map((e) => e.url)
     const log = new Log(resolved.logger ?? runtime.debugLogger(), resolved.clientId)
     this.#log = log
@@ -180,6 +178,10 @@ export class Client extends ClientServices implements MQTTClient {
 
   get url(): string {
     return this.#connection.url
+  }
+
+  get clientId(): string {
+    return this.#connection.clientId
   }
 
   protected get closed(): boolean {

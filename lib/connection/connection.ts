@@ -52,6 +52,7 @@ export class Connection {
   #retryAtOnce = false
   /** Settles once `stop()` has closed the link and told the listener. */
   #stopping: Promise<void> | undefined
+  #assignedClientId: string | undefined
 
   readonly #options: ResolvedOptions
   readonly #link: Link & Partial<LivenessProbe>
@@ -81,6 +82,11 @@ export class Connection {
     this.#credentials = new CredentialsPolicy({ username: options.username, password: options.password }, options.credentials)
     this.status$ = this.#status.value$
     this.#status.next({ type: 'connecting', url: this.url })
+  }
+
+  /** The `clientId` option, or (an empty one, MQTT 5) the identifier the broker assigned in its last CONNACK. */
+  get clientId(): string {
+    return this.#assignedClientId ?? this.#options.clientId
   }
 
   /** The broker URL in use, or the one the next attempt goes to. */
@@ -132,6 +138,8 @@ export class Connection {
     this.#protocol.accepted()
     this.#credentials.accepted()
     this.#state = { type: 'connected', since: this.#now() }
+    const assigned = connack.properties?.assignedClientIdentifier
+    if (this.#options.clientId === '' && typeof assigned === 'string') this.#assignedClientId = assigned
     if (this.#log.enabled) {
       this.#log.info(
         'connack',
@@ -171,7 +179,7 @@ export class Connection {
     if (wasConnected) this.#epoch += 1
     const protocol = this.#protocol
     const diagnosis = closeVerdict(
-      { failures, accepted, protocol: protocol.version, lasted, clientId: this.#options.clientId, subscribesInFlight: this.#listener.subscribesInFlight(), blamedPublish },
+      { failures, accepted, protocol: protocol.version, lasted, clientId: this.clientId, subscribesInFlight: this.#listener.subscribesInFlight(), blamedPublish },
       {
         autoProtocol: protocol.auto,
         spoke5: protocol.spoke5,

@@ -24,19 +24,21 @@ export class BrokerLimits {
   protocol: ProtocolVersion = 5
   #maxQos: QoS = 2
   #maxPacketSize: number | undefined
+  #retain = true
   /** Silent closes right after a QoS 2 PUBLISH under MQTT 3.1.1 since the broker last took a QoS 2. */
   #strikes = 0
 
   connack(connack: Connack, protocol: ProtocolVersion): void {
     this.protocol = protocol
     this.#maxPacketSize = connack.maximumPacketSize
+    this.#retain = connack.properties?.retainAvailable !== false
     const maximumQoS = connack.maximumQoS
     if (maximumQoS === 0 || maximumQoS === 1) this.#lower(maximumQoS)
   }
 
   /** What a publish may be now, within `options`' own limits. */
   limits(options: { readonly maxQos: number; readonly maxPacketSize?: number | undefined }): PublishLimits {
-    return { maxQos: Math.min(options.maxQos, this.#maxQos), maxPacketSize: Math.min(options.maxPacketSize ?? Infinity, this.#maxPacketSize ?? Infinity), protocol: this.protocol }
+    return { maxQos: Math.min(options.maxQos, this.#maxQos), maxPacketSize: Math.min(options.maxPacketSize ?? Infinity, this.#maxPacketSize ?? Infinity), protocol: this.protocol, retain: this.#retain }
   }
 
   /** An acknowledgement of `publish`: a QoS 2 the broker answered (PUBREC, PUBCOMP, a reason code) ends the strikes. */

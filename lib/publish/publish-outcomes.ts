@@ -2,8 +2,8 @@ import { ClientClosedError, PayloadTooLargeError, PublishError, PublishTimeoutEr
 import type { LinkAckError } from '../link/link.js'
 import { errorFields, type Log } from '../log/log.js'
 import type { QoS } from '../message.js'
-import type { PublishOptions } from '../options/client-options.js'
-import { QOS_NOT_SUPPORTED } from '../reason-codes.js'
+import type { PublishProperties } from '../options/client-options.js'
+import { QOS_NOT_SUPPORTED, RETAIN_NOT_SUPPORTED } from '../reason-codes.js'
 import type { ProtocolVersion } from '../status.js'
 import { publishPacketSize } from './packet-size.js'
 import type { PendingPublish } from './pending-publish.js'
@@ -14,20 +14,30 @@ export interface PublishLimits {
   /** The smaller of the option's and the broker's maximum packet size; Infinity: none. */
   readonly maxPacketSize: number
   readonly protocol: ProtocolVersion
+  /** The broker takes retained messages (MQTT 5 CONNACK: Retain Available, 1 when absent). */
+  readonly retain: boolean
 }
 
 /**
- * Why a publish the options accepted is refused before it is queued: a QoS above the broker's maximum, a packet
- * over the maximum packet size, or a signal already aborted; undefined when it may go.
+ * Why a publish the options accepted is refused (as it is made, and again as it leaves the queue, by the limits
+ * of the connection it would go on): a QoS above the broker's maximum, a retained message to a broker without
+ * them, a packet over the maximum packet size, or a signal already aborted; undefined when it may go.
  *
  * @example
  * ```ts
- * const error = refusal('a/b', bytes, 2, options, { maxQos: 1, maxPacketSize: Infinity, protocol: 5 })
+ * const error = refusal('a/b', bytes, 2, options, { maxQos: 1, maxPacketSize: Infinity, protocol: 5, retain: true })
  * ```
  */
-export function refusal(topic: string, bytes: Uint8Array | string, qos: QoS, options: PublishOptions<unknown>, limits: PublishLimits): Error | undefined {
+export function refusal(
+  topic: string,
+  bytes: Uint8Array | string,
+  qos: QoS,
+  options: { readonly retain?: boolean; readonly properties?: PublishProperties | undefined; readonly signal?: AbortSignal | undefined },
+  limits: PublishLimits,
+): Error | undefined {
   const { maxQos, maxPacketSize: limit } = limits
   if (qos > maxQos) return new PublishError(topic, `QoS ${qos} is not supported by the broker (maximum ${maxQos})`, { reasonCode: QOS_NOT_SUPPORTED })
+  if (options.retain === true && !limits.retain) return new PublishError(topic, 'the broker takes no retained messages (Retain Available 0)', { reasonCode: RETAIN_NOT_SUPPORTED })
   if (limit !== Infinity) {
     const size = publishPacketSize(topic, bytes, qos, options.properties, limits.protocol)
     if (size > limit) return new PayloadTooLargeError(`Publish to ${JSON.stringify(topic)} refused: the packet would be about ${size} bytes, over the limit of ${limit}`, limit)

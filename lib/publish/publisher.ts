@@ -15,7 +15,7 @@ import type { OutboxEvent } from './outbox.js'
 import { OutboxKeeper } from './outbox-keeper.js'
 import { sendWindow } from './send-window.js'
 import { expiredError, type QueueExpiry, queueExpiry } from './queue-expiry.js'
-import { ackError, givenUpError, logRefused, logSettled, refusal } from './publish-outcomes.js'
+import { ackError, givenUpError, logRefused, logSettled, type PublishLimits, refusal } from './publish-outcomes.js'
 import { drainWait } from './drain-wait.js'
 import type { Observable } from 'rxjs'
 
@@ -254,12 +254,19 @@ export class Publisher implements PublishHost {
     this.#pumping = true
     try {
       const queue = this.#queue
+      let limits: PublishLimits | undefined
       for (let next = queue.peek(); next && !this.#restoring; next = queue.peek()) {
         if (next.expiresAt !== undefined && next.expiresAt <= this.#now()) {
           this.#withdraw(next, expiredError(next))
           continue
         }
         if (!next.durable || !this.#connection.writable || !this.#link.writable || !this.#window.fits(next.qos)) break
+        // Made before this connection's CONNACK, perhaps: its limits (maximum QoS, retain, packet size) hold now.
+        const refused = next.state === 'queued' ? refusal(next.topic, next.payload, next.qos, next, (limits ??= this.#broker.limits(this.#options))) : undefined
+        if (refused) {
+          this.#withdraw(next, refused)
+          continue
+        }
         queue.shift()
         if (next.state === 'queued') this.#send(next)
       }

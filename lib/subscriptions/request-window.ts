@@ -1,4 +1,6 @@
 import type { Link, LinkSubscribeOptions, LinkSubscription, Suback } from '../link/link.js'
+import { varintLength } from '../wire/byte-writer.js'
+import { utf8Length } from '../wire/utf8.js'
 
 /**
  * SUBSCRIBE and UNSUBSCRIBE packets in flight at most. Packet identifiers are 16 bits and shared with QoS 1/2
@@ -32,6 +34,16 @@ interface UnsubscribeRequest {
 
 export type WindowRequest = SubscribeRequest | UnsubscribeRequest
 
+/** MQTT 5's reason code for a packet over the receiver's maximum packet size. */
+const PACKET_TOO_LARGE = 0x95
+
+/** The exact bytes of an MQTT 5 SUBSCRIBE of one filter (only an MQTT 5 broker sets a maximum packet size). */
+function subscribeSize(filter: string, id: number | undefined): number {
+  const properties = id === undefined ? 0 : 1 + varintLength(id)
+  const remaining = 2 + varintLength(properties) + properties + 2 + utf8Length(filter) + 1
+  return 1 + varintLength(remaining) + remaining
+}
+
 /** Worst-case bytes of a filter in a SUBSCRIBE: UTF-8 (at most 3 bytes per UTF-16 unit), its length, its options. */
 const encodedSize = (filter: string): number => filter.length * 3 + 3
 
@@ -62,10 +74,12 @@ export class RequestWindow {
     this.#link = link
     this.#window = window
     this.#budget = Math.max(1, Math.min(BYTES_PER_PACKET, (maxPacketSize ?? Infinity) - 16))
+    this.#maxPacketSize = maxPacketSize ?? Infinity
     this.#refill = Math.max(1, Math.floor(window / 4))
   }
 
   readonly #budget: number
+  readonly #maxPacketSize: number
   readonly #refill: number
 
   /** Packets sent and not yet acknowledged. */
@@ -151,6 +165,12 @@ export class RequestWindow {
     }
     this.#head += 1
     const options = first.prepare()
+    if (subscribeSize(first.filter, options.id) > this.#maxPacketSize) {
+      // Never sent (MQTT 5 §3.1.2.11.4): the broker would close the connection, and the reconnect send it again.
+      this.#inFlight -= 1
+      queueMicrotask(() => first.done({ refused: PACKET_TOO_LARGE }))
+      return
+    }
     const shareable = !!this.#link.subscribeMany && !first.alone
     if (!shareable) return this.#link.subscribe(first.filter, options, (result) => this.#answered(!('lost' in result), () => first.done(result)))
     const batch: SubscribeRequest[] = [first]

@@ -169,7 +169,7 @@ describe('lean link', () => {
   })
 
   it('resends unacknowledged publishes on the next connection with DUP, and a released QoS 2 as its PUBREL', async () => {
-    const { link, broker, log, open } = setup()
+    const { link, broker, log, open } = setup({ settings: { clean: false } })
     await open()
     const one = link.publish('t/one', payload, { qos: 1, retain: false }, () => undefined) as number
     const two = link.publish('t/two', payload, { qos: 2, retain: false }, () => undefined) as number
@@ -186,7 +186,7 @@ describe('lean link', () => {
   })
 
   it("a `done` of a message from an earlier connection writes nothing on the next (the connection's epoch tells them apart)", async () => {
-    const { broker, log, messages, open } = setup({ manualAcks: true })
+    const { broker, log, messages, open } = setup({ manualAcks: true, settings: { clean: false } })
     await open()
     broker.send({ type: 'publish', topic: 'q/1', payload, qos: 1, retain: false, dup: false, packetId: 4 })
     expect(messages).toHaveLength(1)

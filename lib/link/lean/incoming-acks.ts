@@ -42,8 +42,10 @@ export class IncomingAcks {
 
   /** PUBREL: the message is the application's; its identifier is free, and PUBCOMP says so. */
   release(packetId: number, level: ProtocolLevel): Uint8Array {
-    if (this.#released.delete(packetId)) this.#record?.({ type: 'incomingReleased', packetId })
-    return encode({ type: 'pubcomp', packetId, reasonCode: 0 }, level)
+    const known = this.#released.delete(packetId)
+    if (known) this.#record?.({ type: 'incomingReleased', packetId })
+    // MQTT 5 §3.7.2.1: an identifier the client does not hold is answered 0x92 (Packet Identifier not found).
+    return encode({ type: 'pubcomp', packetId, reasonCode: known || level !== 5 ? 0 : 0x92 }, level)
   }
 
   /** The broker has no session for the client: nothing it sends is a resend. */

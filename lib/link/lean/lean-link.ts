@@ -296,6 +296,8 @@ export class LeanLink implements Link, LivenessProbe {
       this.#transport?.destroy()
       return
     }
+    // MQTT 5 §3.2.2.1.1: a session where the client asked for none (Clean Start) is a broker's error, closed on.
+    if (connack.sessionPresent && this.#settings.clean && this.#level === 5) return this.#protocolError('Session Present answering a Clean Start')
     const properties = connack.properties
     const unproven = this.#auth?.succeeded(properties?.authenticationData)
     if (unproven !== undefined) return this.#abandon({ type: 'auth', message: unproven, reauth: false })

@@ -106,7 +106,9 @@ export class PublishFlow {
     if (!publish || (ack.type === 'puback') === publish.released) return
     this.store.remove(ack.packetId)
     this.#sendStored()
-    if (!publish.withdrawn) publish.done(ack.reasonCode >= 0x80 ? ackError(ack) : undefined)
+    // A PUBCOMP ends a flow the broker took at PUBREC: its one failure code, 0x92 (Packet Identifier not found),
+    // says the broker completed it already (a PUBREL resent into a kept session), not that it refused the message.
+    if (!publish.withdrawn) publish.done(ack.reasonCode >= 0x80 && ack.type === 'puback' ? ackError(ack) : undefined)
   }
 
   /** PUBREC: the broker has a QoS 2 publish; PUBREL releases it (or it refused it). */
