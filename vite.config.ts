@@ -9,7 +9,17 @@ const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
  * handler holds a message, the demo page drawing frames under a 2,000 msg/s flood, the tabs of a shared
  * connection within their waits.
  */
-const QUIET = ['test/integration/latency.test.ts', 'test/reliability/slow-consumer.test.ts', 'test/reliability/held-message-keepalive.test.ts', 'test/demo/dashboard.e2e.test.ts', 'test/browser/shared-connection.test.ts']
+const QUIET = [
+  'test/integration/latency.test.ts',
+  'test/reliability/slow-consumer.test.ts',
+  'test/reliability/held-message-keepalive.test.ts',
+  'test/demo/dashboard.e2e.test.ts',
+  'test/browser/shared-connection.test.ts',
+  'test/browser/shared-tabs.test.ts',
+  'test/browser/shared-end.test.ts',
+  'test/browser/shared-store-handover.test.ts',
+  'test/browser/shared-welcome-first.test.ts',
+]
 
 /**
  * The broker kit under a real Docker engine. They run last, one file at a time, while no other suite runs:

@@ -219,6 +219,9 @@ export class SharedClient extends ClientServices implements MQTTClient {
       if (message.clientId) this.#sharedClientId = message.clientId
       this.#subscriptions.hubSubscriptions(message.subscriptions)
       this.#onHubStatus(message.status)
+      // A hub new to this tab welcomed it before its announcement came (on another channel, which is then dropped
+      // as known): it has heard only what this tab said since it took over, so it is told the whole state.
+      if (!known && this.#joined) this.#send({ t: 'hello', tab: this.#tab, observes: this.#subscriptions.requests(), publishes: [] })
       // Hands over what this hub has not seen (publishes made before this tab had joined, say): idempotent.
       this.#publisher.welcome(message.hub)
       return

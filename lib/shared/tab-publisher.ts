@@ -38,6 +38,8 @@ export class TabPublisher {
   readonly outbox = new OutboxEvents<TabOutboxEntry>()
   #nextId = 1
   #closed: IotPubSubError | undefined
+  /** `end()` has begun: what is pending may still be answered, nothing new is taken (as by a client of its own). */
+  #stopping = false
   #hub: string | undefined
   #onDrained: (() => void) | undefined
 
@@ -53,7 +55,7 @@ export class TabPublisher {
     const prepared = preparePublish(topic, payload, options)
     if ('error' in prepared) return Promise.reject(prepared.error)
     const { bytes, qos } = prepared
-    if (this.#closed) return Promise.reject(new ClientClosedError('publish() on a client that has ended', this.#closed))
+    if (this.#closed || this.#stopping) return Promise.reject(new ClientClosedError('publish() on a client that has ended', this.#closed))
     const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(new PublishTimeoutError('publish aborted before it was sent', { cause: signal.reason }))
     const id = this.#nextId++
@@ -160,6 +162,7 @@ export class TabPublisher {
 
   /** Resolves when nothing is pending, or at `deadline` (ms since the epoch). */
   drain(deadline: number): Promise<void> {
+    this.#stopping = true
     if (this.#pending.size === 0) return Promise.resolve()
     return new Promise<void>((resolve) => {
       const timer = setTimeout(done, Math.max(0, deadline - Date.now()))
