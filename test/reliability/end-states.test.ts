@@ -1,34 +1,14 @@
 // end() in every state: before the first CONNACK, during a reconnect backoff, with publishes queued offline,
 // with a manually acknowledged message held, forced vs graceful, and twice (a forced end after a graceful one).
 import { afterEach, describe, expect, it } from 'vitest'
-import { type Message, type MQTTClient, type Status } from '../../lib/node.js'
+import type { Message } from '../../lib/node.js'
 import { testBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
-import { waitForStatus } from '../support/clients.js'
+import { waitForStatus, outcome, statusCompleted } from '../support/clients.js'
 import { escapes } from '../support/escapes.js'
 import { MqttFaultProxy } from '../support/mqtt-fault-proxy.js'
 import { rawClient } from '../support/raw.js'
 import { uniquePrefix, waitFor } from '../support/wait.js'
-
-const outcome = (p: Promise<unknown>): Promise<string> =>
-  p.then(
-    () => 'resolved',
-    (e: unknown) => (e instanceof Error ? e.name : String(e)),
-  )
-
-function completed(client: MQTTClient, ms = 10_000): Promise<Status[]> {
-  const seen: Status[] = []
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`status$ did not complete within ${ms} ms: ${seen.map((s) => s.type).join(',')}`)), ms)
-    client.status$.subscribe({
-      next: (s) => seen.push(s),
-      complete: () => {
-        clearTimeout(timer)
-        resolve(seen)
-      },
-    })
-  })
-}
 
 /** Resolves with the promise's outcome, or 'pending' if it has not settled within ms. */
 function within(p: Promise<string>, ms: number): Promise<string> {
@@ -60,7 +40,7 @@ describe.skipIf(noMosquitto())('end() in every state', () => {
     await raw.subscribeAsync(`${p}/#`, { qos: 2 })
     try {
       const client = bed.pool.connect(proxy.url, { connectTimeout: 60_000 })
-      const done = completed(client)
+      const done = statusCompleted(client)
       const publishes = ([0, 1, 2] as const).map((qos) => outcome(client.publish(`${p}/x`, `q${qos}`, { qos })))
       await proxy.waitForPacket((s) => s.type === 'CONNECT', 'the CONNECT')
       const ended = await within(outcome(client.end()), 8_000)
@@ -78,7 +58,7 @@ describe.skipIf(noMosquitto())('end() in every state', () => {
     const broker = await bed.broker()
     const proxy = await bed.proxy(broker)
     const client = await bed.pool.connected(proxy.url, { reconnect: { initialDelay: 60_000, maxDelay: 60_000 } })
-    const done = completed(client)
+    const done = statusCompleted(client)
     proxy.cut()
     await waitForStatus(client, 'reconnecting')
     const p = uniquePrefix('end-backoff')

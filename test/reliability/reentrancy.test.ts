@@ -3,34 +3,13 @@
 // of its filter are buffered, and observe()/unsubscribe of one filter in a tight loop.
 import type { MqttClient } from 'mqtt'
 import { describe, expect, it } from 'vitest'
-import { ClientClosedError, type Message, type MQTTClient, type Status } from '../../lib/node.js'
+import { ClientClosedError, type Message } from '../../lib/node.js'
 import { testBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
-import { waitForStatus } from '../support/clients.js'
+import { waitForStatus, outcome, statusCompleted } from '../support/clients.js'
 import { escapes } from '../support/escapes.js'
 import { nextMessage, rawClient } from '../support/raw.js'
 import { uniquePrefix, waitFor } from '../support/wait.js'
-
-const outcome = (p: Promise<unknown>): Promise<string> =>
-  p.then(
-    () => 'resolved',
-    (e: unknown) => (e instanceof Error ? e.name : String(e)),
-  )
-
-/** Resolves when status$ completes (after 'closed'), or rejects after ms. */
-function completed(client: MQTTClient, ms = 10_000): Promise<Status[]> {
-  const seen: Status[] = []
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`status$ did not complete within ${ms} ms: ${seen.map((s) => s.type).join(',')}`)), ms)
-    client.status$.subscribe({
-      next: (s) => seen.push(s),
-      complete: () => {
-        clearTimeout(timer)
-        resolve(seen)
-      },
-    })
-  })
-}
 
 /** A raw MQTT.js subscriber to `filter` that counts what arrives. */
 async function rawSubscriber(url: string, filter: string): Promise<{ raw: MqttClient; got: string[] }> {
@@ -51,7 +30,7 @@ describe.skipIf(noMosquitto())('re-entrancy', () => {
     const { raw, got } = await rawSubscriber(broker.tcpUrl, `${p}/#`)
     try {
       const client = bed.pool.connect(broker.tcpUrl)
-      const done = completed(client)
+      const done = statusCompleted(client)
       const publishes = [1, 2].map((qos) => outcome(client.publish(`${p}/x`, `q${qos}`, { qos: qos as 1 | 2 })))
       let ended: Promise<string> | undefined
       client.status$.subscribe((s) => {
@@ -77,7 +56,7 @@ describe.skipIf(noMosquitto())('re-entrancy', () => {
     const { raw, got } = await rawSubscriber(broker.tcpUrl, `${p}/#`)
     try {
       const client = bed.pool.connect(broker.tcpUrl)
-      const done = completed(client)
+      const done = statusCompleted(client)
       const publishes = [0, 1, 2].map((qos) => outcome(client.publish(`${p}/x`, `q${qos}`, { qos: qos as 0 | 1 | 2 })))
       let ended: Promise<string> | undefined
       client.status$.subscribe((s) => {
@@ -104,7 +83,7 @@ describe.skipIf(noMosquitto())('re-entrancy', () => {
     const broker = await bed.broker()
     const proxy = await bed.proxy(broker)
     const client = await bed.pool.connected(proxy.url, { reconnect: { initialDelay: 50, maxDelay: 100 } })
-    const done = completed(client)
+    const done = statusCompleted(client)
     let ended: Promise<string> | undefined
     let queued: Promise<string>[] = []
     client.status$.subscribe((s) => {

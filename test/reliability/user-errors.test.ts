@@ -7,16 +7,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { ConnectionRefusedError, type Message, type Status } from '../../lib/node.js'
 import { testBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
-import { waitForStatus } from '../support/clients.js'
+import { waitForStatus, outcome } from '../support/clients.js'
 import { escapes } from '../support/escapes.js'
 import { rawClient } from '../support/raw.js'
 import { uniquePrefix, waitFor } from '../support/wait.js'
-
-const outcome = (p: Promise<unknown>): Promise<string> =>
-  p.then(
-    () => 'resolved',
-    (e: unknown) => (e instanceof Error ? e.name : String(e)),
-  )
 
 const throwingLogger = {
   trace: () => { throw new Error('logger trace') },

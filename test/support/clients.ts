@@ -54,3 +54,26 @@ export async function reconnected(client: MQTTClient, ms = 20_000): Promise<Extr
 export function countInLog(log: string, packet: string, clientId: string): number {
   return log.split('\n').filter((line) => line.endsWith(`Received ${packet} from ${clientId}`)).length
 }
+
+/** How a promise settled: 'resolved', or the name of its error. */
+export function outcome(promise: Promise<unknown>): Promise<string> {
+  return promise.then(
+    () => 'resolved',
+    (e: unknown) => (e instanceof Error ? e.name : String(e)),
+  )
+}
+
+/** Resolves with what `status$` emitted once it completes (after 'closed'); rejects after `ms`. */
+export function statusCompleted(client: MQTTClient, ms = 10_000): Promise<Status[]> {
+  const seen: Status[] = []
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`status$ did not complete within ${ms} ms: ${seen.map((s) => s.type).join(',')}`)), ms)
+    client.status$.subscribe({
+      next: (s) => seen.push(s),
+      complete: () => {
+        clearTimeout(timer)
+        resolve(seen)
+      },
+    })
+  })
+}

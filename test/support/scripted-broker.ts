@@ -4,6 +4,9 @@
 import { EventEmitter, once } from 'node:events'
 import { createServer, type Server, type Socket } from 'node:net'
 import mqttPacket from 'mqtt-packet'
+import { afterEach } from 'vitest'
+import { connect, type ClientOptions, type MQTTClient } from '../../lib/node.js'
+import { linkUnderTest } from './link-under-test.js'
 
 export interface Received {
   readonly conn: Conn
@@ -159,5 +162,44 @@ export function politeAcks(conn: Conn, packet: Record<string, any>): void {
       return conn.send({ cmd: 'pubcomp', messageId: packet.messageId, reasonCode: 0 })
     case 'pingreq':
       return conn.send({ cmd: 'pingresp' })
+  }
+}
+
+/** A test file's scripted brokers and clients, all stopped after each test. */
+export interface ScriptedBed {
+  broker(version: 4 | 5, script: Script, options?: { allowHalfOpen?: boolean }): Promise<ScriptedBroker>
+  /** A client on the link under test: MQTT 5, no reconnect, its own client id, unless `options` say otherwise. */
+  client(url: string, options?: ClientOptions): MQTTClient
+}
+
+/** Registers the cleanup of one test file's scripted brokers and clients (call at the file's top level). */
+export function scriptedBed(name: string): ScriptedBed {
+  const brokers: ScriptedBroker[] = []
+  const clients: MQTTClient[] = []
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.end({ force: true })))
+    await Promise.all(brokers.splice(0).map((b) => b.stop()))
+  })
+  return {
+    async broker(version, script, options) {
+      const b = await ScriptedBroker.start(version, script, options)
+      brokers.push(b)
+      return b
+    },
+    client(url, options = {}) {
+      const c = connect(url, { link: linkUnderTest(), protocolVersion: 5, reconnect: false, clientId: `${name}-${process.pid}-${clients.length}`, ...options })
+      clients.push(c)
+      return c
+    },
+  }
+}
+
+/** How a promise settled: 'resolved', or its error; never throws. */
+export async function settled(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise
+    return 'resolved'
+  } catch (error) {
+    return error
   }
 }

@@ -1,46 +1,19 @@
 // The link under test against a scripted broker whose CONNACK announces MQTT 5 limits: the client must honour them
 // (MQTT 5 §3.2.2.3). Each test has its own broker on a free port.
 import { linkUnderTest } from '../../support/link-under-test.js'
-import { afterEach, describe, expect, it } from 'vitest'
-import { connect, type ClientOptions, type MQTTClient } from '../../../lib/node.js'
+import { describe, expect, it } from 'vitest'
+import { connect } from '../../../lib/node.js'
 import { waitForStatus } from '../../support/clients.js'
 import { waitFor, uniquePrefix } from '../../support/wait.js'
-import { ScriptedBroker, politeAcks, type Script } from '../../support/scripted-broker.js'
+import { scriptedBed, politeAcks, type Script, settled } from '../../support/scripted-broker.js'
 
-const brokers: ScriptedBroker[] = []
-const clients: MQTTClient[] = []
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.end({ force: true })))
-  await Promise.all(brokers.splice(0).map((b) => b.stop()))
-})
-
-async function broker(version: 4 | 5, script: Script): Promise<ScriptedBroker> {
-  const b = await ScriptedBroker.start(version, script)
-  brokers.push(b)
-  return b
-}
-
-function client(url: string, options: ClientOptions = {}): MQTTClient {
-  const c = connect(url, { link: linkUnderTest(), protocolVersion: 5, reconnect: false, clientId: `duties-connack-${process.pid}-${clients.length}`, ...options })
-  clients.push(c)
-  return c
-}
+const { broker, client } = scriptedBed('duties-connack')
 
 /** Accept with `properties`, then act as a polite broker. */
 function accepting(properties: Record<string, unknown>, sessionPresent = false): Script {
   return (conn, packet) => {
     if (packet.cmd === 'connect') return conn.send({ cmd: 'connack', sessionPresent, reasonCode: 0, properties })
     politeAcks(conn, packet)
-  }
-}
-
-/** Settles `promise` to 'resolved' or its error, never throws. */
-async function settled(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-    return 'resolved'
-  } catch (error) {
-    return error
   }
 }
 

@@ -1,39 +1,20 @@
 // Receive Maximum across a resumed session, and features the broker says it lacks (Wildcard / Shared
 // Subscription Available 0): the link under test against a scripted broker (MQTT 5).
-import { linkUnderTest } from '../../support/link-under-test.js'
-import { afterEach, describe, expect, it } from 'vitest'
-import { connect, IotPubSubError, type ClientOptions, type MQTTClient } from '../../../lib/node.js'
+import { describe, expect, it } from 'vitest'
+import { connect, IotPubSubError } from '../../../lib/node.js'
 import { escapes } from '../../support/escapes.js'
 import { waitForStatus } from '../../support/clients.js'
 import { uniquePrefix, waitFor } from '../../support/wait.js'
-import { ScriptedBroker, politeAcks, type Conn, type Script } from '../../support/scripted-broker.js'
+import { scriptedBed, politeAcks, type Conn } from '../../support/scripted-broker.js'
 
 const trap = escapes()
-const brokers: ScriptedBroker[] = []
-const clients: MQTTClient[] = []
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.end({ force: true })))
-  await Promise.all(brokers.splice(0).map((b) => b.stop()))
-  expect(trap.thrown).toEqual([])
-})
-
-async function broker(script: Script): Promise<ScriptedBroker> {
-  const b = await ScriptedBroker.start(5, script)
-  brokers.push(b)
-  return b
-}
-
-function client(url: string, options: ClientOptions = {}): MQTTClient {
-  const c = connect(url, { link: linkUnderTest(), protocolVersion: 5, reconnect: false, clientId: `duties-flow-${process.pid}-${clients.length}`, ...options })
-  clients.push(c)
-  return c
-}
+const { broker, client } = scriptedBed('duties-flow')
 
 describe('Receive Maximum over a resumed session', () => {
   it('Receive Maximum 1 on the resumed connection: the resent publishes go one at a time [MQTT-4.9.0-2]', async () => {
     let outstanding = 0
     let most = 0
-    const b = await broker((conn, packet) => {
+    const b = await broker(5, (conn, packet) => {
       if (packet.cmd === 'connect') {
         return conn.send({ cmd: 'connack', sessionPresent: conn.index > 0, reasonCode: 0, properties: conn.index === 0 ? { receiveMaximum: 100 } : { receiveMaximum: 1 } })
       }
@@ -70,7 +51,7 @@ describe('features the broker lacks', () => {
     ['Shared Subscription Available 0', 'sharedSubscriptionAvailable', (p: string) => `$share/g/${p}/x`, 0x9e],
   ] as const) {
     it(`${what}: the broker's SUBACK ${code.toString(16)} reaches the observer as a typed error; no reconnect, no retry loop`, async () => {
-      const b = await broker((conn: Conn, packet) => {
+      const b = await broker(5, (conn: Conn, packet) => {
         if (packet.cmd === 'connect') return conn.send({ cmd: 'connack', sessionPresent: false, reasonCode: 0, properties: { [property]: false } })
         if (packet.cmd === 'subscribe') return conn.send({ cmd: 'suback', messageId: packet.messageId, granted: packet.subscriptions.map(() => code) })
         politeAcks(conn, packet)

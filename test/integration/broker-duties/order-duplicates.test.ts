@@ -2,32 +2,15 @@
 // scripted broker (mqtt-packet), under MQTT 5 and 3.1.1. Nothing may crash, and the normative answers must be given
 // (the answers to a PUBREL or PUBREC the client does not know are the lean link's: MQTT.js gives its own).
 import { linkUnderTest } from '../../support/link-under-test.js'
-import { afterEach, describe, expect, it } from 'vitest'
-import { connect, type ClientOptions, type Message, type MQTTClient } from '../../../lib/node.js'
+import { describe, expect, it } from 'vitest'
+import { connect, type Message, type MQTTClient } from '../../../lib/node.js'
 import { escapes } from '../../support/escapes.js'
 import { waitForStatus } from '../../support/clients.js'
 import { uniquePrefix, waitFor } from '../../support/wait.js'
-import { ScriptedBroker, politeAcks, type Conn, type Script } from '../../support/scripted-broker.js'
+import { scriptedBed, politeAcks, type Conn, type Script } from '../../support/scripted-broker.js'
 
 const trap = escapes()
-const brokers: ScriptedBroker[] = []
-const clients: MQTTClient[] = []
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.end({ force: true })))
-  await Promise.all(brokers.splice(0).map((b) => b.stop()))
-})
-
-async function broker(version: 4 | 5, script: Script): Promise<ScriptedBroker> {
-  const b = await ScriptedBroker.start(version, script)
-  brokers.push(b)
-  return b
-}
-
-function client(url: string, options: ClientOptions = {}): MQTTClient {
-  const c = connect(url, { link: linkUnderTest(), protocolVersion: 5, reconnect: false, clientId: `duties-order-${process.pid}-${clients.length}`, ...options })
-  clients.push(c)
-  return c
-}
+const { broker, client } = scriptedBed('duties-order')
 
 function statusOf(c: MQTTClient): string {
   let type = ''

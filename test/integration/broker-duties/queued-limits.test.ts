@@ -1,40 +1,13 @@
 // Publishes and subscriptions made before the CONNACK (or carried over a reconnect) meet the limits of the CONNACK
 // that then comes: the link under test against a scripted broker (MQTT 5 §3.2.2.3: Maximum QoS, Retain Available,
 // Maximum Packet Size).
-import { linkUnderTest } from '../../support/link-under-test.js'
-import { afterEach, describe, expect, it } from 'vitest'
-import { connect, type ClientOptions, type MQTTClient } from '../../../lib/node.js'
+import { describe, expect, it } from 'vitest'
+import { connect } from '../../../lib/node.js'
 import { waitForStatus } from '../../support/clients.js'
 import { uniquePrefix, waitFor } from '../../support/wait.js'
-import { ScriptedBroker, politeAcks, type Script } from '../../support/scripted-broker.js'
+import { scriptedBed, politeAcks, type Script, settled } from '../../support/scripted-broker.js'
 
-const brokers: ScriptedBroker[] = []
-const clients: MQTTClient[] = []
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.end({ force: true })))
-  await Promise.all(brokers.splice(0).map((b) => b.stop()))
-})
-
-async function broker(script: Script): Promise<ScriptedBroker> {
-  const b = await ScriptedBroker.start(5, script)
-  brokers.push(b)
-  return b
-}
-
-function client(url: string, options: ClientOptions = {}): MQTTClient {
-  const c = connect(url, { link: linkUnderTest(), protocolVersion: 5, reconnect: false, clientId: `duties-queued-${process.pid}-${clients.length}`, ...options })
-  clients.push(c)
-  return c
-}
-
-async function settled(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-    return 'resolved'
-  } catch (error) {
-    return error
-  }
-}
+const { broker, client } = scriptedBed('duties-queued')
 
 function accepting(properties: Record<string, unknown>): Script {
   return (conn, packet) => {
@@ -45,7 +18,7 @@ function accepting(properties: Record<string, unknown>): Script {
 
 describe('limits of a CONNACK that comes after the request was made', () => {
   it('Maximum QoS 1: a QoS 2 publish made before the CONNACK does not go out at QoS 2 [MQTT-3.2.2-11]', async () => {
-    const b = await broker(accepting({ maximumQoS: 1 }))
+    const b = await broker(5, accepting({ maximumQoS: 1 }))
     const c = client(b.url)
     const outcome = settled(c.publish(`${uniquePrefix('q-maxqos')}/x`, 'v', { qos: 2, timeout: 5_000 }))
     await waitForStatus(c, 'connected')
@@ -54,7 +27,7 @@ describe('limits of a CONNACK that comes after the request was made', () => {
   })
 
   it('Retain Available 0: a retained publish made before the CONNACK does not go out with RETAIN 1 [MQTT-3.2.2-14]', async () => {
-    const b = await broker(accepting({ retainAvailable: false }))
+    const b = await broker(5, accepting({ retainAvailable: false }))
     const c = client(b.url)
     const outcome = settled(c.publish(`${uniquePrefix('q-retain')}/x`, 'v', { qos: 1, retain: true, timeout: 5_000 }))
     await waitForStatus(c, 'connected')
@@ -64,7 +37,7 @@ describe('limits of a CONNACK that comes after the request was made', () => {
 
   it('Maximum Packet Size: a publish made before the CONNACK, larger than it, is refused and never sent [MQTT-3.2.2-15]', async () => {
     const MAX = 64
-    const b = await broker(accepting({ maximumPacketSize: MAX }))
+    const b = await broker(5, accepting({ maximumPacketSize: MAX }))
     const c = client(b.url)
     const outcome = settled(c.publish(`${uniquePrefix('q-mps')}/x`, 'x'.repeat(200), { qos: 1, timeout: 5_000 }))
     await waitForStatus(c, 'connected')
@@ -75,7 +48,7 @@ describe('limits of a CONNACK that comes after the request was made', () => {
 
   it('Maximum Packet Size: a filter too long for it is not sent over and over on reconnect', async () => {
     const MAX = 64
-    const b = await broker((conn, packet) => {
+    const b = await broker(5, (conn, packet) => {
       if (packet.cmd === 'connect') return conn.send({ cmd: 'connack', sessionPresent: false, reasonCode: 0, properties: { maximumPacketSize: MAX } })
       // A broker closes on a packet over its maximum (MQTT 5 §3.2.2.3.6: DISCONNECT 0x95).
       if (packet.cmd === 'subscribe') {

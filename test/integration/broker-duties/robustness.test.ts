@@ -1,41 +1,13 @@
 // A broker that stalls, half-answers or completes a flow oddly: the link under test against a scripted broker.
-import { linkUnderTest } from '../../support/link-under-test.js'
-import { afterEach, describe, expect, it } from 'vitest'
-import { connect, type ClientOptions, type Message, type MQTTClient } from '../../../lib/node.js'
+import { describe, expect, it } from 'vitest'
+import { connect, type Message } from '../../../lib/node.js'
 import { escapes } from '../../support/escapes.js'
 import { waitForStatus } from '../../support/clients.js'
 import { uniquePrefix, waitFor } from '../../support/wait.js'
-import { ScriptedBroker, politeAcks, type Conn, type Script } from '../../support/scripted-broker.js'
+import { scriptedBed, politeAcks, type Conn, settled } from '../../support/scripted-broker.js'
 
 const trap = escapes()
-const brokers: ScriptedBroker[] = []
-const clients: MQTTClient[] = []
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((c) => c.end({ force: true })))
-  await Promise.all(brokers.splice(0).map((b) => b.stop()))
-  expect(trap.thrown).toEqual([])
-})
-
-async function broker(version: 4 | 5, script: Script, options?: { allowHalfOpen?: boolean }): Promise<ScriptedBroker> {
-  const b = await ScriptedBroker.start(version, script, options)
-  brokers.push(b)
-  return b
-}
-
-function client(url: string, options: ClientOptions = {}): MQTTClient {
-  const c = connect(url, { link: linkUnderTest(), protocolVersion: 5, reconnect: false, clientId: `duties-robust-${process.pid}-${clients.length}`, ...options })
-  clients.push(c)
-  return c
-}
-
-async function settled(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise
-    return 'resolved'
-  } catch (error) {
-    return error
-  }
-}
+const { broker, client } = scriptedBed('duties-robust')
 
 const accept = (conn: Conn) => conn.send({ cmd: 'connack', sessionPresent: false, reasonCode: 0, returnCode: 0 })
 
