@@ -152,6 +152,8 @@ export function topicStore<S>(
   let failure: { error: unknown } | undefined
   let subscription: Subscription | undefined
   let idle = false
+  /** The client ended: the last state stays, also for a component mounted again later. */
+  let ended = false
 
   if (alreadyObserved(client, filter, options.qos)) {
     let peeked = fold.initial
@@ -160,7 +162,7 @@ export function topicStore<S>(
   }
 
   const activate = () => {
-    if (subscription || failure) return
+    if (subscription || failure || ended) return
     if (idle) {
       idle = false
       owner?.reactivated()
@@ -174,6 +176,12 @@ export function topicStore<S>(
         if (!replaying) render.changed()
       },
       error: (error: unknown) => {
+        // observe() on a client that has ended: no failure of the filter (the bindings import no error class).
+        if (error instanceof Error && error.name === 'ClientClosedError') {
+          ended = true
+          subscription = undefined
+          return
+        }
         // Thrown by get() in the next render; the store stays where it is (a provider's cache) until its
         // components are gone, so that each of them throws it, and is released as soon as they are.
         failure = { error }
@@ -181,12 +189,16 @@ export function topicStore<S>(
         bookkeeping.emit()
       },
       complete: () => {
-        // The client ended: the last state stays on screen.
+        ended = true
         subscription = undefined
       },
     })
     replaying = false
     if (!sub.closed) subscription = sub
+    else if (ended) {
+      state = before
+      return
+    }
     // The retained messages replayed at once: keep the state already rendered when they are the same.
     if (fold.same(before, state)) state = before
     else bookkeeping.emit()

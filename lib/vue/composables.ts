@@ -128,7 +128,10 @@ function observeInto<S>(client: MQTTClient, filter: Filter, options: AnyOptions,
           if (replaying) state.value = folded
           else update.changed()
         },
-        error: (error: unknown) => (failure.value = { error }),
+        error: (error: unknown) => {
+          // observe() on a client that has ended is no failure of the filter: the ref keeps its state.
+          if (!(error instanceof Error && error.name === 'ClientClosedError')) failure.value = { error }
+        },
       })
       replaying = false
       onCleanup(() => {
