@@ -181,7 +181,12 @@ export abstract class ClientServices {
   }
 
   #requesterOf(services: Services): Requester {
-    this.#requester ??= new services.Requester(servicesKit, this, `${this.replyTopicPrefix}/${this.clientId}`)
+    if (!this.#requester) {
+      // An empty client id (the broker assigns one, MQTT 5) is not known before the CONNACK: the topic must still
+      // be this client's alone.
+      const id = this.clientId || `anonymous-${Math.random().toString(36).slice(2, 12)}`
+      this.#requester = new services.Requester(servicesKit, this, `${this.replyTopicPrefix}/${id}`)
+    }
     return this.#requester
   }
 }

@@ -217,7 +217,11 @@ export interface ClientOptions {
    * the broker's own maximum QoS (CONNACK) applies as well.
    */
   maxQos?: QoS
-  /** Where replies to `request()` go: `<replyTopicPrefix>/<clientId>`. Default `iotpubsub/reply`; the ACL must allow it. */
+  /**
+   * Where replies to `request()` go: `<replyTopicPrefix>/<clientId>` (with an empty `clientId`, the one the broker
+   * assigned, or `anonymous-<random>` for a first request made before the CONNACK). Default `iotpubsub/reply`; the
+   * ACL must allow it.
+   */
   replyTopicPrefix?: string
   /** Per observed filter, how many topics' retained messages are kept for late observers. Default 1,000. */
   retainedCacheSize?: number

@@ -12,8 +12,8 @@ import type { ServicesKit } from './services-kit.js'
 export class MessageIterator<T> implements AsyncIterableIterator<Message<T>> {
   #buffer: Message<T>[] = []
   #head = 0
-  #waiting: ((result: IteratorResult<Message<T>>) => void) | undefined
-  #failWaiting: ((error: unknown) => void) | undefined
+  /** The next() calls waiting for a message, in the order they were made (an async generator queues them too). */
+  #waiting: { resolve: (result: IteratorResult<Message<T>>) => void; reject: (error: unknown) => void }[] = []
   #subscription: Subscription | undefined
   /** Delivered to the loop and not yet acknowledged (manual acknowledgements). */
   #handed: Message<T> | undefined
@@ -39,8 +39,7 @@ export class MessageIterator<T> implements AsyncIterableIterator<Message<T>> {
     const ended = this.#ended
     if (ended) return 'error' in ended ? Promise.reject(ended.error) : Promise.resolve({ done: true, value: undefined })
     return new Promise((resolve, reject) => {
-      this.#waiting = resolve
-      this.#failWaiting = reject
+      this.#waiting.push({ resolve, reject })
     })
   }
 
@@ -64,11 +63,10 @@ export class MessageIterator<T> implements AsyncIterableIterator<Message<T>> {
 
   #push(message: Message<T>): void {
     if (this.#ended) return
-    const waiting = this.#waiting
+    const waiting = this.#waiting.shift()
     if (waiting) {
-      this.#waiting = this.#failWaiting = undefined
       this.#handed = message
-      return waiting({ done: false, value: message })
+      return waiting.resolve({ done: false, value: message })
     }
     if (this.#buffer.length - this.#head >= this.bufferSize) {
       return this.#end({ error: new this.kit.QueueFullError(`iterate(${JSON.stringify(this.filter)}) fell more than ${this.bufferSize} messages behind (bufferSize): iterate with ack: 'manual' to make the broker wait for the loop`) })
@@ -100,9 +98,10 @@ export class MessageIterator<T> implements AsyncIterableIterator<Message<T>> {
     this.#subscription = undefined
     subscription?.unsubscribe()
     const waiting = this.#waiting
-    const fail = this.#failWaiting
-    this.#waiting = this.#failWaiting = undefined
-    if ('error' in ended) fail?.(ended.error)
-    else waiting?.({ done: true, value: undefined })
+    this.#waiting = []
+    for (const { resolve, reject } of waiting) {
+      if ('error' in ended) reject(ended.error)
+      else resolve({ done: true, value: undefined })
+    }
   }
 }

@@ -31,7 +31,7 @@ export interface RequestClient {
 export interface RequestOptions<T> {
   /** Milliseconds from the call to the reply, covering the wait for the connection, the publish and the reply. Default 10,000. */
   timeout?: number
-  /** QoS of the request and of the reply subscription. Default 1. */
+  /** QoS of the request. Default 1. The reply subscription is QoS 2 (or the broker's maximum), so that a reply comes at the QoS its responder sent it with. */
   qos?: QoS
   /** Decodes the reply. Default `'bytes'`. */
   codec?: CodecName | Codec<T>
@@ -101,6 +101,9 @@ export class Requester {
     if (this.#protocolVersion === 4) return Promise.reject(this.#needsMqtt5())
     if (this.#closed) return Promise.reject(new ClientClosedError('request() on a client that has ended', this.#closedCause))
     const { qos = 1 } = options
+    if (options.timeout !== undefined && !(typeof options.timeout === 'number' && options.timeout > 0)) {
+      return Promise.reject(new this.#kit.UnsupportedOptionError(`request(): \`timeout\` must be a positive number of milliseconds, not ${String(options.timeout)}`))
+    }
     // Node fires a longer timer at once (24.8 days is the most a timer can wait).
     const timeout = Math.min(options.timeout ?? 10_000, 2_147_483_647)
     const correlation = crypto.getRandomValues(new Uint8Array(12))
@@ -111,7 +114,7 @@ export class Requester {
       const timer = setTimeout(() => this.#timedOut(key), timeout - waited)
       this.#pending.set(key, { topic, payload, qos, correlation, timeout, timer, abort: new AbortController(), sent: false, resolve, reject })
       try {
-        this.#listen(qos)
+        this.#listen()
       } catch (error) {
         // observe() threw (an invalid reply topic): a typed error, but #typed() keeps that promise.
         return this.#fail(key, this.#typed(error, (cause) => new ClientClosedError('the reply subscription could not be made', cause)))
@@ -144,10 +147,13 @@ export class Requester {
   }
 
   /** Subscribes to the reply topic once; the broker's SUBACK makes the requester ready. */
-  #listen(qos: QoS): void {
+  #listen(): void {
     if (this.#replies) return
     const { ClientClosedError, ConnectionLostError } = this.#kit
-    const replies = this.#client.observe(this.#replyTopic, { qos }).subscribe({
+    // QoS 2, whatever the first request asks for: one subscription serves every request, and a later request at
+    // a higher QoS must not get its reply downgraded (a broker sends at most the subscription's QoS). Requests
+    // need MQTT 5, whose brokers grant their maximum QoS for a higher one.
+    const replies = this.#client.observe(this.#replyTopic, { qos: 2 }).subscribe({
       next: (message) => this.#onReply(message),
       error: (error: unknown) => this.#onRepliesEnded(this.#typed(error, (cause) => new ConnectionLostError('the reply subscription failed', { cause }))),
       complete: () => this.#onRepliesEnded(new ClientClosedError('the client closed before the reply came', this.#closedCause)),

@@ -77,7 +77,7 @@ function answerEach<T>(kit: ServicesKit, requests$: Observable<T>, run: (request
 /** Runs the handler and publishes its reply; never rejects, so one request cannot end serving. */
 async function answer<T>(kit: ServicesKit, client: ServingClient, request: Message<T>, handler: (request: Message<T>) => unknown, qos: QoS, sendable: (text: string) => string): Promise<void> {
   const responseTopic = request.properties?.responseTopic
-  if (!responseTopic) return
+  if (!responseTopic) return request.ack()
   const correlation = request.properties?.correlationData
   const base = correlation ? { correlationData: correlation } : {}
   try {
@@ -91,6 +91,10 @@ async function answer<T>(kit: ServicesKit, client: ServingClient, request: Messa
     } catch {
       // The requester times out; nothing else can be told.
     }
+  } finally {
+    // Served with `ack: 'manual'`: the request is acknowledged once answered (a no-op with automatic acks);
+    // never acknowledging it would stop the connection after the first request.
+    request.ack()
   }
 }
 
