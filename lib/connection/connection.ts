@@ -219,6 +219,8 @@ export class Connection {
       return this.#stopping ?? Promise.resolve()
     }
     if (this.#state.type === 'waiting') clearTimeout(this.#state.timer)
+    // A provider still thinking: its deadline must not keep the process alive.
+    if (this.#state.type === 'opening') this.#credentials.cancel()
     const graceful = this.#state.type === 'connected' && !options.force
     this.#state = { type: 'stopped' }
     this.#stopping = this.#link.close({ force: !graceful, timeout: options.timeout }).then(() => this.#finish(error))
@@ -341,7 +343,8 @@ export class Connection {
       }
       // end() while the provider was thinking: no connection is opened.
       if (this.#state.type !== 'opening') return
-      this.#attemptEndpoint = endpoint
+      // A URL of the provider's own names the attempt; without one, `url` names the node, as without a provider.
+      if (endpoint.url !== this.#options.endpoints[this.#schedule.endpointIndex]?.url) this.#attemptEndpoint = endpoint
     }
     this.#log.info(
       'attempt',

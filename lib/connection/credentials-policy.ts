@@ -32,16 +32,15 @@ export function checkCredentials(credentials: unknown, protocolVersion: 4 | 5 | 
 /** What a provider's deadline rejects with: no value a provider could throw. */
 const PROVIDER_LATE = Symbol('late')
 
-function same(a: AttemptCredentials | undefined, b: AttemptCredentials | undefined): boolean {
-  return a !== undefined && b !== undefined && a.username === b.username && a.password === b.password && sameTarget(a.endpoint, b.endpoint)
-}
-
-/** The same URL (query included: a fresh signature is new credentials) and the same handshake headers. */
-function sameTarget(a: Endpoint | undefined, b: Endpoint | undefined): boolean {
-  if (a === b) return true
-  if (!a || !b) return false
-  const headers = (e: Endpoint): string => JSON.stringify(Object.entries(e.headers ?? {}).sort())
-  return a.hostname === b.hostname && a.port === b.port && a.protocol === b.protocol && a.path === b.path && headers(a) === headers(b)
+/**
+ * What a provider answered, as the refusal rule compares it: the user name and password, its own URL (query
+ * included: a fresh signature is new credentials) and its handshake headers. The cluster node an answer without a
+ * URL goes to is left out: the client moving on to the next node is nothing new from the provider.
+ */
+function answerKey(answer: { readonly username?: string | undefined; readonly password?: string | undefined; readonly endpoint?: Endpoint | undefined }, node: Endpoint | undefined): string {
+  const { endpoint } = answer
+  const own = endpoint && endpoint.url !== node?.url ? [endpoint.protocol, endpoint.hostname, endpoint.port, endpoint.path] : null
+  return JSON.stringify([answer.username, answer.password, own, Object.entries(endpoint?.headers ?? {}).sort()])
 }
 
 /**
@@ -56,8 +55,11 @@ function sameTarget(a: Endpoint | undefined, b: Endpoint | undefined): boolean {
  * ```
  */
 export class CredentialsPolicy {
-  #inUse: AttemptCredentials | undefined
-  #lastRefused: AttemptCredentials | undefined
+  /** The provider's answer in use, and the last one the broker refused (`answerKey`). */
+  #inUse: string | undefined
+  #lastRefused: string | undefined
+  /** Ends the wait for the provider's answer at once (the client stopped), its deadline timer with it. */
+  #giveUp: (() => void) | undefined
 
   readonly #fixed: Credentials
   readonly #provider: ((node?: Endpoint) => Promise<AttemptCredentials>) | undefined
@@ -84,13 +86,16 @@ export class CredentialsPolicy {
    */
   async next(node: Endpoint | undefined, deadline: number): Promise<AttemptCredentials> {
     const credentials = this.#provider ? await this.#ask(this.#provider, node, deadline) : { ...this.#fixed, endpoint: node }
-    this.#inUse = { username: credentials.username, password: credentials.password, endpoint: credentials.endpoint ?? node }
-    return this.#inUse
+    this.#inUse = answerKey(credentials, node)
+    return { username: credentials.username, password: credentials.password, endpoint: credentials.endpoint ?? node }
   }
 
   async #ask(provider: (node?: Endpoint) => Promise<AttemptCredentials>, node: Endpoint | undefined, deadline: number): Promise<AttemptCredentials> {
     let timer: ReturnType<typeof setTimeout> | undefined
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(PROVIDER_LATE), deadline)))
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(PROVIDER_LATE), deadline)
+      this.#giveUp = () => reject(PROVIDER_LATE)
+    })
     try {
       return await Promise.race([provider(node), late])
     } catch (error) {
@@ -100,12 +105,18 @@ export class CredentialsPolicy {
         : new ConnectionRefusedError('the credentials provider failed', { cause: error })
     } finally {
       clearTimeout(timer)
+      this.#giveUp = undefined
     }
+  }
+
+  /** The client stopped: a provider still thinking is waited for no longer, and leaves no timer behind. */
+  cancel(): void {
+    this.#giveUp?.()
   }
 
   /** If the broker refused the credentials in use: whether a retry may bring other ones. */
   get mayChange(): boolean {
-    return this.#provider !== undefined && !same(this.#inUse, this.#lastRefused)
+    return this.#provider !== undefined && this.#inUse !== this.#lastRefused
   }
 
   /** The broker refused the credentials in use. */

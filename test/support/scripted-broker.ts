@@ -169,7 +169,7 @@ export function politeAcks(conn: Conn, packet: Record<string, any>): void {
 export interface ScriptedBed {
   broker(version: 4 | 5, script: Script, options?: { allowHalfOpen?: boolean }): Promise<ScriptedBroker>
   /** A client on the link under test: MQTT 5, no reconnect, its own client id, unless `options` say otherwise. */
-  client(url: string, options?: ClientOptions): MQTTClient
+  client(url: string | readonly string[], options?: ClientOptions): MQTTClient
 }
 
 /** Registers the cleanup of one test file's scripted brokers and clients (call at the file's top level). */

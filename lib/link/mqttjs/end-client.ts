@@ -1,6 +1,8 @@
 /** The parts of MqttClient the final close uses. */
 interface Endable {
   readonly connected: boolean
+  /** Set: MQTT.js arms no reconnect when its stream closes. */
+  reconnectSuppressed?: boolean
   readonly stream: { destroy(): void } | undefined
   readonly outgoing: Record<number, unknown>
   removeOutgoingMessage(messageId: number): unknown
@@ -23,6 +25,9 @@ export function endClient(client: unknown, { force, timeout }: { force: boolean;
     finished()
     return Promise.resolve() // never connected: MQTT.js's end() needs a stream
   }
+  // MQTT.js arms its reconnect interval (a timer that keeps Node running) on every close of its stream unless told
+  // not to: an end() before the CONNACK lets it, as its end() clears `disconnecting` before the socket closes.
+  mqttClient.reconnectSuppressed = true
   return new Promise<void>((resolve) => {
     let timer: ReturnType<typeof setTimeout> | undefined
     let ended = false
