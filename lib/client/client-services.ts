@@ -102,6 +102,9 @@ export abstract class ClientServices {
 
   connected(options: ConnectedOptions = {}): Promise<ConnectedStatus> {
     const { timeout, signal } = options
+    if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0)) {
+      return Promise.reject(new UnsupportedOptionError(`connected(): \`timeout\` must be a positive number of milliseconds, not ${String(timeout)}`))
+    }
     return new Promise<ConnectedStatus>((resolve, reject) => {
       let done = false
       let last: IotPubSubError | undefined

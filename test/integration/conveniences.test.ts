@@ -59,6 +59,14 @@ describe.skipIf(noMosquitto())('connected() and iterate()', () => {
     await expect(ending).rejects.toBeInstanceOf(ClientClosedError)
   })
 
+  it('connected() with a timeout that is not a positive number rejects with UnsupportedOptionError', async () => {
+    const client = pool.connect(broker.tcpUrl, credentials)
+    for (const timeout of [Number.NaN, 0, -5, '100' as unknown as number]) {
+      await expect(client.connected({ timeout })).rejects.toBeInstanceOf(UnsupportedOptionError)
+    }
+    await client.connected()
+  })
+
   it('iterate() gives the messages in order and releases the subscription when the loop breaks', async () => {
     const p = uniquePrefix('iterate')
     const client = pool.connect(broker.tcpUrl, credentials)
