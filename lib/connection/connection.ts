@@ -223,8 +223,14 @@ export class Connection {
     if (this.#state.type === 'opening') this.#credentials.cancel()
     const graceful = this.#state.type === 'connected' && !options.force
     this.#state = { type: 'stopped' }
-    this.#stopping = this.#link.close({ force: !graceful, timeout: options.timeout }).then(() => this.#finish(error))
+    this.#stopping = this.#close(!graceful, options.timeout, error)
     return this.#stopping
+  }
+
+  /** The link's final close (a throw in it a rejection, as any close's failure), then the listener is told. */
+  async #close(force: boolean, timeout: number, error: IotPubSubError | undefined): Promise<void> {
+    await this.#link.close({ force, timeout })
+    this.#finish(error)
   }
 
   // --- what the page reports (browsers: lib/lifecycle/page-lifecycle.ts) -------------------------------------
