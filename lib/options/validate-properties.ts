@@ -1,4 +1,5 @@
 import { IotPubSubError, UnsupportedOptionError } from '../errors.js'
+import type { PublishProperties } from './client-options.js'
 import { checkMqttString, MAX_STRING_BYTES } from '../mqtt-string.js'
 import { assertTopicName } from '../topic.js'
 import { checkInteger, checkOneOf, refuse } from './validate.js'
@@ -28,17 +29,22 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * property's type and range, strings as {@link checkMqttString} wants them, `responseTopic` a topic name
  * without wildcards, `correlationData` up to 65,535 bytes, user properties as a record (a value or a list
  * of values per name) or as `[name, value]` pairs. Any other name, `subscriptionIdentifier` (which only the
- * broker sets) or a typo, is refused by name. Throws {@link UnsupportedOptionError}.
+ * broker sets) or a typo, is refused by name. Throws {@link UnsupportedOptionError}. Returns a copy of what it
+ * checked (byte arrays and user properties copied too), which the publish keeps: what is sent later is what was
+ * checked, whatever the app then does with its own object.
  *
  * @example
  * ```ts
- * checkPublishProperties({ contentType: 'application/json', userProperties: [['unit', '°C']] }) // ok
+ * checkPublishProperties({ contentType: 'application/json', userProperties: [['unit', '°C']] }) // a copy of it
  * checkPublishProperties({ messageExpiryInterval: -1 }) // throws: `properties.messageExpiryInterval` must be an integer from 0 to 4294967295 ...
  * checkPublishProperties({ contentTyp: 'text/plain' })  // throws: `properties.contentTyp` is not a property a publish sends ...
  * ```
  */
-export function checkPublishProperties(properties: unknown): void {
+export function checkPublishProperties(properties: unknown): PublishProperties {
   if (!isRecord(properties)) refuse('properties', 'an object', properties)
+  // Each property is read once, checked and copied: the publish keeps the copy, so that what is sent later
+  // (after a reconnect, from the offline queue) is what was checked, whatever the app does with its object.
+  const copy: Record<string, unknown> = {}
   for (const name in properties) {
     const option = `properties.${name}`
     const value = properties[name]
@@ -57,7 +63,20 @@ export function checkPublishProperties(properties: unknown): void {
     } else if (kind === 4) {
       if (!(value instanceof Uint8Array) || value.length > MAX_STRING_BYTES) refuse(option, `a Uint8Array of at most ${MAX_STRING_BYTES} bytes`, value)
     } else checkUserProperties(option, value)
+    copy[name] = kind === 4 ? (value as Uint8Array).slice() : kind === 5 ? copyUserProperties(value) : value
   }
+  return copy as PublishProperties
+}
+
+/** A copy of checked user properties: pairs as new pairs, a record as a new record (values lists copied). */
+function copyUserProperties(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map((pair: unknown) => (Array.isArray(pair) ? [pair[0], pair[1]] : pair))
+  const record: Record<string, unknown> = {}
+  for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
+    // defineProperty: a user property named __proto__ is data, not the object's prototype.
+    Object.defineProperty(record, name, { value: Array.isArray(v) ? [...v] : v, writable: true, enumerable: true, configurable: true })
+  }
+  return record
 }
 
 /** User properties: `{ name: value | value[] }`, or `[name, value][]`, which keeps their order and repeats. */

@@ -91,14 +91,15 @@ export class Publisher implements PublishHost {
   publish<T>(topic: string, payload: T, options: PublishOptions<T>): Promise<void> {
     const prepared = preparePublish(topic, payload, options)
     if ('error' in prepared) return this.#refuse(topic, prepared.error)
-    const { bytes, qos } = prepared
+    const { bytes, qos, properties } = prepared
     // The id of a message held: that message (a publish handed on again, by a tab to a new hub), not a second one.
     const held = qos > 0 && options.id !== undefined ? this.#box.events.held.get(options.id) : undefined
     if (held) return held.promise
     if (this.#stopping || this.#connection.stopped) return this.#refuse(topic, new ClientClosedError('publish() on a client that has ended', this.#closedError))
-    const refused = refusal(topic, bytes, qos, options as PublishOptions<unknown>, this.#broker.limits(this.#options))
+    // The checked copy of the properties: what is sent later is what was checked, whatever the app does with its object.
+    const refused = refusal(topic, bytes, qos, properties === options.properties ? (options as PublishOptions<unknown>) : { ...(options as PublishOptions<unknown>), properties }, this.#broker.limits(this.#options))
     if (refused) return this.#refuse(topic, refused)
-    const publish = new PendingPublish(this, topic, bytes, qos, options.retain ?? false, options.properties as MessageProperties | undefined, payloadSize(bytes), options.signal)
+    const publish = new PendingPublish(this, topic, bytes, qos, options.retain ?? false, properties as MessageProperties | undefined, payloadSize(bytes), options.signal)
     if (options.expiry !== undefined) publish.expiresAt = this.#now() + options.expiry * 1000
     if (options.collapse === true) {
       publish.collapse = true

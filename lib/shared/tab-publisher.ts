@@ -54,7 +54,7 @@ export class TabPublisher {
   publish<T>(topic: string, payload: T, options: PublishOptions<T>): Promise<void> {
     const prepared = preparePublish(topic, payload, options)
     if ('error' in prepared) return Promise.reject(prepared.error)
-    const { bytes, qos } = prepared
+    const { bytes, qos, properties } = prepared
     if (this.#closed || this.#stopping) return Promise.reject(new ClientClosedError('publish() on a client that has ended', this.#closed))
     const { signal, timeout } = options
     if (signal?.aborted) return Promise.reject(new PublishTimeoutError('publish aborted before it was sent', { cause: signal.reason }))
@@ -66,7 +66,7 @@ export class TabPublisher {
       payload: bytes,
       qos,
       retain: options.retain ?? false,
-      properties: options.properties,
+      properties,
       ...(outboxId === undefined ? {} : { outboxId }),
       ...(options.expiry === undefined ? {} : { expiresAt: Date.now() + options.expiry * 1000 }),
       ...(options.collapse ? { collapse: true } : {}),

@@ -97,9 +97,12 @@ describe('preparePublish: a bad option or property is an error value, never a th
     return result.error
   }
 
-  it('passes valid options through: bytes and QoS', () => {
-    expect(prepare({ qos: 1, retain: true, timeout: 1_000, signal: new AbortController().signal, properties: { userProperties: [['a', 'b']] } })).toEqual({ bytes: 'x', qos: 1 })
-    expect(prepare({ codec: 'json' }, 't', { a: 1 })).toEqual({ bytes: '{"a":1}', qos: 0 })
+  it('passes valid options through: bytes, QoS, and a copy of the properties checked', () => {
+    const properties = { userProperties: [['a', 'b']] as [string, string][] }
+    const prepared = prepare({ qos: 1, retain: true, timeout: 1_000, signal: new AbortController().signal, properties })
+    expect(prepared).toEqual({ bytes: 'x', qos: 1, properties: { userProperties: [['a', 'b']] } })
+    expect((prepared as { properties: unknown }).properties).not.toBe(properties)
+    expect(prepare({ codec: 'json' }, 't', { a: 1 })).toEqual({ bytes: '{"a":1}', qos: 0, properties: undefined })
   })
 
   it.each<[string, unknown, RegExp]>([
