@@ -25,6 +25,8 @@ export interface PublisherParts {
   record(publish: PendingPublish): void
   /** Ends a publish with `PublishOutcomeUnknownError`. */
   lose(publish: PendingPublish): void
+  /** Ends a restored queued publish with `MessageReplacedError` (a newer collapse one of this run). */
+  replace(publish: PendingPublish): void
   /** Sends what may go. */
   pump(): void
 }
@@ -67,6 +69,9 @@ export function restoreOutbox(parts: PublisherParts, link: Link, binding: StoreB
       resumed.push({ packetId, topic: m.topic, payload: m.payload, options: publish, released: m.released === true, done: publish.onAck })
     } else if (m.packetId !== undefined && m.qos === 2) {
       parts.lose(publish)
+    } else if (publish.collapse && box.replaced(publish.topic)) {
+      // A collapse publish of this run, made while the store opened, is newer: it replaces this one.
+      parts.replace(publish)
     } else {
       parts.queued(publish)
       queue.push(publish)

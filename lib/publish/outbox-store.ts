@@ -50,7 +50,7 @@ export class StoreBinding {
       ...(p.collapse ? { collapse: true } : {}),
     }
     const { StoreWriteError, describeThrown } = this.#kit
-    this.#store.write({ type: 'add', message }).then(durable, (error: unknown) =>
+    this.#write({ type: 'add', message }).then(durable, (error: unknown) =>
       failed(error instanceof StoreWriteError ? error : new StoreWriteError(`The store could not record the publish to ${JSON.stringify(p.topic)}: ${describeThrown(error)}`, { cause: error })),
     )
   }
@@ -58,11 +58,22 @@ export class StoreBinding {
   /** A change of a recorded message; one that fails is logged (the message goes on, and may be sent again after a restart). */
   change(change: StoreChange): void {
     const { log, errorFields } = this.#kit
-    this.#store.write(change).catch((error: unknown) => log.warn('store-error', errorFields(error), `the store could not record a change: ${this.#kit.describeThrown(error)}`))
+    this.#write(change).catch((error: unknown) => log.warn('store-error', errorFields(error), `the store could not record a change: ${this.#kit.describeThrown(error)}`))
+  }
+
+  /** The app's store may throw rather than reject, or return no promise: either is a failed write. */
+  #write(change: StoreChange): Promise<void> {
+    try {
+      return Promise.resolve(this.#store.write(change))
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
 
   /** Writes what is pending and lets the store go; never rejects. */
   close(): Promise<void> {
-    return this.#store.close().catch(() => undefined)
+    return Promise.resolve()
+      .then(() => this.#store.close())
+      .catch(() => undefined)
   }
 }

@@ -104,7 +104,7 @@ export class Publisher implements PublishHost {
     if (options.collapse === true) {
       publish.collapse = true
       const older = this.#box.replaced(topic)
-      if (older) this.#withdraw(older, new MessageReplacedError(topic, 'a newer message to the topic, also with collapse, replaced it before it was sent'))
+      if (older) this.#withdraw(older, replacedError(topic))
     }
     const stored = qos > 0 && this.#options.store !== undefined
     if (qos > 0) {
@@ -174,7 +174,9 @@ export class Publisher implements PublishHost {
     const opened = await this.#box.open(store, clientId, this.#log).finally(() => (this.#restoring = false))
     const parts = { pending: this.#pending, inFlight: this.#inFlight, queue: this.#queue, window: this.#window, box: this.#box, pump: () => this.#pump(), queued: (p: PendingPublish) => this.#held(p) }
     const create = (m: StoredMessage): PendingPublish => new PendingPublish(this, m.topic, m.payload, m.qos, m.retain, m.properties, m.payload.length, undefined)
-    if (!this.#stopping) opened.restore.restoreOutbox({ ...parts, create, record: (p) => this.#record(p), lose: (p) => this.#settle(p, new PublishOutcomeUnknownError(p.topic)) }, this.#link, opened.binding, opened.session)
+    const lose = (p: PendingPublish): void => this.#settle(p, new PublishOutcomeUnknownError(p.topic))
+    const replace = (p: PendingPublish): void => this.#settle(p, replacedError(p.topic))
+    if (!this.#stopping) opened.restore.restoreOutbox({ ...parts, create, record: (p) => this.#record(p), lose, replace }, this.#link, opened.binding, opened.session)
     return opened.session.problems
   }
 
@@ -200,7 +202,15 @@ export class Publisher implements PublishHost {
     if (publish.state === 'settled') return
     if (!error) return this.#settle(publish)
     if (error.outcomeUnknown) return this.#settle(publish, this.#broker.lost(publish, error.received === true))
-    this.#settle(publish, ackError(publish.topic, error, this.#stopping))
+    // Given up by the link as the client ends (MQTT.js's removeOutgoingMessage in end()), not refused by the
+    // broker: like the rest of what stop() settles, it stays in the store for the next client.
+    const givenUp = this.#stopping && typeof error.code !== 'number'
+    this.#box.keeping = givenUp && this.#options.store !== undefined
+    try {
+      this.#settle(publish, ackError(publish.topic, error, this.#stopping))
+    } finally {
+      this.#box.keeping = false
+    }
   }
 
   /** A publish's `timeout` or `signal`: rejected and given up, so that it is not sent (again) on a later connection. */
@@ -303,4 +313,9 @@ export class Publisher implements PublishHost {
     // A place in the broker's window: the next QoS 1/2 publish may go.
     else if (freed && this.#queue.size > 0) this.#pump()
   }
+}
+
+/** A queued `collapse` publish that a newer one to its topic replaced. */
+function replacedError(topic: string): MessageReplacedError {
+  return new MessageReplacedError(topic, 'a newer message to the topic, also with collapse, replaced it before it was sent')
 }

@@ -46,6 +46,8 @@ export function fileStore(dir: string, options: FileStoreOptions = {}): Store {
   let batch: Pending[] = []
   let running: Promise<void> | undefined
   let broken: Error | undefined
+  /** open() is under way (set before its first await). */
+  let opening = false
 
   const flush = async (): Promise<void> => {
     while (batch.length > 0) {
@@ -100,11 +102,18 @@ export function fileStore(dir: string, options: FileStoreOptions = {}): Store {
 
   return {
     async open(clientId: string): Promise<StoredSession> {
-      if (unlock) throw new StoreLockedError(`This store is open already (${path})`)
-      await mkdir(dir, { recursive: true })
+      // Claimed before the first await: two clients given this object at once must not both open it.
+      if (unlock || opening) throw new StoreLockedError(`This store is open already (${path})`)
+      opening = true
+      try {
+        await mkdir(dir, { recursive: true })
+      } catch (error) {
+        opening = false
+        throw error
+      }
       const name = fileName(clientId)
       path = join(dir, `${name}.log`)
-      unlock = await takeLock(join(dir, `${name}.lock`), `The store of client id ${JSON.stringify(clientId)} in ${dir}`)
+      unlock = await takeLock(join(dir, `${name}.lock`), `The store of client id ${JSON.stringify(clientId)} in ${dir}`).finally(() => (opening = false))
       try {
         state = new SessionState()
         broken = undefined
@@ -116,11 +125,13 @@ export function fileStore(dir: string, options: FileStoreOptions = {}): Store {
         let offset = 0
         for (;;) {
           const read = readRecord(bytes, offset)
-          if (read.kind === 'end') break
-          if (read.kind === 'corrupt') {
+          // A torn tail is the last thing in the log: a whole record after it means a garbled length, not a crash.
+          if (read.kind === 'end' && !(offset < bytes.length && wholeRecordAfter(bytes, offset))) break
+          if (read.kind !== 'record') {
             const aside = `${path}.corrupt-${Date.now()}`
             await writeFile(aside, bytes.subarray(offset), { flush: true })
-            problems.push(new StoreCorruptError(`The store ${path} holds ${read.reason} at byte ${offset}: the ${bytes.length - offset} bytes from there were moved to ${aside}, the ${offset} before kept`, aside))
+            const reason = read.kind === 'corrupt' ? read.reason : 'a record length past the end of the log, with whole records after it'
+            problems.push(new StoreCorruptError(`The store ${path} holds ${reason} at byte ${offset}: the ${bytes.length - offset} bytes from there were moved to ${aside}, the ${offset} before kept`, aside))
             break
           }
           state.apply(read.change)
@@ -172,4 +183,10 @@ async function syncDirectory(dir: string): Promise<void> {
   } finally {
     await handle.close()
   }
+}
+
+/** Whether a whole record (length and checksum right) starts anywhere after `offset`. */
+function wholeRecordAfter(bytes: Buffer, offset: number): boolean {
+  for (let at = offset + 1; at + 8 <= bytes.length; at++) if (readRecord(bytes, at).kind === 'record') return true
+  return false
 }
