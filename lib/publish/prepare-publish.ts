@@ -8,12 +8,11 @@ import { checkOneOf, checkPositive, checkQos, MAX_TIMER_MS, refuse } from '../op
 import { assertTopicName } from '../topic.js'
 
 /** What every publish reads of its options, checked: a wrong kind would throw later, in a timer or a socket callback. */
-function checkOptions({ qos, retain, timeout, signal, codec, properties, id, expiry, collapse }: PublishOptions<unknown>): { qos: QoS; properties: PublishProperties | undefined } {
+function checkOptions({ qos, retain, timeout, signal, codec, properties, id, expiry, collapse }: PublishOptions<unknown>): QoS {
   if (retain !== undefined) checkOneOf('retain', retain, [true, false] as const)
   if (timeout !== undefined) checkPositive('timeout', timeout, MAX_TIMER_MS, 'milliseconds')
   if (signal !== undefined && typeof signal?.addEventListener !== 'function') refuse('signal', 'an AbortSignal', signal)
   if (typeof codec === 'string' || (codec !== undefined && typeof codec?.encode !== 'function')) checkOneOf('codec', codec, ['bytes', 'text', 'json'] as const)
-  const checked = properties === undefined ? undefined : checkPublishProperties(properties)
   if (id !== undefined && (typeof id !== 'string' || id.length === 0 || id.length > 256)) refuse('id', 'a string of 1 to 256 characters', id)
   if (expiry !== undefined) {
     // MQTT's Message Expiry Interval is a four-byte count of seconds; two ways to say it would disagree.
@@ -21,7 +20,7 @@ function checkOptions({ qos, retain, timeout, signal, codec, properties, id, exp
     if (properties?.messageExpiryInterval !== undefined) refuse('expiry', 'left out when properties.messageExpiryInterval is given (it is the same thing)', expiry)
   }
   if (collapse !== undefined) checkOneOf('collapse', collapse, [true, false] as const)
-  return { qos: checkQos(qos ?? 0), properties: checked }
+  return checkQos(qos ?? 0)
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
@@ -57,7 +56,9 @@ export function preparePublish<T>(
   try {
     assertTopicName(topic)
     // Destructuring null or a string would throw a TypeError: refused in the SDK's words instead.
-    ;({ qos, properties } = checkOptions(options !== null && typeof options === 'object' ? options : refuse('options', 'an object', options)))
+    qos = checkOptions(options !== null && typeof options === 'object' ? options : refuse('options', 'an object', options))
+    // The copy checked is what the publish keeps; none is made for the common publish without properties.
+    properties = options.properties === undefined ? undefined : checkPublishProperties(options.properties)
   } catch (error) {
     return { error: error instanceof IotPubSubError ? error : new UnsupportedOptionError(describeThrown(error), { cause: error }) }
   }

@@ -3,14 +3,12 @@
 // one"; "expiry: a message still queued that long after publish() is never sent"; "collapse: a newer publish to
 // the same topic, also with collapse, replaces this one while it is still queued ... One already on the wire is
 // never replaced"; with a store "a new process ... with the same clientId and store sends what the old one left".
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fileStore, type MQTTClient, MessageReplacedError, type OutboxEvent } from '../../lib/node.js'
 import { testBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
 import { waitForStatus } from '../support/clients.js'
+import { outboxBed } from '../support/outbox-bed.js'
 import { next, uniquePrefix, waitFor } from '../support/wait.js'
 
 const fast = { reconnect: { initialDelay: 20, maxDelay: 100 } }
@@ -18,22 +16,7 @@ const fast = { reconnect: { initialDelay: 20, maxDelay: 100 } }
 describe.skipIf(noMosquitto())('outbox: id, expiry, collapse across reconnect and restart', () => {
   const bed = testBed('outbox-iec')
   const pool = bed.pool
-  const dirs: string[] = []
-  afterEach(async () => {
-    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
-  })
-  const tempDir = async (): Promise<string> => {
-    const dir = await mkdtemp(join(tmpdir(), 'outbox-iec-'))
-    dirs.push(dir)
-    return dir
-  }
-  const subscriber = async (url: string, p: string, broker: { waitForSubscription: (c: string, f: string, q: 1) => Promise<string> }) => {
-    const client = await pool.connected(url)
-    const received: string[] = []
-    client.observe(`${p}/#`, { qos: 1, codec: 'text' }).subscribe((m) => received.push(m.payload))
-    await broker.waitForSubscription(client.clientId, `${p}/#`, 1)
-    return received
-  }
+  const { tempDir, subscriber } = outboxBed('outbox-iec', pool)
   const record = (client: MQTTClient): string[] => {
     const events: string[] = []
     client.outbox$.subscribe((e: OutboxEvent) => events.push(`${e.id}:${e.state}`))

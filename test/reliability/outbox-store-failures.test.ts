@@ -2,36 +2,21 @@
 // "A full disk ... refuses the publish with StoreWriteError, never a silent drop"; "One store, one live client: a
 // second client on the same store ... ends with StoreLockedError before it connects". publish() is a Promise
 // (lib/client/api.ts) that "resolves only when the broker accepted the message" and never throws.
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { readRecord } from '../../lib/store/log-record.js'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { firstValueFrom } from 'rxjs'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { fileStore, memoryStore, type OutboxEvent, type Store, type StoreChange, StoreLockedError, StoreWriteError } from '../../lib/node.js'
 import { testBed } from '../support/bed.js'
 import { noMosquitto } from '../support/binaries.js'
+import { outboxBed } from '../support/outbox-bed.js'
 import { uniquePrefix, waitFor } from '../support/wait.js'
 
 describe.skipIf(noMosquitto())('outbox: failing stores and shared stores', () => {
   const bed = testBed('outbox-fail')
   const pool = bed.pool
-  const dirs: string[] = []
-  afterEach(async () => {
-    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true })
-  })
-  const tempDir = async (): Promise<string> => {
-    const dir = await mkdtemp(join(tmpdir(), 'outbox-fail-'))
-    dirs.push(dir)
-    return dir
-  }
-  const subscriber = async (url: string, p: string, broker: { waitForSubscription: (c: string, f: string, q: 1) => Promise<string> }) => {
-    const client = await pool.connected(url)
-    const received: string[] = []
-    client.observe(`${p}/#`, { qos: 1, codec: 'text' }).subscribe((m) => received.push(m.payload))
-    await broker.waitForSubscription(client.clientId, `${p}/#`, 1)
-    return received
-  }
+  const { tempDir, subscriber } = outboxBed('outbox-fail', pool)
 
   /** fileStore, but `fail(change)` decides per write: 'reject' (async), 'throw' (synchronously) or pass. */
   const failing = (dir: string, fail: (change: StoreChange) => 'reject' | 'throw' | undefined): Store => {
